@@ -1,0 +1,108 @@
+// Package patch defines what an OS backend does for patchrun (detect, scan,
+// install, reboot, tell the boot identity) and the shapes those steps return.
+// Backends live in patch/unix and patch/windows; the runner only sees this
+// interface, so it never knows which package manager it is driving.
+package patch
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/patchrun/patchrun/transport"
+)
+
+// Update is one pending (or just installed) update. Linux packages fill Name,
+// Current, Available, Security; Windows updates also fill KB, Severity,
+// Categories and ID, and Name is the update's title.
+type Update struct {
+	Name       string   `json:"name"`
+	Current    string   `json:"current,omitempty"`
+	Available  string   `json:"available,omitempty"`
+	Arch       string   `json:"arch,omitempty"`
+	Repo       string   `json:"repo,omitempty"`
+	Security   bool     `json:"security"`
+	Installed  bool     `json:"installed"`
+	KB         string   `json:"kb,omitempty"`
+	Severity   string   `json:"severity,omitempty"`
+	Categories []string `json:"categories,omitempty"`
+	ID         string   `json:"id,omitempty"`
+	Optional   bool     `json:"optional,omitempty"` // Windows BrowseOnly
+	SizeBytes  int64    `json:"size_bytes,omitempty"`
+	// RebootRequired: installing this update is known to need a reboot.
+	RebootRequired bool `json:"reboot_required,omitempty"`
+	// Error is set when this update was selected but did not install
+	// (e.g. "0x80240016 install not allowed: reboot pending").
+	Error string `json:"error,omitempty"`
+}
+
+// Facts is what a backend learns about a host before scanning.
+type Facts struct {
+	OS             string    // "debian 12", "rocky 9.3", "Windows Server 2022 Datacenter 20348"
+	Family         string    // "debian", "rhel", "suse", "windows", …
+	Kernel         string    // running kernel / build
+	PackageManager string    // "apt", "dnf", "yum", "zypper", "windows-update"
+	BootID         string    // identity of the current boot
+	LastBoot       time.Time // zero if unknown
+	RebootRequired bool
+	RebootReasons  []string // which signals said so ("/run/reboot-required", "CBS RebootPending", …)
+}
+
+// Selection says which pending updates to install.
+type Selection struct {
+	SecurityOnly bool
+	// Include and Exclude hold patterns matched against the update's name,
+	// KB and title: shell globs ("openssl*", "KB50*"), or a regular
+	// expression written as /re/. An empty Include means "all".
+	Include []string
+	Exclude []string
+	// SkipOptional skips Windows BrowseOnly updates.
+	SkipOptional bool
+}
+
+// InstallResult is what an Install produced. Updates carries every update
+// that was asked for, with Installed or Error set.
+type InstallResult struct {
+	Updates        []Update
+	RebootRequired bool
+	// Output is a bounded excerpt of the package manager's output, for logs.
+	Output string
+}
+
+// Backend drives one host's package manager. Methods run remote commands over
+// the transport they are given; a Backend value belongs to one host and one
+// worker at a time.
+//
+// Errors: a transport error is returned wrapped (errors.Is still sees
+// transport.ErrConnLost etc.). A package manager that ran and failed returns
+// an error wrapping ErrCommandFailed, with its output in the text.
+type Backend interface {
+	// Name is the package manager's name ("apt", "dnf", "windows-update").
+	Name() string
+	Facts(ctx context.Context, t transport.Transport) (Facts, error)
+	// Refresh updates package metadata (apt-get update, dnf makecache, …).
+	Refresh(ctx context.Context, t transport.Transport) error
+	// Scan lists pending updates. It changes nothing on the host.
+	Scan(ctx context.Context, t transport.Transport) ([]Update, error)
+	// Install installs exactly the given updates (already selected).
+	// For a host-wide upgrade pass all of Scan's result.
+	Install(ctx context.Context, t transport.Transport, updates []Update, sel Selection) (InstallResult, error)
+	// RebootRequired checks every pending-reboot signal the OS has.
+	RebootRequired(ctx context.Context, t transport.Transport) (bool, []string, error)
+	// BootID returns the identity of the running boot (Linux boot_id,
+	// Windows LastBootUpTime, BSD kern.boottime).
+	BootID(ctx context.Context, t transport.Transport) (string, error)
+	// Reboot issues a detached reboot. A nil error or a lost connection both
+	// mean "maybe started": the caller confirms by a changed BootID.
+	Reboot(ctx context.Context, t transport.Transport) error
+	// Ready runs the readiness probe after a reboot (e.g. `true`, or
+	// `systemctl is-system-running --wait`; on Windows: servicing idle).
+	Ready(ctx context.Context, t transport.Transport) error
+}
+
+// ErrCommandFailed wraps a package-manager command that ran and exited with a
+// failure code.
+var ErrCommandFailed = errors.New("command failed")
+
+// ErrUnsupported: the host has no package manager patchrun can drive.
+var ErrUnsupported = errors.New("unsupported host")

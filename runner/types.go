@@ -1,0 +1,221 @@
+// Package runner drives a patch run across many hosts: a worker pool for the
+// per-host phases (connect → facts → scan → install), a reboot orchestrator
+// that works in batches under a failure budget, and typed events for
+// progress, logs and results. It knows no concrete transport, backend or UI.
+package runner
+
+import (
+	"context"
+	"time"
+
+	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+// Dialer opens a transport to a host. Dial honours ctx's deadline as the
+// connect timeout. It is called from many workers at once and must be safe
+// for concurrent use.
+type Dialer interface {
+	Dial(ctx context.Context, h inventory.Host) (transport.Transport, error)
+}
+
+// DetectFunc chooses the backend for a host over an open transport (probing
+// the OS and package manager). Safe for concurrent use.
+type DetectFunc func(ctx context.Context, h inventory.Host, t transport.Transport) (patch.Backend, error)
+
+// Command names a run's job.
+type Command string
+
+const (
+	CmdScan   Command = "scan"
+	CmdPatch  Command = "patch"
+	CmdReboot Command = "reboot"
+	CmdExec   Command = "exec"
+)
+
+// RebootPolicy says when a patched host is rebooted.
+type RebootPolicy string
+
+const (
+	RebootIfRequired RebootPolicy = "if-required"
+	RebootAlways     RebootPolicy = "always"
+	RebootNever      RebootPolicy = "never"
+)
+
+// Budget is a count or a percentage of hosts ("3" or "10%").
+type Budget struct {
+	N       int
+	Percent bool
+}
+
+// Of resolves the budget against a total (a percentage rounds down, but a
+// non-zero percentage of a non-empty set is at least 1).
+func (b Budget) Of(total int) int {
+	if !b.Percent {
+		return b.N
+	}
+	n := total * b.N / 100
+	if n == 0 && b.N > 0 && total > 0 {
+		n = 1
+	}
+	return n
+}
+
+// Plan is everything a run needs to know, built by cmd from flags.
+type Plan struct {
+	Command Command
+	Hosts   []inventory.Host
+
+	Forks          int           // parallel workers for per-host phases
+	ConnectTimeout time.Duration // per dial
+	StepTimeout    time.Duration // per host phase (scan, install, …)
+
+	Refresh   bool // refresh package metadata before scanning
+	Selection patch.Selection
+	DryRun    bool
+
+	Reboot         RebootPolicy
+	OnlyIfRequired bool   // `reboot --only-if-required`
+	Batch          Budget // hosts rebooted at once; zero means 1
+	MaxFailures    Budget // failure budget; past it, no new batch starts
+	RebootTimeout  time.Duration
+	// MaxRounds caps install → reboot → rescan rounds (Windows often needs
+	// several); 0 means 1 for Unix-only fleets' sake is decided by the runner.
+	MaxRounds int
+
+	ExecCommand string // for CmdExec
+
+	// Timing knobs for the reboot wait; zero values get defaults. Tests set
+	// them short.
+	Timing Timing
+}
+
+// Timing holds the reboot orchestrator's tunables.
+type Timing struct {
+	PollInterval time.Duration // first redial delay while waiting for a host (default 2s)
+	PollMax      time.Duration // cap of the backoff (default 12s)
+	ProbeTimeout time.Duration // one redial attempt (default 5s)
+}
+
+// Status is a host's final state.
+type Status string
+
+const (
+	StatusOK          Status = "ok"
+	StatusFailed      Status = "failed"
+	StatusUnreachable Status = "unreachable"
+	StatusSkipped     Status = "skipped"
+)
+
+// Phase is a step of the per-host state machine.
+type Phase string
+
+const (
+	PhasePending     Phase = "pending"
+	PhaseConnecting  Phase = "connecting"
+	PhaseFacts       Phase = "facts"
+	PhaseScanning    Phase = "scanning"
+	PhaseInstalling  Phase = "installing"
+	PhaseAwaitBatch  Phase = "awaiting-batch"
+	PhaseRebooting   Phase = "rebooting"
+	PhaseWaitingDown Phase = "waiting-down"
+	PhaseWaitingUp   Phase = "waiting-up"
+	PhaseVerifying   Phase = "verifying"
+	PhaseExec        Phase = "exec"
+	PhaseDone        Phase = "done" // Event.Status says ok/failed/unreachable/skipped
+)
+
+// EventKind says what an Event reports.
+type EventKind int
+
+const (
+	EventPhase     EventKind = iota // a host entered Phase
+	EventHostEnd                    // a host reached its final Status
+	EventLog                        // detail for -v (a remote command and its exit code)
+	EventBatch                      // a reboot batch starts (Batch, Detail = host names)
+	EventHalt                       // the failure budget is spent; no new batch starts
+	EventInterrupt                  // first Ctrl-C: no new work is scheduled
+)
+
+// Event is one thing that happened in a run. Events are the only source for
+// progress, logs and results: nothing renders from ad-hoc prints.
+type Event struct {
+	Time   time.Time
+	Kind   EventKind
+	Host   string // empty for run-level events
+	Phase  Phase
+	Status Status // for EventHostEnd
+	Batch  int    // reboot batch number (1-based) where relevant
+	Detail string
+	Err    error
+}
+
+// Observer receives events. The runner calls Event from one goroutine at a
+// time (it serialises), so an Observer needs no locking of its own, but it
+// must not block for long.
+type Observer interface {
+	Event(Event)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(Event)
+
+func (f ObserverFunc) Event(e Event) { f(e) }
+
+// ExecResult is one host's `exec` outcome.
+type ExecResult struct {
+	ExitCode  int    `json:"exit_code"`
+	Stdout    string `json:"stdout"`
+	Stderr    string `json:"stderr"`
+	Truncated bool   `json:"truncated,omitempty"`
+}
+
+// HostResult is one host's outcome, in the JSON shape of FEATURES.md.
+type HostResult struct {
+	Name           string         `json:"name"`
+	Address        string         `json:"address"`
+	Transport      string         `json:"transport"`
+	OS             string         `json:"os,omitempty"`
+	PackageManager string         `json:"package_manager,omitempty"`
+	Status         Status         `json:"status"`
+	Error          string         `json:"error,omitempty"`
+	ErrorKind      string         `json:"error_kind,omitempty"`   // unreachable | auth | host-key | connection-lost | reboot-timeout | …
+	Phase          Phase          `json:"failed_phase,omitempty"` // where a failure happened
+	Updates        []patch.Update `json:"updates"`
+	RebootRequired bool           `json:"reboot_required"`
+	RebootReasons  []string       `json:"reboot_reasons,omitempty"`
+	Rebooted       bool           `json:"rebooted"`
+	RebootBatch    int            `json:"reboot_batch,omitempty"`
+	BootIDBefore   string         `json:"boot_id_before,omitempty"`
+	BootIDAfter    string         `json:"boot_id_after,omitempty"`
+	Rounds         int            `json:"rounds,omitempty"`
+	WouldReboot    bool           `json:"would_reboot,omitempty"` // --dry-run
+	Exec           *ExecResult    `json:"exec,omitempty"`
+	StartedAt      time.Time      `json:"started_at"`
+	FinishedAt     time.Time      `json:"finished_at"`
+}
+
+// Summary counts a run's results.
+type Summary struct {
+	Hosts            int `json:"hosts"`
+	OK               int `json:"ok"`
+	Failed           int `json:"failed"`
+	Unreachable      int `json:"unreachable"`
+	Skipped          int `json:"skipped"`
+	UpdatesFound     int `json:"updates_found"`
+	UpdatesInstalled int `json:"updates_installed"`
+	Rebooted         int `json:"rebooted"`
+}
+
+// Report is a whole run's outcome: the `-o json` document.
+type Report struct {
+	Command     Command      `json:"command"`
+	DryRun      bool         `json:"dry_run,omitempty"`
+	StartedAt   time.Time    `json:"started_at"`
+	FinishedAt  time.Time    `json:"finished_at"`
+	Hosts       []HostResult `json:"hosts"`
+	Summary     Summary      `json:"summary"`
+	Halted      bool         `json:"halted,omitempty"`      // failure budget spent
+	Interrupted bool         `json:"interrupted,omitempty"` // Ctrl-C
+}
