@@ -1,0 +1,211 @@
+package unix
+
+import (
+	"strconv"
+	"strings"
+)
+
+// This file is the single source of truth for every command line the Linux
+// backends send. The simulated fleet (internal/fleet) answers exactly these
+// lines, so keep them here and nowhere else.
+//
+// Shell subset (the fleet's mini-shell interprets it): simple commands; `;`,
+// `&&`, `||`; leading VAR=value assignments; redirections `>/dev/null`,
+// `2>/dev/null`, `2>&1`, `</dev/null`; single and double quotes; a trailing
+// `&` with nohup; `sh -c '...'`. No pipes, no $(...), no $?, no loops, no
+// globs. Where one round trip gathers several facts, sections are separated
+// by marker lines (`echo @@patchrun:NAME@@`).
+
+// Marker section names. A marker line on stdout is "@@patchrun:" + name + "@@".
+const (
+	markerPrefix = "@@patchrun:"
+	markerSuffix = "@@"
+
+	SectionOSRelease     = "os-release"
+	SectionKernel        = "kernel"
+	SectionBootID        = "boot-id"
+	SectionManagers      = "managers"
+	SectionUID           = "uid"
+	SectionSystemdRun    = "systemd-run"
+	SectionRebootFile    = "reboot-required"      // Debian/Ubuntu flag file
+	SectionRebootPkgs    = "reboot-required-pkgs" // why it is set
+	SectionRebootNeeded  = "reboot-needed"        // SUSE flag file
+	SectionModules       = "modules"              // ls -1 /lib/modules
+	SectionEnd           = "end"
+	rebootFlagPresentOut = "present"
+)
+
+// Environment prefixes. LANG/LC_ALL=C keep output parseable (no translated
+// headers, no locale-dependent dates).
+const (
+	envC   = "LANG=C LC_ALL=C "
+	envApt = "LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive "
+	// ZYPP_LOCK_TIMEOUT makes zypper wait for a held lock instead of exiting 7.
+	envZypper = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 "
+)
+
+// SudoPrefix is put in front of privileged commands when Options.Sudo is set
+// and the login user is not root. -n: never prompt (a prompt would hang the
+// run); sudo passes the leading VAR=value words to the command itself.
+// Privileged: every apt-get/dnf/dnf5/yum/zypper/needs-restarting line and the
+// reboot lines. Not privileged: the probes (CmdProbe, CmdRebootSignals,
+// CmdBootID), rpm -q and the ready command.
+const SudoPrefix = "sudo -n "
+
+func marker(name string) string { return "echo " + markerPrefix + name + markerSuffix }
+
+// CmdProbe gathers, in one round trip: os-release, running kernel, boot id,
+// the package managers present, the login uid and whether systemd-run
+// exists. `command -v a b c` prints the path of each one found.
+var CmdProbe = strings.Join([]string{
+	marker(SectionOSRelease),
+	"cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null",
+	marker(SectionKernel),
+	"uname -r",
+	marker(SectionBootID),
+	"cat /proc/sys/kernel/random/boot_id",
+	marker(SectionManagers),
+	"command -v dnf5 dnf yum zypper apk pacman apt-get",
+	marker(SectionUID),
+	"id -u",
+	marker(SectionSystemdRun),
+	"command -v systemd-run",
+	marker(SectionEnd),
+}, "; ")
+
+// CmdRebootSignals gathers every file-based pending-reboot signal and the
+// data for the kernel backstop in one round trip.
+var CmdRebootSignals = strings.Join([]string{
+	marker(SectionRebootFile),
+	"test -e /run/reboot-required && echo " + rebootFlagPresentOut,
+	marker(SectionRebootPkgs),
+	"cat /run/reboot-required.pkgs 2>/dev/null",
+	marker(SectionRebootNeeded),
+	"test -e /run/reboot-needed && echo " + rebootFlagPresentOut,
+	marker(SectionKernel),
+	"uname -r",
+	marker(SectionModules),
+	"ls -1 /lib/modules 2>/dev/null",
+	marker(SectionEnd),
+}, "; ")
+
+// CmdBootID prints the identity of the running boot.
+const CmdBootID = "cat /proc/sys/kernel/random/boot_id"
+
+// DefaultReadyCommand is the readiness probe when Options.ReadyCommand is empty.
+const DefaultReadyCommand = "true"
+
+// ---- apt (Debian, Ubuntu) ----
+
+const (
+	// CmdAptRefresh refreshes package lists, waiting up to 120 s for the lock.
+	CmdAptRefresh = envC + "apt-get -q update -o DPkg::Lock::Timeout=120"
+	// CmdAptScan simulates a full upgrade; its "Inst" lines are the pending
+	// updates. Debug::NoLocking lets it run beside another apt and as non-root.
+	CmdAptScan = envC + "apt-get -s -o Debug::NoLocking=1 dist-upgrade"
+	// aptInstallOpts: never prompt, keep local conffiles (a conffile prompt
+	// on a closed stdin otherwise exits 100 and leaves packages half-configured).
+	aptInstallOpts = envApt + "apt-get -y -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+	// CmdAptUpgradeAll installs every pending update (new dependencies too).
+	CmdAptUpgradeAll = aptInstallOpts + " dist-upgrade </dev/null"
+)
+
+// CmdAptInstall upgrades exactly the named, already-installed packages.
+func CmdAptInstall(names []string) string {
+	return aptInstallOpts + " install --only-upgrade " + strings.Join(names, " ") + " </dev/null"
+}
+
+// ---- dnf / dnf5 / yum (RHEL family, Fedora, Amazon Linux) ----
+// bin is "dnf", "dnf5" or "yum".
+
+// CmdRPMRefresh refreshes metadata ("yum makecache fast" on yum).
+func CmdRPMRefresh(bin string) string {
+	if bin == "yum" {
+		return envC + "yum -q makecache fast"
+	}
+	return envC + bin + " -q -y makecache"
+}
+
+// CmdRPMCheckUpdate lists pending updates: exit 100 = some, 0 = none, 1 = error.
+func CmdRPMCheckUpdate(bin string) string { return envC + bin + " -q -y check-update" }
+
+// CmdRPMSecurity lists security advisories that have updates pending.
+func CmdRPMSecurity(bin string) string {
+	switch bin {
+	case "dnf5":
+		return envC + "dnf5 -q advisory list --security --updates"
+	case "yum":
+		return envC + "yum -q updateinfo list security updates"
+	}
+	return envC + bin + " -q updateinfo list --updates --security"
+}
+
+// RPMQueryFormat prints "name.arch epoch:version-release" for installed packages.
+const RPMQueryFormat = `%{NAME}.%{ARCH} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\n`
+
+// CmdRPMInstalled prints the installed version of each named package; a
+// missing one prints "package NAME is not installed" and exit status 1.
+func CmdRPMInstalled(names []string) string {
+	return envC + "rpm -q --qf '" + RPMQueryFormat + "' " + strings.Join(names, " ")
+}
+
+// CmdRPMUpgrade upgrades the named packages, or everything when names is empty.
+func CmdRPMUpgrade(bin string, names []string) string {
+	verb := "upgrade"
+	if bin == "yum" {
+		verb = "update"
+	}
+	line := envC + bin + " -y " + verb
+	if len(names) > 0 {
+		line += " " + strings.Join(names, " ")
+	}
+	return line
+}
+
+// CmdRPMNeedsRestarting exits 1 when a reboot is needed, 0 when not. dnf5
+// dropped -r (its default answers the reboot question); yum's comes from
+// yum-utils as a separate program.
+func CmdRPMNeedsRestarting(bin string) string {
+	switch bin {
+	case "dnf5":
+		return envC + "dnf5 -q needs-restarting"
+	case "yum":
+		return envC + "needs-restarting -r"
+	}
+	return envC + bin + " -q needs-restarting -r"
+}
+
+// ---- zypper (SLES, openSUSE) ----
+
+const (
+	CmdZypperRefresh      = envZypper + "zypper -n refresh"
+	CmdZypperListUpdates  = envZypper + "zypper -n --xmlout list-updates"
+	CmdZypperListSecurity = envZypper + "zypper -n --xmlout list-patches --category security"
+	// CmdZypperNeedsRebooting exits 102 when a reboot is needed, 0 when not.
+	CmdZypperNeedsRebooting = envC + "zypper -n needs-rebooting"
+)
+
+// CmdZypperUpdate updates the named packages, or everything when names is empty.
+func CmdZypperUpdate(names []string) string {
+	line := envZypper + "zypper -n update --auto-agree-with-licenses"
+	if len(names) > 0 {
+		line += " " + strings.Join(names, " ")
+	}
+	return line
+}
+
+// ---- reboot ----
+
+// CmdSystemdReboot schedules a reboot delay seconds from now in a transient
+// systemd unit, so the SSH command returns before the link dies.
+func CmdSystemdReboot(delay int, unit string) string {
+	return "systemd-run --on-active=" + strconv.Itoa(delay) + " --unit=" + unit + " systemctl reboot"
+}
+
+// CmdNohupReboot is the fallback without systemd: a detached sleep+reboot.
+func CmdNohupReboot(delay int) string {
+	return "nohup sh -c 'sleep " + strconv.Itoa(delay) + "; reboot' >/dev/null 2>&1 </dev/null &"
+}
+
+// RebootUnitPrefix starts the transient unit name of a scheduled reboot.
+const RebootUnitPrefix = "patchrun-reboot-"
