@@ -178,9 +178,13 @@ func CmdRPMNeedsRestarting(bin string) string {
 // ---- zypper (SLES, openSUSE) ----
 
 const (
-	CmdZypperRefresh      = envZypper + "zypper -n refresh"
-	CmdZypperListUpdates  = envZypper + "zypper -n --xmlout list-updates"
-	CmdZypperListSecurity = envZypper + "zypper -n --xmlout list-patches --category security"
+	CmdZypperRefresh     = envZypper + "zypper -n refresh"
+	CmdZypperListUpdates = envZypper + "zypper -n --xmlout list-updates"
+	// CmdZypperSecurityDryRun lists the packages the pending security
+	// patches would upgrade (install-summary/to-upgrade). list-patches names
+	// no packages, and in --xmlout mode ignores --category (seen with zypper
+	// 1.14.42). --with-interactive keeps reboot/message patches in.
+	CmdZypperSecurityDryRun = envZypper + "zypper -n --xmlout patch --with-interactive --category security --dry-run"
 	// CmdZypperNeedsRebooting exits 102 when a reboot is needed, 0 when not.
 	CmdZypperNeedsRebooting = envC + "zypper -n needs-rebooting"
 )

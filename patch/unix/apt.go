@@ -1,0 +1,69 @@
+package unix
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+// aptBackend drives apt-get (Debian, Ubuntu). One per host and worker.
+type aptBackend struct{ host }
+
+var _ patch.Backend = (*aptBackend)(nil)
+
+func (b *aptBackend) Facts(ctx context.Context, t transport.Transport) (patch.Facts, error) {
+	return b.facts(ctx, t, b.RebootRequired)
+}
+
+func (b *aptBackend) Refresh(ctx context.Context, t transport.Transport) error {
+	res, err := run(ctx, t, "apt-get update", b.priv(CmdAptRefresh))
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return commandFailed("apt-get update", res)
+	}
+	return nil
+}
+
+func (b *aptBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
+	// No sudo: a simulation with Debug::NoLocking needs no privileges.
+	res, err := run(ctx, t, "apt-get -s dist-upgrade", CmdAptScan)
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return nil, commandFailed("apt-get -s dist-upgrade", res)
+	}
+	return parseAptSimulation(string(res.Stdout)), nil
+}
+
+// Install runs dist-upgrade for a host-wide upgrade, else `install
+// --only-upgrade` with exactly the selected, already-installed names (a new
+// package in the list comes in as its parent's dependency). Success is
+// verified by rescanning: an update still pending is not installed.
+func (b *aptBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
+	return installAndVerify(ctx, t, updates, sel, installPlan{
+		what: "apt-get install",
+		full: b.priv(CmdAptUpgradeAll),
+		subset: func(names []string) string {
+			return b.priv(CmdAptInstall(names))
+		},
+		// Only already-installed packages may be named with --only-upgrade.
+		nameable:       func(u patch.Update) bool { return u.Current != "" },
+		exec:           simpleExec,
+		rescan:         b.Scan,
+		rebootRequired: b.RebootRequired,
+	})
+}
+
+// RebootRequired: /run/reboot-required (+ .pkgs) and the kernel backstop.
+func (b *aptBackend) RebootRequired(ctx context.Context, t transport.Transport) (bool, []string, error) {
+	reasons, err := b.fileRebootSignals(ctx, t)
+	if err != nil {
+		return false, nil, fmt.Errorf("reboot required: %w", err)
+	}
+	return len(reasons) > 0, reasons, nil
+}

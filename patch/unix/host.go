@@ -1,0 +1,159 @@
+package unix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+// probe is what CmdProbe learned about a host.
+type probe struct {
+	os         osRelease
+	kernel     string
+	bootID     string
+	managers   map[string]bool // base names found by `command -v`
+	uid        string
+	systemdRun bool
+}
+
+// parseProbe reads CmdProbe's output.
+func parseProbe(out string) probe {
+	s := splitSections(out)
+	p := probe{
+		os:         parseOSRelease(s[SectionOSRelease]),
+		kernel:     firstLine(s[SectionKernel]),
+		bootID:     firstLine(s[SectionBootID]),
+		managers:   map[string]bool{},
+		uid:        firstLine(s[SectionUID]),
+		systemdRun: firstLine(s[SectionSystemdRun]) != "",
+	}
+	for _, l := range nonEmptyLines(s[SectionManagers]) {
+		// `command -v` prints a path, or the bare name for a builtin/alias.
+		p.managers[l[strings.LastIndex(l, "/")+1:]] = true
+	}
+	return p
+}
+
+// host is the state and behaviour every Linux backend shares: facts,
+// pending-reboot files, boot id, reboot and readiness. A host (and the
+// backend embedding it) belongs to one worker at a time.
+type host struct {
+	opts    Options
+	manager string // "apt", "dnf", "yum", "zypper"
+	probe   probe  // refreshed by Facts
+	sudo    bool   // prefix privileged commands with SudoPrefix
+}
+
+func newHost(p probe, manager string, opts Options) host {
+	return host{opts: opts.withDefaults(), manager: manager, probe: p, sudo: opts.Sudo && p.uid != "0"}
+}
+
+// Name is the package manager's name.
+func (h *host) Name() string { return h.manager }
+
+// priv prefixes a privileged command line with sudo when needed.
+func (h *host) priv(line string) string {
+	if h.sudo {
+		return SudoPrefix + line
+	}
+	return line
+}
+
+// refreshProbe runs CmdProbe again (kernel and boot id change on reboot).
+func (h *host) refreshProbe(ctx context.Context, t transport.Transport) error {
+	res, err := run(ctx, t, "probe", CmdProbe)
+	if err != nil {
+		return err
+	}
+	p := parseProbe(string(res.Stdout))
+	if p.bootID == "" && p.kernel == "" {
+		return commandFailed("probe", res)
+	}
+	h.probe = p
+	return nil
+}
+
+// facts builds Facts from a fresh probe and the backend's reboot check.
+func (h *host) facts(ctx context.Context, t transport.Transport, rebootRequired func(context.Context, transport.Transport) (bool, []string, error)) (patch.Facts, error) {
+	if err := h.refreshProbe(ctx, t); err != nil {
+		return patch.Facts{}, fmt.Errorf("facts: %w", err)
+	}
+	f := patch.Facts{
+		OS:             h.probe.os.String(),
+		Family:         h.probe.os.Family(),
+		Kernel:         h.probe.kernel,
+		PackageManager: h.manager,
+		BootID:         h.probe.bootID,
+	}
+	need, reasons, err := rebootRequired(ctx, t)
+	if err != nil {
+		return f, fmt.Errorf("facts: %w", err)
+	}
+	f.RebootRequired, f.RebootReasons = need, reasons
+	return f, nil
+}
+
+// fileRebootSignals checks the flag files and the /lib/modules backstop.
+func (h *host) fileRebootSignals(ctx context.Context, t transport.Transport) ([]string, error) {
+	res, err := run(ctx, t, "reboot signals", CmdRebootSignals)
+	if err != nil {
+		return nil, err
+	}
+	return parseRebootSignals(string(res.Stdout)), nil
+}
+
+// BootID returns /proc/sys/kernel/random/boot_id.
+func (h *host) BootID(ctx context.Context, t transport.Transport) (string, error) {
+	res, err := run(ctx, t, "boot id", CmdBootID)
+	if err != nil {
+		return "", err
+	}
+	id := firstLine(string(res.Stdout))
+	if res.ExitCode != 0 || id == "" {
+		return "", commandFailed("boot id", res)
+	}
+	return id, nil
+}
+
+// rebootLine is the detached reboot command for this host.
+func (h *host) rebootLine(now time.Time) string {
+	if h.probe.systemdRun {
+		unit := RebootUnitPrefix + strconv.FormatInt(now.UnixNano(), 36)
+		return h.priv(CmdSystemdReboot(h.opts.RebootDelay, unit))
+	}
+	return h.priv(CmdNohupReboot(h.opts.RebootDelay))
+}
+
+// Reboot issues a detached reboot. A lost connection or EOF while it runs
+// means "maybe started": the caller confirms by a changed boot id.
+func (h *host) Reboot(ctx context.Context, t transport.Transport) error {
+	res, err := t.Run(ctx, transport.Command{Line: h.rebootLine(time.Now())})
+	switch {
+	case err == nil && res.ExitCode == 0:
+		return nil
+	case err == nil:
+		return commandFailed("reboot", res)
+	case errors.Is(err, transport.ErrConnLost) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return nil
+	}
+	return fmt.Errorf("reboot: %w", err)
+}
+
+// Ready runs the readiness probe; nil when it exits 0.
+func (h *host) Ready(ctx context.Context, t transport.Transport) error {
+	res, err := run(ctx, t, "ready", h.opts.ReadyCommand)
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return commandFailed("ready check "+strconv.Quote(h.opts.ReadyCommand), res)
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package unix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+// execFunc runs an install command line with one tool's exit-code
+// semantics. It returns the last Result, whether the tool itself said a
+// reboot is needed, and an error wrapping patch.ErrCommandFailed (the tool
+// failed) or a transport error (outcome unknown).
+type execFunc func(ctx context.Context, t transport.Transport, what, line string) (transport.Result, bool, error)
+
+// installPlan is what differs between package managers in Install.
+type installPlan struct {
+	what   string
+	full   string                      // host-wide upgrade command
+	subset func(names []string) string // exactly these packages
+	// nameable says whether an update may be named on the subset command
+	// line (nil: all may).
+	nameable       func(patch.Update) bool
+	exec           execFunc
+	rescan         func(context.Context, transport.Transport) ([]patch.Update, error)
+	rebootRequired func(context.Context, transport.Transport) (bool, []string, error)
+}
+
+// simpleExec: exit 0 is success, anything else a failure (apt, dnf, yum).
+func simpleExec(ctx context.Context, t transport.Transport, what, line string) (transport.Result, bool, error) {
+	res, err := run(ctx, t, what, line)
+	if err != nil {
+		return res, false, err
+	}
+	if res.ExitCode != 0 {
+		return res, false, commandFailed(what, res)
+	}
+	return res, false, nil
+}
+
+// installAndVerify runs the install and marks each requested update
+// Installed or sets its Error, verified by rescanning: an update that is no
+// longer pending was installed.
+func installAndVerify(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection, p installPlan) (patch.InstallResult, error) {
+	result := patch.InstallResult{Updates: append([]patch.Update(nil), updates...)}
+	if len(updates) == 0 {
+		return result, nil
+	}
+	var names []string
+	seen := map[string]bool{}
+	for i := range result.Updates {
+		u := &result.Updates[i]
+		if !safeName.MatchString(u.Name) {
+			u.Error = "refused: unsafe package name"
+			continue
+		}
+		if (p.nameable == nil || p.nameable(*u)) && !seen[u.Name] {
+			seen[u.Name] = true
+			names = append(names, u.Name)
+		}
+	}
+
+	line := ""
+	switch {
+	case isFullUpgrade(sel):
+		line = p.full
+	case len(names) > 0:
+		line = p.subset(names)
+	}
+	var (
+		res      transport.Result
+		toolBoot bool
+		execErr  error
+	)
+	if line != "" {
+		res, toolBoot, execErr = p.exec(ctx, t, p.what, line)
+		result.Output = excerpt(res)
+		if execErr != nil && !errors.Is(execErr, patch.ErrCommandFailed) {
+			markUnset(result.Updates, "outcome unknown: "+execErr.Error())
+			return result, execErr
+		}
+	}
+
+	pending, err := p.rescan(ctx, t)
+	if err != nil {
+		markUnset(result.Updates, "not verified: rescan failed")
+		return result, errors.Join(execErr, fmt.Errorf("verify install: %w", err))
+	}
+	still := map[string]patch.Update{}
+	for _, u := range pending {
+		still[u.Name+"\x00"+u.Arch] = u
+		still[u.Name+"\x00"] = u
+	}
+	for i := range result.Updates {
+		u := &result.Updates[i]
+		if u.Error != "" {
+			continue
+		}
+		left, ok := still[u.Name+"\x00"+u.Arch]
+		if !ok {
+			u.Installed = true
+			continue
+		}
+		switch {
+		case execErr != nil:
+			u.Error = fmt.Sprintf("not installed: %s exited %d", p.what, res.ExitCode)
+		case line == "":
+			u.Error = "not installed: new package, comes in only with the update that needs it"
+		default:
+			u.Error = "still pending after install (available " + left.Available + ")"
+		}
+	}
+
+	result.RebootRequired = toolBoot
+	for _, u := range result.Updates {
+		if u.Installed && u.RebootRequired {
+			result.RebootRequired = true
+		}
+	}
+	if need, _, err := p.rebootRequired(ctx, t); err != nil {
+		return result, errors.Join(execErr, err)
+	} else if need {
+		result.RebootRequired = true
+	}
+	return result, execErr
+}
+
+// markUnset sets msg as the Error of every update not yet decided.
+func markUnset(ups []patch.Update, msg string) {
+	for i := range ups {
+		if ups[i].Error == "" && !ups[i].Installed {
+			ups[i].Error = msg
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package unix
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/patchrun/patchrun/patch"
+)
+
+// safeName matches package names we are willing to put on a command line.
+// Names come from the host's own tool output, but they still end up in a
+// shell line: anything else is refused rather than quoted.
+var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_:~@-]*$`)
+
+// rebootPackages are names whose upgrade is known to need a reboot; a
+// prefix match when the entry ends in "*". Used to predict reboots in
+// --dry-run, before anything is installed.
+var rebootPackages = []string{
+	"linux-image*", "linux-modules*", "linux-generic*", "linux", "linux-lts", "linux-virt",
+	"kernel", "kernel-core", "kernel-default", "kernel-modules*", "kernel-uek*", "kernel-rt*",
+	"glibc", "libc6", "systemd", "dbus", "dbus-broker", "dbus-daemon", "linux-firmware",
+}
+
+// needsReboot reports whether upgrading the named package predicts a reboot.
+func needsReboot(name string) bool {
+	name, _, _ = strings.Cut(name, ":") // apt multiarch "libc6:i386"
+	for _, p := range rebootPackages {
+		if base, ok := strings.CutSuffix(p, "*"); ok {
+			if strings.HasPrefix(name, base) {
+				return true
+			}
+		} else if name == p {
+			return true
+		}
+	}
+	return false
+}
+
+// isFullUpgrade: a zero Selection asks for a host-wide upgrade, so the
+// tool's own full-upgrade command runs (it also takes new dependencies and
+// obsoletes into account); anything else installs exactly the named updates.
+func isFullUpgrade(sel patch.Selection) bool {
+	return !sel.SecurityOnly && len(sel.Include) == 0 && len(sel.Exclude) == 0
+}

@@ -1,0 +1,128 @@
+package unix
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+// zypper exit codes (zypper(8) "EXIT CODES").
+const (
+	zypperOK            = 0
+	zypperLocked        = 7
+	zypperUpdates       = 100 // INF_UPDATE_NEEDED
+	zypperSecUpdates    = 101 // INF_SEC_UPDATE_NEEDED
+	zypperRebootNeeded  = 102 // INF_REBOOT_NEEDED
+	zypperRestartNeeded = 103 // INF_RESTART_NEEDED: zypper updated itself, run again
+	zypperReposSkipped  = 106 // INF_REPOS_SKIPPED: some repository failed to refresh
+)
+
+// zypperBackend drives zypper (SLES, openSUSE). One per host and worker.
+type zypperBackend struct{ host }
+
+var _ patch.Backend = (*zypperBackend)(nil)
+
+// zypperRun runs a zypper line, retrying (bounded) while the lock is held
+// (exit 7; ZYPP_LOCK_TIMEOUT already waited on the host) and rerunning when
+// zypper updated itself (103). It reports whether zypper asked for a
+// reboot (102). Other informational codes count as success.
+func zypperRun(ctx context.Context, t transport.Transport, what, line string) (transport.Result, bool, error) {
+	locked, reruns := 0, 0
+	for {
+		res, err := run(ctx, t, what, line)
+		if err != nil {
+			return res, false, err
+		}
+		switch res.ExitCode {
+		case zypperOK, zypperUpdates, zypperSecUpdates, zypperReposSkipped:
+			return res, false, nil
+		case zypperRebootNeeded:
+			return res, true, nil
+		case zypperRestartNeeded:
+			if reruns++; reruns <= maxZypperReruns {
+				continue
+			}
+		case zypperLocked:
+			if locked++; locked < maxZypperLockTry {
+				continue
+			}
+		}
+		return res, false, commandFailed(what, res)
+	}
+}
+
+func (b *zypperBackend) Facts(ctx context.Context, t transport.Transport) (patch.Facts, error) {
+	return b.facts(ctx, t, b.RebootRequired)
+}
+
+func (b *zypperBackend) Refresh(ctx context.Context, t transport.Transport) error {
+	_, _, err := zypperRun(ctx, t, "zypper refresh", b.priv(CmdZypperRefresh))
+	return err
+}
+
+// listUpdates lists pending package updates without security flags.
+func (b *zypperBackend) listUpdates(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
+	res, _, err := zypperRun(ctx, t, "zypper list-updates", b.priv(CmdZypperListUpdates))
+	if err != nil {
+		return nil, err
+	}
+	ups, err := parseZypperListUpdates(string(res.Stdout))
+	if err != nil {
+		return nil, fmt.Errorf("zypper list-updates: %w", err)
+	}
+	return ups, nil
+}
+
+// Scan: list-updates, then a security-patch dry run for the Security flag.
+func (b *zypperBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
+	ups, err := b.listUpdates(ctx, t)
+	if err != nil || len(ups) == 0 {
+		return ups, err
+	}
+	res, _, err := zypperRun(ctx, t, "zypper patch --dry-run", b.priv(CmdZypperSecurityDryRun))
+	if err != nil {
+		return nil, err
+	}
+	sec, err := parseZypperSecurityDryRun(string(res.Stdout))
+	if err != nil {
+		return nil, fmt.Errorf("zypper patch --dry-run: %w", err)
+	}
+	for i := range ups {
+		ups[i].Security = sec[ups[i].Name+"."+ups[i].Arch]
+	}
+	return ups, nil
+}
+
+// Install runs `zypper update` for everything or exactly the selected
+// names; 103 reruns, 102 means installed and reboot needed. Verified by
+// rerunning list-updates.
+func (b *zypperBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
+	return installAndVerify(ctx, t, updates, sel, installPlan{
+		what:           "zypper update",
+		full:           b.priv(CmdZypperUpdate(nil)),
+		subset:         func(names []string) string { return b.priv(CmdZypperUpdate(names)) },
+		exec:           zypperRun,
+		rescan:         b.listUpdates,
+		rebootRequired: b.RebootRequired,
+	})
+}
+
+// RebootRequired: flag files, the kernel backstop and `zypper
+// needs-rebooting` (exit 102). Any other exit (an old zypper without the
+// command) is no signal.
+func (b *zypperBackend) RebootRequired(ctx context.Context, t transport.Transport) (bool, []string, error) {
+	reasons, err := b.fileRebootSignals(ctx, t)
+	if err != nil {
+		return false, nil, fmt.Errorf("reboot required: %w", err)
+	}
+	res, err := run(ctx, t, "zypper needs-rebooting", b.priv(CmdZypperNeedsRebooting))
+	if err != nil {
+		return false, nil, fmt.Errorf("reboot required: %w", err)
+	}
+	if res.ExitCode == zypperRebootNeeded {
+		reasons = append(reasons, "zypper needs-rebooting")
+	}
+	return len(reasons) > 0, reasons, nil
+}
