@@ -1,0 +1,105 @@
+package inventory
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// yamlKeyLine matches a line that opens a YAML mapping ("all:", "hosts: [..]").
+// A plain list line "web1:2222" has no space after the colon, so it does not.
+var yamlKeyLine = regexp.MustCompile(`^[A-Za-z0-9_.\-]+:(\s|$)`)
+
+// detectFormat picks a reader from the file's extension and first lines.
+// The order matters: INI section headers are not YAML, and a plain list of
+// names is valid YAML (one long string), so YAML is chosen only when the
+// file opens a mapping.
+func detectFormat(path string, data []byte) Format {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".ini", ".cfg":
+		return FormatAnsibleINI
+	case ".yml", ".yaml", ".json":
+		return yamlFlavour(data)
+	}
+	lines := meaningfulLines(data)
+	if len(lines) == 0 {
+		return FormatList
+	}
+	first := lines[0]
+	switch {
+	case strings.HasPrefix(first, "["):
+		return FormatAnsibleINI
+	case first == "---" || strings.HasPrefix(first, "{") || yamlKeyLine.MatchString(first):
+		return yamlFlavour(data)
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "=") || len(strings.Fields(stripComment(l))) > 1 {
+			return FormatAnsibleINI // ungrouped hosts with inline vars
+		}
+	}
+	return FormatList
+}
+
+// yamlFlavour tells patchrun YAML from Ansible YAML by the top-level keys:
+// patchrun uses defaults/groups/hosts (hosts being a list); Ansible uses
+// group names (usually "all") mapping to hosts/children/vars.
+func yamlFlavour(data []byte) Format {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
+		return FormatPatchrun // the patchrun reader reports the YAML error
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return FormatPatchrun
+	}
+	ours := false
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i].Value, root.Content[i+1]
+		switch {
+		case k == "all":
+			return FormatAnsibleYAML
+		case k == "hosts" && v.Kind == yaml.MappingNode:
+			return FormatAnsibleYAML // an Ansible group that happens to be called hosts
+		case k == "defaults" || k == "groups" || k == "hosts":
+			ours = true
+		}
+	}
+	if ours {
+		return FormatPatchrun
+	}
+	return FormatAnsibleYAML
+}
+
+// meaningfulLines returns trimmed lines that are neither blank nor comments.
+func meaningfulLines(data []byte) []string {
+	var out []string
+	for _, l := range splitLines(data) {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, ";") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// stripComment drops a trailing " # comment" (a # that starts a word).
+func stripComment(line string) string {
+	for i := 0; i < len(line); i++ {
+		if line[i] == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t') {
+			return strings.TrimSpace(line[:i])
+		}
+	}
+	return strings.TrimSpace(line)
+}
+
+// splitLines splits on \n and drops a \r before it (files written on Windows).
+func splitLines(data []byte) []string {
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	return lines
+}

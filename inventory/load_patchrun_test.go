@@ -1,0 +1,200 @@
+package inventory
+
+import (
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// The inventory from FEATURES.md, verbatim.
+const featuresInventory = `defaults:                      # every key may also be set per host
+  user: root
+  ssh_key: ~/.ssh/id_ed25519   # paths are relative to the inventory file
+  known_hosts: ~/.ssh/known_hosts
+  host_key_policy: strict      # strict (default) | accept-new (trust on first use, then strict)
+  port: 22
+groups:
+  web: [web1, web2]
+  windows: [win1]
+hosts:
+  - name: web1
+    address: 10.0.0.5
+  - name: web2                 # address defaults to name
+  - name: win1
+    address: 10.0.0.9
+    transport: winrm           # ssh (default) | winrm
+    port: 5986
+    winrm_https: true
+    winrm_auth: ntlm           # ntlm (default) | basic | kerberos
+    user: Administrator
+    password_env: WIN_ADMIN_PASSWORD   # secrets by reference only: password_env, password_file, or --ask-pass
+`
+
+func TestLoadFeaturesExample(t *testing.T) {
+	f := newFixture(t)
+	key := f.write("~/.ssh/id_ed25519", "key", 0o600)
+	f.env["WIN_ADMIN_PASSWORD"] = "hunter2"
+	inv := f.mustLoad("inventory.yaml", featuresInventory)
+	if inv.Format != FormatPatchrun {
+		t.Errorf("format = %q, want %q", inv.Format, FormatPatchrun)
+	}
+	known := filepath.Join(f.home, ".ssh", "known_hosts")
+	src := filepath.Join(f.dir, "inventory.yaml")
+	want := []Host{
+		{Name: "web1", Address: "10.0.0.5", Port: 22, Groups: []string{"web"}, Source: src + ":11",
+			Transport: "ssh", User: "root", SSHKey: key, KnownHosts: known, HostKeyPolicy: "strict",
+			WinRMAuth: "ntlm", WinRMEncryption: "auto", Vars: map[string]string{}},
+		{Name: "web2", Address: "web2", Port: 22, Groups: []string{"web"}, Source: src + ":13",
+			Transport: "ssh", User: "root", SSHKey: key, KnownHosts: known, HostKeyPolicy: "strict",
+			WinRMAuth: "ntlm", WinRMEncryption: "auto", Vars: map[string]string{}},
+		{Name: "win1", Address: "10.0.0.9", Port: 5986, Groups: []string{"windows"}, Source: src + ":14",
+			Transport: "winrm", User: "Administrator", Password: NewSecret("hunter2", "env:WIN_ADMIN_PASSWORD"),
+			HostKeyPolicy: "strict", WinRMHTTPS: true, WinRMAuth: "ntlm", WinRMEncryption: "auto", Vars: map[string]string{}},
+	}
+	if !reflect.DeepEqual(inv.Hosts, want) {
+		t.Errorf("hosts:\n got %+v\nwant %+v", inv.Hosts, want)
+	}
+	if got := inv.Hosts[2].Password.Reveal(); got != "hunter2" {
+		t.Errorf("win1 password = %q, want the env value", got)
+	}
+}
+
+func TestLoadPatchrunDefaultsAndOverrides(t *testing.T) {
+	f := newFixture(t)
+	f.write("keys/lab", "key", 0o600)
+	f.write("ca.pem", "pem", 0o644)
+	inv := f.mustLoad("inv.yml", `
+defaults:
+  ssh_key: keys/lab
+  connect_timeout: 5s
+  vars: {site: ams, rack: "4"}
+hosts:
+  - name: plain
+  - name: tuned
+    port: 2222
+    known_hosts: kh
+    host_key_policy: accept-new
+    proxy_jump: ops@bastion:22
+    reboot_timeout: 10m
+    ready_command: systemctl is-system-running --wait
+    vars: {rack: "7"}
+  - name: win-http
+    transport: winrm
+  - name: win-tls
+    transport: winrm
+    winrm_https: yes
+    winrm_auth: kerberos
+    winrm_ca_cert: ca.pem
+    winrm_server_name: win-tls.corp
+    winrm_encryption: never
+  - name: win-basic
+    transport: winrm
+    winrm_auth: basic
+    winrm_allow_basic_http: true
+    winrm_insecure_skip_verify: true
+  - bare-name
+`)
+	plain := hostByName(t, inv.Hosts, "plain")
+	if plain.User != "tester" || plain.Port != 22 || plain.SSHKey != filepath.Join(f.dir, "keys/lab") ||
+		plain.ConnectTimeout != 5*time.Second || plain.HostKeyPolicy != HostKeyStrict ||
+		plain.KnownHosts != filepath.Join(f.home, ".ssh/known_hosts") || plain.Vars["site"] != "ams" {
+		t.Errorf("plain host did not get defaults: %+v", plain)
+	}
+	tuned := hostByName(t, inv.Hosts, "tuned")
+	if tuned.Port != 2222 || tuned.KnownHosts != filepath.Join(f.dir, "kh") || tuned.HostKeyPolicy != HostKeyAcceptNew ||
+		tuned.ProxyJump != "ops@bastion:22" || tuned.RebootTimeout != 10*time.Minute ||
+		tuned.ReadyCommand != "systemctl is-system-running --wait" || tuned.Vars["rack"] != "7" || tuned.Vars["site"] != "ams" {
+		t.Errorf("per-host overrides lost: %+v", tuned)
+	}
+	if h := hostByName(t, inv.Hosts, "win-http"); h.Port != 5985 || h.SSHKey != "" || h.WinRMAuth != "ntlm" || h.WinRMEncryption != "auto" {
+		t.Errorf("winrm http defaults wrong: %+v", h)
+	}
+	if h := hostByName(t, inv.Hosts, "win-tls"); h.Port != 5986 || !h.WinRMHTTPS || h.WinRMAuth != "kerberos" ||
+		h.WinRMCACert != filepath.Join(f.dir, "ca.pem") || h.WinRMServerName != "win-tls.corp" || h.WinRMEncryption != "never" {
+		t.Errorf("winrm https settings wrong: %+v", h)
+	}
+	if h := hostByName(t, inv.Hosts, "win-basic"); !h.WinRMAllowBasicHTTP || !h.WinRMInsecure || h.WinRMAuth != "basic" {
+		t.Errorf("winrm basic settings wrong: %+v", h)
+	}
+	if h := hostByName(t, inv.Hosts, "bare-name"); h.Address != "bare-name" || h.Transport != TransportSSH {
+		t.Errorf("bare host entry wrong: %+v", h)
+	}
+}
+
+// A port in defaults is the SSH port; it must not send WinRM hosts to 22.
+func TestDefaultsSSHPortDoesNotApplyToWinRM(t *testing.T) {
+	f := newFixture(t)
+	inv := f.mustLoad("inv.yaml", `
+defaults: {port: 22}
+hosts:
+  - {name: a}
+  - {name: w, transport: winrm}
+  - {name: ws, transport: winrm, winrm_https: true}
+`)
+	for name, want := range map[string]int{"a": 22, "w": 5985, "ws": 5986} {
+		if got := hostByName(t, inv.Hosts, name).Port; got != want {
+			t.Errorf("%s: port %d, want %d", name, got, want)
+		}
+	}
+}
+
+func TestPatchrunNestedGroups(t *testing.T) {
+	f := newFixture(t)
+	inv := f.mustLoad("inv.yaml", `
+groups:
+  web: [web1, web2]
+  db: [db1]
+  prod: [web, db1]
+hosts: [web1, web2, db1, lonely]
+`)
+	want := map[string][]string{"web1": {"web", "prod"}, "web2": {"web", "prod"}, "db1": {"db", "prod"}, "lonely": nil}
+	for name, groups := range want {
+		if got := hostByName(t, inv.Hosts, name).Groups; !reflect.DeepEqual(got, groups) {
+			t.Errorf("%s groups = %v, want %v", name, got, groups)
+		}
+	}
+}
+
+func TestPasswordFileAndWarnings(t *testing.T) {
+	f := newFixture(t)
+	f.write("~/.config/patchrun/lab.pass", "s3cret\n", 0o600)
+	f.write("open.pass", "open\r\n", 0o644)
+	f.env["PW"] = "fromenv"
+	inv := f.mustLoad("inv.yaml", `
+defaults:
+  password_env: PW
+hosts:
+  - name: a
+  - name: b
+    password_file: ~/.config/patchrun/lab.pass
+  - name: c
+    password_file: open.pass
+  - name: d
+    password_file: open.pass
+`)
+	cases := map[string]struct{ val, src string }{
+		"a": {"fromenv", "env:PW"},
+		"b": {"s3cret", "file:" + filepath.Join(f.home, ".config/patchrun/lab.pass")},
+		"c": {"open", "file:" + filepath.Join(f.dir, "open.pass")},
+	}
+	for name, want := range cases {
+		h := hostByName(t, inv.Hosts, name)
+		if h.Password.Reveal() != want.val || h.Password.Source() != want.src {
+			t.Errorf("%s: password %q from %q, want %q from %q", name, h.Password.Reveal(), h.Password.Source(), want.val, want.src)
+		}
+	}
+	// One warning for the world-readable file, though two hosts use it.
+	var got []string
+	for _, w := range inv.Warnings {
+		c := *w
+		c.File = filepath.Base(c.File)
+		got = append(got, c.Error())
+	}
+	open := filepath.Join(f.dir, "open.pass")
+	want := []string{"inv.yaml:9: hosts[2].password_file: password file " + open +
+		" is readable by every user on this machine (hint: chmod 600 " + open + ")"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings:\n got %q\nwant %q", got, want)
+	}
+}

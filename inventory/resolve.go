@@ -1,0 +1,266 @@
+package inventory
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// resolver turns hostSpecs into Hosts with one set of rules for every
+// format. Owned by one Load call; not safe for concurrent use.
+type resolver struct {
+	file        string // inventory path as given, for Source
+	dir         string // absolute directory of the inventory
+	home        string // "" when unknown
+	getenv      func(string) string
+	defaultUser string
+	probs       *problems
+	warns       *problems
+	secretFiles map[string]fileSecret // password files read once per Load
+}
+
+func newResolver(path string, opts LoadOptions, probs, warns *problems) (*resolver, error) {
+	dir, err := inventoryDir(path)
+	if err != nil {
+		return nil, err
+	}
+	r := &resolver{
+		file:        path,
+		dir:         dir,
+		home:        opts.Home,
+		getenv:      opts.Getenv,
+		defaultUser: opts.DefaultUser,
+		probs:       probs,
+		warns:       warns,
+		secretFiles: map[string]fileSecret{},
+	}
+	if r.getenv == nil {
+		r.getenv = os.Getenv
+	}
+	if r.home == "" {
+		r.home, _ = os.UserHomeDir() // "" is handled where ~ is used
+	}
+	if r.defaultUser == "" {
+		r.defaultUser = currentUser(r.getenv)
+	}
+	return r, nil
+}
+
+// resolveHost applies layers (defaults < groups < host) and validates every
+// value, reporting problems at the line where the winning value was written.
+func (r *resolver) resolveHost(s hostSpec) Host {
+	v := values{spec: s, p: r.probs}
+	h := Host{
+		Name:   s.name,
+		Groups: s.groups,
+		Source: fmt.Sprintf("%s:%d", r.file, s.line),
+		Vars:   s.vars,
+	}
+	h.Transport = v.choice(keyTransport, TransportSSH, "ssh (default) or winrm", TransportSSH, TransportWinRM)
+	h.Address = v.text(keyAddress, s.name)
+	h.User = v.text(keyUser, r.defaultUser)
+	if h.User == "" {
+		r.probs.add(s.line, s.key+".user", "no user given and the current user is unknown", "set user: in defaults")
+	}
+	h.ConnectTimeout = v.duration(keyConnectTimeout)
+	h.RebootTimeout = v.duration(keyRebootTimeout)
+	h.ReadyCommand = v.text(keyReadyCommand, "")
+	h.Password = r.password(v)
+
+	// SSH settings are checked only for SSH hosts: defaults often carry an
+	// ssh_key that Windows hosts in the same file never use.
+	h.HostKeyPolicy = v.choice(keyHostKeyPolicy, HostKeyStrict, "strict (default) or accept-new", HostKeyStrict, HostKeyAcceptNew)
+	h.ProxyJump = v.text(keyProxyJump, "")
+	if strings.ContainsAny(h.ProxyJump, " \t") {
+		st, _, _ := v.get(keyProxyJump)
+		r.probs.add(st.line, st.key, "must not contain spaces", `write it as "user@jumphost:22"`)
+	}
+	if h.Transport == TransportSSH {
+		h.SSHKey = r.existingFile(v, keySSHKey, "remove ssh_key to use ssh-agent and ~/.ssh/config instead")
+		h.KnownHosts = r.knownHosts(v)
+	}
+
+	h.WinRMHTTPS = v.boolean(keyWinRMHTTPS)
+	h.WinRMAuth = v.choice(keyWinRMAuth, "ntlm", "ntlm (default), basic or kerberos", "ntlm", "basic", "kerberos")
+	h.WinRMServerName = v.text(keyWinRMServerName, "")
+	h.WinRMInsecure = v.boolean(keyWinRMInsecure)
+	h.WinRMAllowBasicHTTP = v.boolean(keyWinRMAllowBasic)
+	h.WinRMEncryption = v.choice(keyWinRMEncryption, "auto", "auto (default) or never", "auto", "never")
+	if h.Transport == TransportWinRM {
+		h.WinRMCACert = r.existingFile(v, keyWinRMCACert, "remove winrm_ca_cert to trust the system roots")
+		if h.WinRMAuth == "basic" && !h.WinRMHTTPS && !h.WinRMAllowBasicHTTP {
+			st, _, _ := v.get(keyWinRMAuth)
+			r.probs.add(st.line, st.key, "basic auth over plain HTTP sends the password readable on the wire",
+				"set winrm_https: true, or winrm_allow_basic_http: true if you accept that")
+		}
+	}
+	h.Port = r.port(v, h)
+	return h
+}
+
+// port picks the port. An inherited port that is the standard port of a
+// different transport is skipped: "port: 22" in defaults must not send a
+// WinRM host to 22, while "ansible_port: 5986" in a windows group still applies.
+func (r *resolver) port(v values, h Host) int {
+	def := 22
+	if h.Transport == TransportWinRM {
+		def = 5985
+		if h.WinRMHTTPS {
+			def = 5986
+		}
+	}
+	st, at, ok := v.get(keyPort)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(st.val)
+	if err != nil || n < 1 || n > 65535 {
+		r.probs.add(st.line, st.key, fmt.Sprintf("bad port %q", st.val), "a number from 1 to 65535")
+		return 0
+	}
+	if inherited := at < len(v.spec.layers)-1; inherited {
+		if t := v.transportAt(at); t != h.Transport && isDefaultPort(t, n) {
+			return def
+		}
+	}
+	return n
+}
+
+// isDefaultPort reports whether port is a standard port of transport.
+func isDefaultPort(transport string, port int) bool {
+	if transport == TransportWinRM {
+		return port == 5985 || port == 5986
+	}
+	return port == 22
+}
+
+func (r *resolver) knownHosts(v values) string {
+	st, _, ok := v.get(keyKnownHosts)
+	if !ok {
+		if r.home == "" {
+			r.probs.add(v.spec.line, v.spec.key+".known_hosts", "home directory unknown, so no default known_hosts",
+				"set known_hosts: to a file path")
+			return ""
+		}
+		return joinPath(r.home, ".ssh", "known_hosts")
+	}
+	p, _ := r.path(st)
+	return p
+}
+
+// existingFile resolves a path setting and checks the file is there.
+func (r *resolver) existingFile(v values, key, hint string) string {
+	st, _, ok := v.get(key)
+	if !ok {
+		return ""
+	}
+	p, ok := r.path(st)
+	if !ok {
+		return ""
+	}
+	fi, err := os.Stat(p)
+	switch {
+	case err != nil:
+		if !filepath.IsAbs(st.val) && !strings.HasPrefix(st.val, "~") {
+			hint = joinHints("relative paths start at the inventory file's directory", hint)
+		}
+		r.probs.add(st.line, st.key, "cannot use "+p+": "+statReason(err), hint)
+		return ""
+	case fi.IsDir():
+		r.probs.add(st.line, st.key, p+" is a directory, not a file", hint)
+		return ""
+	}
+	return p
+}
+
+// values looks settings up through a hostSpec's layers and converts them,
+// reporting bad values. It is a view; it owns nothing.
+type values struct {
+	spec hostSpec
+	p    *problems
+}
+
+// get returns the highest-precedence setting for key and its layer index.
+func (v values) get(key string) (setting, int, bool) {
+	for i := len(v.spec.layers) - 1; i >= 0; i-- {
+		if st, ok := v.spec.layers[i][key]; ok {
+			return st, i, true
+		}
+	}
+	return setting{}, -1, false
+}
+
+// transportAt is the transport in effect counting layers up to index at.
+func (v values) transportAt(at int) string {
+	for i := at; i >= 0; i-- {
+		if st, ok := v.spec.layers[i][keyTransport]; ok {
+			return st.val
+		}
+	}
+	return TransportSSH
+}
+
+func (v values) text(key, def string) string {
+	st, _, ok := v.get(key)
+	if !ok {
+		return def
+	}
+	if st.val == "" {
+		v.p.add(st.line, st.key, "empty value", "give it a value or remove the key")
+		return def
+	}
+	return st.val
+}
+
+func (v values) choice(key, def, hint string, allowed ...string) string {
+	st, _, ok := v.get(key)
+	if !ok {
+		return def
+	}
+	for _, a := range allowed {
+		if st.val == a {
+			return a
+		}
+	}
+	v.p.add(st.line, st.key, fmt.Sprintf("bad %s %q", key, st.val), "use "+hint)
+	return def
+}
+
+func (v values) boolean(key string) bool {
+	st, _, ok := v.get(key)
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(st.val) {
+	case "true", "yes", "on", "1":
+		return true
+	case "false", "no", "off", "0":
+		return false
+	}
+	v.p.add(st.line, st.key, fmt.Sprintf("bad boolean %q", st.val), "use true or false")
+	return false
+}
+
+func (v values) duration(key string) time.Duration {
+	st, _, ok := v.get(key)
+	if !ok {
+		return 0
+	}
+	d, err := time.ParseDuration(st.val)
+	switch {
+	case err != nil:
+		hint := `a Go duration such as "90s", "5m" or "1h30m"`
+		if _, numErr := strconv.Atoi(st.val); numErr == nil {
+			hint = fmt.Sprintf("add a unit: %q", st.val+"s")
+		}
+		v.p.add(st.line, st.key, fmt.Sprintf("bad duration %q", st.val), hint)
+		return 0
+	case d <= 0:
+		v.p.add(st.line, st.key, fmt.Sprintf("duration %q must be positive", st.val), "remove the key to use the run's timeout")
+		return 0
+	}
+	return d
+}
