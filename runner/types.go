@@ -1,7 +1,3 @@
-// Package runner drives a patch run across many hosts: a worker pool for the
-// per-host phases (connect → facts → scan → install), a reboot orchestrator
-// that works in batches under a failure budget, and typed events for
-// progress, logs and results. It knows no concrete transport, backend or UI.
 package runner
 
 import (
@@ -78,13 +74,17 @@ type Plan struct {
 	Reboot         RebootPolicy
 	OnlyIfRequired bool   // `reboot --only-if-required`
 	Batch          Budget // hosts rebooted at once; zero means 1
-	MaxFailures    Budget // failure budget; past it, no new batch starts
+	MaxFailures    Budget // failure budget; past it, no new batch starts; N < 0 means unlimited
 	RebootTimeout  time.Duration
 	// MaxRounds caps install → reboot → rescan rounds (Windows often needs
-	// several); 0 means 1 for Unix-only fleets' sake is decided by the runner.
+	// several); 0 means DefaultMaxRounds.
 	MaxRounds int
 
 	ExecCommand string // for CmdExec
+	// ExecMaxOutput caps the bytes of stdout and of stderr kept per host for
+	// CmdExec (0 means DefaultExecMaxOutput), so a chatty command on a large
+	// fleet cannot exhaust memory.
+	ExecMaxOutput int
 
 	// Timing knobs for the reboot wait; zero values get defaults. Tests set
 	// them short.
@@ -190,7 +190,8 @@ type HostResult struct {
 	BootIDBefore   string         `json:"boot_id_before,omitempty"`
 	BootIDAfter    string         `json:"boot_id_after,omitempty"`
 	Rounds         int            `json:"rounds,omitempty"`
-	WouldReboot    bool           `json:"would_reboot,omitempty"` // --dry-run
+	WouldReboot    bool           `json:"would_reboot,omitempty"`  // --dry-run
+	WouldInstall   []string       `json:"would_install,omitempty"` // --dry-run: names of the selected updates
 	Exec           *ExecResult    `json:"exec,omitempty"`
 	StartedAt      time.Time      `json:"started_at"`
 	FinishedAt     time.Time      `json:"finished_at"`

@@ -1,0 +1,66 @@
+package runner
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Deps are the run's collaborators: how to reach hosts, how to pick their
+// backend, who hears about it, and the first-stage interrupt.
+type Deps struct {
+	Dialer Dialer
+	Detect DetectFunc
+	// Observer receives every event; nil discards them.
+	Observer Observer
+	// Stop is closed on the first Ctrl-C: no new work is scheduled, work in
+	// flight finishes. nil never stops. The second Ctrl-C cancels Run's ctx.
+	Stop <-chan struct{}
+	// Now stamps events and results; nil means time.Now.
+	Now func() time.Time
+	// Rand jitters the reboot poll; nil means a freshly seeded source. The
+	// runner serialises its use.
+	Rand *rand.Rand
+}
+
+// Defaults for zero values in a Plan.
+const (
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultStepTimeout    = 30 * time.Minute
+	DefaultRebootTimeout  = 15 * time.Minute
+	DefaultMaxRounds      = 3
+	DefaultExecMaxOutput  = 64 << 10
+	DefaultPollInterval   = 2 * time.Second
+	DefaultPollMax        = 12 * time.Second
+	DefaultProbeTimeout   = 5 * time.Second
+
+	// InstallTimeoutFactor: an install gets this many step timeouts, because
+	// package managers and Windows Update legitimately run long.
+	InstallTimeoutFactor = 4
+)
+
+// lockedRand makes one *rand.Rand usable from every reboot goroutine.
+// Concurrency: all methods are safe for concurrent use.
+type lockedRand struct {
+	mu sync.Mutex
+	r  *rand.Rand
+}
+
+func newLockedRand(r *rand.Rand) *lockedRand {
+	if r == nil {
+		r = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	return &lockedRand{r: r}
+}
+
+// jitter returns a random duration in [d/2, d], so hosts that went down
+// together do not all redial in the same instant.
+func (l *lockedRand) jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	half := d / 2
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return half + time.Duration(l.r.Int64N(int64(d-half)+1))
+}

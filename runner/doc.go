@@ -1,0 +1,121 @@
+// Package runner drives a patch run across many hosts: a worker pool for the
+// per-host phases (connect → facts → scan → install), a reboot orchestrator
+// that works in batches under a failure budget, and typed events for
+// progress, logs and results. It knows no concrete transport, backend or UI.
+//
+// # Flow
+//
+// Run first validates the Plan; a bad plan is the only error it returns.
+// Everything that goes wrong on a host is a HostResult, never an error.
+//
+// Pool phase: Plan.Forks workers take hosts in inventory order. Per host:
+// connect (Dialer.Dial bounded by the connect timeout; a host's own
+// ConnectTimeout wins) → facts (DetectFunc, then Backend.Facts) → refresh (if
+// Plan.Refresh) → scan → selection (Plan.Selection.Filter) → install. Each
+// phase gets its own context.WithTimeout of Plan.StepTimeout, except install,
+// which gets InstallTimeoutFactor × StepTimeout because package managers and
+// Windows Update legitimately run long. One Transport is opened per host and
+// reused by all of its phases; it is closed as soon as the host needs it no
+// more, and kept open only for hosts waiting for their reboot batch.
+//
+// Per command:
+//   - scan: connect, facts, refresh, scan. Never installs or reboots.
+//   - patch: all phases, then reboot orchestration. Nothing selected → no
+//     install. Reboot policy: always → every successfully patched host, even
+//     with nothing installed; if-required → hosts whose facts, install result
+//     or post-install Backend.RebootRequired say so (reasons recorded);
+//     never → none, but reboot_required is reported.
+//   - reboot: connect, facts; with OnlyIfRequired, hosts whose facts say no
+//     reboot is needed end ok (not rebooted); the rest go to batches. After
+//     the reboot only the pending-reboot flag is rechecked (no rescan).
+//   - exec: connect, run Plan.ExecCommand through the transport, keep at most
+//     Plan.ExecMaxOutput bytes per stream; a non-zero exit fails the host with
+//     "exit code N" (ErrorKind "exit-code").
+//
+// HostResult.Updates lists every pending update the scan found; the selected
+// ones carry Installed or Error after an install. Dry-run installs and
+// reboots nothing: updates stay Installed=false, WouldInstall names the
+// selected updates, and WouldReboot is computed (always → true; if-required →
+// the host already requires a reboot or a selected update is known to need
+// one; never → false). Refresh still runs in a dry-run when asked: it changes
+// package metadata only, and a dry-run against a stale index would lie.
+//
+// Errors: dial failures end a host unreachable, except authentication and
+// host-key failures, which end it failed (ErrorKind "auth" / "host-key"):
+// those are not network trouble and retrying cannot help. Other failures end
+// a host failed with HostResult.Phase set to where it happened; ErrorKind is
+// the transport kind (e.g. "connection-lost"), "timeout" for a phase past its
+// deadline, "unsupported", "command-failed", "exit-code", "reboot-timeout",
+// "update-loop", "install", "still-reboot-required" or "interrupted".
+// Selected updates that report an Error fail the host ("install") unless a
+// later install round installs them.
+//
+// # Reboots
+//
+// After the pool phase, hosts that need a reboot are put, in inventory order,
+// into batches of Plan.Batch.Of(number of such hosts) (at least 1). Each
+// batch starts with EventBatch; its hosts reboot in parallel and the next
+// batch starts only when every host of the current one is back and verified,
+// or failed. Per host: read the boot id over the open transport (redialling
+// once if it died while waiting) → Backend.Reboot (a nil error, a lost
+// connection or a hung reboot command all mean "maybe started": the boot id
+// decides) → close the transport → poll: redial with Timing.ProbeTimeout per
+// attempt, waiting Timing.PollInterval doubling to Timing.PollMax with jitter
+// (each wait is a random point in its upper half). A dial failure means the
+// host is down (waiting-up); the same boot id means it is still going down
+// (waiting-down); a new boot id is followed by Backend.Ready, retried until it
+// succeeds. Then verifying: Backend.RebootRequired and (patch) a rescan
+// without refresh. The whole wait is bounded by Plan.RebootTimeout (a host's
+// own RebootTimeout wins); past it the host fails with ErrorKind
+// "reboot-timeout" and an Error naming the last thing seen. Auth and host-key
+// failures while polling fail the host at once.
+//
+// Rounds (patch only): after a verified reboot, if selected updates are still
+// pending and fewer than Plan.MaxRounds (0 → 3) install rounds have run, they
+// are installed again within the same batch slot, followed by another reboot
+// if the policy asks for one. HostResult.Rounds counts install rounds. If an
+// update reported installed in an earlier round is pending again the host
+// fails with "update loop: <names> reappeared after install". If the
+// reboot-required flag is still set when no further round runs, the host
+// fails with "still requires a reboot after N reboots". Selected updates that
+// are still pending after the last round are listed with Installed=false; the
+// host is not failed for them.
+//
+// # Failure budget
+//
+// failures = hosts that ended failed or unreachable so far (pool phase
+// included). Before each batch, if Plan.MaxFailures.N >= 0 and failures >
+// Plan.MaxFailures.Of(len(Plan.Hosts)), the run halts: EventHalt, no new
+// batch starts, every host still awaiting a batch ends skipped with an Error
+// saying the budget was spent and that its updates are installed and its
+// reboot still pending (the installed updates stay in its result), and
+// Report.Halted is set. A negative MaxFailures.N means unlimited; note that
+// the zero Budget therefore means "no failure allowed". Hosts of a batch that
+// already started always finish.
+//
+// # Interrupts
+//
+// Deps.Stop closing (the first Ctrl-C) stops scheduling: no new host starts
+// in the pool (those end skipped, "interrupted before start"), a host in the
+// pool finishes the phase it is in and then ends skipped ("interrupted before
+// <next phase>") — an install already running always completes, an install
+// not yet started never starts — no new reboot batch or install round starts
+// (hosts waiting end skipped, "interrupted: reboot not started; …"), and
+// reboot waits in flight finish. Cancelling ctx (the second Ctrl-C) aborts
+// everything promptly: hosts in flight end failed with "interrupted during
+// <phase>", plus a half-patched warning when the phase was installing. Either
+// way Report.Interrupted is set and EventInterrupt is emitted once.
+//
+// # Events and concurrency
+//
+// Every phase change is an EventPhase, every remote command an EventLog (its
+// command line, exit code or error, and duration; emitted by a transport
+// decorator, so Backends need not log), every finished step an EventLog with
+// its duration, and every host ends with exactly one EventHostEnd. Observer
+// calls are serialised by a mutex, so observers need no locks; no event is
+// emitted after Run returns.
+//
+// A host's state (hostRun) and its Transport belong to one goroutine at a
+// time: the pool worker that took it, then the batch goroutine rebooting it.
+// Hand-overs go through channels and WaitGroups, which order the accesses.
+package runner

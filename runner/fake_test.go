@@ -1,0 +1,522 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+// fakeFleet is an in-memory fleet: a Dialer, a DetectFunc and, per host, a
+// Backend whose behaviour each test sets. It models a connection that dies
+// when its host reboots, boot ids that change only when a host comes back,
+// and hosts that drop, hang, never return or loop their updates.
+//
+// Concurrency: every field of the fleet and of its hosts is guarded by mu;
+// channels in fakeHost are set before Run and only read afterwards.
+type fakeFleet struct {
+	t     testing.TB
+	mu    sync.Mutex
+	hosts map[string]*fakeHost
+	order []string
+
+	busy, maxBusy           int      // calls in flight at once
+	rebooting, maxRebooting int      // hosts between Reboot and a good Ready
+	trace                   []string // "reboot h", "up h", in order
+	busyCh                  chan int // each new busy count (dropped when full)
+}
+
+// fakeHost is one simulated host: knobs first, then state.
+type fakeHost struct {
+	name string
+
+	dialErr       error // every dial fails with this
+	dialHang      bool  // dial blocks until its ctx ends
+	pending       []patch.Update
+	waves         [][]patch.Update // the next wave appears at each reboot
+	factsReboot   bool             // a reboot is already required
+	installReboot bool             // any install sets the reboot flag
+	stickyReboot  bool             // the flag survives reboots
+	loop          bool             // installed updates are pending again after a reboot
+	installFail   map[string]string
+	installErr    error
+	scanErr       error
+	installHang   bool          // Install blocks until its ctx ends
+	installGate   chan struct{} // Install finishes only once this is closed
+	installStart  chan struct{} // closed when Install begins
+	scanGate      chan struct{} // Scan finishes only once this is closed
+	dropAfterInst bool          // the connection dies right after an install
+	neverBack     bool          // after a reboot, dials fail forever
+	neverReboots  bool          // Reboot does nothing: the boot id never changes
+	sameBootDials int           // dials after Reboot that still see the old boot
+	downDials     int           // then dials that fail while it is down
+	readyFails    int           // Ready fails this many times after each boot
+	rebootErr     error
+	execResult    transport.Result
+	execErr       error
+
+	// state
+	boot, gen      int
+	afterReboot    int // 0 none; 1 going down; 2 down
+	sameLeft       int
+	downLeft       int
+	readyLeft      int
+	rebootReq      bool
+	dials          int
+	installs       int
+	reboots        int
+	installedNames []string
+	closes, opens  int
+}
+
+func newFleet(t testing.TB, hosts ...*fakeHost) *fakeFleet {
+	f := &fakeFleet{t: t, hosts: map[string]*fakeHost{}, busyCh: make(chan int, 4096)}
+	for _, h := range hosts {
+		h.rebootReq = h.factsReboot
+		f.hosts[h.name] = h
+		f.order = append(f.order, h.name)
+	}
+	return f
+}
+
+func (f *fakeFleet) inventory() []inventory.Host {
+	var out []inventory.Host
+	for _, n := range f.order {
+		out = append(out, inventory.Host{Name: n, Address: n + ".example", Transport: inventory.TransportSSH})
+	}
+	return out
+}
+
+func (f *fakeFleet) deps() Deps {
+	return Deps{Dialer: f, Detect: f.detect}
+}
+
+func (f *fakeFleet) host(name string) *fakeHost {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hosts[name]
+}
+
+// track brackets every fake call (use: defer f.track()()) so tests can see
+// how many run at once.
+func (f *fakeFleet) track() func() {
+	f.mu.Lock()
+	f.busy++
+	f.maxBusy = max(f.maxBusy, f.busy)
+	n := f.busy
+	f.mu.Unlock()
+	select {
+	case f.busyCh <- n:
+	default:
+	}
+	return func() {
+		f.mu.Lock()
+		f.busy--
+		f.mu.Unlock()
+	}
+}
+
+func (f *fakeFleet) snapshot(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn()
+}
+
+func bootID(name string, boot int) string { return fmt.Sprintf("%s-boot-%d", name, boot) }
+
+func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Transport, error) {
+	defer f.track()()
+	f.mu.Lock()
+	h := f.hosts[ih.Name]
+	h.dials++
+	switch {
+	case h.dialHang:
+		f.mu.Unlock()
+		<-ctx.Done()
+		return nil, fmt.Errorf("dial %s: %w: %w", ih.Name, transport.ErrUnreachable, ctx.Err())
+	case h.dialErr != nil:
+		f.mu.Unlock()
+		return nil, fmt.Errorf("dial %s: %w", ih.Name, h.dialErr)
+	}
+	defer f.mu.Unlock()
+	switch h.afterReboot {
+	case 1:
+		if h.neverReboots {
+			break
+		}
+		if h.sameLeft > 0 {
+			h.sameLeft--
+			break
+		}
+		h.afterReboot = 2
+		fallthrough
+	case 2:
+		if h.neverBack || h.downLeft > 0 {
+			h.downLeft--
+			return nil, fmt.Errorf("dial %s: %w: connection refused", ih.Name, transport.ErrUnreachable)
+		}
+		f.comeUp(h)
+	}
+	h.opens++
+	return &fakeTransport{f: f, h: h, gen: h.gen}, nil
+}
+
+// comeUp boots h: a new boot id, the reboot flag cleared, the next wave of
+// updates revealed. Called with f.mu held.
+func (f *fakeFleet) comeUp(h *fakeHost) {
+	h.afterReboot = 0
+	h.boot++
+	h.readyLeft = h.readyFails
+	if !h.stickyReboot {
+		h.rebootReq = false
+	}
+	if len(h.waves) > 0 {
+		h.pending = append(h.pending, h.waves[0]...)
+		h.waves = h.waves[1:]
+	}
+	if h.loop {
+		for _, n := range h.installedNames {
+			h.pending = append(h.pending, patch.Update{Name: n, Available: "2"})
+		}
+	}
+	f.trace = append(f.trace, "boot "+h.name)
+}
+
+func (f *fakeFleet) detect(ctx context.Context, ih inventory.Host, t transport.Transport) (patch.Backend, error) {
+	return &fakeBackend{f: f, h: f.host(ih.Name)}, nil
+}
+
+// fakeTransport is one connection. It dies (ErrConnLost) when its host
+// reboots; using it after Close is a runner bug the test reports.
+type fakeTransport struct {
+	f      *fakeFleet
+	h      *fakeHost
+	gen    int
+	closed bool
+}
+
+// alive checks the connection; called with f.mu held.
+func (t *fakeTransport) alive() error {
+	if t.closed {
+		t.f.t.Errorf("host %s: transport used after Close", t.h.name)
+		return fmt.Errorf("use of closed transport: %w", transport.ErrConnLost)
+	}
+	if t.gen != t.h.gen {
+		return fmt.Errorf("%s: %w", t.h.name, transport.ErrConnLost)
+	}
+	return nil
+}
+
+func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	defer t.f.track()()
+	t.f.mu.Lock()
+	defer t.f.mu.Unlock()
+	if err := t.alive(); err != nil {
+		return transport.Result{}, err
+	}
+	if t.h.execErr != nil {
+		return transport.Result{}, t.h.execErr
+	}
+	return t.h.execResult, nil
+}
+
+func (t *fakeTransport) Upload(ctx context.Context, dst string, src io.Reader, size int64) error {
+	return nil
+}
+
+func (t *fakeTransport) Close() error {
+	t.f.mu.Lock()
+	defer t.f.mu.Unlock()
+	if !t.closed {
+		t.closed = true
+		t.h.closes++
+	}
+	return nil
+}
+
+// fakeBackend drives a fakeHost. Each call checks its transport is alive.
+type fakeBackend struct {
+	f *fakeFleet
+	h *fakeHost
+}
+
+// call runs fn under the fleet lock after checking the transport.
+func (b *fakeBackend) call(t transport.Transport, fn func() error) error {
+	b.f.mu.Lock()
+	defer b.f.mu.Unlock()
+	ft, ok := t.(*loggedTransport).Transport.(*fakeTransport)
+	if !ok {
+		b.f.t.Errorf("unexpected transport %T", t)
+	}
+	if err := ft.alive(); err != nil {
+		return err
+	}
+	return fn()
+}
+
+func (b *fakeBackend) Name() string { return "fakepm" }
+
+func (b *fakeBackend) Facts(ctx context.Context, t transport.Transport) (patch.Facts, error) {
+	defer b.f.track()()
+	var f patch.Facts
+	err := b.call(t, func() error {
+		f = patch.Facts{OS: "fakeos 1", Family: "fake", BootID: bootID(b.h.name, b.h.boot), RebootRequired: b.h.rebootReq}
+		if b.h.rebootReq {
+			f.RebootReasons = []string{"fake-flag"}
+		}
+		return nil
+	})
+	return f, err
+}
+
+func (b *fakeBackend) Refresh(ctx context.Context, t transport.Transport) error {
+	defer b.f.track()()
+	return b.call(t, func() error { return nil })
+}
+
+func (b *fakeBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
+	defer b.f.track()()
+	if err := waitGate(ctx, b.h.scanGate); err != nil {
+		return nil, err
+	}
+	var out []patch.Update
+	err := b.call(t, func() error {
+		if b.h.scanErr != nil {
+			return b.h.scanErr
+		}
+		out = slices.Clone(b.h.pending)
+		return nil
+	})
+	return out, err
+}
+
+func waitGate(ctx context.Context, gate chan struct{}) error {
+	if gate == nil {
+		return nil
+	}
+	select {
+	case <-gate:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *fakeBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
+	defer b.f.track()()
+	b.f.snapshot(func() {
+		if b.h.installStart != nil && b.h.installs == 0 {
+			close(b.h.installStart)
+		}
+	})
+	if b.h.installHang {
+		<-ctx.Done()
+		return patch.InstallResult{}, fmt.Errorf("install: %w", ctx.Err())
+	}
+	if err := waitGate(ctx, b.h.installGate); err != nil {
+		return patch.InstallResult{}, err
+	}
+	var res patch.InstallResult
+	err := b.call(t, func() error {
+		h := b.h
+		h.installs++
+		if h.installErr != nil {
+			return h.installErr
+		}
+		for _, u := range updates {
+			if e, bad := h.installFail[u.Name]; bad {
+				u.Error = e
+				res.Updates = append(res.Updates, u)
+				continue
+			}
+			u.Installed = true
+			res.Updates = append(res.Updates, u)
+			h.installedNames = append(h.installedNames, u.Name)
+			h.pending = slices.DeleteFunc(h.pending, func(p patch.Update) bool { return p.Name == u.Name })
+			if u.RebootRequired || h.installReboot {
+				h.rebootReq = true
+			}
+		}
+		res.RebootRequired = h.rebootReq
+		if h.dropAfterInst {
+			h.gen++
+		}
+		return nil
+	})
+	return res, err
+}
+
+func (b *fakeBackend) RebootRequired(ctx context.Context, t transport.Transport) (bool, []string, error) {
+	defer b.f.track()()
+	var req bool
+	var why []string
+	err := b.call(t, func() error {
+		req = b.h.rebootReq
+		if req {
+			why = []string{"fake-flag"}
+		}
+		return nil
+	})
+	return req, why, err
+}
+
+func (b *fakeBackend) BootID(ctx context.Context, t transport.Transport) (string, error) {
+	defer b.f.track()()
+	var id string
+	err := b.call(t, func() error {
+		id = bootID(b.h.name, b.h.boot)
+		return nil
+	})
+	return id, err
+}
+
+func (b *fakeBackend) Reboot(ctx context.Context, t transport.Transport) error {
+	defer b.f.track()()
+	return b.call(t, func() error {
+		h := b.h
+		h.reboots++
+		h.gen++ // the issuing connection dies with the old boot
+		h.afterReboot, h.sameLeft, h.downLeft = 1, h.sameBootDials, h.downDials
+		b.f.rebooting++
+		b.f.maxRebooting = max(b.f.maxRebooting, b.f.rebooting)
+		b.f.trace = append(b.f.trace, "reboot "+h.name)
+		return h.rebootErr
+	})
+}
+
+func (b *fakeBackend) Ready(ctx context.Context, t transport.Transport) error {
+	defer b.f.track()()
+	return b.call(t, func() error {
+		if b.h.readyLeft > 0 {
+			b.h.readyLeft--
+			return fmt.Errorf("not ready yet: %w", patch.ErrCommandFailed)
+		}
+		b.f.rebooting--
+		b.f.trace = append(b.f.trace, "up "+b.h.name)
+		return nil
+	})
+}
+
+// recorder is an Observer that keeps every event and checks, as they come,
+// that the runner serialises calls and that no host does anything after its
+// end.
+type recorder struct {
+	t        testing.TB
+	mu       sync.Mutex
+	events   []Event
+	inCall   bool
+	ended    map[string]int
+	inReboot map[string]bool
+	maxInRbt int
+}
+
+func newRecorder(t testing.TB) *recorder {
+	return &recorder{t: t, ended: map[string]int{}, inReboot: map[string]bool{}}
+}
+
+func (r *recorder) Event(e Event) {
+	// TryLock fails only if two Event calls overlap: the runner must
+	// serialise them.
+	if !r.mu.TryLock() {
+		r.t.Errorf("observer called concurrently")
+		r.mu.Lock()
+	}
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	if e.Host != "" && r.ended[e.Host] > 0 {
+		r.t.Errorf("event after host end: %+v", e)
+	}
+	switch {
+	case e.Kind == EventHostEnd:
+		r.ended[e.Host]++
+		delete(r.inReboot, e.Host)
+	case e.Kind == EventPhase && e.Phase == PhaseRebooting:
+		r.inReboot[e.Host] = true
+		r.maxInRbt = max(r.maxInRbt, len(r.inReboot))
+	}
+}
+
+func (r *recorder) kinds(k EventKind) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Event
+	for _, e := range r.events {
+		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// phases lists the phases a host entered, in order.
+func (r *recorder) phases(host string) []Phase {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Phase
+	for _, e := range r.events {
+		if e.Kind == EventPhase && e.Host == host {
+			out = append(out, e.Phase)
+		}
+	}
+	return out
+}
+
+// fastPlan is a plan with millisecond timings for tests.
+func fastPlan(cmd Command, f *fakeFleet) Plan {
+	return Plan{
+		Command:        cmd,
+		Hosts:          f.inventory(),
+		Forks:          4,
+		ConnectTimeout: time.Second,
+		StepTimeout:    5 * time.Second,
+		Refresh:        true,
+		Reboot:         RebootIfRequired,
+		Batch:          Budget{N: 1},
+		MaxFailures:    Budget{N: -1},
+		RebootTimeout:  2 * time.Second,
+		Timing:         Timing{PollInterval: time.Millisecond, PollMax: 4 * time.Millisecond, ProbeTimeout: time.Second},
+	}
+}
+
+// runPlan runs plan against f with a recorder and returns both.
+func runPlan(t testing.TB, ctx context.Context, plan Plan, f *fakeFleet, stop <-chan struct{}) (Report, *recorder) {
+	t.Helper()
+	rec := newRecorder(t)
+	deps := f.deps()
+	deps.Observer = rec
+	deps.Stop = stop
+	rep, err := Run(ctx, plan, deps)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return rep, rec
+}
+
+func upd(name string, security, reboot bool) patch.Update {
+	return patch.Update{Name: name, Current: "1", Available: "2", Security: security, RebootRequired: reboot}
+}
+
+func byName(r Report) map[string]HostResult {
+	m := map[string]HostResult{}
+	for _, h := range r.Hosts {
+		m[h.Name] = h
+	}
+	return m
+}
+
+// endErr is the Err of host's end event.
+func (r *recorder) endErr(host string) error {
+	for _, e := range r.kinds(EventHostEnd) {
+		if e.Host == host {
+			return e.Err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+// hostRun is one host's journey through a run.
+//
+// Concurrency: owned by one goroutine at a time — the pool worker that took
+// the host, then, if it awaits a reboot, the batch goroutine that reboots it.
+// The hand-over is ordered by the pool's WaitGroup. phase is atomic only so
+// the transport decorator may read it from a backend's helper goroutine.
+type hostRun struct {
+	r     *run
+	host  inventory.Host
+	res   HostResult
+	t     transport.Transport // the host's one open connection, or nil
+	be    patch.Backend
+	facts patch.Facts
+	phase atomic.Value // Phase
+	ended bool
+
+	pending   []patch.Update  // what the last scan found
+	selected  []patch.Update  // what the selection picked from the first scan
+	installed map[string]bool // updateKey of every update installed in any round
+	byKey     map[string]int  // updateKey → index in res.Updates
+	reboots   int             // verified reboots
+}
+
+func newHostRun(r *run, h inventory.Host) *hostRun {
+	hr := &hostRun{
+		r:    r,
+		host: h,
+		res: HostResult{
+			Name:      h.Name,
+			Address:   h.Address,
+			Transport: h.Transport,
+		},
+		installed: map[string]bool{},
+		byKey:     map[string]int{},
+	}
+	hr.phase.Store(PhasePending)
+	return hr
+}
+
+func (h *hostRun) currentPhase() Phase { return h.phase.Load().(Phase) }
+
+// enter moves the host to phase p and says so.
+func (h *hostRun) enter(p Phase) {
+	if h.currentPhase() == p {
+		return
+	}
+	h.phase.Store(p)
+	h.r.ev.emit(Event{Kind: EventPhase, Host: h.host.Name, Phase: p, Batch: h.res.RebootBatch})
+}
+
+// logf emits a -v detail line for this host.
+func (h *hostRun) logf(err error, format string, args ...any) {
+	h.r.ev.emit(Event{Kind: EventLog, Host: h.host.Name, Phase: h.currentPhase(),
+		Detail: fmt.Sprintf(format, args...), Err: err})
+}
+
+// errStepTimeout marks a step that ran past its own deadline (not the run's).
+var errStepTimeout = errors.New("timed out")
+
+// step runs fn bounded by timeout, logs its name and duration, and turns its
+// own deadline into errStepTimeout so failures read "timed out after 30m0s".
+func (h *hostRun) step(ctx context.Context, name string, timeout time.Duration, fn func(context.Context) error) error {
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := h.r.deps.Now()
+	err := fn(sctx)
+	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("%w after %s: %w", errStepTimeout, timeout, err)
+	}
+	h.logf(err, "%s (%s)", name, h.r.deps.Now().Sub(start).Round(time.Millisecond))
+	return err
+}
+
+// dial opens a transport bounded by timeout and wraps it so every remote
+// command is logged.
+func (h *hostRun) dial(ctx context.Context, timeout time.Duration) (transport.Transport, error) {
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t, err := h.r.deps.Dialer.Dial(dctx, h.host)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(dctx.Err(), context.DeadlineExceeded) && transport.Kind(err) == "" {
+			err = fmt.Errorf("%w: no answer within %s: %w", transport.ErrUnreachable, timeout, err)
+		}
+		return nil, err
+	}
+	return &loggedTransport{Transport: t, h: h}, nil
+}
+
+// closeTransport drops the host's connection, if any.
+func (h *hostRun) closeTransport() {
+	if h.t != nil {
+		_ = h.t.Close()
+		h.t = nil
+	}
+}
+
+// end records the host's final status. It is called exactly once per host.
+func (h *hostRun) end(status Status, msg, kind string, cause error) {
+	if h.ended {
+		return
+	}
+	h.ended = true
+	h.closeTransport()
+	h.res.Status = status
+	h.res.Error = msg
+	h.res.ErrorKind = kind
+	h.res.FinishedAt = h.r.deps.Now()
+	if h.res.StartedAt.IsZero() {
+		h.res.StartedAt = h.res.FinishedAt
+	}
+	ev := Event{Kind: EventHostEnd, Host: h.host.Name, Phase: PhaseDone, Status: status, Batch: h.res.RebootBatch}
+	if status == StatusFailed || status == StatusUnreachable {
+		if cause == nil {
+			cause = errors.New(msg)
+		}
+		ev.Err = &hostError{msg: msg, cause: cause}
+	} else {
+		ev.Detail = msg
+		if msg == "" {
+			ev.Detail = h.okDetail()
+		}
+	}
+	h.r.ev.emit(ev)
+}
+
+// hostError carries the result's Error text while keeping the cause for
+// errors.Is (an observer may want transport.ErrAuth).
+type hostError struct {
+	msg   string
+	cause error
+}
+
+func (e *hostError) Error() string { return e.msg }
+func (e *hostError) Unwrap() error { return e.cause }
+
+func (h *hostRun) ok()                { h.end(StatusOK, "", "", nil) }
+func (h *hostRun) skip(reason string) { h.end(StatusSkipped, reason, "", nil) }
+
+// okDetail is a one-line summary for an ok host's end event.
+func (h *hostRun) okDetail() string {
+	switch {
+	case h.r.cfg.Command == CmdExec:
+		return "exit code 0"
+	case h.r.cfg.Command == CmdReboot && h.res.Rebooted:
+		return "rebooted"
+	case h.r.cfg.Command == CmdReboot && h.res.WouldReboot:
+		return "would reboot"
+	case h.r.cfg.Command == CmdReboot:
+		return "no reboot required"
+	case h.r.cfg.DryRun:
+		d := fmt.Sprintf("%d updates pending, %d would be installed", len(h.res.Updates), len(h.res.WouldInstall))
+		if h.res.WouldReboot {
+			d += ", would reboot"
+		}
+		return d
+	}
+	n := 0
+	for _, u := range h.res.Updates {
+		if u.Installed {
+			n++
+		}
+	}
+	d := fmt.Sprintf("%d updates pending, %d installed", len(h.res.Updates), n)
+	if h.res.Rebooted {
+		d += ", rebooted"
+	} else if h.res.RebootRequired {
+		d += ", reboot required"
+	}
+	return d
+}
+
+// fail ends the host failed because err happened while doing what.
+func (h *hostRun) fail(ctx context.Context, what string, err error) {
+	phase := h.currentPhase()
+	h.res.Phase = phase
+	if ctx.Err() != nil {
+		msg := "interrupted during " + string(phase)
+		if phase == PhaseInstalling {
+			msg += ": host may be half-patched: check the package manager (e.g. dpkg --audit)"
+		}
+		h.end(StatusFailed, msg, "interrupted", err)
+		return
+	}
+	h.end(StatusFailed, fmt.Sprintf("%s: %v", what, err), errorKind(err), err)
+}
+
+// failWith ends the host failed with a message and kind of our own.
+func (h *hostRun) failWith(kind, msg string) {
+	h.res.Phase = h.currentPhase()
+	h.end(StatusFailed, msg, kind, nil)
+}
+
+// errorKind names err for HostResult.ErrorKind.
+func errorKind(err error) string {
+	if errors.Is(err, errStepTimeout) {
+		return "timeout"
+	}
+	if k := transport.Kind(err); k != "" {
+		return k
+	}
+	switch {
+	case errors.Is(err, patch.ErrUnsupported):
+		return "unsupported"
+	case errors.Is(err, patch.ErrCommandFailed):
+		return "command-failed"
+	}
+	return ""
+}
+
+// result is the host's final result, shaped for the report.
+func (h *hostRun) result() HostResult {
+	res := h.res
+	if res.Updates == nil {
+		res.Updates = []patch.Update{}
+	}
+	return res
+}

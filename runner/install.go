@@ -1,0 +1,138 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/patchrun/patchrun/patch"
+)
+
+// install runs one install round for updates and refreshes the host's
+// reboot-required state. It returns false when the host has ended.
+func (h *hostRun) install(ctx context.Context, updates []patch.Update) bool {
+	h.enter(PhaseInstalling)
+	cfg := &h.r.cfg
+	var ir patch.InstallResult
+	err := h.step(ctx, fmt.Sprintf("install round %d: %d updates", h.res.Rounds+1, len(updates)), cfg.installTimeout,
+		func(c context.Context) error {
+			var err error
+			ir, err = h.be.Install(c, h.t, updates, cfg.Selection)
+			return err
+		})
+	h.res.Rounds++
+	// Keep what the backend reported even when it failed: never lose data
+	// about what changed on a host.
+	h.mergeInstalled(ir.Updates)
+	if err != nil {
+		h.fail(ctx, "install", err)
+		return false
+	}
+
+	var required bool
+	var reasons []string
+	err = h.step(ctx, "reboot-required check", cfg.StepTimeout, func(c context.Context) error {
+		var err error
+		required, reasons, err = h.be.RebootRequired(c, h.t)
+		return err
+	})
+	if err != nil {
+		h.fail(ctx, "check reboot-required after install", err)
+		return false
+	}
+	if ir.RebootRequired && !required {
+		reasons = append(reasons, "installer reported a reboot is required")
+	}
+	h.res.RebootRequired = required || ir.RebootRequired
+	h.res.RebootReasons = reasons
+	return true
+}
+
+// needsReboot applies the reboot policy to a patched host.
+func (h *hostRun) needsReboot() bool {
+	switch h.r.cfg.Reboot {
+	case RebootAlways:
+		return true
+	case RebootIfRequired:
+		return h.res.RebootRequired
+	}
+	return false
+}
+
+// finishPatched ends a patched host: failed if a selected update reported an
+// error and never installed, ok otherwise.
+func (h *hostRun) finishPatched() {
+	var bad []string
+	for _, u := range h.res.Updates {
+		if u.Error != "" && !u.Installed {
+			bad = append(bad, fmt.Sprintf("%s (%s)", u.Name, u.Error))
+		}
+	}
+	if len(bad) > 0 {
+		h.res.Phase = PhaseInstalling
+		h.end(StatusFailed, fmt.Sprintf("%d updates did not install: %s", len(bad), strings.Join(bad, ", ")), "install", nil)
+		return
+	}
+	h.ok()
+}
+
+// updateKey identifies an update across scans and rounds: the update id when
+// the OS has one (Windows), else name, arch and offered version — a newer
+// version of the same package is a new update, not a loop.
+func updateKey(u patch.Update) string {
+	if u.ID != "" {
+		return "id:" + u.ID
+	}
+	return u.Name + "\x00" + u.Arch + "\x00" + u.Available
+}
+
+// mergeFound adds a scan's updates to the result, keeping what earlier rounds
+// recorded about updates seen before.
+func (h *hostRun) mergeFound(found []patch.Update) {
+	for _, u := range found {
+		if _, seen := h.byKey[updateKey(u)]; !seen {
+			u.Installed = false
+			h.addUpdate(u)
+		}
+	}
+}
+
+// mergeInstalled records an install's per-update outcome.
+func (h *hostRun) mergeInstalled(done []patch.Update) {
+	for _, u := range done {
+		i := h.indexForOutcome(u)
+		if i < 0 {
+			h.addUpdate(u)
+			i = len(h.res.Updates) - 1
+		}
+		h.res.Updates[i].Installed = u.Installed
+		h.res.Updates[i].Error = u.Error
+		if u.Installed {
+			h.res.Updates[i].Error = ""
+			h.installed[updateKey(h.res.Updates[i])] = true
+		}
+	}
+}
+
+func (h *hostRun) addUpdate(u patch.Update) {
+	h.byKey[updateKey(u)] = len(h.res.Updates)
+	h.res.Updates = append(h.res.Updates, u)
+}
+
+// indexForOutcome finds the listed update an install outcome is about: by
+// key, or, for a backend that reports the installed version rather than the
+// offered one, by name and arch among updates not yet installed.
+func (h *hostRun) indexForOutcome(u patch.Update) int {
+	if i, ok := h.byKey[updateKey(u)]; ok {
+		return i
+	}
+	if u.ID != "" {
+		return -1
+	}
+	for i, have := range h.res.Updates {
+		if have.ID == "" && !have.Installed && have.Name == u.Name && have.Arch == u.Arch {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,232 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+// hostPhases is one pool worker's job for one host: every phase up to the
+// point where the host either ends or waits for its reboot batch.
+func (r *run) hostPhases(ctx context.Context, h *hostRun) {
+	h.res.StartedAt = r.deps.Now()
+	if !h.connect(ctx) {
+		return
+	}
+	if r.cfg.Command == CmdExec {
+		h.exec(ctx)
+		return
+	}
+	if !h.checkpoint(ctx, PhaseFacts) || !h.gatherFacts(ctx) {
+		return
+	}
+	if r.cfg.Command == CmdReboot {
+		h.decideRebootOnly()
+		return
+	}
+	if !h.checkpoint(ctx, PhaseScanning) || !h.scan(ctx, r.cfg.Refresh) {
+		return
+	}
+	if r.cfg.Command == CmdScan {
+		h.ok()
+		return
+	}
+	h.selected = r.cfg.Selection.Filter(h.pending)
+	h.logf(nil, "%d updates pending, %d selected", len(h.res.Updates), len(h.selected))
+	if r.cfg.DryRun {
+		h.dryRun()
+		return
+	}
+	if len(h.selected) > 0 {
+		if !h.checkpoint(ctx, PhaseInstalling) || !h.install(ctx, h.selected) {
+			return
+		}
+	}
+	if h.needsReboot() {
+		h.enter(PhaseAwaitBatch)
+		return
+	}
+	h.finishPatched()
+}
+
+// checkpoint is the boundary between two phases: after a Ctrl-C the host
+// stops here instead of starting next.
+func (h *hostRun) checkpoint(ctx context.Context, next Phase) bool {
+	if ctx.Err() != nil {
+		h.fail(ctx, string(next), ctx.Err())
+		return false
+	}
+	if h.r.stopping(ctx) {
+		h.skip("interrupted before " + string(next))
+		return false
+	}
+	return true
+}
+
+// connect opens the host's one transport. Auth and host-key failures are not
+// "unreachable": the host answered, and retrying cannot help.
+func (h *hostRun) connect(ctx context.Context) bool {
+	h.enter(PhaseConnecting)
+	timeout := h.host.ConnectTimeout
+	if timeout <= 0 {
+		timeout = h.r.cfg.ConnectTimeout
+	}
+	var t transport.Transport
+	err := h.step(ctx, "connect", timeout, func(c context.Context) error {
+		var err error
+		t, err = h.dial(c, timeout)
+		return err
+	})
+	switch {
+	case err == nil:
+		h.t = t
+		return true
+	case ctx.Err() != nil || transport.Permanent(err):
+		h.fail(ctx, "connect", err)
+	default:
+		h.res.Phase = PhaseConnecting
+		h.end(StatusUnreachable, "connect: "+err.Error(), "unreachable", err)
+	}
+	return false
+}
+
+// gatherFacts picks the backend and reads the host's facts.
+func (h *hostRun) gatherFacts(ctx context.Context) bool {
+	h.enter(PhaseFacts)
+	cfg := &h.r.cfg
+	err := h.step(ctx, "detect", cfg.StepTimeout, func(c context.Context) error {
+		be, err := h.r.deps.Detect(c, h.host, h.t)
+		if err == nil && be == nil {
+			err = fmt.Errorf("%w: no backend for this host", patch.ErrUnsupported)
+		}
+		h.be = be
+		return err
+	})
+	if err != nil {
+		h.fail(ctx, "detect", err)
+		return false
+	}
+	h.res.PackageManager = h.be.Name()
+	err = h.step(ctx, "facts", cfg.StepTimeout, func(c context.Context) error {
+		f, err := h.be.Facts(c, h.t)
+		h.facts = f
+		return err
+	})
+	if err != nil {
+		h.fail(ctx, "facts", err)
+		return false
+	}
+	h.res.OS = h.facts.OS
+	if h.facts.PackageManager != "" {
+		h.res.PackageManager = h.facts.PackageManager
+	}
+	h.res.RebootRequired = h.facts.RebootRequired
+	h.res.RebootReasons = h.facts.RebootReasons
+	return true
+}
+
+// scan is the scanning phase: pending updates, after a metadata refresh if
+// asked.
+func (h *hostRun) scan(ctx context.Context, refresh bool) bool {
+	h.enter(PhaseScanning)
+	return h.listUpdates(ctx, refresh)
+}
+
+// listUpdates refreshes (if asked) and scans, recording what is pending now
+// in h.pending and adding it to the result.
+func (h *hostRun) listUpdates(ctx context.Context, refresh bool) bool {
+	cfg := &h.r.cfg
+	if refresh {
+		err := h.step(ctx, "refresh", cfg.StepTimeout, func(c context.Context) error {
+			return h.be.Refresh(c, h.t)
+		})
+		if err != nil {
+			h.fail(ctx, "refresh", err)
+			return false
+		}
+	}
+	var found []patch.Update
+	err := h.step(ctx, "scan", cfg.StepTimeout, func(c context.Context) error {
+		var err error
+		found, err = h.be.Scan(c, h.t)
+		return err
+	})
+	if err != nil {
+		h.fail(ctx, "scan", err)
+		return false
+	}
+	h.pending = found
+	h.mergeFound(found)
+	return true
+}
+
+// dryRun reports what patch would do and ends the host.
+func (h *hostRun) dryRun() {
+	for _, u := range h.selected {
+		h.res.WouldInstall = append(h.res.WouldInstall, u.Name)
+	}
+	switch h.r.cfg.Reboot {
+	case RebootAlways:
+		h.res.WouldReboot = true
+	case RebootIfRequired:
+		h.res.WouldReboot = h.facts.RebootRequired
+		for _, u := range h.selected {
+			h.res.WouldReboot = h.res.WouldReboot || u.RebootRequired
+		}
+	}
+	h.ok()
+}
+
+// decideRebootOnly is the `reboot` command's pool step.
+func (h *hostRun) decideRebootOnly() {
+	if h.r.cfg.OnlyIfRequired && !h.facts.RebootRequired {
+		h.ok()
+		return
+	}
+	if h.r.cfg.DryRun {
+		h.res.WouldReboot = true
+		h.ok()
+		return
+	}
+	h.enter(PhaseAwaitBatch)
+}
+
+// exec runs the ad-hoc command and keeps a bounded copy of its output.
+func (h *hostRun) exec(ctx context.Context) {
+	h.enter(PhaseExec)
+	max := h.r.cfg.execMaxOutput
+	var res transport.Result
+	err := h.step(ctx, "exec", h.r.cfg.StepTimeout, func(c context.Context) error {
+		var err error
+		res, err = h.t.Run(c, transport.Command{Line: h.r.cfg.ExecCommand, MaxOutput: max})
+		return err
+	})
+	if err != nil {
+		h.fail(ctx, "exec", err)
+		return
+	}
+	// Enforce the cap here too: a transport that ignores MaxOutput must not
+	// make a large fleet's output unbounded.
+	out, cutOut := capBytes(res.Stdout, max)
+	errOut, cutErr := capBytes(res.Stderr, max)
+	h.res.Exec = &ExecResult{
+		ExitCode:  res.ExitCode,
+		Stdout:    string(out),
+		Stderr:    string(errOut),
+		Truncated: res.Truncated || cutOut || cutErr,
+	}
+	if res.ExitCode != 0 {
+		h.failWith("exit-code", fmt.Sprintf("exit code %d", res.ExitCode))
+		return
+	}
+	h.ok()
+}
+
+func capBytes(b []byte, max int) ([]byte, bool) {
+	if len(b) > max {
+		return b[:max], true
+	}
+	return b, false
+}

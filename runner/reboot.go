@@ -1,0 +1,220 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/patchrun/patchrun/transport"
+)
+
+// rebootCycle is a batch goroutine's whole job for one host: reboot, wait for
+// a new boot, verify, and for patch any further install rounds, until the
+// host ends.
+func (h *hostRun) rebootCycle(ctx context.Context, batch int) {
+	h.res.RebootBatch = batch
+	for {
+		if !h.rebootOnce(ctx) || !h.verify(ctx) {
+			return
+		}
+		if h.r.cfg.Command != CmdPatch {
+			if h.res.RebootRequired {
+				h.failWith("still-reboot-required", stillRequires(h.reboots))
+				return
+			}
+			h.ok()
+			return
+		}
+		if !h.nextRound(ctx) {
+			return
+		}
+	}
+}
+
+func stillRequires(reboots int) string {
+	if reboots == 1 {
+		return "still requires a reboot after 1 reboot"
+	}
+	return fmt.Sprintf("still requires a reboot after %d reboots", reboots)
+}
+
+// rebootOnce records the boot id, issues the reboot and waits until the host
+// is back with a new boot id and ready. It returns false when the host ended.
+func (h *hostRun) rebootOnce(ctx context.Context) bool {
+	h.enter(PhaseRebooting)
+	before, err := h.bootIDBeforeReboot(ctx)
+	if err != nil {
+		h.fail(ctx, "read boot id before reboot", err)
+		return false
+	}
+	if h.res.BootIDBefore == "" {
+		h.res.BootIDBefore = before
+	}
+	err = h.step(ctx, "reboot", min(h.r.cfg.StepTimeout, h.rebootTimeout()), func(c context.Context) error {
+		return h.be.Reboot(c, h.t)
+	})
+	// A lost connection or a reboot command that hung mean the reboot may be
+	// under way; the boot id decides. Anything else means it never started.
+	if err != nil && (ctx.Err() != nil || !(errors.Is(err, transport.ErrConnLost) || errors.Is(err, errStepTimeout))) {
+		h.fail(ctx, "reboot", err)
+		return false
+	}
+	h.closeTransport()
+	return h.waitBack(ctx, before)
+}
+
+// bootIDBeforeReboot reads the boot id over the host's open transport,
+// redialling once: the connection may have died while the host waited for
+// its batch.
+func (h *hostRun) bootIDBeforeReboot(ctx context.Context) (string, error) {
+	if h.t != nil {
+		id, err := h.bootID(ctx, h.t)
+		if err == nil || ctx.Err() != nil {
+			return id, err
+		}
+		h.logf(err, "boot id over the kept connection failed; redialling")
+		h.closeTransport()
+	}
+	t, err := h.dial(ctx, h.connectTimeout())
+	if err != nil {
+		return "", fmt.Errorf("reconnect: %w", err)
+	}
+	h.t = t
+	return h.bootID(ctx, t)
+}
+
+// errEmptyBootID: a reboot cannot be confirmed against an empty identity.
+var errEmptyBootID = errors.New("backend returned an empty boot id")
+
+func (h *hostRun) bootID(ctx context.Context, t transport.Transport) (string, error) {
+	var id string
+	err := h.step(ctx, "boot id", h.r.cfg.StepTimeout, func(c context.Context) error {
+		var err error
+		id, err = h.be.BootID(c, t)
+		if err == nil && id == "" {
+			err = errEmptyBootID
+		}
+		return err
+	})
+	return id, err
+}
+
+func (h *hostRun) connectTimeout() time.Duration {
+	if h.host.ConnectTimeout > 0 {
+		return h.host.ConnectTimeout
+	}
+	return h.r.cfg.ConnectTimeout
+}
+
+func (h *hostRun) rebootTimeout() time.Duration {
+	if h.host.RebootTimeout > 0 {
+		return h.host.RebootTimeout
+	}
+	return h.r.cfg.RebootTimeout
+}
+
+// waitBack polls until the host answers with a boot id other than before and
+// passes the readiness probe, all within the reboot timeout. On success the
+// host's transport is the new connection.
+func (h *hostRun) waitBack(ctx context.Context, before string) bool {
+	timeout := h.rebootTimeout()
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tm := h.r.cfg.Timing
+	h.enter(PhaseWaitingDown)
+	delay := tm.PollInterval
+	last := "no answer"
+	newBoot := false
+	for sleepCtx(wctx, h.r.rng.jitter(delay)) {
+		delay = min(2*delay, tm.PollMax)
+		t, err := h.dial(wctx, tm.ProbeTimeout)
+		if err != nil {
+			if transport.Permanent(err) && ctx.Err() == nil {
+				h.fail(ctx, "reconnect after reboot", err)
+				return false
+			}
+			h.logf(err, "probe: no connection")
+			if wctx.Err() == nil {
+				last = "last error: " + err.Error()
+			}
+			if !newBoot {
+				h.enter(PhaseWaitingUp) // it went down; now wait for it to come up
+			}
+			continue
+		}
+		id, err := h.bootID(wctx, t)
+		if err != nil {
+			_ = t.Close()
+			if wctx.Err() == nil {
+				last = "last error: reading boot id: " + err.Error()
+			}
+			continue
+		}
+		if id == before {
+			_ = t.Close()
+			last = "boot id never changed (still " + id + ")"
+			h.enter(PhaseWaitingDown)
+			continue
+		}
+		newBoot = true
+		h.enter(PhaseWaitingUp)
+		err = h.step(wctx, "readiness probe", h.r.cfg.StepTimeout, func(c context.Context) error {
+			return h.be.Ready(c, t)
+		})
+		if err != nil {
+			_ = t.Close()
+			if wctx.Err() == nil {
+				last = "last error: readiness probe: " + err.Error()
+			}
+			continue
+		}
+		h.t = t
+		h.res.BootIDAfter = id
+		h.res.Rebooted = true
+		h.reboots++
+		return true
+	}
+	if ctx.Err() != nil {
+		h.fail(ctx, "wait for reboot", ctx.Err())
+		return false
+	}
+	what := "host did not come back"
+	if newBoot {
+		what = "host came back but was not ready"
+	}
+	h.failWith("reboot-timeout", fmt.Sprintf("%s within %s: %s", what, timeout, last))
+	return false
+}
+
+// verify rechecks the pending-reboot flag and, for patch, rescans (no
+// refresh: the index was refreshed this run).
+func (h *hostRun) verify(ctx context.Context) bool {
+	h.enter(PhaseVerifying)
+	cfg := &h.r.cfg
+	err := h.step(ctx, "reboot-required check", cfg.StepTimeout, func(c context.Context) error {
+		required, reasons, err := h.be.RebootRequired(c, h.t)
+		h.res.RebootRequired, h.res.RebootReasons = required, reasons
+		return err
+	})
+	if err != nil {
+		h.fail(ctx, "check reboot-required after reboot", err)
+		return false
+	}
+	if cfg.Command != CmdPatch {
+		return true
+	}
+	return h.listUpdates(ctx, false)
+}
+
+// sleepCtx waits d unless ctx ends first; it reports whether d elapsed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,111 @@
+package runner
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// run is one Run call's shared state. Concurrency: its fields are set before
+// any goroutine starts and only read afterwards, except the interrupt flag
+// (atomic, set once) and halted (written by the batch loop only).
+type run struct {
+	cfg    settings
+	deps   Deps
+	ev     *emitter
+	rng    *lockedRand
+	stop   <-chan struct{}
+	hosts  []*hostRun // inventory order
+	halted bool
+
+	interruptOnce sync.Once
+	interrupted   atomic.Bool
+}
+
+// Run executes plan and returns every host's result. Its error is non-nil
+// only when the plan itself is unusable; hosts that fail are results.
+// See the package documentation for the exact semantics.
+func Run(ctx context.Context, plan Plan, deps Deps) (Report, error) {
+	cfg, err := resolve(plan, deps)
+	if err != nil {
+		return Report{}, err
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	r := &run{
+		cfg:  cfg,
+		deps: deps,
+		ev:   &emitter{obs: deps.Observer, now: deps.Now},
+		rng:  newLockedRand(deps.Rand),
+		stop: deps.Stop,
+	}
+	report := Report{Command: cfg.Command, DryRun: cfg.DryRun, StartedAt: deps.Now()}
+	r.hosts = make([]*hostRun, len(cfg.Hosts))
+	for i, h := range cfg.Hosts {
+		r.hosts[i] = newHostRun(r, h)
+	}
+
+	// The watcher turns a Ctrl-C into its event the moment it happens, not
+	// whenever a worker next looks.
+	finished := make(chan struct{})
+	var watcher sync.WaitGroup
+	watcher.Add(1)
+	go func() {
+		defer watcher.Done()
+		r.watchInterrupt(ctx, finished)
+	}()
+
+	candidates := r.pool(ctx)
+	if len(candidates) > 0 {
+		r.rebootInBatches(ctx, candidates)
+	}
+
+	close(finished)
+	watcher.Wait()
+
+	report.Hosts = make([]HostResult, len(r.hosts))
+	for i, h := range r.hosts {
+		report.Hosts[i] = h.result()
+	}
+	report.Summary = summarize(report.Hosts)
+	report.Halted = r.halted
+	report.Interrupted = r.interrupted.Load()
+	report.FinishedAt = deps.Now()
+	return report, nil
+}
+
+// watchInterrupt waits for the first Ctrl-C (Stop), the second (ctx), or
+// the end of the run.
+func (r *run) watchInterrupt(ctx context.Context, finished <-chan struct{}) {
+	select {
+	case <-finished:
+	case <-r.stop:
+		r.markInterrupted("no new hosts, install rounds or reboot batches will start; work in flight is finishing")
+	case <-ctx.Done():
+		r.markInterrupted("aborting work in flight")
+	}
+}
+
+// stopping reports whether no new work may start, marking the run
+// interrupted if so (so the flag never lags behind a skipped host).
+func (r *run) stopping(ctx context.Context) bool {
+	select {
+	case <-r.stop:
+		r.markInterrupted("no new hosts, install rounds or reboot batches will start; work in flight is finishing")
+		return true
+	case <-ctx.Done():
+		r.markInterrupted("aborting work in flight")
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *run) markInterrupted(detail string) {
+	r.interruptOnce.Do(func() {
+		r.interrupted.Store(true)
+		r.ev.emit(Event{Kind: EventInterrupt, Detail: detail})
+	})
+}
