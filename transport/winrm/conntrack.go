@@ -1,0 +1,100 @@
+package winrm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// errBasicRefused stops a Basic credential from leaving over plain HTTP.
+var errBasicRefused = errors.New("refusing to send a Basic credential over plain HTTP")
+
+var basicHeader = []byte("\r\nAuthorization: Basic ")
+
+// connTracker dials TCP connections and remembers the live ones, so that
+// abandoning a client can close them and make the library's blocked HTTP
+// requests return instead of leaking goroutines. It also gives the dial a
+// timeout of our choosing (the library's default is a fixed 30s).
+//
+// Concurrency: safe for concurrent use (net/http dials from its own
+// goroutines).
+type connTracker struct {
+	timeout time.Duration
+	// refuseBasic makes every connection fail a write that carries a Basic
+	// Authorization header. Set before the first dial, then read-only.
+	refuseBasic bool
+	ctx         context.Context
+	cancel      context.CancelFunc
+
+	mu     sync.Mutex
+	conns  map[*trackedConn]struct{}
+	closed bool
+}
+
+func newConnTracker(timeout time.Duration) *connTracker {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &connTracker{timeout: timeout, ctx: ctx, cancel: cancel, conns: map[*trackedConn]struct{}{}}
+}
+
+// Dial matches the library's dial hook signature.
+func (t *connTracker) Dial(network, addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: t.timeout, KeepAlive: 30 * time.Second}
+	c, err := d.DialContext(t.ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, t: t}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	t.conns[tc] = struct{}{}
+	return tc, nil
+}
+
+// CloseAll stops new dials and closes every live connection.
+func (t *connTracker) CloseAll() {
+	t.cancel()
+	t.mu.Lock()
+	t.closed = true
+	conns := t.conns
+	t.conns = map[*trackedConn]struct{}{}
+	t.mu.Unlock()
+	for c := range conns {
+		c.Conn.Close()
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	t    *connTracker
+	tail []byte // last bytes written, so a header split across writes is still seen
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	if c.t.refuseBasic {
+		probe := append(append([]byte{}, c.tail...), p...)
+		if bytes.Contains(probe, basicHeader) {
+			c.Conn.Close()
+			return 0, errBasicRefused
+		}
+		keep := len(basicHeader) - 1
+		if len(probe) < keep {
+			keep = len(probe)
+		}
+		c.tail = append(c.tail[:0], probe[len(probe)-keep:]...)
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *trackedConn) Close() error {
+	c.t.mu.Lock()
+	delete(c.t.conns, c)
+	c.t.mu.Unlock()
+	return c.Conn.Close()
+}

@@ -1,0 +1,121 @@
+package winrm
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/masterzen/winrm"
+)
+
+// Dial validates cfg against the security policy, builds a library client
+// and opens a remote shell, so that unreachable hosts, bad credentials and
+// untrusted certificates all surface here rather than at the first Run.
+// Policy refusals (Basic over HTTP without allowance, ...) happen before
+// anything touches the network and wrap ErrPolicy.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.ensureShell(ctx); err != nil {
+		c.guard.kill(errClosed)
+		return nil, fmt.Errorf("winrm %s: %w", c.hostPort(), err)
+	}
+	return c, nil
+}
+
+// newClient wires the library client without contacting the host.
+func newClient(cfg Config) (*Client, error) {
+	host := cfg.Address
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		host = "[" + host + "]" // IPv6 literal: the library builds the URL by formatting
+	}
+	ep := &winrm.Endpoint{
+		Host:          host,
+		Port:          cfg.Port,
+		HTTPS:         cfg.HTTPS,
+		Insecure:      cfg.Insecure,
+		TLSServerName: cfg.ServerName,
+		CACert:        cfg.CACertPEM,
+		Timeout:       cfg.ResponseTimeout,
+	}
+	conns := newConnTracker(cfg.ConnectTimeout)
+	inner, err := innerTransporter(cfg, host, conns)
+	if err != nil {
+		return nil, err
+	}
+	// A sealed Post is an NTLM handshake plus the message: allow for the
+	// extra dials on top of the response timeout.
+	g := newGuard(inner, cfg.ResponseTimeout+2*cfg.ConnectTimeout, conns.CloseAll)
+
+	params := *winrm.DefaultParameters // a copy: the library's value is shared
+	params.Timeout = wsmanDuration(cfg.OperationTimeout)
+	params.Dial = nil
+	params.TransportDecorator = func() winrm.Transporter { return g }
+	wc, err := winrm.NewClientWithParameters(ep, cfg.User, cfg.Password, &params)
+	if err != nil {
+		return nil, fmt.Errorf("winrm %s: %w", cfg.Address, err)
+	}
+	scheme := "http"
+	if cfg.HTTPS {
+		scheme = "https"
+	}
+	return &Client{
+		cfg:    cfg,
+		wc:     wc,
+		params: params,
+		url:    scheme + "://" + host + ":" + strconv.Itoa(cfg.Port) + "/wsman",
+		guard:  g,
+		conns:  conns,
+		sem:    make(chan struct{}, 1),
+	}, nil
+}
+
+// innerTransporter picks the library transporter for the auth mode.
+func innerTransporter(cfg Config, host string, conns *connTracker) (winrm.Transporter, error) {
+	switch {
+	case cfg.Auth == AuthBasic:
+		return winrm.NewClientWithDial(conns.Dial), nil
+	case cfg.Auth == AuthKerberos:
+		scheme := "http"
+		if cfg.HTTPS {
+			scheme = "https"
+		}
+		spn := cfg.SPN
+		if spn == "" {
+			spn = "HTTP/" + cfg.Address
+		}
+		krbConf := cfg.KrbConfig
+		if krbConf == "" {
+			krbConf = "/etc/krb5.conf"
+		}
+		return &winrm.ClientKerberos{
+			Username: cfg.User, Password: cfg.Password, Realm: cfg.Realm,
+			Hostname: host, Port: cfg.Port, Proto: scheme,
+			SPN: spn, KrbConf: krbConf, KrbCCache: cfg.KrbCCache,
+		}, nil
+	case cfg.sealed():
+		// A new Encryption per client: it holds per-message NTLM state.
+		// It uses its own http.Client (no dial hook, no TLS settings, no
+		// response timeout), so the guard's watchdog is its only bound.
+		return winrm.NewEncryption("ntlm")
+	default:
+		if !cfg.HTTPS {
+			// go-ntlmssp falls back to Basic when a server offers only
+			// Basic: over plain HTTP that would put the password on the wire.
+			conns.refuseBasic = true
+		}
+		return winrm.NewClientNTLMWithDial(conns.Dial), nil
+	}
+}
+
+func (c *Client) hostPort() string {
+	return net.JoinHostPort(c.cfg.Address, strconv.Itoa(c.cfg.Port))
+}

@@ -1,0 +1,21 @@
+// Package winrm is patchrun's WinRM transport: a transport.Transport over
+// github.com/masterzen/winrm for Windows hosts.
+//
+// What it adds to the library:
+//   - a security policy checked before any network contact (Basic only over
+//     HTTPS unless explicitly allowed, TLS verified, Kerberos only where its
+//     traffic is protected or explicitly allowed);
+//   - a guard decorator around the library's HTTP transporter that turns
+//     SOAP faults, empty or malformed bodies and library panics into typed
+//     errors (*WSManFault, *ProtocolError) and classifies network failures
+//     into transport.ErrUnreachable / ErrAuth / ErrHostKey / ErrConnLost;
+//   - a watchdog on every library call, so a host that hangs (for example
+//     one shutting down) never hangs a worker;
+//   - one reused remote shell per Client, recycled every N commands,
+//     recreated once when the host lost it (reboot), deleted on Close;
+//   - PowerShell helpers: -EncodedCommand lines, chunked hash-verified
+//     upload for long scripts and files, CLIXML stderr decoding, and result
+//     framing (ResultMarker, ParseFramed, PSWriteResult).
+//
+// A Client belongs to one worker; its operations are serialized.
+package winrm
