@@ -22,6 +22,8 @@ func detectFormat(path string, data []byte) Format {
 		return FormatAnsibleINI
 	case ".yml", ".yaml", ".json":
 		return yamlFlavour(data)
+	case ".txt", ".list":
+		return FormatList
 	}
 	lines := meaningfulLines(data)
 	if len(lines) == 0 {

@@ -28,7 +28,9 @@ func readAnsibleINI(data []byte, p, warns *problems) []hostSpec {
 			section, kind, ok = iniSection(t, line, p)
 			if !ok {
 				section, kind = "", "skip" // ignore the body of a broken section
+				continue
 			}
+			a.group(section, line)
 			continue
 		}
 		switch kind {

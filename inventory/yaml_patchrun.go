@@ -217,13 +217,9 @@ func readPatchrunGroups(n *yaml.Node, specs []hostSpec, p *problems) {
 	// Expand nested groups, refusing cycles.
 	state := map[string]int{} // 0 new, 1 visiting, 2 done
 	expanded := map[string][]int{}
-	var expand func(g string, line int) []int
-	expand = func(g string, line int) []int {
-		switch state[g] {
-		case 1:
-			p.add(line, "groups."+g, "group contains itself", "remove the cycle between groups")
-			return nil
-		case 2:
+	var expand func(g string) []int
+	expand = func(g string) []int {
+		if state[g] == 2 {
 			return expanded[g]
 		}
 		state[g] = 1
@@ -233,8 +229,10 @@ func readPatchrunGroups(n *yaml.Node, specs []hostSpec, p *problems) {
 			var idx []int
 			if i, ok := hostIndex[m.name]; ok {
 				idx = []int{i}
+			} else if state[m.name] == 1 {
+				p.add(m.line, m.key, fmt.Sprintf("group %q is nested inside itself", m.name), "remove the cycle between groups")
 			} else if _, ok := members[m.name]; ok {
-				idx = expand(m.name, m.line)
+				idx = expand(m.name)
 			}
 			for _, i := range idx {
 				if !seen[i] {
@@ -248,7 +246,7 @@ func readPatchrunGroups(n *yaml.Node, specs []hostSpec, p *problems) {
 		return out
 	}
 	for _, g := range order {
-		for _, i := range expand(g, 0) {
+		for _, i := range expand(g) {
 			specs[i].groups = append(specs[i].groups, g)
 		}
 	}
