@@ -52,7 +52,8 @@ type fakeHost struct {
 	installGate   chan struct{} // Install finishes only once this is closed
 	installStart  chan struct{} // closed when Install begins
 	scanGate      chan struct{} // Scan finishes only once this is closed
-	dropAfterInst bool          // the connection dies right after an install
+	dropInInstall bool          // the connection dies as an install finishes
+	dropWaiting   bool          // the connection dies after the post-install check
 	neverBack     bool          // after a reboot, dials fail forever
 	neverReboots  bool          // Reboot does nothing: the boot id never changes
 	sameBootDials int           // dials after Reboot that still see the old boot
@@ -345,7 +346,7 @@ func (b *fakeBackend) Install(ctx context.Context, t transport.Transport, update
 			}
 		}
 		res.RebootRequired = h.rebootReq
-		if h.dropAfterInst {
+		if h.dropInInstall {
 			h.gen++
 		}
 		return nil
@@ -361,6 +362,9 @@ func (b *fakeBackend) RebootRequired(ctx context.Context, t transport.Transport)
 		req = b.h.rebootReq
 		if req {
 			why = []string{"fake-flag"}
+		}
+		if b.h.dropWaiting && b.h.installs > 0 && b.h.reboots == 0 {
+			b.h.gen++
 		}
 		return nil
 	})

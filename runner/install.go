@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
 )
 
 // install runs one install round for updates and refreshes the host's
@@ -31,10 +32,14 @@ func (h *hostRun) install(ctx context.Context, updates []patch.Update) bool {
 
 	var required bool
 	var reasons []string
-	err = h.step(ctx, "reboot-required check", cfg.StepTimeout, func(c context.Context) error {
-		var err error
-		required, reasons, err = h.be.RebootRequired(c, h.t)
-		return err
+	// The install may have restarted sshd or dropped the link: the check is
+	// read-only, so a redial is safe.
+	err = h.withRedial(ctx, func(t transport.Transport) error {
+		return h.step(ctx, "reboot-required check", cfg.StepTimeout, func(c context.Context) error {
+			var err error
+			required, reasons, err = h.be.RebootRequired(c, t)
+			return err
+		})
 	})
 	if err != nil {
 		h.fail(ctx, "check reboot-required after install", err)

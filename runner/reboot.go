@@ -64,24 +64,37 @@ func (h *hostRun) rebootOnce(ctx context.Context) bool {
 	return h.waitBack(ctx, before)
 }
 
-// bootIDBeforeReboot reads the boot id over the host's open transport,
-// redialling once: the connection may have died while the host waited for
-// its batch.
+// bootIDBeforeReboot reads the boot id over the host's open transport; the
+// connection may have died while the host waited for its batch, so it
+// redials if needed.
 func (h *hostRun) bootIDBeforeReboot(ctx context.Context) (string, error) {
+	var id string
+	err := h.withRedial(ctx, func(t transport.Transport) error {
+		var err error
+		id, err = h.bootID(ctx, t)
+		return err
+	})
+	return id, err
+}
+
+// withRedial runs fn over the host's transport; if there is none, or fn
+// fails because the connection was lost, it dials again (once) and retries.
+// For read-only steps only: the retry must be harmless.
+func (h *hostRun) withRedial(ctx context.Context, fn func(transport.Transport) error) error {
 	if h.t != nil {
-		id, err := h.bootID(ctx, h.t)
-		if err == nil || ctx.Err() != nil {
-			return id, err
+		err := fn(h.t)
+		if err == nil || ctx.Err() != nil || !errors.Is(err, transport.ErrConnLost) {
+			return err
 		}
-		h.logf(err, "boot id over the kept connection failed; redialling")
+		h.logf(err, "connection lost; redialling")
 		h.closeTransport()
 	}
 	t, err := h.dial(ctx, h.connectTimeout())
 	if err != nil {
-		return "", fmt.Errorf("reconnect: %w", err)
+		return fmt.Errorf("reconnect: %w", err)
 	}
 	h.t = t
-	return h.bootID(ctx, t)
+	return fn(t)
 }
 
 // errEmptyBootID: a reboot cannot be confirmed against an empty identity.

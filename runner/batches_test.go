@@ -1,0 +1,170 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+// rebootFleet makes n hosts whose patch needs a reboot; hosts named in
+// neverBack do not return from it.
+func rebootFleet(t *testing.T, n int, neverBack ...string) *fakeFleet {
+	var hs []*fakeHost
+	for i := range n {
+		name := fmt.Sprintf("h%d", i+1)
+		hs = append(hs, &fakeHost{name: name, pending: []patch.Update{upd("kernel", true, true)},
+			downDials: 2, neverBack: slices.Contains(neverBack, name)})
+	}
+	return newFleet(t, hs...)
+}
+
+func TestBatching(t *testing.T) {
+	tests := []struct {
+		name    string
+		hosts   int
+		batch   Budget
+		batches []int // RebootBatch per host, inventory order
+	}{
+		{"count 2 of 5", 5, Budget{N: 2}, []int{1, 1, 2, 2, 3}},
+		{"zero means 1", 3, Budget{}, []int{1, 2, 3}},
+		{"50% of 4", 4, Budget{N: 50, Percent: true}, []int{1, 1, 2, 2}},
+		{"10% of 5 is at least 1", 5, Budget{N: 10, Percent: true}, []int{1, 2, 3, 4, 5}},
+		{"larger than the fleet", 3, Budget{N: 10}, []int{1, 1, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := rebootFleet(t, tt.hosts)
+			plan := fastPlan(CmdPatch, f)
+			plan.Batch = tt.batch
+			plan.Forks = 8
+			rep, rec := runPlan(t, context.Background(), plan, f, nil)
+			checkEvents(t, rep, rec)
+
+			var got []int
+			for _, h := range rep.Hosts {
+				got = append(got, h.RebootBatch)
+				if h.Status != StatusOK || !h.Rebooted {
+					t.Errorf("%s: status %s rebooted %v: %s", h.Name, h.Status, h.Rebooted, h.Error)
+				}
+			}
+			if !slices.Equal(got, tt.batches) {
+				t.Errorf("batches %v, want %v", got, tt.batches)
+			}
+			size := count(tt.batches, 1)
+			if rec.maxInRbt > size || f.maxRebooting > size {
+				t.Errorf("%d hosts rebooting at once (fake saw %d), batch size %d", rec.maxInRbt, f.maxRebooting, size)
+			}
+			// No host of batch k+1 reboots before every host of batch k is up.
+			batchOf := map[string]int{}
+			for _, h := range rep.Hosts {
+				batchOf[h.Name] = h.RebootBatch
+			}
+			up := map[int]int{}
+			for _, line := range f.trace {
+				verb, host, _ := strings.Cut(line, " ")
+				b := batchOf[host]
+				switch verb {
+				case "reboot":
+					if b > 1 && up[b-1] != count(tt.batches, b-1) {
+						t.Errorf("%s (batch %d) rebooted while batch %d had %d of %d hosts up", host, b, b-1, up[b-1], count(tt.batches, b-1))
+					}
+				case "up":
+					up[b]++
+				}
+			}
+			evs := rec.kinds(EventBatch)
+			if len(evs) != slices.Max(tt.batches) || evs[0].Batch != 1 || !strings.HasPrefix(evs[0].Detail, "h1") {
+				t.Errorf("batch events %+v", evs)
+			}
+		})
+	}
+}
+
+func count(xs []int, v int) int {
+	n := 0
+	for _, x := range xs {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
+func TestFailureBudget(t *testing.T) {
+	tests := []struct {
+		name        string
+		maxFailures Budget
+		unreachable bool // h4 is unreachable in the pool phase as well
+		halted      bool
+		exit        int
+		skipped     []string
+		haltDetail  string
+	}{
+		{"budget 0: the first lost host halts later batches", Budget{N: 0}, false, true, ExitHalted,
+			[]string{"h2", "h3", "h4"}, "reboot skipped: failure budget spent (1 failures > limit 0); updates were installed, reboot still required"},
+		{"budget 1: one lost host is tolerated", Budget{N: 1}, false, false, ExitHostsFailed, nil, ""},
+		{"unlimited", Budget{N: -1}, true, false, ExitHostsFailed, nil, ""},
+		{"pool failures count: no batch starts at all", Budget{N: 0}, true, true, ExitHalted,
+			[]string{"h1", "h2", "h3"}, "reboot skipped: failure budget spent (1 failures > limit 0); updates were installed, reboot still required"},
+		{"25% of 4 hosts is 1: two failures halt", Budget{N: 25, Percent: true}, true, true, ExitHalted,
+			[]string{"h2", "h3"}, "reboot skipped: failure budget spent (2 failures > limit 1); updates were installed, reboot still required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := rebootFleet(t, 3, "h1")
+			f.hosts["h1"].downDials = 0
+			bad := &fakeHost{name: "h4", pending: []patch.Update{upd("kernel", true, true)}}
+			if tt.unreachable {
+				bad.dialErr = transport.ErrUnreachable
+			}
+			f.hosts["h4"], f.order = bad, append(f.order, "h4")
+			plan := fastPlan(CmdPatch, f)
+			plan.MaxFailures = tt.maxFailures
+			plan.RebootTimeout = 40 * time.Millisecond
+			rep, rec := runPlan(t, context.Background(), plan, f, nil)
+			checkEvents(t, rep, rec)
+
+			if rep.Halted != tt.halted || ExitCode(rep) != tt.exit {
+				t.Errorf("halted %v exit %d; want %v %d", rep.Halted, ExitCode(rep), tt.halted, tt.exit)
+			}
+			if got := len(rec.kinds(EventHalt)); got != map[bool]int{true: 1}[tt.halted] {
+				t.Errorf("%d halt events", got)
+			}
+			m := byName(rep)
+			for _, name := range []string{"h1", "h2", "h3", "h4"} {
+				h := m[name]
+				if name == "h4" && tt.unreachable {
+					if h.Status != StatusUnreachable {
+						t.Errorf("h4: status %s", h.Status)
+					}
+					continue
+				}
+				if !h.Updates[0].Installed {
+					t.Errorf("%s: installed update lost: %+v", name, h.Updates)
+				}
+				if slices.Contains(tt.skipped, name) {
+					if h.Status != StatusSkipped || h.Error != tt.haltDetail || h.Rebooted || !h.RebootRequired {
+						t.Errorf("%s: status %s error %q rebooted %v required %v", name, h.Status, h.Error, h.Rebooted, h.RebootRequired)
+					}
+					if f.host(name).reboots != 0 {
+						t.Errorf("%s rebooted after the halt", name)
+					}
+				} else if name != "h1" && (h.Status != StatusOK || !h.Rebooted) {
+					t.Errorf("%s: status %s rebooted %v: %s", name, h.Status, h.Rebooted, h.Error)
+				}
+			}
+			if h := m["h1"]; !slices.Contains(tt.skipped, "h1") && (h.Status != StatusFailed || h.ErrorKind != "reboot-timeout") {
+				t.Errorf("h1: status %s kind %q", h.Status, h.ErrorKind)
+			}
+			if rep.Summary.Skipped != len(tt.skipped) {
+				t.Errorf("summary %+v", rep.Summary)
+			}
+		})
+	}
+}

@@ -1,0 +1,281 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+func TestRebootPolicies(t *testing.T) {
+	needs := func() *fakeHost {
+		return &fakeHost{name: "needs", pending: []patch.Update{upd("kernel", true, true)}}
+	}
+	plain := func() *fakeHost { return &fakeHost{name: "plain", pending: []patch.Update{upd("curl", false, false)}} }
+	clean := func() *fakeHost { return &fakeHost{name: "clean"} }
+	already := func() *fakeHost { return &fakeHost{name: "already", factsReboot: true} }
+
+	tests := []struct {
+		policy   RebootPolicy
+		rebooted map[string]bool
+	}{
+		{RebootIfRequired, map[string]bool{"needs": true, "plain": false, "clean": false, "already": true}},
+		{RebootAlways, map[string]bool{"needs": true, "plain": true, "clean": true, "already": true}},
+		{RebootNever, map[string]bool{"needs": false, "plain": false, "clean": false, "already": false}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.policy), func(t *testing.T) {
+			f := newFleet(t, needs(), plain(), clean(), already())
+			plan := fastPlan(CmdPatch, f)
+			plan.Reboot = tt.policy
+			rep, rec := runPlan(t, context.Background(), plan, f, nil)
+			checkEvents(t, rep, rec)
+			for _, h := range rep.Hosts {
+				want := tt.rebooted[h.Name]
+				if h.Status != StatusOK || h.Rebooted != want || (f.host(h.Name).reboots == 1) != want {
+					t.Errorf("%s: status %s rebooted %v (fake reboots %d), want rebooted %v; error %q",
+						h.Name, h.Status, h.Rebooted, f.host(h.Name).reboots, want, h.Error)
+				}
+				if want && (h.BootIDBefore == "" || h.BootIDAfter == "" || h.BootIDBefore == h.BootIDAfter || h.RebootBatch == 0) {
+					t.Errorf("%s: boot ids %q → %q, batch %d", h.Name, h.BootIDBefore, h.BootIDAfter, h.RebootBatch)
+				}
+				if want && h.RebootRequired {
+					t.Errorf("%s: still reports reboot required after a reboot", h.Name)
+				}
+			}
+			m := byName(rep)
+			if tt.policy == RebootNever && (!m["needs"].RebootRequired || !m["already"].RebootRequired) {
+				t.Error("policy never must still report reboot_required")
+			}
+			if !m["needs"].Updates[0].Installed || m["needs"].Rounds != 1 {
+				t.Errorf("needs: updates %+v rounds %d", m["needs"].Updates, m["needs"].Rounds)
+			}
+			if m["clean"].Rounds != 0 || f.host("clean").installs != 0 {
+				t.Error("nothing selected must mean no install")
+			}
+		})
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	for _, policy := range []RebootPolicy{RebootIfRequired, RebootAlways, RebootNever} {
+		t.Run(string(policy), func(t *testing.T) {
+			f := newFleet(t,
+				&fakeHost{name: "kernel", pending: []patch.Update{upd("linux-image", true, true), upd("curl", false, false)}},
+				&fakeHost{name: "flag", factsReboot: true},
+				&fakeHost{name: "plain", pending: []patch.Update{upd("curl", false, false)}},
+			)
+			plan := fastPlan(CmdPatch, f)
+			plan.DryRun = true
+			plan.Reboot = policy
+			plan.Selection = patch.Selection{SecurityOnly: true}
+			rep, rec := runPlan(t, context.Background(), plan, f, nil)
+			checkEvents(t, rep, rec)
+			for _, h := range rep.Hosts {
+				fh := f.host(h.Name)
+				if fh.installs != 0 || fh.reboots != 0 || h.Rebooted || h.Status != StatusOK {
+					t.Errorf("%s: dry-run installed %d, rebooted %d, status %s", h.Name, fh.installs, fh.reboots, h.Status)
+				}
+				for _, u := range h.Updates {
+					if u.Installed {
+						t.Errorf("%s: %s marked installed in a dry run", h.Name, u.Name)
+					}
+				}
+			}
+			m := byName(rep)
+			if got := m["kernel"].WouldInstall; !slices.Equal(got, []string{"linux-image"}) {
+				t.Errorf("would install %v, want only the selected linux-image", got)
+			}
+			want := map[RebootPolicy][3]bool{
+				RebootIfRequired: {true, true, false},
+				RebootAlways:     {true, true, true},
+				RebootNever:      {false, false, false},
+			}[policy]
+			got := [3]bool{m["kernel"].WouldReboot, m["flag"].WouldReboot, m["plain"].WouldReboot}
+			if got != want {
+				t.Errorf("would reboot (kernel, flag, plain) = %v, want %v", got, want)
+			}
+			if rep.Summary.UpdatesInstalled != 0 || rep.Summary.Rebooted != 0 || !rep.DryRun {
+				t.Errorf("summary %+v dry-run %v", rep.Summary, rep.DryRun)
+			}
+		})
+	}
+}
+
+func TestRebootCommandOnlyIfRequired(t *testing.T) {
+	for _, only := range []bool{true, false} {
+		t.Run(fmt.Sprint("only-if-required=", only), func(t *testing.T) {
+			f := newFleet(t,
+				&fakeHost{name: "flagged", factsReboot: true, pending: []patch.Update{upd("x", true, false)}},
+				&fakeHost{name: "fine"},
+			)
+			plan := fastPlan(CmdReboot, f)
+			plan.OnlyIfRequired = only
+			rep, rec := runPlan(t, context.Background(), plan, f, nil)
+			checkEvents(t, rep, rec)
+			m := byName(rep)
+			if h := m["flagged"]; h.Status != StatusOK || !h.Rebooted || h.RebootRequired {
+				t.Errorf("flagged: %+v", h)
+			}
+			if h := m["fine"]; h.Status != StatusOK || h.Rebooted == only {
+				t.Errorf("fine: status %s rebooted %v", h.Status, h.Rebooted)
+			}
+			if f.host("flagged").installs != 0 || len(m["flagged"].Updates) != 0 {
+				t.Error("reboot command must not scan or install")
+			}
+			if ExitCode(rep) != 0 {
+				t.Errorf("exit code %d", ExitCode(rep))
+			}
+		})
+	}
+}
+
+func TestRebootWait(t *testing.T) {
+	tests := []struct {
+		name      string
+		host      fakeHost
+		status    Status
+		kind      string
+		errSubstr string
+		phases    []Phase // must appear in this order
+		dials     int     // exact dial count when non-zero
+	}{
+		{"same boot id for a while, then down, then up", fakeHost{sameBootDials: 3, downDials: 3}, StatusOK, "", "",
+			[]Phase{PhaseRebooting, PhaseWaitingDown, PhaseWaitingUp, PhaseVerifying}, 0},
+		{"readiness probe fails twice", fakeHost{downDials: 1, readyFails: 2}, StatusOK, "", "", nil, 0},
+		{"reboot command loses the connection", fakeHost{rebootErr: transport.ErrConnLost}, StatusOK, "", "", nil, 0},
+		{"plain reboot: one dial before, one after", fakeHost{}, StatusOK, "", "", nil, 2},
+		{"connection died while awaiting the batch", fakeHost{dropWaiting: true}, StatusOK, "", "", nil, 3},
+		{"connection died as the install finished", fakeHost{dropInInstall: true}, StatusOK, "", "", nil, 3},
+		{"reboot command fails", fakeHost{rebootErr: fmt.Errorf("%w: permission denied", patch.ErrCommandFailed)},
+			StatusFailed, "command-failed", "reboot: command failed: permission denied", nil, 0},
+		{"boot id never changes", fakeHost{neverReboots: true}, StatusFailed, "reboot-timeout",
+			"host did not come back within 60ms: boot id never changed (still h-boot-0)", nil, 0},
+		{"never comes back", fakeHost{neverBack: true}, StatusFailed, "reboot-timeout",
+			"host did not come back within 60ms: last error: dial h: unreachable: connection refused", nil, 0},
+		{"back but never ready", fakeHost{readyFails: 1 << 30}, StatusFailed, "reboot-timeout",
+			"host came back but was not ready within 60ms: last error: readiness probe: not ready yet", nil, 0},
+		{"flag survives the reboot", fakeHost{stickyReboot: true}, StatusFailed, "still-reboot-required",
+			"still requires a reboot after 1 reboot", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.host
+			h.name = "h"
+			h.pending = []patch.Update{upd("kernel", true, true)}
+			f := newFleet(t, &h)
+			plan := fastPlan(CmdPatch, f)
+			plan.RebootTimeout = 60 * time.Millisecond
+			plan.MaxRounds = 1
+			rep, rec := runPlan(t, context.Background(), plan, f, nil)
+			checkEvents(t, rep, rec)
+			r := rep.Hosts[0]
+			if r.Status != tt.status || r.ErrorKind != tt.kind || !strings.Contains(r.Error, tt.errSubstr) {
+				t.Fatalf("status %s kind %q error %q; want %s %q ~%q", r.Status, r.ErrorKind, r.Error, tt.status, tt.kind, tt.errSubstr)
+			}
+			if !r.Updates[0].Installed {
+				t.Error("installed update lost from the result")
+			}
+			if r.Rebooted != (tt.status == StatusOK || tt.kind == "still-reboot-required") {
+				t.Errorf("rebooted %v", r.Rebooted)
+			}
+			if got := rec.phases("h"); !inOrder(got, tt.phases) {
+				t.Errorf("phases %v do not contain %v in order", got, tt.phases)
+			}
+			if tt.dials != 0 && f.host("h").dials != tt.dials {
+				t.Errorf("%d dials, want %d", f.host("h").dials, tt.dials)
+			}
+			if r.Status == StatusOK && r.BootIDAfter != "h-boot-1" {
+				t.Errorf("boot id after %q", r.BootIDAfter)
+			}
+		})
+	}
+}
+
+// inOrder reports whether want appears in got as a subsequence.
+func inOrder(got, want []Phase) bool {
+	i := 0
+	for _, p := range got {
+		if i < len(want) && p == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+func TestHostRebootTimeoutOverrideWins(t *testing.T) {
+	f := newFleet(t, &fakeHost{name: "slow", neverBack: true, factsReboot: true})
+	plan := fastPlan(CmdReboot, f)
+	plan.RebootTimeout = time.Hour
+	plan.Hosts[0].RebootTimeout = 30 * time.Millisecond
+	rep, _ := runPlan(t, context.Background(), plan, f, nil)
+	if h := rep.Hosts[0]; h.ErrorKind != "reboot-timeout" || !strings.Contains(h.Error, "within 30ms") {
+		t.Errorf("status %s error %q", h.Status, h.Error)
+	}
+}
+
+func TestRounds(t *testing.T) {
+	tests := []struct {
+		name      string
+		host      fakeHost
+		maxRounds int
+		status    Status
+		kind      string
+		errText   string
+		rounds    int
+		reboots   int
+		installed []string
+	}{
+		{"second wave installed in round two", fakeHost{waves: [][]patch.Update{{upd("b", true, true)}}},
+			0, StatusOK, "", "", 2, 2, []string{"a", "b"}},
+		{"three waves, default max rounds 3", fakeHost{waves: [][]patch.Update{{upd("b", true, true)}, {upd("c", true, true)}, {upd("d", true, true)}}},
+			0, StatusOK, "", "", 3, 3, []string{"a", "b", "c"}},
+		{"max rounds 1 leaves the wave pending", fakeHost{waves: [][]patch.Update{{upd("b", true, true)}}},
+			1, StatusOK, "", "", 1, 1, []string{"a"}},
+		{"update loop", fakeHost{loop: true},
+			0, StatusFailed, "update-loop", "update loop: a reappeared after install", 1, 1, []string{"a"}},
+		{"flag never clears", fakeHost{stickyReboot: true, waves: [][]patch.Update{{upd("b", true, true)}}},
+			2, StatusFailed, "still-reboot-required", "still requires a reboot after 2 reboots", 2, 2, []string{"a", "b"}},
+		{"failed update retried in the next round, fails again", fakeHost{installFail: map[string]string{"b": "0x80240016"}},
+			0, StatusFailed, "install", "1 updates did not install: b (0x80240016)", 2, 1, []string{"a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.host
+			h.name = "w"
+			h.pending = []patch.Update{upd("a", true, true)}
+			if tt.host.installFail != nil {
+				h.pending = append(h.pending, upd("b", true, false))
+			}
+			f := newFleet(t, &h)
+			plan := fastPlan(CmdPatch, f)
+			plan.MaxRounds = tt.maxRounds
+			rep, rec := runPlan(t, context.Background(), plan, f, nil)
+			checkEvents(t, rep, rec)
+			r := rep.Hosts[0]
+			if r.Status != tt.status || r.ErrorKind != tt.kind || r.Error != tt.errText {
+				t.Errorf("status %s kind %q error %q; want %s %q %q", r.Status, r.ErrorKind, r.Error, tt.status, tt.kind, tt.errText)
+			}
+			if r.Rounds != tt.rounds || f.host("w").reboots != tt.reboots {
+				t.Errorf("rounds %d reboots %d; want %d, %d", r.Rounds, f.host("w").reboots, tt.rounds, tt.reboots)
+			}
+			var installed []string
+			for _, u := range r.Updates {
+				if u.Installed {
+					installed = append(installed, u.Name)
+				}
+			}
+			if !slices.Equal(installed, tt.installed) {
+				t.Errorf("installed %v, want %v (updates %+v)", installed, tt.installed, r.Updates)
+			}
+			if r.BootIDBefore != "w-boot-0" || r.BootIDAfter != fmt.Sprintf("w-boot-%d", tt.reboots) {
+				t.Errorf("boot ids %q → %q", r.BootIDBefore, r.BootIDAfter)
+			}
+		})
+	}
+}
