@@ -55,8 +55,9 @@ const SudoPrefix = "sudo -n "
 func marker(name string) string { return "echo " + markerPrefix + name + markerSuffix }
 
 // CmdProbe gathers, in one round trip: os-release, running kernel, boot id,
-// the package managers present, the login uid and whether systemd-run
-// exists. `command -v a b c` prints the path of each one found.
+// the package managers present (`command -v` prints the path of each one
+// found, nothing for a missing one), the login uid and whether systemd-run
+// exists.
 var CmdProbe = strings.Join([]string{
 	marker(SectionOSRelease),
 	"cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null",
@@ -65,7 +66,15 @@ var CmdProbe = strings.Join([]string{
 	marker(SectionBootID),
 	"cat /proc/sys/kernel/random/boot_id",
 	marker(SectionManagers),
-	"command -v dnf5 dnf yum zypper apk pacman apt-get",
+	// One `command -v` per name: dash (Debian's /bin/sh) only looks at the
+	// first argument of `command -v a b c`.
+	"command -v dnf5",
+	"command -v dnf",
+	"command -v yum",
+	"command -v zypper",
+	"command -v apk",
+	"command -v pacman",
+	"command -v apt-get",
 	marker(SectionUID),
 	"id -u",
 	marker(SectionSystemdRun),

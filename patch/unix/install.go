@@ -74,7 +74,13 @@ func installAndVerify(ctx context.Context, t transport.Transport, updates []patc
 		toolBoot bool
 		execErr  error
 	)
-	if line != "" {
+	if line == "" {
+		// Nothing nameable: e.g. only new apt packages, which come in as
+		// dependencies of the upgrade that needs them.
+		markUnset(result.Updates, "not installed: nothing that can be named on the install command line")
+		return result, nil
+	}
+	{
 		res, toolBoot, execErr = p.exec(ctx, t, p.what, line)
 		result.Output = excerpt(res)
 		if execErr != nil && !errors.Is(execErr, patch.ErrCommandFailed) {
@@ -106,8 +112,6 @@ func installAndVerify(ctx context.Context, t transport.Transport, updates []patc
 		switch {
 		case execErr != nil:
 			u.Error = fmt.Sprintf("not installed: %s exited %d", p.what, res.ExitCode)
-		case line == "":
-			u.Error = "not installed: new package, comes in only with the update that needs it"
 		default:
 			u.Error = "still pending after install (available " + left.Available + ")"
 		}

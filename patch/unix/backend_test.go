@@ -1,0 +1,441 @@
+package unix
+
+import (
+	"context"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+func detectWith(t *testing.T, f *fakeTransport, osr, managers string, opts Options) patch.Backend {
+	t.Helper()
+	f.on(CmdProbe, ok(probeOutput(osr, managers, "0")))
+	b, err := Detect(context.Background(), f, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// noReboot answers the reboot-signal probe with "nothing pending".
+func noReboot(f *fakeTransport) {
+	f.on(CmdRebootSignals, ok(sections(SectionKernel, "6.1.0-18-amd64", SectionModules, "")))
+}
+
+func installedNames(r patch.InstallResult) (installed, failed []string) {
+	for _, u := range r.Updates {
+		if u.Installed {
+			installed = append(installed, u.Name)
+		} else if u.Error != "" {
+			failed = append(failed, u.Name+": "+u.Error)
+		}
+	}
+	return
+}
+
+func TestAptScanAndSecurityInstall(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t)
+	b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+	const scan = "LANG=C LC_ALL=C apt-get -s -o Debug::NoLocking=1 dist-upgrade"
+	// First scan: the lab's 5 pending updates; the rescan after the install
+	// still lists labtool and labdep (not selected) only.
+	after := strings.Join([]string{
+		"Inst labdep (1.0 Lab:lab [all])",
+		"Inst labtool [1.0] (1.1 Lab:lab [all])",
+	}, "\n")
+	f.on(scan, ok(capturedFile(t, "apt/dist-upgrade-s.txt")), ok(after))
+	ups, err := b.Scan(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := patch.Selection{SecurityOnly: true}
+	picked := sel.Filter(ups)
+	const install = "LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=120 " +
+		"-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold " +
+		"install --only-upgrade labboth labsec linux-image-lab </dev/null"
+	f.on(install, ok("Setting up labsec (1.1) ...\n"))
+	noReboot(f)
+	res, err := b.Install(ctx, f, picked, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.count(install) != 1 {
+		t.Fatalf("install line not sent exactly once; sent %q", f.sent)
+	}
+	inst, failed := installedNames(res)
+	if !reflect.DeepEqual(inst, []string{"labboth", "labsec", "linux-image-lab"}) || failed != nil {
+		t.Fatalf("installed %v failed %v", inst, failed)
+	}
+	if !res.RebootRequired {
+		t.Fatal("installing linux-image-lab predicts a reboot")
+	}
+}
+
+func TestAptInstallFailures(t *testing.T) {
+	ctx := context.Background()
+	const scan = "LANG=C LC_ALL=C apt-get -s -o Debug::NoLocking=1 dist-upgrade"
+	const full = "LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=120 " +
+		"-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade </dev/null"
+	ups := parseAptSimulation(capturedFile(t, "apt/dist-upgrade-s.txt"))
+
+	t.Run("exit 100 is a failure with the E: line", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+		unknown := captured(t, "apt/install-unknown") // real apt: exit 100, E: Unable to locate package
+		f.on(full, unknown)
+		f.on(scan, ok(capturedFile(t, "apt/dist-upgrade-s.txt")))
+		noReboot(f)
+		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		if !errors.Is(err, patch.ErrCommandFailed) || !strings.Contains(err.Error(), "exit status 100") ||
+			!strings.Contains(err.Error(), "E: Unable to locate package") {
+			t.Fatalf("want ErrCommandFailed with exit code and E: line, got %v", err)
+		}
+		if inst, failed := installedNames(res); inst != nil || len(failed) != len(ups) {
+			t.Fatalf("installed %v failed %v", inst, failed)
+		}
+	})
+	t.Run("exit 0 with E: lines is trusted, rescan decides", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+		f.on(full, exit(0, "", "E: something odd but harmless\n"))
+		f.on(scan, ok(capturedFile(t, "apt/dist-upgrade-s-none.txt")))
+		noReboot(f)
+		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inst, _ := installedNames(res); len(inst) != len(ups) {
+			t.Fatalf("installed %v", inst)
+		}
+	})
+	t.Run("unsafe names are refused, not sent", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+		evil := []patch.Update{{Name: "x;reboot", Current: "1"}}
+		res, err := b.Install(ctx, f, evil, patch.Selection{Include: []string{"*"}})
+		if err != nil && !errors.Is(err, patch.ErrCommandFailed) {
+			t.Fatal(err)
+		}
+		for _, s := range f.sent {
+			if strings.Contains(s, "reboot") {
+				t.Fatalf("unsafe name reached the shell: %q", s)
+			}
+		}
+		if res.Updates[0].Installed || res.Updates[0].Error == "" {
+			t.Fatalf("unsafe name must be an error: %+v", res.Updates[0])
+		}
+	})
+	t.Run("lost connection mid-install", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+		f.on(full, fail(transport.ErrConnLost))
+		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		if !errors.Is(err, transport.ErrConnLost) {
+			t.Fatalf("want ErrConnLost, got %v", err)
+		}
+		if res.Updates[0].Installed || !strings.Contains(res.Updates[0].Error, "outcome unknown") {
+			t.Fatalf("%+v", res.Updates[0])
+		}
+	})
+}
+
+func TestDNFScanInstall(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t)
+	b := detectWith(t, f, osRocky, "/usr/bin/dnf\n/usr/bin/yum", Options{})
+	const checkUpdate = "LANG=C LC_ALL=C dnf -q -y check-update"
+	f.on(checkUpdate, captured(t, "dnf/check-update"), captured(t, "dnf/check-update-after"))
+	f.on("LANG=C LC_ALL=C rpm -q --qf '%{NAME}.%{ARCH} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n' kernel-lab labepoch labsec labtool",
+		captured(t, "rpm/query"))
+	f.on("LANG=C LC_ALL=C dnf -q updateinfo list --updates --security", captured(t, "dnf/updateinfo-security"))
+	ups, err := b.Scan(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []patch.Update{
+		{Name: "kernel-lab", Arch: "x86_64", Current: "6.1.90-1", Available: "6.1.99-1", Repo: "lab", Security: true},
+		{Name: "labepoch", Arch: "noarch", Current: "2:1.0-1", Available: "2:1.1-1", Repo: "lab"},
+		{Name: "labsec", Arch: "x86_64", Current: "1.0-1", Available: "1.1-1", Repo: "lab", Security: true},
+		{Name: "labtool", Arch: "noarch", Current: "1.0-1", Available: "1.1-1", Repo: "lab"},
+	}
+	if !reflect.DeepEqual(ups, want) {
+		t.Fatalf("scan:\n got %+v\nwant %+v", ups, want)
+	}
+	sel := patch.Selection{Include: []string{"labtool"}}
+	f.on("LANG=C LC_ALL=C dnf -y upgrade labtool", captured(t, "dnf/upgrade-labtool"))
+	noReboot(f)
+	f.on("LANG=C LC_ALL=C dnf -q needs-restarting -r", captured(t, "dnf/needs-restarting-clean"))
+	res, err := b.Install(ctx, f, sel.Filter(ups), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst, failed := installedNames(res); !reflect.DeepEqual(inst, []string{"labtool"}) || failed != nil || res.RebootRequired {
+		t.Fatalf("installed %v failed %v reboot %v", inst, failed, res.RebootRequired)
+	}
+}
+
+func TestRPMExitCodes(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		managers string
+		osr      string
+		line     string
+		answer   step
+		wantN    int
+		wantErr  bool
+	}{
+		{"dnf 0 = nothing pending", "/usr/bin/dnf", osRocky, "LANG=C LC_ALL=C dnf -q -y check-update", captured(t, "dnf/check-update-none"), 0, false},
+		{"dnf 1 = error (real broken repo)", "/usr/bin/dnf", osRocky, "LANG=C LC_ALL=C dnf -q -y check-update", captured(t, "dnf/check-update-broken"), 0, true},
+		{"yum 0", "/usr/bin/yum", osCentOS7, "LANG=C LC_ALL=C yum -q -y check-update", ok(""), 0, false},
+		{"dnf5 1", "/usr/bin/dnf5", osFedora, "LANG=C LC_ALL=C dnf5 -q -y check-update", exit(1, "", "Failed to download metadata"), 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			b := detectWith(t, f, tt.osr, tt.managers, Options{})
+			f.on(tt.line, tt.answer)
+			ups, err := b.Scan(ctx, f)
+			if tt.wantErr != (err != nil) || len(ups) != tt.wantN {
+				t.Fatalf("got %d updates, err %v", len(ups), err)
+			}
+			if tt.wantErr && (!errors.Is(err, patch.ErrCommandFailed) || !strings.Contains(err.Error(), "exit status 1")) {
+				t.Fatalf("want ErrCommandFailed with exit code: %v", err)
+			}
+		})
+	}
+}
+
+func TestYumAndDNF5Commands(t *testing.T) {
+	ctx := context.Background()
+	t.Run("yum", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osCentOS7, "/usr/bin/yum", Options{})
+		// yum's check-update format equals dnf-3's: reuse the dnf capture.
+		f.on("LANG=C LC_ALL=C yum -q -y check-update", captured(t, "dnf/check-update"))
+		f.on("LANG=C LC_ALL=C rpm -q --qf '%{NAME}.%{ARCH} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n' kernel-lab labepoch labsec labtool", captured(t, "rpm/query"))
+		f.on("LANG=C LC_ALL=C yum -q updateinfo list security updates", ok("LAB-2024-0001 Important/Sec. labsec-1.1-1.x86_64\n"))
+		ups, err := b.Scan(ctx, f)
+		if err != nil || len(ups) != 4 || !ups[2].Security || ups[0].Security {
+			t.Fatalf("%v %+v", err, ups)
+		}
+		f.on("LANG=C LC_ALL=C yum -y update", ok("Complete!\n"))
+		f.on("LANG=C LC_ALL=C yum -q -y check-update", ok(""))
+		noReboot(f)
+		f.on("LANG=C LC_ALL=C needs-restarting -r", exit(127, "", "sh: needs-restarting: command not found"))
+		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		if err != nil || res.RebootRequired {
+			t.Fatalf("%v reboot=%v", err, res.RebootRequired)
+		}
+		if inst, _ := installedNames(res); len(inst) != 4 {
+			t.Fatalf("installed %v", inst)
+		}
+	})
+	t.Run("dnf5 reboot check", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osFedora, "/usr/bin/dnf5\n/usr/bin/dnf", Options{})
+		noReboot(f)
+		f.on("LANG=C LC_ALL=C dnf5 -q needs-restarting", exit(1, "", ""))
+		need, reasons, err := b.RebootRequired(ctx, f)
+		if err != nil || !need || !reflect.DeepEqual(reasons, []string{"needs-restarting"}) {
+			t.Fatalf("%v %v %v", need, reasons, err)
+		}
+	})
+}
+
+func TestZypper(t *testing.T) {
+	ctx := context.Background()
+	const list = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n --xmlout list-updates"
+	const dry = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n --xmlout patch --with-interactive --category security --dry-run"
+	const upd = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n update --auto-agree-with-licenses labsec kernel-lab"
+	const needs = "LANG=C LC_ALL=C zypper -n needs-rebooting"
+	sel := patch.Selection{SecurityOnly: true}
+	scan := func(t *testing.T) (patch.Backend, *fakeTransport, []patch.Update) {
+		f := newFake(t)
+		b := detectWith(t, f, osSLES, "/usr/bin/zypper", Options{})
+		f.on(list, captured(t, "zypper/list-updates"))
+		f.on(dry, captured(t, "zypper/patch-security-dry-run"))
+		ups, err := b.Scan(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sec []string
+		for _, u := range ups {
+			if u.Security {
+				sec = append(sec, u.Name)
+			}
+		}
+		if !reflect.DeepEqual(sec, []string{"kernel-lab", "labsec"}) {
+			t.Fatalf("security %v", sec)
+		}
+		// Order the selection as the test's install line expects.
+		picked := sel.Filter(ups)
+		picked[0], picked[1] = picked[1], picked[0]
+		return b, f, picked
+	}
+	after := func(f *fakeTransport) {
+		f.on(list, captured(t, "zypper/list-updates-none"))
+		noReboot(f)
+	}
+	t.Run("103 reruns, then ok", func(t *testing.T) {
+		b, f, picked := scan(t)
+		f.on(upd, exit(103, "zypper updated itself", ""), ok("done"))
+		after(f)
+		f.on(needs, captured(t, "zypper/needs-rebooting"))
+		res, err := b.Install(ctx, f, picked, sel)
+		if err != nil || f.count(upd) != 2 {
+			t.Fatalf("err %v, update sent %d times", err, f.count(upd))
+		}
+		if inst, _ := installedNames(res); len(inst) != 2 || res.RebootRequired {
+			t.Fatalf("installed %v reboot %v", inst, res.RebootRequired)
+		}
+	})
+	t.Run("102 means installed and reboot", func(t *testing.T) {
+		b, f, picked := scan(t)
+		picked[0].RebootRequired, picked[1].RebootRequired = false, false // only the exit code may say so
+		f.on(upd, exit(102, "", ""))
+		after(f)
+		f.on(needs, captured(t, "zypper/needs-rebooting"))
+		res, err := b.Install(ctx, f, picked, sel)
+		if err != nil || !res.RebootRequired {
+			t.Fatalf("err %v reboot %v", err, res.RebootRequired)
+		}
+	})
+	t.Run("7 locked is retried, bounded", func(t *testing.T) {
+		b, f, picked := scan(t)
+		f.on(upd, exit(7, "", "System management is locked by the application with pid 42 (zypper)."))
+		f.on(list, captured(t, "zypper/list-updates"))
+		noReboot(f)
+		f.on(needs, captured(t, "zypper/needs-rebooting"))
+		res, err := b.Install(ctx, f, picked, sel)
+		if !errors.Is(err, patch.ErrCommandFailed) || f.count(upd) != maxZypperLockTry || !strings.Contains(err.Error(), "locked") {
+			t.Fatalf("err %v, sent %d times", err, f.count(upd))
+		}
+		if _, failed := installedNames(res); len(failed) != 2 {
+			t.Fatalf("failed %v", failed)
+		}
+	})
+	t.Run("104 (real: no such package) fails", func(t *testing.T) {
+		b, f, picked := scan(t)
+		f.on(upd, captured(t, "zypper/update-unknown"))
+		f.on(list, captured(t, "zypper/list-updates"))
+		noReboot(f)
+		f.on(needs, captured(t, "zypper/needs-rebooting"))
+		_, err := b.Install(ctx, f, picked, sel)
+		if !errors.Is(err, patch.ErrCommandFailed) || !strings.Contains(err.Error(), "exit status 104") || !strings.Contains(err.Error(), "No provider") {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("needs-rebooting 102", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osSLES, "/usr/bin/zypper", Options{})
+		noReboot(f)
+		f.on(needs, captured(t, "zypper/needs-rebooting-after"))
+		need, reasons, err := b.RebootRequired(ctx, f)
+		if err != nil || !need || !reflect.DeepEqual(reasons, []string{"zypper needs-rebooting"}) {
+			t.Fatalf("%v %v %v", need, reasons, err)
+		}
+	})
+}
+
+func TestRebootRequiredApt(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		out  string
+		want bool
+	}{
+		{"flag file", sections(SectionRebootFile, "present", SectionRebootPkgs, "libc6", SectionKernel, "6.1.0-18-amd64", SectionModules, "6.1.0-18-amd64"), true},
+		{"empty /lib/modules is not a signal", sections(SectionKernel, "6.1.0-18-amd64", SectionModules, ""), false},
+		{"old kernel's modules gone", sections(SectionKernel, "6.1.0-9-amd64", SectionModules, "6.1.0-18-amd64"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+			f.on(CmdRebootSignals, ok(tt.out))
+			need, reasons, err := b.RebootRequired(ctx, f)
+			if err != nil || need != tt.want || need != (len(reasons) > 0) {
+				t.Fatalf("need %v reasons %q err %v", need, reasons, err)
+			}
+		})
+	}
+}
+
+func TestRebootAndReady(t *testing.T) {
+	ctx := context.Background()
+	const unit = "systemd-run --on-active=7 --unit=" + RebootUnitPrefix
+	tests := []struct {
+		name    string
+		answer  step
+		wantErr error // nil: "maybe started"
+	}{
+		{"started", ok(""), nil},
+		{"connection lost", fail(transport.ErrConnLost), nil},
+		{"eof", fail(io.EOF), nil},
+		{"sudo refused", exit(1, "", "sudo: a password is required"), patch.ErrCommandFailed},
+		{"unreachable", fail(transport.ErrUnreachable), transport.ErrUnreachable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{RebootDelay: 7})
+			f.prefix[unit] = tt.answer
+			err := b.Reboot(ctx, f)
+			if (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+				t.Fatalf("got %v want %v", err, tt.wantErr)
+			}
+			if last := f.sent[len(f.sent)-1]; !strings.HasPrefix(last, unit) || !strings.HasSuffix(last, " systemctl reboot") {
+				t.Fatalf("reboot line %q", last)
+			}
+		})
+	}
+	t.Run("no systemd-run: nohup fallback with sudo", func(t *testing.T) {
+		f := newFake(t)
+		f.on(CmdProbe, ok(sections(SectionOSRelease, osAlpine, SectionManagers, "/usr/bin/apt-get", SectionUID, "1000", SectionSystemdRun, "")))
+		b, err := Detect(ctx, f, Options{Sudo: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.on("sudo -n nohup sh -c 'sleep 5; reboot' >/dev/null 2>&1 </dev/null &", ok(""))
+		if err := b.Reboot(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("ready", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{ReadyCommand: "systemctl is-system-running --wait"})
+		f.on("systemctl is-system-running --wait", exit(1, "degraded", ""), ok("running"))
+		if err := b.Ready(ctx, f); !errors.Is(err, patch.ErrCommandFailed) {
+			t.Fatalf("degraded must not be ready: %v", err)
+		}
+		if err := b.Ready(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		g := newFake(t)
+		d := detectWith(t, g, osDebian, "/usr/bin/apt-get", Options{})
+		g.on("true", ok(""))
+		if err := d.Ready(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		g.on(CmdBootID, ok("0b5f3c3e-aaaa\n"))
+		if id, err := d.BootID(ctx, g); err != nil || id != "0b5f3c3e-aaaa" {
+			t.Fatalf("boot id %q %v", id, err)
+		}
+	})
+}
+
+func TestTransportErrorsWrapped(t *testing.T) {
+	f := newFake(t)
+	b := detectWith(t, f, osRocky, "/usr/bin/dnf", Options{})
+	f.on("LANG=C LC_ALL=C dnf -q -y check-update", fail(transport.ErrConnLost))
+	if _, err := b.Scan(context.Background(), f); !errors.Is(err, transport.ErrConnLost) {
+		t.Fatalf("want ErrConnLost, got %v", err)
+	}
+}

@@ -1,0 +1,242 @@
+package unix
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/patchrun/patchrun/patch"
+)
+
+func TestParseAptSimulationLab(t *testing.T) {
+	// testdata/apt/dist-upgrade-s.txt: real apt-get 2.6.2 against the lab repo.
+	got := parseAptSimulation(capturedFile(t, "apt/dist-upgrade-s.txt"))
+	want := []patch.Update{
+		{Name: "labboth", Current: "2:1.0-1", Available: "2:1.1-1", Arch: "all", Repo: "Lab-Security:lab-security", Security: true},
+		{Name: "labdep", Current: "", Available: "1.0", Arch: "all", Repo: "Lab:lab"},
+		{Name: "labsec", Current: "1.0", Available: "1.1", Arch: "all", Repo: "Lab-Security:lab-security", Security: true},
+		{Name: "labtool", Current: "1.0", Available: "1.1", Arch: "all", Repo: "Lab:lab"},
+		{Name: "linux-image-lab", Current: "6.1.90-1", Available: "6.1.99-1", Arch: "all", Repo: "Lab-Security:lab-security", Security: true, RebootRequired: true},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("parse:\n got %+v\nwant %+v", got, want)
+	}
+	if none := parseAptSimulation(capturedFile(t, "apt/dist-upgrade-s-none.txt")); len(none) != 0 {
+		t.Fatalf("nothing pending, got %+v", none)
+	}
+}
+
+func TestParseAptSimulationDebian12(t *testing.T) {
+	// A real Debian 12 host's own pending updates, with Debian-Security
+	// origins and the trailing [..] annotations apt adds.
+	text := capturedFile(t, "apt/dist-upgrade-s-debian12.txt")
+	got := parseAptSimulation(text)
+	// Independent oracle: count the Inst lines and those naming a -security suite.
+	inst, sec := 0, 0
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "Inst ") {
+			inst++
+			if strings.Contains(l, "-security") {
+				sec++
+			}
+		}
+	}
+	gotSec := 0
+	for _, u := range got {
+		if u.Security {
+			gotSec++
+		}
+	}
+	if len(got) != inst || gotSec != sec || inst == 0 || sec == 0 {
+		t.Fatalf("got %d updates (%d security), file has %d Inst lines (%d security)", len(got), gotSec, inst, sec)
+	}
+	byName := map[string]patch.Update{}
+	for _, u := range got {
+		byName[u.Name] = u
+	}
+	checks := []patch.Update{
+		{Name: "libssl3", Current: "3.0.19-1~deb12u2", Available: "3.0.22-1~deb12u2", Arch: "amd64", Repo: "Debian-Security:12/oldstable-security", Security: true},
+		{Name: "libgcrypt20", Current: "1.10.1-3", Available: "1.10.1-3+deb12u1", Arch: "amd64", Repo: "Debian-Security:12/oldstable-security", Security: true},
+		{Name: "base-files", Current: "12.4+deb12u11", Available: "12.4+deb12u15", Arch: "amd64", Repo: "Debian:12.15/oldstable"},
+		{Name: "libpam-modules-bin", Current: "1.5.2-6+deb12u1", Available: "1.5.2-6+deb12u2", Arch: "amd64", Repo: "Debian:12.15/oldstable"},
+		{Name: "libcap2", Current: "1:2.66-4+deb12u2+b2", Available: "1:2.66-4+deb12u3+b1", Arch: "amd64", Repo: "Debian:12.15/oldstable"},
+	}
+	for _, want := range checks {
+		if g := byName[want.Name]; !reflect.DeepEqual(g, want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", want.Name, g, want)
+		}
+	}
+}
+
+func TestParseCheckUpdateDNF(t *testing.T) {
+	// Real dnf 4.14 check-update (exit 100) against the lab repo.
+	got := parseCheckUpdate(string(captured(t, "dnf/check-update").res.Stdout))
+	want := []patch.Update{
+		{Name: "kernel-lab", Arch: "x86_64", Available: "6.1.99-1", Repo: "lab"},
+		{Name: "labepoch", Arch: "noarch", Available: "2:1.1-1", Repo: "lab"},
+		{Name: "labsec", Arch: "x86_64", Available: "1.1-1", Repo: "lab"},
+		{Name: "labtool", Arch: "noarch", Available: "1.1-1", Repo: "lab"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestParseCheckUpdateYumWrapped(t *testing.T) {
+	// Hand-written (yum is not packaged for Debian): yum 3 prints the same
+	// columns as dnf-3 but moves version and repo to the next line when
+	// name.arch is too long, and may append an "Obsoleting Packages" section.
+	out := "\n" +
+		"kernel.x86_64                         3.10.0-1160.119.1.el7        updates\n" +
+		"python-perf-debuginfo-common-extra.x86_64\n" +
+		"                                      3.10.0-1160.119.1.el7        updates\n" +
+		"Obsoleting Packages\n" +
+		"grub2.x86_64                          1:2.02-0.87.el7.centos.14    updates\n" +
+		"    grub2.x86_64                      1:2.02-0.86.el7.centos       @anaconda\n"
+	got := parseCheckUpdate(out)
+	want := []patch.Update{
+		{Name: "kernel", Arch: "x86_64", Available: "3.10.0-1160.119.1.el7", Repo: "updates", RebootRequired: true},
+		{Name: "python-perf-debuginfo-common-extra", Arch: "x86_64", Available: "3.10.0-1160.119.1.el7", Repo: "updates"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestParseRPMQuery(t *testing.T) {
+	got := parseRPMQuery(string(captured(t, "rpm/query").res.Stdout))
+	want := map[string]string{
+		"labtool.noarch": "1.0-1", "labsec.x86_64": "1.0-1",
+		"labepoch.noarch": "2:1.0-1", "kernel-lab.x86_64": "6.1.90-1",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+}
+
+func TestParseSecurityAdvisories(t *testing.T) {
+	tests := []struct {
+		name string
+		out  string
+		dnf5 bool
+		want map[string]bool
+	}{
+		{"dnf4 captured", string(captured(t, "dnf/updateinfo-security").res.Stdout), false,
+			map[string]bool{"kernel-lab.x86_64": true, "labsec.x86_64": true}},
+		{"yum documented", "RHSA-2024:1234 Important/Sec. openssl-libs-1:1.0.2k-26.el7_9.x86_64\n", false,
+			map[string]bool{"openssl-libs.x86_64": true}},
+		// Not captured: dnf5 is not in Debian 12; the table layout is from dnf5-advisory(8).
+		{"dnf5 documented", "Name                     Type        Severity  Package                               Issued\n" +
+			"FEDORA-2024-1a2b3c4d5e security    Important openssl-libs-1:3.2.2-3.fc41.x86_64   2024-09-01 00:00:00\n", true,
+			map[string]bool{"openssl-libs.x86_64": true}},
+		{"empty", "", false, map[string]bool{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseSecurityAdvisories(tt.out, tt.dnf5); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %v want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseZypper(t *testing.T) {
+	ups, err := parseZypperListUpdates(string(captured(t, "zypper/list-updates").res.Stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []patch.Update{
+		{Name: "kernel-lab", Current: "6.1.90-1", Available: "6.1.99-1", Arch: "x86_64", Repo: "lab"},
+		{Name: "labepoch", Current: "2:1.0-1", Available: "2:1.1-1", Arch: "noarch", Repo: "lab"},
+		{Name: "labsec", Current: "1.0-1", Available: "1.1-1", Arch: "x86_64", Repo: "lab"},
+		{Name: "labtool", Current: "1.0-1", Available: "1.1-1", Arch: "noarch", Repo: "lab"},
+	}
+	if !reflect.DeepEqual(ups, want) {
+		t.Fatalf("list-updates:\n got %+v\nwant %+v", ups, want)
+	}
+	none, err := parseZypperListUpdates(string(captured(t, "zypper/list-updates-none").res.Stdout))
+	if err != nil || len(none) != 0 {
+		t.Fatalf("none: %v %+v", err, none)
+	}
+	sec, err := parseZypperSecurityDryRun(string(captured(t, "zypper/patch-security-dry-run").res.Stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]bool{"labsec.x86_64": true, "kernel-lab.x86_64": true}; !reflect.DeepEqual(sec, want) {
+		t.Fatalf("security dry run: got %v want %v", sec, want)
+	}
+	sec, err = parseZypperSecurityDryRun(string(captured(t, "zypper/patch-security-dry-run-none").res.Stdout))
+	if err != nil || len(sec) != 0 {
+		t.Fatalf("security dry run none: %v %v", err, sec)
+	}
+	if _, err := parseZypperListUpdates("<stream><update-status"); err == nil {
+		t.Fatal("truncated XML must be an error, not an empty list")
+	}
+}
+
+func TestParseNeedsRestarting(t *testing.T) {
+	tests := []struct {
+		capture string
+		want    string
+		needed  bool
+	}{
+		{"dnf/needs-restarting-glibc", "needs-restarting (glibc)", true},
+		{"dnf/needs-restarting-clean", "", false},
+		{"dnf/needs-restarting-noplugin", "", false}, // exit 1 too, but no such command
+	}
+	for _, tt := range tests {
+		r, needed := parseNeedsRestarting(captured(t, tt.capture).res)
+		if r != tt.want || needed != tt.needed {
+			t.Errorf("%s: got %q %v, want %q %v", tt.capture, r, needed, tt.want, tt.needed)
+		}
+	}
+}
+
+func TestParseRebootSignals(t *testing.T) {
+	tests := []struct {
+		name string
+		out  string
+		want []string
+	}{
+		{"nothing, empty /lib/modules (container)", sections(SectionRebootFile, "", SectionRebootPkgs, "", SectionRebootNeeded, "",
+			SectionKernel, "6.1.0-18-amd64", SectionModules, ""), nil},
+		{"running kernel present", sections(SectionKernel, "6.1.0-18-amd64", SectionModules, "6.1.0-17-amd64\n6.1.0-18-amd64"), nil},
+		{"debian flag with packages", sections(SectionRebootFile, "present", SectionRebootPkgs, "linux-image-6.1.0-21-amd64\nlibc6\nlibc6",
+			SectionKernel, "6.1.0-18-amd64", SectionModules, "6.1.0-18-amd64"),
+			[]string{"/run/reboot-required (linux-image-6.1.0-21-amd64, libc6)"}},
+		{"debian flag alone", sections(SectionRebootFile, "present"), []string{"/run/reboot-required"}},
+		{"suse flag", sections(SectionRebootNeeded, "present"), []string{"/run/reboot-needed"}},
+		{"running kernel's modules removed", sections(SectionKernel, "6.1.0-9-amd64", SectionModules, "6.1.0-10-amd64\n6.1.0-18-amd64"),
+			[]string{"running kernel 6.1.0-9-amd64 has no /lib/modules entry (newest installed: 6.1.0-18-amd64)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseRebootSignals(tt.out); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %q want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSplitSectionsTruncated(t *testing.T) {
+	// A probe cut off mid-way: later sections are absent, not empty.
+	s := splitSections("junk\n@@patchrun:kernel@@\n6.1.0\n@@patchrun:boot-id@@\n")
+	if s[SectionKernel] != "6.1.0" {
+		t.Fatalf("kernel section %q", s[SectionKernel])
+	}
+	if _, ok := s[SectionUID]; ok {
+		t.Fatal("uid section should be absent")
+	}
+}
+
+func TestNeedsReboot(t *testing.T) {
+	for name, want := range map[string]bool{
+		"linux-image-6.1.0-21-amd64": true, "kernel-core": true, "kernel": true, "glibc": true,
+		"libc6": true, "libc6:i386": true, "systemd": true, "kernel-default": true,
+		"openssl": false, "libc-bin": false, "systemd-timesyncd": false, "linuxdoc-tools": false,
+	} {
+		if got := needsReboot(name); got != want {
+			t.Errorf("needsReboot(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
