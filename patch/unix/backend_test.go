@@ -131,6 +131,18 @@ func TestAptInstallFailures(t *testing.T) {
 			t.Fatalf("unsafe name must be an error: %+v", res.Updates[0])
 		}
 	})
+	t.Run("a new package alone cannot be named with --only-upgrade", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+		sel := patch.Selection{Include: []string{"labdep"}}
+		res, err := b.Install(ctx, f, sel.Filter(ups), sel)
+		if err != nil || len(res.Updates) != 1 || res.Updates[0].Installed || res.Updates[0].Error == "" {
+			t.Fatalf("%v %+v", err, res.Updates)
+		}
+		if len(f.sent) != 1 { // only Detect's probe
+			t.Fatalf("no install command expected, sent %q", f.sent)
+		}
+	})
 	t.Run("lost connection mid-install", func(t *testing.T) {
 		f := newFake(t)
 		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})

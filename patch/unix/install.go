@@ -69,24 +69,17 @@ func installAndVerify(ctx context.Context, t transport.Transport, updates []patc
 	case len(names) > 0:
 		line = p.subset(names)
 	}
-	var (
-		res      transport.Result
-		toolBoot bool
-		execErr  error
-	)
 	if line == "" {
 		// Nothing nameable: e.g. only new apt packages, which come in as
 		// dependencies of the upgrade that needs them.
 		markUnset(result.Updates, "not installed: nothing that can be named on the install command line")
 		return result, nil
 	}
-	{
-		res, toolBoot, execErr = p.exec(ctx, t, p.what, line)
-		result.Output = excerpt(res)
-		if execErr != nil && !errors.Is(execErr, patch.ErrCommandFailed) {
-			markUnset(result.Updates, "outcome unknown: "+execErr.Error())
-			return result, execErr
-		}
+	res, toolBoot, execErr := p.exec(ctx, t, p.what, line)
+	result.Output = excerpt(res)
+	if execErr != nil && !errors.Is(execErr, patch.ErrCommandFailed) {
+		markUnset(result.Updates, "outcome unknown: "+execErr.Error())
+		return result, execErr
 	}
 
 	pending, err := p.rescan(ctx, t)
