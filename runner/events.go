@@ -14,14 +14,15 @@ type emitter struct {
 	now func() time.Time
 }
 
+// emit stamps ev under the lock, so observers see times in delivery order.
 func (e *emitter) emit(ev Event) {
-	if ev.Time.IsZero() {
-		ev.Time = e.now()
-	}
 	if e.obs == nil {
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if ev.Time.IsZero() {
+		ev.Time = e.now()
+	}
 	e.obs.Event(ev)
 }

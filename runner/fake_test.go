@@ -52,6 +52,7 @@ type fakeHost struct {
 	installGate   chan struct{} // Install finishes only once this is closed
 	installStart  chan struct{} // closed when Install begins
 	scanGate      chan struct{} // Scan finishes only once this is closed
+	scanStart     chan struct{} // closed when the first Scan begins
 	dropInInstall bool          // the connection dies as an install finishes
 	dropWaiting   bool          // the connection dies after the post-install check
 	neverBack     bool          // after a reboot, dials fail forever
@@ -60,6 +61,7 @@ type fakeHost struct {
 	downDials     int           // then dials that fail while it is down
 	readyFails    int           // Ready fails this many times after each boot
 	rebootErr     error
+	rebootIssued  chan struct{} // closed at the first Reboot
 	execResult    transport.Result
 	execErr       error
 
@@ -284,6 +286,12 @@ func (b *fakeBackend) Refresh(ctx context.Context, t transport.Transport) error 
 
 func (b *fakeBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
 	defer b.f.track()()
+	b.f.snapshot(func() {
+		if b.h.scanStart != nil {
+			close(b.h.scanStart)
+			b.h.scanStart = nil
+		}
+	})
 	if err := waitGate(ctx, b.h.scanGate); err != nil {
 		return nil, err
 	}
@@ -391,6 +399,9 @@ func (b *fakeBackend) Reboot(ctx context.Context, t transport.Transport) error {
 		b.f.rebooting++
 		b.f.maxRebooting = max(b.f.maxRebooting, b.f.rebooting)
 		b.f.trace = append(b.f.trace, "reboot "+h.name)
+		if h.rebootIssued != nil && h.reboots == 1 {
+			close(h.rebootIssued)
+		}
 		return h.rebootErr
 	})
 }

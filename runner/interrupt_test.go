@@ -1,0 +1,161 @@
+package runner
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/patchrun/patchrun/patch"
+)
+
+// after runs fn once ready is closed, in a goroutine joined at cleanup.
+func after(t *testing.T, ready <-chan struct{}, fn func()) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ready
+		fn()
+	}()
+	t.Cleanup(wg.Wait)
+}
+
+func kernelHost(name string) *fakeHost {
+	return &fakeHost{name: name, pending: []patch.Update{upd("kernel", true, true)}}
+}
+
+func TestFirstCtrlCLetsInFlightInstallFinish(t *testing.T) {
+	a := kernelHost("a")
+	a.installStart, a.installGate = make(chan struct{}), make(chan struct{})
+	f := newFleet(t, a, kernelHost("b"), kernelHost("c"))
+	plan := fastPlan(CmdPatch, f)
+	plan.Forks = 1
+	stop := make(chan struct{})
+	// Ctrl-C while a's package manager runs, then let it finish.
+	after(t, a.installStart, func() { close(stop); close(a.installGate) })
+
+	rep, rec := runPlan(t, context.Background(), plan, f, stop)
+	checkEvents(t, rep, rec)
+	m := byName(rep)
+	if h := m["a"]; !h.Updates[0].Installed || h.Status != StatusSkipped ||
+		h.Error != "interrupted: reboot not started; updates were installed, reboot still required" || f.host("a").reboots != 0 {
+		t.Errorf("a: status %s error %q updates %+v reboots %d", h.Status, h.Error, h.Updates, f.host("a").reboots)
+	}
+	for _, name := range []string{"b", "c"} {
+		if h := m[name]; h.Status != StatusSkipped || h.Error != "interrupted before start" || f.host(name).dials != 0 {
+			t.Errorf("%s: status %s error %q dials %d", name, h.Status, h.Error, f.host(name).dials)
+		}
+	}
+	if !rep.Interrupted || ExitCode(rep) != ExitInterrupted || len(rec.kinds(EventInterrupt)) != 1 {
+		t.Errorf("interrupted %v exit %d interrupt events %d", rep.Interrupted, ExitCode(rep), len(rec.kinds(EventInterrupt)))
+	}
+}
+
+func TestFirstCtrlCNeverStartsAnInstall(t *testing.T) {
+	a := kernelHost("a")
+	gate, started := make(chan struct{}), make(chan struct{})
+	a.scanGate, a.scanStart = gate, started
+	f := newFleet(t, a)
+	stop := make(chan struct{})
+	after(t, started, func() { close(stop); close(gate) })
+
+	rep, rec := runPlan(t, context.Background(), fastPlan(CmdPatch, f), f, stop)
+	checkEvents(t, rep, rec)
+	h := rep.Hosts[0]
+	if f.host("a").installs != 0 || h.Status != StatusSkipped || h.Error != "interrupted before installing" || len(h.Updates) != 1 {
+		t.Errorf("status %s error %q installs %d", h.Status, h.Error, f.host("a").installs)
+	}
+	if ExitCode(rep) != ExitInterrupted {
+		t.Errorf("exit %d", ExitCode(rep))
+	}
+}
+
+func TestFirstCtrlCLetsRebootWaitFinishButStartsNoBatch(t *testing.T) {
+	a := kernelHost("a")
+	a.downDials = 3
+	a.rebootIssued = make(chan struct{})
+	f := newFleet(t, a, kernelHost("b"))
+	stop := make(chan struct{})
+	after(t, a.rebootIssued, func() { close(stop) })
+
+	rep, rec := runPlan(t, context.Background(), fastPlan(CmdPatch, f), f, stop)
+	checkEvents(t, rep, rec)
+	m := byName(rep)
+	if h := m["a"]; h.Status != StatusOK || !h.Rebooted {
+		t.Errorf("a: reboot in flight did not finish: status %s error %q", h.Status, h.Error)
+	}
+	if h := m["b"]; h.Status != StatusSkipped || h.Rebooted || !h.Updates[0].Installed ||
+		h.Error != "interrupted: reboot not started; updates were installed, reboot still required" {
+		t.Errorf("b: status %s error %q", h.Status, h.Error)
+	}
+	if ExitCode(rep) != ExitInterrupted || len(rec.kinds(EventBatch)) != 1 {
+		t.Errorf("exit %d, %d batches", ExitCode(rep), len(rec.kinds(EventBatch)))
+	}
+}
+
+func TestStopBeforeRunStartsNothing(t *testing.T) {
+	f := newFleet(t, kernelHost("a"), kernelHost("b"))
+	stop := make(chan struct{})
+	close(stop)
+	rep, rec := runPlan(t, context.Background(), fastPlan(CmdPatch, f), f, stop)
+	checkEvents(t, rep, rec)
+	for _, h := range rep.Hosts {
+		if h.Status != StatusSkipped || f.host(h.Name).dials != 0 {
+			t.Errorf("%s: status %s dials %d", h.Name, h.Status, f.host(h.Name).dials)
+		}
+	}
+	if ExitCode(rep) != ExitInterrupted {
+		t.Errorf("exit %d", ExitCode(rep))
+	}
+}
+
+func TestSecondCtrlCAbortsPromptly(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(a *fakeHost) <-chan struct{} // returns when to cancel
+		err   string                            // prefix
+	}{
+		{"during install", func(a *fakeHost) <-chan struct{} {
+			a.installHang, a.installStart = true, make(chan struct{})
+			return a.installStart
+		}, "interrupted during installing: host may be half-patched: check the package manager (e.g. dpkg --audit)"},
+		{"during reboot wait", func(a *fakeHost) <-chan struct{} {
+			a.neverBack, a.rebootIssued = true, make(chan struct{})
+			return a.rebootIssued
+		}, "interrupted during waiting-"}, // down or up, depending on when the poll was
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := kernelHost("a")
+			when := tt.setup(a)
+			f := newFleet(t, a, kernelHost("b"))
+			plan := fastPlan(CmdPatch, f)
+			plan.Forks = 1
+			plan.StepTimeout = time.Minute // install may take 4 minutes: only ctx can end it
+			plan.RebootTimeout = time.Minute
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stop := make(chan struct{})
+			after(t, when, func() { close(stop); cancel() })
+
+			start := time.Now()
+			rep, rec := runPlan(t, ctx, plan, f, stop)
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("Run took %s after cancel", took)
+			}
+			checkEvents(t, rep, rec)
+			h := byName(rep)["a"]
+			if h.Status != StatusFailed || !strings.HasPrefix(h.Error, tt.err) || h.ErrorKind != "interrupted" {
+				t.Errorf("a: status %s kind %q error %q", h.Status, h.ErrorKind, h.Error)
+			}
+			if b := byName(rep)["b"]; b.Status != StatusSkipped {
+				t.Errorf("b: status %s error %q", b.Status, b.Error)
+			}
+			if ExitCode(rep) != ExitInterrupted {
+				t.Errorf("exit %d", ExitCode(rep))
+			}
+		})
+	}
+}
