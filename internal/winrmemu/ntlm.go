@@ -78,9 +78,8 @@ func newNTLMChallenge(negotiate []byte, computer string, now time.Time) (*ntlmCh
 		return nil, fmt.Errorf("not an ntlm negotiate message: %w", errNTLM)
 	}
 	req := binary.LittleEndian.Uint32(negotiate[12:])
-	if req&flagUnicode == 0 {
-		return nil, fmt.Errorf("client does not support unicode: %w", errNTLM)
-	}
+	// UNICODE is answered even when the client offers only OEM (ntlm-auth
+	// does): Windows does the same, and every client then speaks UTF-16.
 	flags := flagUnicode | flagRequestTarget | flagNTLM | flagTargetTypeSrv | flagTargetInfo | flagVersion
 	flags |= req & (flagSign | flagSeal | flagAlwaysSign | flagExtendedSession | flag128 | flag56 | flagKeyExch)
 
