@@ -154,7 +154,7 @@ var subcommandFlags = map[string]map[string]bool{
 	"scan": {"--no-refresh": false},
 	"patch": {"--security-only": false, "--include": true, "--exclude": true, "--reboot": true, "--batch": true,
 		"--max-failures": true, "--reboot-timeout": true, "--dry-run": false, "--no-refresh": false},
-	"reboot": {"--only-if-required": false, "--batch": true, "--max-failures": true, "--reboot-timeout": true, "--dry-run": false},
+	"reboot":    {"--only-if-required": false, "--batch": true, "--max-failures": true, "--reboot-timeout": true, "--dry-run": false},
 	"exec":      {},
 	"inventory": {},
 	"demo":      {},
