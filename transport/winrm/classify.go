@@ -81,6 +81,8 @@ func classify(err error) error {
 			return fmt.Errorf("%w: host answered HTTP %d\n%s", transport.ErrAuth, code, hintAuth)
 		case code == 404:
 			return fmt.Errorf("%w: no WinRM service at /wsman (HTTP 404)", transport.ErrUnreachable)
+		case strings.Contains(msg, "invalid content type"):
+			return &ProtocolError{Reason: fmt.Sprintf("HTTP %d response is not SOAP", code)}
 		default:
 			return &ProtocolError{Reason: fmt.Sprintf("unexpected HTTP %d", code)}
 		}

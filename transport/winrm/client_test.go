@@ -281,3 +281,73 @@ func TestCancelledRunReturnsPromptly(t *testing.T) {
 		t.Errorf("Run after cancellation: %v", err)
 	}
 }
+
+func TestMalformedReceiveBodiesAreErrorsNotPanics(t *testing.T) {
+	bodies := map[string]string{
+		"empty":     "",
+		"not xml":   "Service Unavailable",
+		"truncated": `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><rsp:ReceiveRes`,
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			h := newFakeHost(t)
+			h.hook = func(w http.ResponseWriter, _ *http.Request, action string, _ int) bool {
+				if action != "Receive" {
+					return false
+				}
+				w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+				w.Write([]byte(body))
+				return true
+			}
+			c := dialFake(t, h, nil)
+			_, err := c.Run(testCtx(t), transport.Command{Line: "x"})
+			var perr *ProtocolError
+			if !errors.As(err, &perr) {
+				t.Fatalf("err = %v, want *ProtocolError", err)
+			}
+		})
+	}
+}
+
+func TestDialFaultOnCreateIsTyped(t *testing.T) {
+	h := newFakeHost(t)
+	h.hook = func(w http.ResponseWriter, _ *http.Request, action string, _ int) bool {
+		if action != "Create" {
+			return false
+		}
+		writeFault(w, "", FaultMaxShells, "w:QuotaLimit", "The WS-Management service cannot process the request. This user is allowed a maximum number of 30 concurrent shells, which has been exceeded.")
+		return true
+	}
+	_, err := Dial(testCtx(t), h.config())
+	var fault *WSManFault
+	if !errors.As(err, &fault) || fault.Code != FaultMaxShells {
+		t.Fatalf("err = %v, want *WSManFault %d (the library alone returns a shell with an empty id)", err, FaultMaxShells)
+	}
+}
+
+func TestUnsealedNTLMNeverFallsBackToBasicOverHTTP(t *testing.T) {
+	h := newFakeHost(t) // answers 401 offering only Basic
+	cfg := h.config()
+	cfg.Auth, cfg.AllowBasicHTTP, cfg.Encryption = AuthNTLM, false, EncryptionNever
+	_, err := Dial(testCtx(t), cfg)
+	if !errors.Is(err, transport.ErrAuth) {
+		t.Fatalf("err = %v, want ErrAuth", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sawBasic != 0 {
+		t.Errorf("the password reached the host as Basic over plain HTTP %d times", h.sawBasic)
+	}
+}
+
+func TestSealedClientRefusesStdin(t *testing.T) {
+	c, err := newClient(Config{Address: "127.0.0.1", User: "u"}.withDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.guard.kill(errClosed) })
+	_, err = c.Run(testCtx(t), transport.Command{Line: "more", Stdin: strings.NewReader("x")})
+	if !errors.Is(err, ErrStdinSealed) {
+		t.Fatalf("err = %v, want ErrStdinSealed", err)
+	}
+}

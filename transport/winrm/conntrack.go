@@ -80,8 +80,7 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 	if c.t.refuseBasic {
 		probe := append(append([]byte{}, c.tail...), p...)
 		if bytes.Contains(probe, basicHeader) {
-			c.Conn.Close()
-			return 0, errBasicRefused
+			return 0, errBasicRefused // net/http closes the connection
 		}
 		keep := len(basicHeader) - 1
 		if len(probe) < keep {

@@ -37,6 +37,7 @@ type fakeHost struct {
 	release chan struct{} // closed at cleanup: hung handlers return
 
 	mu       sync.Mutex
+	sawBasic int // requests that carried a Basic credential
 	counts   map[string]int
 	shells   map[string]bool
 	cmds     map[string]*fakeCmd
@@ -53,6 +54,7 @@ type fakeOutcome struct {
 }
 
 type fakeCmd struct {
+	out       *fakeOutcome // decided once, so a side-effecting exec runs once
 	line      string
 	stdin     []byte
 	stdinDone bool
@@ -117,6 +119,11 @@ func match(re *regexp.Regexp, s string) string {
 
 func (h *fakeHost) serve(w http.ResponseWriter, r *http.Request) {
 	u, p, ok := r.BasicAuth()
+	if ok {
+		h.mu.Lock()
+		h.sawBasic++
+		h.mu.Unlock()
+	}
 	if !ok || u != h.user || p != h.pass {
 		w.Header().Set("WWW-Authenticate", `Basic realm="WSMAN"`)
 		w.WriteHeader(http.StatusUnauthorized)
@@ -174,13 +181,19 @@ func (h *fakeHost) serve(w http.ResponseWriter, r *http.Request) {
 		id := match(reCmdID, body)
 		c := h.cmds[id]
 		c.receives++
-		var out fakeOutcome
-		if h.exec != nil {
-			out = h.exec(c.line, c.stdin)
-		} else {
-			out = fakeOutcome{stdout: c.line + "\r\n"}
+		if c.out == nil {
+			out := fakeOutcome{stdout: c.line + "\r\n"}
+			if h.exec != nil {
+				out = h.exec(c.line, c.stdin)
+			}
+			if out.waitStdin && !c.stdinDone {
+				writeFault(w, relates, FaultTimedOut, "w:TimedOut", "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.")
+				return
+			}
+			c.out = &out
 		}
-		if c.receives <= out.timeouts || (out.waitStdin && !c.stdinDone) {
+		out := *c.out
+		if c.receives <= out.timeouts {
 			writeFault(w, relates, FaultTimedOut, "w:TimedOut", "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.")
 			return
 		}
