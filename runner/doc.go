@@ -27,7 +27,9 @@
 //     never → none, but reboot_required is reported.
 //   - reboot: connect, facts; with OnlyIfRequired, hosts whose facts say no
 //     reboot is needed end ok (not rebooted); the rest go to batches. After
-//     the reboot only the pending-reboot flag is rechecked (no rescan).
+//     the reboot only the pending-reboot flag is rechecked (no rescan); a
+//     host on which it is still set fails ("still requires a reboot after 1
+//     reboot").
 //   - exec: connect, run Plan.ExecCommand through the transport, keep at most
 //     Plan.ExecMaxOutput bytes per stream; a non-zero exit fails the host with
 //     "exit code N" (ErrorKind "exit-code").
@@ -64,7 +66,9 @@
 // (each wait is a random point in its upper half). A dial failure means the
 // host is down (waiting-up); the same boot id means it is still going down
 // (waiting-down); a new boot id is followed by Backend.Ready, retried until it
-// succeeds. Then verifying: Backend.RebootRequired and (patch) a rescan
+// succeeds. A boot id read while polling is bounded by 6 × ProbeTimeout (at
+// most StepTimeout), so a host stalled half way through its boot cannot eat
+// the whole wait in one probe. Then verifying: Backend.RebootRequired and (patch) a rescan
 // without refresh. The whole wait is bounded by Plan.RebootTimeout (a host's
 // own RebootTimeout wins); past it the host fails with ErrorKind
 // "reboot-timeout" and an Error naming the last thing seen. Auth and host-key

@@ -56,6 +56,7 @@ type fakeHost struct {
 	dropInInstall bool          // the connection dies as an install finishes
 	dropWaiting   bool          // the connection dies after the post-install check
 	neverBack     bool          // after a reboot, dials fail forever
+	authAfterBoot bool          // after a reboot, the host rejects our credentials
 	neverReboots  bool          // Reboot does nothing: the boot id never changes
 	sameBootDials int           // dials after Reboot that still see the old boot
 	downDials     int           // then dials that fail while it is down
@@ -161,6 +162,9 @@ func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Tran
 		h.afterReboot = 2
 		fallthrough
 	case 2:
+		if h.authAfterBoot {
+			return nil, fmt.Errorf("dial %s: %w", ih.Name, transport.ErrAuth)
+		}
 		if h.neverBack || h.downLeft > 0 {
 			h.downLeft--
 			return nil, fmt.Errorf("dial %s: %w: connection refused", ih.Name, transport.ErrUnreachable)

@@ -148,6 +148,8 @@ func TestOneHostFailureDoesNotAffectOthers(t *testing.T) {
 		{"connection drops in scan", fakeHost{scanErr: transport.ErrConnLost}, StatusFailed, "connection-lost", PhaseScanning, "scan: connection lost"},
 		{"package manager fails", fakeHost{installErr: fmt.Errorf("%w: dpkg was interrupted", patch.ErrCommandFailed)},
 			StatusFailed, "command-failed", PhaseInstalling, "install: command failed: dpkg was interrupted"},
+		{"scan hangs past the step timeout", fakeHost{scanGate: make(chan struct{})}, StatusFailed, "timeout", PhaseScanning,
+			"scan: timed out after 300ms"},
 		{"one update fails", fakeHost{installFail: map[string]string{"pkg": "E: held"}},
 			StatusFailed, "install", PhaseInstalling, "1 updates did not install: pkg (E: held)"},
 	}
@@ -163,6 +165,7 @@ func TestOneHostFailureDoesNotAffectOthers(t *testing.T) {
 			)
 			plan := fastPlan(CmdPatch, f)
 			plan.ConnectTimeout = 20 * time.Millisecond
+			plan.StepTimeout = 300 * time.Millisecond
 			rep, rec := runPlan(t, context.Background(), plan, f, nil)
 			checkEvents(t, rep, rec)
 			m := byName(rep)

@@ -71,7 +71,7 @@ func (h *hostRun) bootIDBeforeReboot(ctx context.Context) (string, error) {
 	var id string
 	err := h.withRedial(ctx, func(t transport.Transport) error {
 		var err error
-		id, err = h.bootID(ctx, t)
+		id, err = h.bootID(ctx, t, h.r.cfg.StepTimeout)
 		return err
 	})
 	return id, err
@@ -100,9 +100,9 @@ func (h *hostRun) withRedial(ctx context.Context, fn func(transport.Transport) e
 // errEmptyBootID: a reboot cannot be confirmed against an empty identity.
 var errEmptyBootID = errors.New("backend returned an empty boot id")
 
-func (h *hostRun) bootID(ctx context.Context, t transport.Transport) (string, error) {
+func (h *hostRun) bootID(ctx context.Context, t transport.Transport, timeout time.Duration) (string, error) {
 	var id string
-	err := h.step(ctx, "boot id", h.r.cfg.StepTimeout, func(c context.Context) error {
+	err := h.step(ctx, "boot id", timeout, func(c context.Context) error {
 		var err error
 		id, err = h.be.BootID(c, t)
 		if err == nil && id == "" {
@@ -126,6 +126,10 @@ func (h *hostRun) rebootTimeout() time.Duration {
 	}
 	return h.r.cfg.RebootTimeout
 }
+
+// probeCommandFactor: a boot id read while polling gets this many probe
+// timeouts (the first PowerShell after a Windows boot is slow to start).
+const probeCommandFactor = 6
 
 // waitBack polls until the host answers with a boot id other than before and
 // passes the readiness probe, all within the reboot timeout. On success the
@@ -156,7 +160,9 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 			}
 			continue
 		}
-		id, err := h.bootID(wctx, t)
+		// A host half way through booting may accept a connection and then
+		// stall: one probe must not eat the whole reboot timeout.
+		id, err := h.bootID(wctx, t, min(h.r.cfg.StepTimeout, probeCommandFactor*tm.ProbeTimeout))
 		if err != nil {
 			_ = t.Close()
 			if wctx.Err() == nil {

@@ -160,6 +160,8 @@ func TestRebootWait(t *testing.T) {
 			"host did not come back within 60ms: last error: dial h: unreachable: connection refused", nil, 0},
 		{"back but never ready", fakeHost{readyFails: 1 << 30}, StatusFailed, "reboot-timeout",
 			"host came back but was not ready within 60ms: last error: readiness probe: not ready yet", nil, 0},
+		{"credentials rejected after the reboot: fail at once", fakeHost{authAfterBoot: true}, StatusFailed, "auth",
+			"reconnect after reboot: dial h: authentication failed", nil, 2},
 		{"flag survives the reboot", fakeHost{stickyReboot: true}, StatusFailed, "still-reboot-required",
 			"still requires a reboot after 1 reboot", nil, 0},
 	}

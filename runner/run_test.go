@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,23 @@ func BenchmarkRunScan(b *testing.B) {
 		rep, err := Run(context.Background(), plan, deps)
 		if err != nil || rep.Summary.OK != 200 {
 			b.Fatalf("err %v summary %+v", err, rep.Summary)
+		}
+	}
+}
+
+func TestJitterStaysInUpperHalf(t *testing.T) {
+	r := newLockedRand(rand.New(rand.NewPCG(1, 2)))
+	for _, d := range []time.Duration{2, time.Millisecond, 12 * time.Second} {
+		seen := map[time.Duration]bool{}
+		for range 200 {
+			j := r.jitter(d)
+			if j < d/2 || j > d {
+				t.Fatalf("jitter(%s) = %s, outside [%s, %s]", d, j, d/2, d)
+			}
+			seen[j] = true
+		}
+		if d > 2 && len(seen) < 2 {
+			t.Errorf("jitter(%s) never varies", d)
 		}
 	}
 }
