@@ -43,6 +43,7 @@ func (r *run) rebootInBatches(ctx context.Context, waiting []*hostRun) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer h.recoverPanic()
 				h.rebootCycle(ctx, batch)
 			}()
 		}

@@ -48,6 +48,7 @@ type fakeHost struct {
 	installFail   map[string]string
 	installErr    error
 	scanErr       error
+	scanPanic     bool
 	installHang   bool          // Install blocks until its ctx ends
 	installGate   chan struct{} // Install finishes only once this is closed
 	installStart  chan struct{} // closed when Install begins
@@ -301,6 +302,9 @@ func (b *fakeBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.
 	}
 	var out []patch.Update
 	err := b.call(t, func() error {
+		if b.h.scanPanic {
+			panic("boom")
+		}
 		if b.h.scanErr != nil {
 			return b.h.scanErr
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -228,4 +229,18 @@ func (h *hostRun) result() HostResult {
 		res.Updates = []patch.Update{}
 	}
 	return res
+}
+
+// recoverPanic turns a panic in a backend or transport into this host's
+// failure: one broken library call must not kill the process while other
+// hosts are in the middle of installing.
+func (h *hostRun) recoverPanic() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	phase := h.currentPhase()
+	h.logf(fmt.Errorf("panic: %v", p), "%s", debug.Stack())
+	h.res.Phase = phase
+	h.end(StatusFailed, fmt.Sprintf("internal error during %s: %v", phase, p), "internal", nil)
 }

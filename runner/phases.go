@@ -16,7 +16,9 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		return
 	}
 	if r.cfg.Command == CmdExec {
-		h.exec(ctx)
+		if h.checkpoint(ctx, PhaseExec) {
+			h.exec(ctx)
+		}
 		return
 	}
 	if !h.checkpoint(ctx, PhaseFacts) || !h.gatherFacts(ctx) {

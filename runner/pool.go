@@ -17,7 +17,10 @@ func (r *run) pool(ctx context.Context) []*hostRun {
 		go func() {
 			defer wg.Done()
 			for h := range jobs {
-				r.hostPhases(ctx, h)
+				func() {
+					defer h.recoverPanic()
+					r.hostPhases(ctx, h)
+				}()
 			}
 		}()
 	}

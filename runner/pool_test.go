@@ -150,6 +150,7 @@ func TestOneHostFailureDoesNotAffectOthers(t *testing.T) {
 			StatusFailed, "command-failed", PhaseInstalling, "install: command failed: dpkg was interrupted"},
 		{"scan hangs past the step timeout", fakeHost{scanGate: make(chan struct{})}, StatusFailed, "timeout", PhaseScanning,
 			"scan: timed out after 300ms"},
+		{"backend panics", fakeHost{scanPanic: true}, StatusFailed, "internal", PhaseScanning, "internal error during scanning: boom"},
 		{"one update fails", fakeHost{installFail: map[string]string{"pkg": "E: held"}},
 			StatusFailed, "install", PhaseInstalling, "1 updates did not install: pkg (E: held)"},
 	}

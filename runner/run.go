@@ -62,6 +62,13 @@ func Run(ctx context.Context, plan Plan, deps Deps) (Report, error) {
 		r.rebootInBatches(ctx, candidates)
 	}
 
+	// Every path above ends its hosts; this net keeps "exactly one end per
+	// host" true even if one does not.
+	for _, h := range r.hosts {
+		if !h.ended {
+			h.failWith("internal", "internal error: host never finished ("+string(h.currentPhase())+")")
+		}
+	}
 	close(finished)
 	watcher.Wait()
 
