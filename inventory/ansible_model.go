@@ -21,6 +21,7 @@ type ansibleGroup struct {
 	vars     []rawVar
 	children []string
 	hosts    []string
+	hostSet  map[string]bool // membership test without scanning hosts (big groups)
 }
 
 type ansibleHost struct {
@@ -48,7 +49,7 @@ func newAnsibleInventory() *ansibleInventory {
 func (a *ansibleInventory) group(name string, line int) *ansibleGroup {
 	g, ok := a.groups[name]
 	if !ok {
-		g = &ansibleGroup{name: name, line: line}
+		g = &ansibleGroup{name: name, line: line, hostSet: map[string]bool{}}
 		a.groups[name] = g
 		a.groupOrder = append(a.groupOrder, name)
 	}
@@ -64,7 +65,8 @@ func (a *ansibleInventory) addHost(group, name string, line int) *ansibleHost {
 		a.hostOrder = append(a.hostOrder, name)
 	}
 	g := a.group(group, line)
-	if !contains(g.hosts, name) {
+	if !g.hostSet[name] {
+		g.hostSet[name] = true
 		g.hosts = append(g.hosts, name)
 	}
 	if !contains(h.groups, group) {

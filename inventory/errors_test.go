@@ -76,6 +76,8 @@ func TestLoadErrors(t *testing.T) {
   - name: j
     transport: winrm
     winrm_encryption: always
+  - name: k
+    transport: wimrm
 `,
 			want: []string{
 				`inventory.yaml:3: hosts[0].port: bad port "70000" (hint: a number from 1 to 65535)`,
@@ -88,6 +90,7 @@ func TestLoadErrors(t *testing.T) {
 				`inventory.yaml:18: hosts[7].winrm_https: bad boolean "maybe" (hint: use true or false)`,
 				`inventory.yaml:20: hosts[8].connect_timeout: duration "-5s" must be positive (hint: remove the key to use the run's timeout)`,
 				`inventory.yaml:23: hosts[9].winrm_encryption: bad winrm_encryption "always" (hint: use auto (default) or never)`,
+				`inventory.yaml:25: hosts[10].transport: bad transport "wimrm" (hint: use ssh (default) or winrm; did you mean "winrm"?)`,
 			},
 		},
 		{

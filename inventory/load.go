@@ -9,7 +9,8 @@ import (
 )
 
 // LoadOptions carries what Load needs from the outside world, so tests (and
-// the CLI) decide where environment, home and prompts come from.
+// the CLI) decide where environment, home and prompts come from. Read-only
+// during Load.
 type LoadOptions struct {
 	// Getenv reads environment variables for password_env; nil means os.Getenv.
 	Getenv func(string) string
@@ -26,13 +27,18 @@ type LoadOptions struct {
 	Format Format
 }
 
-// Inventory is everything Load learned from one file.
+// Inventory is everything Load learned from one file. Plain data, owned by
+// the caller.
 type Inventory struct {
 	Path     string
 	Format   Format
 	Hosts    []Host   // in inventory order
 	Warnings []*Error // problems worth telling the user that do not stop a run
 }
+
+// Load and LoadInventory keep no state between calls and may run
+// concurrently; the LoadOptions functions are called from the calling
+// goroutine only.
 
 // Load reads one inventory file, detects its format (patchrun YAML, Ansible
 // YAML, Ansible INI or a plain host list), applies defaults and group vars,

@@ -3,6 +3,7 @@ package inventory
 import (
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -157,6 +158,9 @@ hosts: [web1, web2, db1, lonely]
 }
 
 func TestPasswordFileAndWarnings(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permission bits to warn about")
+	}
 	f := newFixture(t)
 	f.write("~/.config/patchrun/lab.pass", "s3cret\n", 0o600)
 	f.write("open.pass", "open\r\n", 0o644)

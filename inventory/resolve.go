@@ -225,7 +225,7 @@ func (v values) choice(key, def, hint string, allowed ...string) string {
 			return a
 		}
 	}
-	v.p.add(st.line, st.key, fmt.Sprintf("bad %s %q", key, st.val), "use "+hint)
+	v.p.add(st.line, st.key, fmt.Sprintf("bad %s %q", key, st.val), joinHints("use "+hint, didYouMean(st.val, allowed)))
 	return def
 }
 

@@ -129,16 +129,7 @@ func readSettings(n *yaml.Node, path string, isHost bool, p *problems) (layer, m
 			}
 			l[k.Value] = setting{val: v.Value, line: v.Line, key: key}
 		default:
-			keys := hostKeys()
-			if !isHost {
-				keys = keys[:0:0]
-				for _, kk := range hostKeys() {
-					if kk != keyName {
-						keys = append(keys, kk)
-					}
-				}
-			}
-			p.add(k.Line, key, "unknown key", didYouMean(k.Value, keys))
+			p.add(k.Line, key, "unknown key", didYouMean(k.Value, hostKeys()))
 		}
 	})
 	return l, vars, nameNode
