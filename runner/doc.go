@@ -48,7 +48,10 @@
 // a host failed with HostResult.Phase set to where it happened; ErrorKind is
 // the transport kind (e.g. "connection-lost"), "timeout" for a phase past its
 // deadline, "unsupported", "command-failed", "exit-code", "reboot-timeout",
-// "update-loop", "install", "still-reboot-required" or "interrupted".
+// "update-loop", "install", "still-reboot-required", "interrupted" or
+// "internal" (a backend or transport panicked: the panic is recovered and
+// fails only that host, because killing the process would also kill other
+// hosts' package managers mid-transaction).
 // Selected updates that report an Error fail the host ("install") unless a
 // later install round installs them.
 //

@@ -159,3 +159,20 @@ func TestSecondCtrlCAbortsPromptly(t *testing.T) {
 		})
 	}
 }
+
+func TestFirstCtrlCStartsNoFurtherRound(t *testing.T) {
+	a := kernelHost("a")
+	a.waves = [][]patch.Update{{upd("servicing-stack", true, true)}}
+	a.rebootIssued = make(chan struct{})
+	f := newFleet(t, a)
+	stop := make(chan struct{})
+	after(t, a.rebootIssued, func() { close(stop) })
+
+	rep, rec := runPlan(t, context.Background(), fastPlan(CmdPatch, f), f, stop)
+	checkEvents(t, rep, rec)
+	h := rep.Hosts[0]
+	if h.Status != StatusSkipped || !h.Rebooted || h.Rounds != 1 || f.host("a").installs != 1 ||
+		h.Error != "interrupted: install round 2 not started; 1 selected updates still pending" {
+		t.Errorf("status %s error %q rebooted %v rounds %d installs %d", h.Status, h.Error, h.Rebooted, h.Rounds, f.host("a").installs)
+	}
+}
