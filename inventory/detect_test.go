@@ -68,6 +68,14 @@ func TestLoadPlainList(t *testing.T) {
 	}
 }
 
+func TestByteOrderMarkIgnored(t *testing.T) {
+	f := newFixture(t)
+	inv := f.mustLoad("hosts.txt", "\xef\xbb\xbfweb1\r\nweb2\r\n")
+	if names(inv.Hosts) != "web1,web2" {
+		t.Errorf("hosts = %q", names(inv.Hosts))
+	}
+}
+
 func TestExpandHostPattern(t *testing.T) {
 	cases := []struct {
 		in    string

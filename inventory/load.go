@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/user"
@@ -59,6 +60,9 @@ func LoadInventory(path string, opts LoadOptions) (Inventory, error) {
 	if err != nil {
 		return inv, fmt.Errorf("read inventory: %w", err)
 	}
+	// Notepad writes a UTF-8 byte order mark; it must not become part of
+	// the first host's name.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	inv.Format = opts.Format
 	if inv.Format == "" {
 		inv.Format = detectFormat(path, data)

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"net"
 	"path"
 	"regexp"
 	"strings"
@@ -92,7 +93,10 @@ type limitTerm struct {
 
 func splitPattern(pattern string) ([]limitTerm, error) {
 	sep := ","
-	if !strings.Contains(pattern, ",") && !strings.HasPrefix(strings.TrimSpace(pattern), "~") {
+	trimmed := strings.TrimSpace(pattern)
+	// Colons separate terms only when there are no commas, and never inside
+	// a regex or an IPv6 address.
+	if !strings.Contains(pattern, ",") && !strings.HasPrefix(trimmed, "~") && net.ParseIP(strings.TrimLeft(trimmed, "!&")) == nil {
 		sep = ":"
 	}
 	var terms []limitTerm

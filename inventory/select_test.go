@@ -13,21 +13,24 @@ func fleet() []Host {
 		{Name: "db1", Groups: []string{"db", "prod"}},
 		{Name: "db2", Groups: []string{"db", "staging"}},
 		{Name: "win1", Groups: []string{"windows", "prod"}},
+		{Name: "2001:db8::8"},
 	}
 }
 
 func TestSelect(t *testing.T) {
 	cases := []struct{ pattern, want string }{
-		{"all", "web1,web2,web3,db1,db2,win1"},
-		{"*", "web1,web2,web3,db1,db2,win1"},
+		{"all", "web1,web2,web3,db1,db2,win1,2001:db8::8"},
+		{"*", "web1,web2,web3,db1,db2,win1,2001:db8::8"},
+		{"2001:db8::8", "2001:db8::8"}, // an IPv6 name is not split on its colons
+		{"web1,2001:db8::8", "web1,2001:db8::8"},
 		{"web1", "web1"},
 		{"db", "db1,db2"},
 		{"web*", "web1,web2,web3"},
 		{"db?", "db1,db2"},
 		{"win1,db1", "db1,win1"}, // inventory order, not pattern order
 		{"web:db", "web1,web2,web3,db1,db2"},
-		{"all,!staging", "web1,web2,db1,win1"},
-		{"!staging", "web1,web2,db1,win1"}, // only exclusions: start from all
+		{"all,!staging", "web1,web2,db1,win1,2001:db8::8"},
+		{"!staging", "web1,web2,db1,win1,2001:db8::8"}, // only exclusions: start from all
 		{"prod,&web", "web1,web2"},
 		{"&web,prod", "web1,web2"}, // operators apply in Ansible's order, not written order
 		{"web,db,&prod,!web2", "web1,db1"},
@@ -86,11 +89,11 @@ func TestSelectDoesNotModifyInput(t *testing.T) {
 func TestOrder(t *testing.T) {
 	in := fleet()
 	cases := []struct{ how, want string }{
-		{"", "web1,web2,web3,db1,db2,win1"},
-		{"inventory", "web1,web2,web3,db1,db2,win1"},
-		{"reverse_inventory", "win1,db2,db1,web3,web2,web1"},
-		{"sorted", "db1,db2,web1,web2,web3,win1"},
-		{"reverse_sorted", "win1,web3,web2,web1,db2,db1"},
+		{"", "web1,web2,web3,db1,db2,win1,2001:db8::8"},
+		{"inventory", "web1,web2,web3,db1,db2,win1,2001:db8::8"},
+		{"reverse_inventory", "2001:db8::8,win1,db2,db1,web3,web2,web1"},
+		{"sorted", "2001:db8::8,db1,db2,web1,web2,web3,win1"},
+		{"reverse_sorted", "win1,web3,web2,web1,db2,db1,2001:db8::8"},
 	}
 	for _, tc := range cases {
 		got, err := Order(in, tc.how, 1)
@@ -130,12 +133,12 @@ func TestOrderShuffle(t *testing.T) {
 }
 
 func TestShard(t *testing.T) {
-	in := fleet() // web1 web2 web3 db1 db2 win1
+	in := fleet() // web1 web2 web3 db1 db2 win1 2001:db8::8
 	cases := []struct{ spec, want string }{
-		{"1/1", "web1,web2,web3,db1,db2,win1"},
-		{"1/2", "web1,web3,db2"},
+		{"1/1", "web1,web2,web3,db1,db2,win1,2001:db8::8"},
+		{"1/2", "web1,web3,db2,2001:db8::8"},
 		{"2/2", "web2,db1,win1"},
-		{"3/4", "web3"},
+		{"3/4", "web3,2001:db8::8"},
 		{"2/8", "web2"},
 		{"8/8", ""},
 		{" 2 / 3 ", "web2,db2"},
