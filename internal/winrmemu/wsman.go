@@ -49,6 +49,17 @@ func (s *Server) dispatch(ctx context.Context, user string, payload []byte, faul
 	}()
 
 	switch req.Header.Action {
+	case actionDelete, actionCommand, actionReceive, actionSend, actionSignal:
+		// The selector is checked before the body, as Windows does: after a
+		// reboot every old shell id answers InvalidSelectors.
+		s.mu.Lock()
+		sh := s.shellForLocked(req, user)
+		s.mu.Unlock()
+		if sh == nil {
+			return s.fault(req.Header.MessageID, faultInvalidSelectors())
+		}
+	}
+	switch req.Header.Action {
 	case actionCreate:
 		return s.createShell(req, user, faults)
 	case actionDelete:
