@@ -116,6 +116,12 @@ func (f *fakeFS) decode(script string) fakeOutcome {
 	return fakeOutcome{}
 }
 
+func (f *fakeFS) lastRan() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ran
+}
+
 func (f *fakeFS) snapshot() map[string][]byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
