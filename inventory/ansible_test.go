@@ -245,3 +245,25 @@ func TestAnsibleBecomePasswordWarns(t *testing.T) {
 		t.Errorf("warnings = %q, want %q", got, want)
 	}
 }
+
+// Ansible vars that are lists or mappings are kept, as JSON, for display.
+func TestAnsibleComplexVarsKept(t *testing.T) {
+	f := newFixture(t)
+	inv := f.mustLoad("hosts.yml", `all:
+  hosts:
+    h1:
+      packages: [nginx, openssl]
+      limits: {nofile: 1024, 2: two}
+      nothing: ~
+`)
+	h := inv.Hosts[0]
+	want := map[string]string{"packages": `["nginx","openssl"]`, "limits": `{"2":"two","nofile":1024}`}
+	for k, v := range want {
+		if h.Vars[k] != v {
+			t.Errorf("var %s = %q, want %q", k, h.Vars[k], v)
+		}
+	}
+	if _, ok := h.Vars["nothing"]; ok {
+		t.Errorf("a null Ansible var (None) should be unset, got %q", h.Vars["nothing"])
+	}
+}

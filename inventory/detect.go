@@ -56,22 +56,35 @@ func yamlFlavour(data []byte) Format {
 	if root.Kind != yaml.MappingNode {
 		return FormatPatchrun
 	}
-	ours := false
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i].Value, root.Content[i+1]
-		switch {
-		case k == "all":
-			return FormatAnsibleYAML
-		case k == "hosts" && v.Kind == yaml.MappingNode:
-			return FormatAnsibleYAML // an Ansible group that happens to be called hosts
-		case k == "defaults" || k == "groups" || k == "hosts":
-			ours = true
-		}
-	}
-	if ours {
+	keys := map[string]*yaml.Node{}
+	forPairs(root, func(k, v *yaml.Node) { keys[k.Value] = v })
+	switch {
+	case keys["all"] != nil:
+		return FormatAnsibleYAML
+	case keys["defaults"] != nil || keys["groups"] != nil:
 		return FormatPatchrun
 	}
-	return FormatAnsibleYAML
+	hosts := keys["hosts"]
+	if hosts == nil {
+		return FormatAnsibleYAML // top-level keys are Ansible group names
+	}
+	if hosts.Kind == yaml.MappingNode && isAnsibleGroupBody(hosts) {
+		return FormatAnsibleYAML // an Ansible group that happens to be called hosts
+	}
+	return FormatPatchrun
+}
+
+// isAnsibleGroupBody reports whether a mapping only has Ansible group keys.
+func isAnsibleGroupBody(n *yaml.Node) bool {
+	ok := len(n.Content) > 0
+	forPairs(n, func(k, _ *yaml.Node) {
+		switch k.Value {
+		case "hosts", "children", "vars":
+		default:
+			ok = false
+		}
+	})
+	return ok
 }
 
 // meaningfulLines returns trimmed lines that are neither blank nor comments.

@@ -22,6 +22,8 @@ func TestDetectFormat(t *testing.T) {
 		{"plain list", "hosts", "# BatchPatch list\n\nweb1\nweb2:2222\n10.0.0.7\n", FormatList},
 		{"plain list by extension", "machines.txt", "web1 web2\n", FormatList},
 		{"yaml flow mapping", "inventory", "{hosts: [a]}\n", FormatPatchrun},
+		{"patchrun hosts written as a mapping", "inv.yaml", "hosts:\n  web1: {}\n", FormatPatchrun},
+		{"patchrun groups with an odd group name", "inv.yaml", "groups:\n  all: [a]\nhosts:\n  a: {}\n", FormatPatchrun},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

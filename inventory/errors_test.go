@@ -255,6 +255,64 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "shape mistakes",
+			file: "inventory.yaml",
+			content: `defaults: [user, root]
+groups: [web]
+hosts:
+  - name: a,b
+  - name: c
+    address: ""
+    user:
+    ssh_key: ~bob/.ssh/id
+    vars: [x]
+  - name: d
+    password_file: adir
+  - name: e
+    ssh_key: adir
+  - [f]
+`,
+			files: map[string]string{"adir/x": ""},
+			want: []string{
+				`inventory.yaml:1: defaults: must be a mapping of key: value (hint: see examples/inventory.yaml)`,
+				`inventory.yaml:2: groups: must be a mapping of group name to a list of hosts (hint: write "web: [web1, web2]")`,
+				`inventory.yaml:4: hosts[0].name: name "a,b" contains one of , & ! ~ * ? [ ] (they mean something in --limit) (hint: use the host's short name; put the real address in address:)`,
+				`inventory.yaml:6: hosts[1].address: empty value (hint: give it a value or remove the key)`,
+				`inventory.yaml:7: hosts[1].user: missing value (hint: give it a value or remove the key)`,
+				`inventory.yaml:8: hosts[1].ssh_key: ~user paths are not supported (hint: write the full path)`,
+				`inventory.yaml:9: hosts[1].vars: must be a mapping of name: value`,
+				`inventory.yaml:11: hosts[2].password_file: password file {dir}/adir is a directory (hint: the file must hold the password on its first line; check the path and permissions)`,
+				`inventory.yaml:13: hosts[3].ssh_key: {dir}/adir is a directory, not a file (hint: remove ssh_key to use ssh-agent and ~/.ssh/config instead)`,
+				`inventory.yaml:14: hosts[4]: must be a mapping or a host name (hint: write "- name: web1")`,
+			},
+		},
+		{
+			name:    "hosts not a list, reserved group",
+			file:    "inventory.yaml",
+			content: "groups:\n  all: [a]\nhosts:\n  a: {}\n",
+			want: []string{
+				`inventory.yaml:2: groups.all: group name is reserved (hint: "all" already means every host; pick another name)`,
+				`inventory.yaml:4: hosts: must be a list of hosts (hint: write each host as "- name: web1")`,
+			},
+		},
+		{
+			name:    "top level not a mapping",
+			file:    "inventory.yaml",
+			content: "- web1\n- web2\n",
+			want:    []string{`inventory.yaml:1: top level must be a mapping with defaults:, groups: and hosts: (hint: see examples/inventory.yaml)`},
+		},
+		{
+			name:    "ansible shape mistakes",
+			file:    "hosts.yml",
+			content: "all:\n  hosts: [a, b]\n  vars: [x]\n  children:\n    web: [c]\n    db:\n      hosts:\n        web[1:\n",
+			want: []string{
+				`hosts.yml:2: all.hosts: must be a mapping of host names (write "web1:" on its own line)`,
+				`hosts.yml:3: all.vars: must be a mapping of name: value`,
+				`hosts.yml:5: all.children.web: a group must be a mapping with hosts:, children: or vars:`,
+				`hosts.yml:8: all.children.db.hosts.web[1: unmatched [ in "web[1" (hint: write a host name, host:port, or a range like web[01:03])`,
+			},
+		},
+		{
 			name:    "invalid YAML",
 			file:    "inventory.yaml",
 			content: "hosts:\n  - name: a\n   port: 22\n",

@@ -1,9 +1,11 @@
 package inventory
 
 import (
+	"os/user"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -200,5 +202,25 @@ hosts:
 		" is readable by every user on this machine (hint: chmod 600 " + open + ")"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
+	}
+}
+
+// With no DefaultUser injected, the login of whoever runs patchrun is used,
+// without a Windows DOMAIN\ prefix.
+func TestDefaultUserIsCurrentUser(t *testing.T) {
+	u, err := user.Current()
+	if err != nil || u.Username == "" {
+		t.Skip("no current user on this machine")
+	}
+	want := u.Username[strings.LastIndex(u.Username, `\`)+1:]
+	f := newFixture(t)
+	opts := f.opts()
+	opts.DefaultUser = ""
+	hosts, err := Load(f.write("hosts.txt", "a\n", 0o644), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hosts[0].User != want {
+		t.Errorf("user = %q, want %q", hosts[0].User, want)
 	}
 }
