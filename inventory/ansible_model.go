@@ -125,6 +125,7 @@ func (a *ansibleInventory) specs(p, warns *problems) []hostSpec {
 		}
 		own, ownVars := translateVars(h.vars, p, warns)
 		s.layers = append(s.layers, own)
+		applyAnsibleWinRMScheme(s, own)
 		s.vars = mergeVars(s.vars, ownVars)
 		for _, g := range a.groupOrder { // inventory order, not precedence order
 			if g != "all" && contains(anc, g) {
@@ -137,6 +138,25 @@ func (a *ansibleInventory) specs(p, warns *problems) []hostSpec {
 		specs = append(specs, s)
 	}
 	return specs
+}
+
+// applyAnsibleWinRMScheme gives WinRM hosts Ansible's default scheme:
+// https, unless the port is 5985. Without it an inventory that works with
+// Ansible would quietly switch to plain HTTP under patchrun.
+func applyAnsibleWinRMScheme(s hostSpec, own layer) {
+	v := values{spec: s}
+	t, _, ok := v.get(keyTransport)
+	if !ok || t.val != TransportWinRM {
+		return
+	}
+	if _, _, set := v.get(keyWinRMHTTPS); set {
+		return
+	}
+	https := "true"
+	if port, _, ok := v.get(keyPort); ok && port.val == "5985" {
+		https = "false"
+	}
+	own[keyWinRMHTTPS] = setting{val: https, line: t.line, key: t.key}
 }
 
 // depths computes each group's distance from all (the longest path, as

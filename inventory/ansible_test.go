@@ -161,7 +161,9 @@ func TestAnsibleVarMapping(t *testing.T) {
 		{"ansible_port=2022", func(h Host) bool { return h.Port == 2022 }},
 		{"ansible_user=bob", func(h Host) bool { return h.User == "bob" }},
 		{"ansible_connection=smart", func(h Host) bool { return h.Transport == "ssh" }},
-		{"ansible_connection=winrm", func(h Host) bool { return h.Transport == "winrm" && h.Port == 5985 }},
+		{"ansible_connection=winrm", func(h Host) bool { return h.Transport == "winrm" && h.WinRMHTTPS && h.Port == 5986 }}, // Ansible's default scheme
+		{"ansible_connection=winrm ansible_port=5985", func(h Host) bool { return !h.WinRMHTTPS && h.Port == 5985 }},
+		{"ansible_connection=winrm ansible_winrm_scheme=http", func(h Host) bool { return !h.WinRMHTTPS && h.Port == 5985 }},
 		{"ansible_connection=winrm ansible_winrm_scheme=https", func(h Host) bool { return h.WinRMHTTPS && h.Port == 5986 }},
 		{"ansible_connection=winrm ansible_winrm_transport=kerberos", func(h Host) bool { return h.WinRMAuth == "kerberos" }},
 		{"ansible_connection=winrm ansible_winrm_transport=credssp,ntlm", func(h Host) bool { return h.WinRMAuth == "ntlm" }},

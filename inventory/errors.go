@@ -10,7 +10,7 @@ import (
 // Error is one problem found in an inventory file. It names the file, the
 // line and the key so a user can jump straight to it, and carries a hint of
 // how to fix it. Load joins several with errors.Join; use errors.As for the
-// first or Errors for all of them.
+// first or Errors for all of them. Immutable once returned.
 type Error struct {
 	File string // path as given to Load
 	Line int    // 1-based; 0 when the problem is not tied to a line

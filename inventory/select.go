@@ -82,7 +82,8 @@ const (
 	opExclude
 )
 
-// limitTerm is one parsed term of a --limit pattern.
+// limitTerm is one parsed term of a --limit pattern; immutable after
+// parsing (regexp.Regexp is safe for concurrent use).
 type limitTerm struct {
 	op    termOp
 	text  string         // as written, for messages
