@@ -57,9 +57,11 @@ var _ transport.Transport = (*Client)(nil)
 // is unknown. CLIXML on stderr is decoded into readable text in
 // Result.Stderr (cmd.Stderr still receives the raw stream).
 //
-// If the context ends, the library signals the remote command to stop;
-// if that takes longer than Config.CallTimeout, the Client is abandoned
-// (every later call fails) and Run returns anyway.
+// If the context ends, the library signals the remote command to stop once
+// the Receive in flight returns (within OperationTimeout), so cancellation
+// takes up to about OperationTimeout; if it takes longer than
+// Config.CallTimeout, the Client is abandoned (every later call fails) and
+// Run returns anyway.
 func (c *Client) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
 	if err := c.acquire(ctx); err != nil {
 		return transport.Result{}, err

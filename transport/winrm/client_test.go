@@ -243,7 +243,9 @@ func TestHungHostIsBoundedByResponseTimeout(t *testing.T) {
 		}
 		return true
 	}
-	c := dialFake(t, h, func(c *Config) { c.ResponseTimeout = 1500 * time.Millisecond })
+	c := dialFake(t, h, func(c *Config) {
+		c.OperationTimeout, c.ResponseTimeout = 200*time.Millisecond, 500*time.Millisecond
+	})
 	start := time.Now()
 	_, err := c.Run(context.Background(), transport.Command{Line: "hang"})
 	if !errors.Is(err, transport.ErrConnLost) {
@@ -349,5 +351,43 @@ func TestSealedClientRefusesStdin(t *testing.T) {
 	_, err = c.Run(testCtx(t), transport.Command{Line: "more", Stdin: strings.NewReader("x")})
 	if !errors.Is(err, ErrStdinSealed) {
 		t.Fatalf("err = %v, want ErrStdinSealed", err)
+	}
+}
+
+func TestCloseFromAnotherGoroutineCutsOffRun(t *testing.T) {
+	h := newFakeHost(t)
+	h.exec = func(string, []byte) fakeOutcome { return fakeOutcome{timeouts: 1 << 30} }
+	c := dialFake(t, h, nil)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Run(context.Background(), transport.Command{Line: "forever"})
+		errc <- err
+	}()
+	for h.count("Receive") == 0 { // wait until the command is in flight
+		select {
+		case err := <-errc:
+			t.Fatalf("Run returned early: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Errorf("Run cut off by Close reported success")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after Close")
+	}
+}
+
+func TestKerberosConfigErrorSurfacesAtDial(t *testing.T) {
+	host, port := tripwire(t)
+	_, err := Dial(testCtx(t), Config{Address: host, Port: port, HTTPS: true, Auth: AuthKerberos,
+		User: "svc", Password: "pw", Realm: "EXAMPLE.COM", KrbConfig: "/nonexistent/krb5.conf"})
+	if err == nil || !strings.Contains(err.Error(), "krb5.conf") {
+		t.Fatalf("err = %v, want the krb5.conf problem", err)
 	}
 }

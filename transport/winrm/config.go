@@ -30,7 +30,6 @@ const (
 const (
 	DefaultOperationTimeout = 30 * time.Second
 	DefaultConnectTimeout   = 10 * time.Second
-	DefaultCallTimeout      = 30 * time.Second
 	DefaultRecycleAfter     = 50
 	// responseSlack is how much longer than the WS-Man OperationTimeout we
 	// wait for HTTP response headers: the host answers a Receive at the
@@ -67,7 +66,10 @@ type Config struct {
 	// ConnectTimeout bounds a TCP dial.
 	ConnectTimeout time.Duration
 	// CallTimeout is the watchdog: how long a library call may keep running
-	// after its context ended before the Client abandons it.
+	// after its context ended before the Client abandons it. The library
+	// notices a cancelled context only when the Receive in flight returns
+	// (up to OperationTimeout), then signals the command and receives once
+	// more, so the default is 2*OperationTimeout + 10s.
 	CallTimeout time.Duration
 	// RecycleAfter is how many commands run in one remote shell before it is
 	// deleted and a fresh one created (hosts cap shells and their memory).
@@ -123,7 +125,7 @@ func (c Config) withDefaults() Config {
 		c.ConnectTimeout = DefaultConnectTimeout
 	}
 	if c.CallTimeout <= 0 {
-		c.CallTimeout = DefaultCallTimeout
+		c.CallTimeout = 2*c.OperationTimeout + 10*time.Second
 	}
 	if c.RecycleAfter <= 0 {
 		c.RecycleAfter = DefaultRecycleAfter

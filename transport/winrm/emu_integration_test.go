@@ -201,9 +201,9 @@ func TestEmuLongCommandSpansOperationTimeouts(t *testing.T) {
 			emu := winrmemu.Config{AllowUnencrypted: auth == AuthBasic}
 			s := startEmu(t, emu)
 			cfg := emuConfig(t, s, auth, false)
-			cfg.OperationTimeout = 300 * time.Millisecond
+			cfg.OperationTimeout = 200 * time.Millisecond
 			c := dialEmu(t, cfg)
-			res, err := c.Run(testCtx(t), transport.Command{Line: "echo start & sleep 1200ms & echo done"})
+			res, err := c.Run(testCtx(t), transport.Command{Line: "echo start & sleep 500ms & echo done"})
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
@@ -253,7 +253,9 @@ func TestEmuRebootLosesShellAndRunRecreatesIt(t *testing.T) {
 
 func TestEmuCancelStopsRemoteCommand(t *testing.T) {
 	s := startEmu(t, winrmemu.Config{})
-	c := dialEmu(t, emuConfig(t, s, AuthNTLM, false)) // sealed
+	cfg := emuConfig(t, s, AuthNTLM, false) // sealed
+	cfg.OperationTimeout = 300 * time.Millisecond
+	c := dialEmu(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	start := time.Now()
