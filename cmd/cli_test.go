@@ -1,0 +1,307 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchrun/patchrun/internal/fleet"
+	"github.com/patchrun/patchrun/runner"
+)
+
+// cliResult is one patchrun invocation's outcome.
+type cliResult struct {
+	code   int
+	stdout string
+	stderr string
+}
+
+// runCLI runs patchrun in process, as a user would from a non-terminal.
+func runCLI(t *testing.T, env map[string]string, args ...string) cliResult {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), args, Streams{
+		In: strings.NewReader(""), Out: &out, Err: &errOut,
+		Getenv: func(k string) string { return env[k] },
+	})
+	return cliResult{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+func decodeReport(t *testing.T, r cliResult) runner.Report {
+	t.Helper()
+	var rep runner.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\nstdout:\n%s\nstderr:\n%s", err, r.stdout, r.stderr)
+	}
+	return rep
+}
+
+// startFleet starts a simulated fleet with fast reboots and writes its
+// inventory.
+func startFleet(t *testing.T, cfg fleet.Config) (*fleet.Fleet, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	fl, err := fleet.Start(ctx, cfg)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		fl.Close()
+		cancel()
+	})
+	inv, err := fl.WriteInventory(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl, inv
+}
+
+func hostByName(t *testing.T, rep runner.Report, name string) runner.HostResult {
+	t.Helper()
+	for _, h := range rep.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	t.Fatalf("host %s missing from report", name)
+	return runner.HostResult{}
+}
+
+func TestScanReportsPendingUpdatesAndChangesNothing(t *testing.T) {
+	fl, inv := startFleet(t, fleet.Config{Count: 4})
+	r := runCLI(t, nil, "scan", "-i", inv, "-o", "json")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	if rep.Command != runner.CmdScan || len(rep.Hosts) != 4 {
+		t.Fatalf("report: command %q with %d hosts", rep.Command, len(rep.Hosts))
+	}
+	for _, h := range rep.Hosts {
+		sim := fl.Host(h.Name)
+		if h.Status != runner.StatusOK {
+			t.Errorf("%s: status %s: %s", h.Name, h.Status, h.Error)
+		}
+		if len(h.Updates) == 0 || len(h.Updates) != len(sim.Pending()) {
+			t.Errorf("%s: scan found %d updates, host has %d pending", h.Name, len(h.Updates), len(sim.Pending()))
+		}
+		var security int
+		for _, u := range h.Updates {
+			if u.Installed {
+				t.Errorf("%s: scan reports %s installed", h.Name, u.Name)
+			}
+			if u.Current == "" || u.Available == "" {
+				t.Errorf("%s: %s lacks versions: %+v", h.Name, u.Name, u)
+			}
+			if u.Security {
+				security++
+			}
+		}
+		if security == 0 {
+			t.Errorf("%s: no security update flagged", h.Name)
+		}
+		if sim.Reboots() != 0 {
+			t.Errorf("%s: scan rebooted the host", h.Name)
+		}
+	}
+	if rep.Summary.UpdatesInstalled != 0 || rep.Summary.Rebooted != 0 {
+		t.Errorf("scan changed something: %+v", rep.Summary)
+	}
+}
+
+func TestPatchInstallsRebootsInBatchesAndVerifies(t *testing.T) {
+	fl, inv := startFleet(t, fleet.Config{Count: 6})
+	before := map[string]string{}
+	for _, h := range fl.Hosts() {
+		before[h.Name] = fl.Host(h.Name).BootID()
+	}
+	r := runCLI(t, nil, "patch", "-i", inv, "-o", "json", "--batch", "2", "--reboot-timeout", "20s")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	perBatch := map[int]int{}
+	for _, h := range rep.Hosts {
+		sim := fl.Host(h.Name)
+		if h.Status != runner.StatusOK {
+			t.Errorf("%s: %s: %s", h.Name, h.Status, h.Error)
+			continue
+		}
+		if len(sim.Pending()) != 0 {
+			t.Errorf("%s: still has %d pending updates after patch", h.Name, len(sim.Pending()))
+		}
+		for _, u := range h.Updates {
+			if !u.Installed {
+				t.Errorf("%s: %s not installed: %s", h.Name, u.Name, u.Error)
+			}
+		}
+		if h.Rebooted {
+			perBatch[h.RebootBatch]++
+			if h.BootIDBefore == "" || h.BootIDBefore == h.BootIDAfter {
+				t.Errorf("%s: boot id did not change: %q → %q", h.Name, h.BootIDBefore, h.BootIDAfter)
+			}
+			if h.BootIDBefore != before[h.Name] || h.BootIDAfter != sim.BootID() {
+				t.Errorf("%s: reported boot ids %q → %q, host says %q → %q", h.Name, h.BootIDBefore, h.BootIDAfter, before[h.Name], sim.BootID())
+			}
+			if sim.Reboots() != 1 {
+				t.Errorf("%s: rebooted %d times, want 1", h.Name, sim.Reboots())
+			}
+		} else if sim.Reboots() != 0 {
+			t.Errorf("%s: host rebooted but report says not", h.Name)
+		}
+	}
+	if rep.Summary.Rebooted == 0 {
+		t.Fatal("no host was rebooted; the fleet's kernel updates should require it")
+	}
+	for batch, n := range perBatch {
+		if n > 2 {
+			t.Errorf("batch %d rebooted %d hosts, --batch 2 allows 2", batch, n)
+		}
+	}
+}
+
+func TestNeverReturningHostHaltsLaterBatches(t *testing.T) {
+	fl, inv := startFleet(t, fleet.Config{Count: 4})
+	first := fl.Hosts()[0].Name
+	fl.Host(first).SetFaults(fleet.Faults{NeverReturn: true})
+	r := runCLI(t, nil, "patch", "-i", inv, "-o", "json", "--batch", "1", "--max-failures", "0", "--reboot-timeout", "2s", "--reboot", "always")
+	if r.code != ExitHalted {
+		t.Fatalf("exit %d, want %d (halted); stderr:\n%s", r.code, ExitHalted, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	if !rep.Halted {
+		t.Error("report does not say halted")
+	}
+	h := hostByName(t, rep, first)
+	if h.Status != runner.StatusFailed || h.ErrorKind != "reboot-timeout" {
+		t.Errorf("%s: status %s kind %q error %q, want failed reboot-timeout", first, h.Status, h.ErrorKind, h.Error)
+	}
+	for _, other := range rep.Hosts[1:] {
+		if other.Status != runner.StatusSkipped {
+			t.Errorf("%s: status %s, want skipped after the budget was spent", other.Name, other.Status)
+		}
+		if fl.Host(other.Name).Reboots() != 0 {
+			t.Errorf("%s: rebooted although the run halted", other.Name)
+		}
+		installed := 0
+		for _, u := range other.Updates {
+			if u.Installed {
+				installed++
+			}
+		}
+		if installed == 0 {
+			t.Errorf("%s: skipped host's installed updates were lost from the report", other.Name)
+		}
+	}
+}
+
+func TestExecReportsOutputAndExitCodes(t *testing.T) {
+	fl, inv := startFleet(t, fleet.Config{Count: 3})
+	r := runCLI(t, nil, "exec", "-i", inv, "-o", "json", "--", "hostname")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	for _, h := range rep.Hosts {
+		if h.Exec == nil || h.Exec.ExitCode != 0 || strings.TrimSpace(h.Exec.Stdout) != h.Name {
+			t.Errorf("%s: exec = %+v, want hostname output", h.Name, h.Exec)
+		}
+	}
+
+	r = runCLI(t, nil, "exec", "-i", inv, "--", "false")
+	if r.code != ExitHostsFailed {
+		t.Fatalf("exec false: exit %d, want %d", r.code, ExitHostsFailed)
+	}
+	for _, h := range fl.Hosts() {
+		if !strings.Contains(r.stdout, h.Name) {
+			t.Errorf("text output lacks %s:\n%s", h.Name, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, "exit code 1") {
+		t.Errorf("text output should say why hosts failed:\n%s", r.stdout)
+	}
+}
+
+func TestChangedHostKeyIsRefused(t *testing.T) {
+	fl, inv := startFleet(t, fleet.Config{Count: 2})
+	victim := fl.Hosts()[1].Name
+	fl.Host(victim).SetFaults(fleet.Faults{ChangedHostKey: true})
+	r := runCLI(t, nil, "scan", "-i", inv, "-o", "json")
+	if r.code != ExitHostsFailed {
+		t.Fatalf("exit %d, want %d", r.code, ExitHostsFailed)
+	}
+	rep := decodeReport(t, r)
+	h := hostByName(t, rep, victim)
+	if h.Status != runner.StatusFailed || h.ErrorKind != "host-key" {
+		t.Errorf("%s: %s/%s %q, want failed host-key", victim, h.Status, h.ErrorKind, h.Error)
+	}
+	if !strings.Contains(h.Error, "known_hosts") {
+		t.Errorf("host key error should name the known_hosts file: %q", h.Error)
+	}
+	if ok := hostByName(t, rep, fl.Hosts()[0].Name); ok.Status != runner.StatusOK {
+		t.Errorf("the other host failed too: %s %s", ok.Status, ok.Error)
+	}
+}
+
+func TestBadInputExitsOneBeforeContactingHosts(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "hosts.yaml")
+	if err := os.WriteFile(bad, []byte("hosts:\n  - name: web1\n    pasword: hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no inventory", []string{"scan"}, "no inventory"},
+		{"unknown key", []string{"scan", "-i", bad}, "hosts.yaml:3"},
+		{"bad batch", []string{"patch", "-i", bad, "--batch", "lots"}, "--batch"},
+		{"bad reboot policy", []string{"patch", "-i", bad, "--reboot", "maybe"}, "--reboot"},
+		{"bad output", []string{"scan", "-i", bad, "-o", "xml"}, "--output"},
+		{"unknown flag", []string{"scan", "--frobnicate"}, "unknown flag"},
+		{"exec without command", []string{"exec", "-i", bad}, "requires at least 1 arg"},
+	}
+	for _, tt := range tests {
+		r := runCLI(t, nil, tt.args...)
+		if r.code != ExitCantStart {
+			t.Errorf("%s: exit %d, want 1", tt.name, r.code)
+		}
+		if !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%s: stderr %q lacks %q", tt.name, r.stderr, tt.want)
+		}
+		if r.stdout != "" {
+			t.Errorf("%s: stdout should be empty on a failed start, got %q", tt.name, r.stdout)
+		}
+	}
+}
+
+func TestDemoPatchesEveryHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("demo runs a whole sweep")
+	}
+	start := time.Now()
+	r := runCLI(t, nil, "demo", "--hosts", "6", "-o", "json", "--time-scale", "0.05")
+	if r.code != ExitOK {
+		t.Fatalf("demo exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	if len(rep.Hosts) != 6 || rep.Summary.OK != 6 {
+		t.Fatalf("demo summary %+v", rep.Summary)
+	}
+	for _, h := range rep.Hosts {
+		if h.Rebooted && h.BootIDBefore == h.BootIDAfter {
+			t.Errorf("%s: rebooted without a new boot id", h.Name)
+		}
+		if h.RebootRequired && !h.Rebooted {
+			t.Errorf("%s: still requires a reboot after the demo", h.Name)
+		}
+	}
+	t.Logf("demo of 6 hosts took %s", time.Since(start).Round(time.Millisecond))
+}

@@ -1,0 +1,140 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/patchrun/patchrun/internal/fleet"
+	"github.com/patchrun/patchrun/runner"
+)
+
+// demoOptions are `demo`'s flags: the fleet to simulate, plus the output
+// flags every command has.
+type demoOptions struct {
+	hosts     int
+	faults    bool
+	batch     string
+	keep      bool
+	output    string
+	forks     int
+	verbose   bool
+	noProg    bool
+	timeScale float64
+}
+
+func (a *app) newDemoCmd() *cobra.Command {
+	var o demoOptions
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Patch a simulated fleet end to end, in process, with nothing to set up",
+		Long: `demo starts simulated Debian (apt), Rocky (dnf), openSUSE (zypper) and Ubuntu
+hosts as SSH servers on loopback, writes their inventory (key, known_hosts,
+hosts) to a temporary directory, and runs a real 'patch' sweep against them
+through the same code as real hosts: scan, install, reboot in batches,
+confirm a new boot id, rescan. --faults adds a host whose package lock is
+held for a while, one that drops the first SSH handshakes, and one that never
+comes back from its reboot.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return a.runDemo(c, o)
+		},
+	}
+	f := c.Flags()
+	f.IntVar(&o.hosts, "hosts", 12, "number of simulated Linux hosts")
+	f.BoolVar(&o.faults, "faults", false, "inject faults: a held package lock, handshake resets, a host that never comes back")
+	f.StringVar(&o.batch, "batch", "4", "hosts rebooted at once (N or N%)")
+	f.BoolVar(&o.keep, "keep", false, "keep the temporary inventory directory (the fleet itself stops when demo ends)")
+	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
+	f.IntVarP(&o.forks, "forks", "f", 20, "parallel workers")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every remote command")
+	f.BoolVar(&o.noProg, "no-progress", false, "no progress bars, even on a terminal")
+	f.Float64Var(&o.timeScale, "time-scale", 0.2, "how fast simulated time runs (1 = real time for reboot delays and lock waits)")
+	return c
+}
+
+func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
+	if o.hosts < 1 || o.hosts > 2000 {
+		return cantStart(fmt.Errorf("--hosts %d: want 1 to 2000", o.hosts))
+	}
+	if o.timeScale <= 0 || o.timeScale > 1 {
+		return cantStart(fmt.Errorf("--time-scale %g: want a value in (0, 1]", o.timeScale))
+	}
+	dir, err := os.MkdirTemp("", "patchrun-demo-")
+	if err != nil {
+		return cantStart(fmt.Errorf("demo: %w", err))
+	}
+	if o.keep {
+		fmt.Fprintf(a.streams.Err, "demo: inventory directory %s (kept)\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+
+	cfg := fleet.Config{
+		Count:       o.hosts,
+		TimeScale:   o.timeScale,
+		RebootDelay: 200 * time.Millisecond,
+		DownTime:    time.Duration(float64(4*time.Second) * o.timeScale * 2),
+		InstallTime: 40 * time.Millisecond,
+	}
+	ctx := c.Context()
+	fl, err := fleet.Start(ctx, cfg)
+	if err != nil {
+		return cantStart(fmt.Errorf("demo: start simulated fleet: %w", err))
+	}
+	defer fl.Close()
+	if o.faults {
+		injectDemoFaults(a, fl)
+	}
+	invPath, err := fl.WriteInventory(dir)
+	if err != nil {
+		return cantStart(fmt.Errorf("demo: write inventory: %w", err))
+	}
+	fmt.Fprintf(a.streams.Err, "demo: %d simulated hosts on 127.0.0.1; inventory %s\n", len(fl.Hosts()), invPath)
+
+	po := patchOptions{
+		common: commonOptions{
+			inventory: invPath, forks: o.forks, output: o.output, verbose: o.verbose, noProgress: o.noProg,
+			connectTimeout: 5 * time.Second, timeout: 5 * time.Minute, order: "inventory",
+		},
+		reboot:       rebootOptions{batch: o.batch, rebootTimeout: 20 * time.Second},
+		rebootPolicy: string(runner.RebootIfRequired),
+		skipOptional: true,
+		maxRounds:    3,
+	}
+	plan, err := po.plan()
+	if err != nil {
+		return cantStart(err)
+	}
+	// Simulated hosts come back in a second or two: poll them faster than
+	// real hosts so the demo stays brisk.
+	plan.Timing = runner.Timing{PollInterval: 100 * time.Millisecond, PollMax: 500 * time.Millisecond, ProbeTimeout: 2 * time.Second}
+	if err := po.common.validate(true); err != nil {
+		return cantStart(err)
+	}
+	hosts, err := a.loadHosts(&po.common)
+	if err != nil {
+		return cantStart(err)
+	}
+	return a.runFleet(ctx, &po.common, plan, hosts)
+}
+
+// injectDemoFaults gives three hosts something to overcome, so the demo
+// shows what patchrun does when hosts misbehave.
+func injectDemoFaults(a *app, fl *fleet.Fleet) {
+	hosts := fl.Hosts()
+	pick := func(i int) *fleet.SimHost { return fl.Host(hosts[i%len(hosts)].Name) }
+	if len(hosts) < 3 {
+		return
+	}
+	lock := pick(0)
+	lock.SetFaults(fleet.Faults{LockHeld: 3 * time.Second})
+	resets := pick(1)
+	resets.SetFaults(fleet.Faults{HandshakeResets: 2})
+	gone := pick(len(hosts) - 1)
+	gone.SetFaults(fleet.Faults{NeverReturn: true})
+	fmt.Fprintf(a.streams.Err, "demo: faults: %s holds its package lock for 3s; %s resets its first 2 SSH handshakes; %s never comes back from its reboot\n",
+		hosts[0].Name, hosts[1].Name, hosts[len(hosts)-1].Name)
+}

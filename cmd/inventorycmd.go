@@ -1,0 +1,71 @@
+package cmd
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+// inventoryHost is one line of `patchrun inventory -o json`. Secrets appear
+// only as their reference ("env:WIN_PASS").
+type inventoryHost struct {
+	Name          string   `json:"name"`
+	Address       string   `json:"address"`
+	Port          int      `json:"port"`
+	Transport     string   `json:"transport"`
+	User          string   `json:"user"`
+	Groups        []string `json:"groups"`
+	Password      string   `json:"password,omitempty"`
+	HostKeyPolicy string   `json:"host_key_policy,omitempty"`
+	Source        string   `json:"source"`
+}
+
+func (a *app) newInventoryCmd() *cobra.Command {
+	var o commonOptions
+	c := &cobra.Command{
+		Use:   "inventory -i FILE [-l PATTERN]",
+		Short: "Validate the inventory and list the resolved hosts; contacts nothing",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.validate(true); err != nil {
+				return cantStart(err)
+			}
+			hosts, err := a.loadHosts(&o)
+			if err != nil {
+				return cantStart(err)
+			}
+			var out []inventoryHost
+			for _, h := range hosts {
+				ih := inventoryHost{
+					Name: h.Name, Address: h.Address, Port: h.Port, Transport: h.Transport,
+					User: h.User, Groups: h.Groups, Password: h.Password.Source(), Source: h.Source,
+				}
+				if ih.Groups == nil {
+					ih.Groups = []string{}
+				}
+				if h.Transport == "ssh" {
+					ih.HostKeyPolicy = h.HostKeyPolicy
+				}
+				out = append(out, ih)
+			}
+			if o.output == "json" {
+				return writeJSON(a.streams.Out, map[string]any{"hosts": out})
+			}
+			tw := tabwriter.NewWriter(a.streams.Out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "HOST\tADDRESS\tPORT\tTRANSPORT\tUSER\tGROUPS\tPASSWORD")
+			for _, h := range out {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", h.Name, h.Address, h.Port, h.Transport,
+					dash(h.User), dash(strings.Join(h.Groups, ",")), dash(h.Password))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.streams.Out, "\n%d hosts\n", len(out))
+			return nil
+		},
+	}
+	o.addFlags(c)
+	return c
+}

@@ -1,0 +1,200 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/patchrun/patchrun/runner"
+)
+
+// observer turns runner events into what a person sees on stderr. The runner
+// serialises Event calls, so an observer owns the terminal without locks.
+type observer interface {
+	runner.Observer
+	finish()
+}
+
+func (a *app) newObserver(o *commonOptions, plan runner.Plan) observer {
+	log := a.logger(o.verbose)
+	if a.stderrIsTerminal() && !o.noProgress {
+		return newBarObserver(a.streams.Err, log, o.verbose, len(plan.Hosts), plan.Command)
+	}
+	return &lineObserver{log: log}
+}
+
+// lineObserver writes one timestamped line per event: for cron, CI and
+// anything that is not a terminal.
+type lineObserver struct {
+	log *slog.Logger
+}
+
+func (l *lineObserver) Event(e runner.Event) {
+	logEvent(l.log, e)
+}
+
+func (l *lineObserver) finish() {}
+
+// logEvent maps an event to a fixed event name and attributes.
+func logEvent(log *slog.Logger, e runner.Event) {
+	attrs := []any{}
+	if e.Host != "" {
+		attrs = append(attrs, "host", e.Host)
+	}
+	switch e.Kind {
+	case runner.EventPhase:
+		log.Info("host.phase", append(attrs, "phase", string(e.Phase))...)
+	case runner.EventHostEnd:
+		attrs = append(attrs, "status", string(e.Status))
+		if e.Detail != "" {
+			attrs = append(attrs, "detail", e.Detail)
+		}
+		if e.Err != nil {
+			attrs = append(attrs, "error", e.Err.Error())
+		}
+		if e.Status == runner.StatusOK {
+			log.Info("host.done", attrs...)
+		} else {
+			log.Warn("host.done", attrs...)
+		}
+	case runner.EventLog:
+		if e.Err != nil {
+			attrs = append(attrs, "error", e.Err.Error())
+		}
+		log.Debug("step", append(attrs, "phase", string(e.Phase), "detail", e.Detail)...)
+	case runner.EventBatch:
+		log.Info("batch.start", "batch", e.Batch, "hosts", e.Detail)
+	case runner.EventHalt:
+		log.Warn("run.halt", "detail", e.Detail)
+	case runner.EventInterrupt:
+		log.Warn("run.interrupt", "detail", e.Detail)
+	}
+}
+
+// barObserver shows one progress bar per stage (hosts through
+// connect/scan/install, then hosts through reboot) and prints failures and
+// batch starts above the bar, so log lines never garble it.
+type barObserver struct {
+	w        io.Writer
+	log      *slog.Logger
+	verbose  bool
+	command  runner.Command
+	bar      *progressbar.ProgressBar
+	stage    string
+	total    int
+	done     int
+	failed   int
+	poolDone map[string]bool // hosts that left the connect/scan/install stage
+	waiting  int             // hosts that entered awaiting-batch
+}
+
+func newBarObserver(w io.Writer, log *slog.Logger, verbose bool, hosts int, command runner.Command) *barObserver {
+	b := &barObserver{w: w, log: log, verbose: verbose, command: command, poolDone: map[string]bool{}}
+	b.startStage(stageName(command), hosts)
+	return b
+}
+
+func stageName(c runner.Command) string {
+	switch c {
+	case runner.CmdScan:
+		return "scan"
+	case runner.CmdExec:
+		return "exec"
+	case runner.CmdReboot:
+		return "check"
+	}
+	return "scan+install"
+}
+
+func (b *barObserver) startStage(name string, total int) {
+	if b.bar != nil {
+		_ = b.bar.Finish()
+		fmt.Fprintln(b.w)
+	}
+	b.stage, b.total, b.done, b.failed = name, total, 0, 0
+	b.bar = progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(b.w),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionSetDescription(b.describe()),
+	)
+}
+
+func (b *barObserver) describe() string {
+	d := fmt.Sprintf("%-13s", b.stage)
+	if b.failed > 0 {
+		d += fmt.Sprintf(" (%d failed)", b.failed)
+	}
+	return d
+}
+
+// above prints a line above the bar.
+func (b *barObserver) above(line string) {
+	_ = b.bar.Clear()
+	fmt.Fprintln(b.w, line)
+	_ = b.bar.RenderBlank()
+}
+
+func (b *barObserver) Event(e runner.Event) {
+	switch e.Kind {
+	case runner.EventPhase:
+		if e.Phase == runner.PhaseAwaitBatch && !b.poolDone[e.Host] {
+			b.poolDone[e.Host] = true
+			b.waiting++
+			b.advance(false)
+		}
+	case runner.EventHostEnd:
+		failed := e.Status == runner.StatusFailed || e.Status == runner.StatusUnreachable
+		if failed {
+			msg := fmt.Sprintf("✗ %s %s", e.Host, e.Status)
+			if e.Err != nil {
+				msg += ": " + e.Err.Error()
+			} else if e.Detail != "" {
+				msg += ": " + e.Detail
+			}
+			b.above(msg)
+		}
+		if b.stage == "reboot" || !b.poolDone[e.Host] {
+			b.poolDone[e.Host] = true
+			b.advance(failed)
+		}
+	case runner.EventBatch:
+		if b.stage != "reboot" {
+			b.startStage("reboot", b.waiting)
+		}
+		b.above(fmt.Sprintf("→ reboot batch %d: %s", e.Batch, e.Detail))
+	case runner.EventHalt:
+		b.above("■ halted: " + e.Detail)
+	case runner.EventInterrupt:
+		b.above("■ interrupted: " + e.Detail)
+	case runner.EventLog:
+		if b.verbose {
+			msg := fmt.Sprintf("  %s %s: %s", e.Host, e.Phase, e.Detail)
+			if e.Err != nil {
+				msg += " (" + e.Err.Error() + ")"
+			}
+			b.above(msg)
+		}
+	}
+}
+
+func (b *barObserver) advance(failed bool) {
+	b.done++
+	if failed {
+		b.failed++
+	}
+	b.bar.Describe(b.describe())
+	_ = b.bar.Add(1)
+}
+
+func (b *barObserver) finish() {
+	if b.bar != nil {
+		_ = b.bar.Finish()
+		fmt.Fprintln(b.w)
+	}
+}

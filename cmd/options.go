@@ -1,0 +1,116 @@
+package cmd
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/patchrun/patchrun/runner"
+)
+
+// commonOptions are the flags every fleet command takes.
+type commonOptions struct {
+	inventory      string
+	limit          string
+	forks          int
+	output         string
+	connectTimeout time.Duration
+	timeout        time.Duration
+	noProgress     bool
+	verbose        bool
+	order          string
+	shard          string
+	askPass        bool
+}
+
+func (o *commonOptions) addFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file: patchrun YAML, Ansible YAML/INI, or one host per line (required)")
+	f.StringVarP(&o.limit, "limit", "l", "", "hosts to act on: names, groups, globs, comma lists, !exclude, &intersect")
+	f.IntVarP(&o.forks, "forks", "f", 20, "parallel workers for connect/scan/install")
+	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
+	f.DurationVar(&o.connectTimeout, "connect-timeout", 10*time.Second, "timeout for one connection attempt")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "timeout for each per-host phase (scan, install, …)")
+	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bars, even on a terminal")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every remote command with its exit code and duration")
+	f.StringVar(&o.order, "order", "inventory", "host order: inventory, sorted or shuffle")
+	f.StringVar(&o.shard, "shard", "", "act only on shard K of N of the selected hosts (K/N, e.g. 2/8)")
+	f.BoolVar(&o.askPass, "ask-pass", false, "prompt once for a password used by hosts without password_env/password_file")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"inventory", "sorted", "shuffle"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// validate checks flag values that cobra's types can't.
+func (o *commonOptions) validate(needInventory bool) error {
+	if needInventory && o.inventory == "" {
+		return fmt.Errorf("no inventory given (hint: -i hosts.yaml; see examples/inventory.yaml)")
+	}
+	if o.forks < 1 {
+		return fmt.Errorf("--forks %d: must be at least 1", o.forks)
+	}
+	if o.output != "text" && o.output != "json" {
+		return fmt.Errorf("--output %q: must be text or json", o.output)
+	}
+	if o.connectTimeout <= 0 {
+		return fmt.Errorf("--connect-timeout %s: must be positive", o.connectTimeout)
+	}
+	if o.timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be positive", o.timeout)
+	}
+	return nil
+}
+
+// rebootOptions are the flags of the commands that reboot (patch, reboot).
+type rebootOptions struct {
+	batch         string
+	maxFailures   string
+	rebootTimeout time.Duration
+	dryRun        bool
+}
+
+func (o *rebootOptions) addFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVar(&o.batch, "batch", "10%", "hosts rebooted at once: a count (N) or a percentage of the rebooting hosts (N%)")
+	f.StringVar(&o.maxFailures, "max-failures", "", "failure budget (N or N% of hosts): once more hosts than this have failed, no new reboot batch starts (default: no limit)")
+	f.DurationVar(&o.rebootTimeout, "reboot-timeout", 15*time.Minute, "how long a host may take to go down and come back with a new boot id")
+	f.BoolVar(&o.dryRun, "dry-run", false, "show what would be installed and which hosts would reboot; change nothing")
+}
+
+func (o *rebootOptions) apply(p *runner.Plan) error {
+	b, err := parseBudget("--batch", o.batch)
+	if err != nil {
+		return err
+	}
+	if b.N == 0 {
+		return fmt.Errorf("--batch %q: must be at least 1 host", o.batch)
+	}
+	p.Batch = b
+	p.MaxFailures = runner.Budget{N: -1}
+	if o.maxFailures != "" {
+		mf, err := parseBudget("--max-failures", o.maxFailures)
+		if err != nil {
+			return err
+		}
+		p.MaxFailures = mf
+	}
+	if o.rebootTimeout <= 0 {
+		return fmt.Errorf("--reboot-timeout %s: must be positive", o.rebootTimeout)
+	}
+	p.RebootTimeout = o.rebootTimeout
+	p.DryRun = o.dryRun
+	return nil
+}
+
+// parseBudget reads "N" or "N%".
+func parseBudget(flag, s string) (runner.Budget, error) {
+	s = strings.TrimSpace(s)
+	pct := strings.HasSuffix(s, "%")
+	n, err := strconv.Atoi(strings.TrimSuffix(s, "%"))
+	if err != nil || n < 0 || (pct && n > 100) {
+		return runner.Budget{}, fmt.Errorf("%s %q: want a count like 5 or a percentage like 20%%", flag, s)
+	}
+	return runner.Budget{N: n, Percent: pct}, nil
+}

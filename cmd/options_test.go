@@ -1,0 +1,89 @@
+package cmd
+
+import (
+	"testing"
+
+	"github.com/patchrun/patchrun/runner"
+)
+
+func TestParseBudget(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    runner.Budget
+		wantErr bool
+	}{
+		{"5", runner.Budget{N: 5}, false},
+		{"0", runner.Budget{N: 0}, false},
+		{"20%", runner.Budget{N: 20, Percent: true}, false},
+		{" 100% ", runner.Budget{N: 100, Percent: true}, false},
+		{"101%", runner.Budget{}, true},
+		{"-1", runner.Budget{}, true},
+		{"ten", runner.Budget{}, true},
+		{"", runner.Budget{}, true},
+		{"5%%", runner.Budget{}, true},
+	}
+	for _, tt := range tests {
+		got, err := parseBudget("--batch", tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("parseBudget(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("parseBudget(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestPatchPlanFromFlags(t *testing.T) {
+	o := patchOptions{
+		reboot:       rebootOptions{batch: "25%", maxFailures: "2", rebootTimeout: 60e9},
+		rebootPolicy: "always",
+		include:      []string{" openssl* ", ""},
+		exclude:      []string{"/^linux-image/"},
+		maxRounds:    2,
+	}
+	p, err := o.plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Reboot != runner.RebootAlways || p.Batch != (runner.Budget{N: 25, Percent: true}) || p.MaxFailures != (runner.Budget{N: 2}) {
+		t.Errorf("plan = %+v", p)
+	}
+	if len(p.Selection.Include) != 1 || p.Selection.Include[0] != "openssl*" {
+		t.Errorf("include = %q, want [openssl*]", p.Selection.Include)
+	}
+	if !p.Refresh {
+		t.Error("refresh should default to on")
+	}
+
+	o.reboot.maxFailures = ""
+	p, err = o.plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.MaxFailures.N >= 0 {
+		t.Errorf("no --max-failures should mean unlimited (N<0), got %+v", p.MaxFailures)
+	}
+}
+
+func TestPatchPlanRejectsBadFlags(t *testing.T) {
+	base := func() patchOptions {
+		return patchOptions{reboot: rebootOptions{batch: "1", rebootTimeout: 1e9}, rebootPolicy: "if-required", maxRounds: 3}
+	}
+	tests := map[string]func(*patchOptions){
+		"reboot policy":  func(o *patchOptions) { o.rebootPolicy = "sometimes" },
+		"zero batch":     func(o *patchOptions) { o.reboot.batch = "0" },
+		"bad batch":      func(o *patchOptions) { o.reboot.batch = "lots" },
+		"bad budget":     func(o *patchOptions) { o.reboot.maxFailures = "1.5" },
+		"zero rounds":    func(o *patchOptions) { o.maxRounds = 0 },
+		"bad regexp":     func(o *patchOptions) { o.include = []string{"/(/"} },
+		"reboot timeout": func(o *patchOptions) { o.reboot.rebootTimeout = 0 },
+	}
+	for name, mutate := range tests {
+		o := base()
+		mutate(&o)
+		if _, err := o.plan(); err == nil {
+			t.Errorf("%s: plan() accepted bad flags", name)
+		}
+	}
+}

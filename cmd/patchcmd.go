@@ -1,0 +1,112 @@
+package cmd
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/runner"
+)
+
+// patchOptions are `patch`'s own flags.
+type patchOptions struct {
+	common       commonOptions
+	reboot       rebootOptions
+	securityOnly bool
+	include      []string
+	exclude      []string
+	skipOptional bool
+	rebootPolicy string
+	noRefresh    bool
+	maxRounds    int
+}
+
+func (a *app) newPatchCmd() *cobra.Command {
+	var o patchOptions
+	c := &cobra.Command{
+		Use:   "patch -i FILE [-l PATTERN]",
+		Short: "Scan, install updates, reboot in batches and verify",
+		Long: `patch scans every selected host, installs the selected updates, then reboots
+the hosts that need it in batches (--batch), confirming each came back with a
+new boot id and passes its readiness probe before the next batch starts. Once
+more hosts than --max-failures have failed, no new batch starts (exit 3).`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			plan, err := o.plan()
+			if err != nil {
+				return cantStart(err)
+			}
+			if err := o.common.validate(true); err != nil {
+				return cantStart(err)
+			}
+			hosts, err := a.loadHosts(&o.common)
+			if err != nil {
+				return cantStart(err)
+			}
+			return a.runFleet(c.Context(), &o.common, plan, hosts)
+		},
+	}
+	o.addFlags(c)
+	return c
+}
+
+func (o *patchOptions) addFlags(c *cobra.Command) {
+	o.common.addFlags(c)
+	o.reboot.addFlags(c)
+	f := c.Flags()
+	f.BoolVar(&o.securityOnly, "security-only", false, "install only security updates")
+	f.StringSliceVar(&o.include, "include", nil, "install only updates matching these patterns: package names, KB numbers or titles; globs, or /regexp/ (repeatable, comma-separated)")
+	f.StringSliceVar(&o.exclude, "exclude", nil, "never install updates matching these patterns (repeatable, comma-separated)")
+	f.BoolVar(&o.skipOptional, "skip-optional", true, "skip optional (Windows BrowseOnly) updates")
+	f.StringVar(&o.rebootPolicy, "reboot", "if-required", "reboot policy: if-required, always or never")
+	f.BoolVar(&o.noRefresh, "no-refresh", false, "don't refresh package metadata before scanning")
+	f.IntVar(&o.maxRounds, "max-rounds", 3, "most install → reboot → rescan rounds per host (Windows often needs more than one)")
+	_ = c.RegisterFlagCompletionFunc("reboot", cobra.FixedCompletions([]string{"if-required", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// plan maps the flags to a runner plan, rejecting bad values before any
+// host is contacted.
+func (o *patchOptions) plan() (runner.Plan, error) {
+	p := runner.Plan{Command: runner.CmdPatch, Refresh: !o.noRefresh, MaxRounds: o.maxRounds}
+	policy, err := parseRebootPolicy(o.rebootPolicy)
+	if err != nil {
+		return p, err
+	}
+	p.Reboot = policy
+	if err := o.reboot.apply(&p); err != nil {
+		return p, err
+	}
+	if o.maxRounds < 1 {
+		return p, fmt.Errorf("--max-rounds %d: must be at least 1", o.maxRounds)
+	}
+	p.Selection = patch.Selection{
+		SecurityOnly: o.securityOnly,
+		Include:      trimAll(o.include),
+		Exclude:      trimAll(o.exclude),
+		SkipOptional: o.skipOptional,
+	}
+	if err := p.Selection.Validate(); err != nil {
+		return p, fmt.Errorf("--include/--exclude: %w", err)
+	}
+	return p, nil
+}
+
+func parseRebootPolicy(s string) (runner.RebootPolicy, error) {
+	switch p := runner.RebootPolicy(s); p {
+	case runner.RebootIfRequired, runner.RebootAlways, runner.RebootNever:
+		return p, nil
+	}
+	return "", fmt.Errorf("--reboot %q: must be if-required, always or never", s)
+}
+
+func trimAll(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,36 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/patchrun/patchrun/runner"
+)
+
+func (a *app) newRebootCmd() *cobra.Command {
+	var o commonOptions
+	var r rebootOptions
+	var onlyIfRequired bool
+	c := &cobra.Command{
+		Use:   "reboot -i FILE [-l PATTERN]",
+		Short: "Reboot hosts in controlled batches, confirming each came back",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			plan := runner.Plan{Command: runner.CmdReboot, Reboot: runner.RebootAlways, OnlyIfRequired: onlyIfRequired}
+			if err := r.apply(&plan); err != nil {
+				return cantStart(err)
+			}
+			if err := o.validate(true); err != nil {
+				return cantStart(err)
+			}
+			hosts, err := a.loadHosts(&o)
+			if err != nil {
+				return cantStart(err)
+			}
+			return a.runFleet(c.Context(), &o, plan, hosts)
+		},
+	}
+	o.addFlags(c)
+	r.addFlags(c)
+	c.Flags().BoolVar(&onlyIfRequired, "only-if-required", false, "reboot only hosts with a pending-reboot signal")
+	return c
+}

@@ -1,0 +1,206 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/runner"
+)
+
+// render writes the run's result to stdout: the JSON document or a table.
+func (a *app) render(format string, r runner.Report) error {
+	if format == "json" {
+		return writeJSON(a.streams.Out, r)
+	}
+	return writeText(a.streams.Out, r)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeText prints a summary table per host, then the details a person
+// needs: pending updates for scan and dry runs, output for exec, errors.
+func writeText(w io.Writer, r runner.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	switch r.Command {
+	case runner.CmdExec:
+		writeExecBlocks(w, r)
+		fmt.Fprintln(tw, "HOST\tSTATUS\tEXIT\tERROR")
+		for _, h := range r.Hosts {
+			exit := "-"
+			if h.Exec != nil {
+				exit = fmt.Sprint(h.Exec.ExitCode)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Name, h.Status, exit, oneLine(h.Error))
+		}
+	default:
+		fmt.Fprintln(tw, "HOST\tSTATUS\tOS\tUPDATES\tSECURITY\tINSTALLED\tREBOOT\tBATCH\tERROR")
+		for _, h := range r.Hosts {
+			found, sec, inst := countUpdates(h.Updates)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n",
+				h.Name, h.Status, dash(h.OS), found, sec, installedCell(r, inst),
+				rebootCell(r, h), batchCell(h), oneLine(h.Error))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.Command == runner.CmdScan || r.DryRun {
+		writePending(w, r)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, summaryLine(r))
+	return nil
+}
+
+func countUpdates(us []patch.Update) (found, security, installed int) {
+	for _, u := range us {
+		found++
+		if u.Security {
+			security++
+		}
+		if u.Installed {
+			installed++
+		}
+	}
+	return
+}
+
+func installedCell(r runner.Report, n int) string {
+	if r.Command == runner.CmdScan || r.Command == runner.CmdReboot || r.DryRun {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+func rebootCell(r runner.Report, h runner.HostResult) string {
+	switch {
+	case h.Rebooted:
+		return "rebooted"
+	case r.DryRun && h.WouldReboot:
+		return "would reboot"
+	case h.RebootRequired:
+		return "required"
+	}
+	return "-"
+}
+
+func batchCell(h runner.HostResult) string {
+	if h.RebootBatch == 0 {
+		return "-"
+	}
+	return fmt.Sprint(h.RebootBatch)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// oneLine keeps a multi-line error from breaking the table; the full text
+// is in the JSON output.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " …"
+	}
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
+}
+
+// writePending lists each host's pending updates (scan, dry run).
+func writePending(w io.Writer, r runner.Report) {
+	for _, h := range r.Hosts {
+		if len(h.Updates) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", h.Name)
+		for _, u := range h.Updates {
+			name := u.Name
+			if u.KB != "" {
+				name = u.KB + " " + name
+			}
+			line := "  " + name
+			if u.Current != "" || u.Available != "" {
+				line += fmt.Sprintf("  %s → %s", dash(u.Current), dash(u.Available))
+			}
+			var tags []string
+			if u.Security {
+				tags = append(tags, "security")
+			}
+			if u.Severity != "" {
+				tags = append(tags, strings.ToLower(u.Severity))
+			}
+			if u.RebootRequired {
+				tags = append(tags, "needs reboot")
+			}
+			if len(tags) > 0 {
+				line += "  [" + strings.Join(tags, ", ") + "]"
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
+// writeExecBlocks prints each host's command output under a header.
+func writeExecBlocks(w io.Writer, r runner.Report) {
+	for _, h := range r.Hosts {
+		if h.Exec == nil {
+			continue
+		}
+		fmt.Fprintf(w, "=== %s (exit %d)\n", h.Name, h.Exec.ExitCode)
+		if h.Exec.Stdout != "" {
+			fmt.Fprint(w, ensureNewline(h.Exec.Stdout))
+		}
+		if h.Exec.Stderr != "" {
+			fmt.Fprintln(w, "--- stderr")
+			fmt.Fprint(w, ensureNewline(h.Exec.Stderr))
+		}
+		if h.Exec.Truncated {
+			fmt.Fprintln(w, "--- output truncated")
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func ensureNewline(s string) string {
+	if strings.HasSuffix(s, "\n") {
+		return s
+	}
+	return s + "\n"
+}
+
+func summaryLine(r runner.Report) string {
+	s := r.Summary
+	line := fmt.Sprintf("%d hosts: %d ok, %d failed, %d unreachable, %d skipped", s.Hosts, s.OK, s.Failed, s.Unreachable, s.Skipped)
+	switch r.Command {
+	case runner.CmdScan:
+		line += fmt.Sprintf("; %d updates pending", s.UpdatesFound)
+	case runner.CmdPatch:
+		if r.DryRun {
+			line += fmt.Sprintf("; dry run: %d updates would be installed, nothing changed", s.UpdatesFound)
+		} else {
+			line += fmt.Sprintf("; %d updates found, %d installed; %d rebooted", s.UpdatesFound, s.UpdatesInstalled, s.Rebooted)
+		}
+	case runner.CmdReboot:
+		line += fmt.Sprintf("; %d rebooted", s.Rebooted)
+	}
+	if r.Halted {
+		line += "\nhalted: the failure budget was spent; hosts marked skipped were not rebooted"
+	}
+	if r.Interrupted {
+		line += "\ninterrupted: hosts marked skipped were not started or not rebooted"
+	}
+	return line
+}

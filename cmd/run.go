@@ -1,0 +1,109 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/patchrun/patchrun/connect"
+	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/runner"
+)
+
+// loadHosts reads, validates and selects the inventory. Nothing is
+// contacted before this succeeds.
+func (a *app) loadHosts(o *commonOptions) ([]inventory.Host, error) {
+	opts := inventory.LoadOptions{Getenv: a.streams.Getenv}
+	if o.askPass {
+		opts.AskPass = a.askPass
+	}
+	inv, err := inventory.LoadInventory(o.inventory, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range inv.Warnings {
+		fmt.Fprintf(a.streams.Err, "patchrun: warning: %v\n", w)
+	}
+	hosts := inv.Hosts
+	if o.limit != "" {
+		if hosts, err = inventory.Select(hosts, o.limit); err != nil {
+			return nil, err
+		}
+	}
+	// Shard before ordering: every CI job must cut the same inventory-order
+	// list, or a shuffled order would make shards overlap.
+	if o.shard != "" {
+		if hosts, err = inventory.Shard(hosts, o.shard); err != nil {
+			return nil, err
+		}
+	}
+	if hosts, err = inventory.Order(hosts, o.order, time.Now().UnixNano()); err != nil {
+		return nil, err
+	}
+	if len(hosts) == 0 {
+		return nil, fmt.Errorf("%s: no hosts selected", o.inventory)
+	}
+	return hosts, nil
+}
+
+// askPass prompts once on the terminal, without echo.
+func (a *app) askPass(prompt string) (string, error) {
+	if !a.streams.IsTerminal(a.streams.In) {
+		return "", fmt.Errorf("--ask-pass needs a terminal on stdin (hint: use password_env or password_file in cron and CI)")
+	}
+	fmt.Fprint(a.streams.Err, prompt)
+	pw, err := readPassword(a.streams.In)
+	fmt.Fprintln(a.streams.Err)
+	return pw, err
+}
+
+// logger is built once per run and passed down (house rule 9).
+func (a *app) logger(verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(a.streams.Err, &slog.HandlerOptions{Level: level}))
+}
+
+// runFleet is the one path every fleet command (and demo) goes through:
+// build the plan, run it with two-stage Ctrl-C, render, pick the exit code.
+func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, hosts []inventory.Host) error {
+	plan.Hosts = hosts
+	plan.Forks = o.forks
+	plan.ConnectTimeout = o.connectTimeout
+	plan.StepTimeout = o.timeout
+
+	dialer := connect.NewDialer(connect.Options{
+		AgentSocket:    a.streams.Getenv("SSH_AUTH_SOCK"),
+		ConnectTimeout: o.connectTimeout,
+	})
+	defer dialer.Close()
+
+	runCtx, stop, release := interrupts(ctx, a.streams.Err)
+	defer release()
+
+	obs := a.newObserver(o, plan)
+	report, err := runner.Run(runCtx, plan, runner.Deps{
+		Dialer:   dialer,
+		Detect:   connect.Detect,
+		Observer: obs,
+		Stop:     stop,
+	})
+	obs.finish()
+	if err != nil {
+		return cantStart(err)
+	}
+	if err := a.render(o.output, report); err != nil {
+		return &codedError{code: ExitHostsFailed, err: fmt.Errorf("write result: %w", err)}
+	}
+	a.exitCode = runner.ExitCode(report)
+	return nil
+}
+
+// stderrIsTerminal decides between progress bars and plain lines.
+func (a *app) stderrIsTerminal() bool {
+	return a.streams.IsTerminal(a.streams.Err) && a.streams.Getenv("TERM") != "dumb"
+}
+

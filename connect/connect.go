@@ -1,0 +1,119 @@
+// Package connect turns an inventory host into an open transport and picks
+// its OS backend: the one place that knows every concrete transport and
+// backend. The runner sees only the Dialer and DetectFunc it provides.
+package connect
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/patch/unix"
+	"github.com/patchrun/patchrun/transport"
+	"github.com/patchrun/patchrun/transport/ssh"
+)
+
+// Options configure every connection of a run.
+type Options struct {
+	AgentSocket    string        // SSH_AUTH_SOCK; "" means no agent
+	ConnectTimeout time.Duration // default for hosts without their own
+}
+
+// Dialer opens SSH and WinRM transports for inventory hosts. It is safe for
+// concurrent use: workers share it, and it shares one known_hosts database
+// per file across all of them (accept-new writes must not race).
+type Dialer struct {
+	opts Options
+
+	mu         sync.Mutex
+	knownHosts map[string]*ssh.KnownHosts // by file and policy
+}
+
+// NewDialer returns a Dialer; Close it when the run ends.
+func NewDialer(opts Options) *Dialer {
+	return &Dialer{opts: opts, knownHosts: map[string]*ssh.KnownHosts{}}
+}
+
+// Close releases shared state. Transports are closed by their owners.
+func (d *Dialer) Close() error { return nil }
+
+// Dial connects to h with its transport.
+func (d *Dialer) Dial(ctx context.Context, h inventory.Host) (transport.Transport, error) {
+	switch h.Transport {
+	case inventory.TransportSSH, "":
+		return d.dialSSH(ctx, h)
+	case inventory.TransportWinRM:
+		return d.dialWinRM(ctx, h)
+	}
+	return nil, fmt.Errorf("host %s: unknown transport %q", h.Name, h.Transport)
+}
+
+func (d *Dialer) connectTimeout(h inventory.Host) time.Duration {
+	if h.ConnectTimeout > 0 {
+		return h.ConnectTimeout
+	}
+	return d.opts.ConnectTimeout
+}
+
+func (d *Dialer) hostKeys(path, policy string) (*ssh.KnownHosts, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := policy + "\x00" + path
+	if kh, ok := d.knownHosts[key]; ok {
+		return kh, nil
+	}
+	kh, err := ssh.OpenKnownHosts(path, policy)
+	if err != nil {
+		return nil, err
+	}
+	d.knownHosts[key] = kh
+	return kh, nil
+}
+
+func (d *Dialer) sshConfig(h inventory.Host) (ssh.Config, error) {
+	kh, err := d.hostKeys(h.KnownHosts, h.HostKeyPolicy)
+	if err != nil {
+		return ssh.Config{}, fmt.Errorf("host %s: %w", h.Name, err)
+	}
+	cfg := ssh.Config{
+		Address:        h.Address,
+		Port:           h.Port,
+		User:           h.User,
+		Password:       h.Password.Reveal(),
+		HostKeys:       kh,
+		AgentSocket:    d.opts.AgentSocket,
+		ConnectTimeout: d.connectTimeout(h),
+	}
+	if h.SSHKey != "" {
+		cfg.KeyFiles = []string{h.SSHKey}
+	}
+	return cfg, nil
+}
+
+func (d *Dialer) dialSSH(ctx context.Context, h inventory.Host) (transport.Transport, error) {
+	cfg, err := d.sshConfig(h)
+	if err != nil {
+		return nil, err
+	}
+	if h.ProxyJump != "" {
+		jump, err := parseJump(h.ProxyJump, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("host %s: proxy_jump: %w", h.Name, err)
+		}
+		cfg.Jump = &jump
+	}
+	return ssh.Dial(ctx, cfg)
+}
+
+// Detect picks the backend for a host: Windows Update over WinRM, otherwise
+// the package manager the Unix probe finds.
+func Detect(ctx context.Context, h inventory.Host, t transport.Transport) (patch.Backend, error) {
+	if h.Transport == inventory.TransportWinRM {
+		return detectWindows(ctx, h, t)
+	}
+	opts := unix.Options{ReadyCommand: h.ReadyCommand}
+	return unix.Detect(ctx, t, opts)
+}

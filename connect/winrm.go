@@ -1,0 +1,45 @@
+package connect
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/transport"
+	"github.com/patchrun/patchrun/transport/winrm"
+)
+
+// winrmConfig maps an inventory host to the WinRM client's config. The CA
+// bundle is read here so a missing file is a clear per-host error.
+func (d *Dialer) winrmConfig(h inventory.Host) (winrm.Config, error) {
+	cfg := winrm.Config{
+		Address:        h.Address,
+		Port:           h.Port,
+		HTTPS:          h.WinRMHTTPS,
+		Auth:           h.WinRMAuth,
+		User:           h.User,
+		Password:       h.Password.Reveal(),
+		ServerName:     h.WinRMServerName,
+		Insecure:       h.WinRMInsecure,
+		AllowBasicHTTP: h.WinRMAllowBasicHTTP,
+		Encryption:     h.WinRMEncryption,
+		ConnectTimeout: d.connectTimeout(h),
+	}
+	if h.WinRMCACert != "" {
+		pem, err := os.ReadFile(h.WinRMCACert)
+		if err != nil {
+			return cfg, fmt.Errorf("host %s: winrm_ca_cert: %w", h.Name, err)
+		}
+		cfg.CACertPEM = pem
+	}
+	return cfg, nil
+}
+
+func (d *Dialer) dialWinRM(ctx context.Context, h inventory.Host) (transport.Transport, error) {
+	cfg, err := d.winrmConfig(h)
+	if err != nil {
+		return nil, err
+	}
+	return winrm.Dial(ctx, cfg)
+}
