@@ -106,4 +106,3 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 func (a *app) stderrIsTerminal() bool {
 	return a.streams.IsTerminal(a.streams.Err) && a.streams.Getenv("TERM") != "dumb"
 }
-
