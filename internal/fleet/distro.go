@@ -89,7 +89,7 @@ type repoInfo struct {
 var commonPrograms = []string{
 	"cat", "ls", "uname", "id", "hostname", "uptime", "sleep", "sudo", "sh", "bash",
 	"nohup", "env", "timeout", "mkdir", "rm", "touch", "chmod", "systemctl",
-	"systemd-run", "reboot", "shutdown", "who", "date", "whoami",
+	"systemd-run", "reboot", "poweroff", "halt", "shutdown", "who", "date", "whoami",
 }
 
 // profileFor returns the profile of d, or nil when d is unknown.

@@ -78,8 +78,10 @@ func (f *Fleet) WriteInventory(dir string) (string, error) {
 	for _, h := range f.hosts {
 		doc.Hosts = append(doc.Hosts, inventoryHostLine{Name: h.name, Address: "127.0.0.1", Port: h.port})
 	}
-	body, err := yaml.Marshal(&doc)
-	if err != nil {
+	var body bytes.Buffer
+	enc := yaml.NewEncoder(&body)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
 		return "", fmt.Errorf("write inventory: %w", err)
 	}
 	header := []byte("# Simulated fleet written by internal/fleet: every host is an in-process\n" +
@@ -92,7 +94,7 @@ func (f *Fleet) WriteInventory(dir string) (string, error) {
 		{KeyFile, f.clientPEM, 0o600},
 		{KeyFile + ".pub", ssh.MarshalAuthorizedKey(f.clientSigner.PublicKey()), 0o644},
 		{KnownHostsFile, f.KnownHosts(), 0o644},
-		{InventoryFile, append(header, body...), 0o644},
+		{InventoryFile, append(header, body.Bytes()...), 0o644},
 	}
 	for _, fl := range files {
 		p := filepath.Join(dir, fl.name)
