@@ -133,6 +133,7 @@ func TestMasterzenStdin(t *testing.T) {
 func TestMasterzenRetriesOperationTimeout(t *testing.T) {
 	for _, m := range clientModes()[:3] {
 		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
 			s := startServer(t, m.cfg)
 			c := newMasterzenClient(t, s, m, testPass, "PT0.5S")
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -1,6 +1,7 @@
 package winrmemu_test
 
 import (
+	"fmt"
 	"context"
 	"encoding/base64"
 	"io"
@@ -166,8 +167,19 @@ func TestConcurrentOperationQuota(t *testing.T) {
 	shell := c.createShell()
 	cmd := c.command(shell, "sleep 10s")
 	// One Receive holds the only operation slot while it waits.
+	other := newRawClient(t, s)
+	req, _, err := other.request(aReceive, shell, "PT0.5S", `<rsp:Receive><rsp:DesiredStream CommandId="`+cmd+`">stdout stderr</rsp:DesiredStream></rsp:Receive>`)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan response, 1)
-	go func() { done <- newRawClient(t, s).receive(shell, cmd, "PT1S") }()
+	go func() {
+		r, err := other.do(req)
+		if err != nil {
+			r.FaultText = err.Error()
+		}
+		done <- r
+	}()
 	deadline := time.Now().Add(2 * time.Second)
 	var r response
 	for time.Now().Before(deadline) {
@@ -289,9 +301,9 @@ func TestCloseJoinsRunningCommands(t *testing.T) {
 	}
 	recvErr := make(chan error, 1)
 	go func() {
-		resp, err := blocked.http.Do(req)
+		r, err := blocked.do(req)
 		if err == nil {
-			resp.Body.Close()
+			err = fmt.Errorf("answered %d %s %s", r.Status, r.FaultCode, r.FaultText)
 		}
 		recvErr <- err
 	}()
@@ -309,7 +321,7 @@ func TestCloseJoinsRunningCommands(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("Close took %v", d)
 	}
-	if err := <-recvErr; err == nil {
-		t.Error("the blocked Receive got an answer although the server closed")
+	if err := <-recvErr; err == nil || strings.HasPrefix(err.Error(), "answered") {
+		t.Errorf("the blocked Receive must lose its connection when the server closes, got %v", err)
 	}
 }

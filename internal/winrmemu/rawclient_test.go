@@ -102,24 +102,33 @@ func (c *rawClient) post(action, shellID, opTimeout, body string) (response, str
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	resp, err := c.http.Do(req)
+	r, err := c.do(req)
 	if err != nil {
 		c.t.Fatalf("%s: %v", action, err)
+	}
+	return r, msgID
+}
+
+// do sends a built request; safe from any goroutine (no testing.T calls).
+func (c *rawClient) do(req *http.Request) (response, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return response{}, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		c.t.Fatalf("%s: read: %v", action, err)
+		return response{}, fmt.Errorf("read: %w", err)
 	}
 	var r response
 	if len(raw) > 0 {
 		if err := xml.Unmarshal(raw, &r); err != nil {
-			c.t.Fatalf("%s: response is not XML: %v\n%s", action, err, raw)
+			return response{}, fmt.Errorf("response is not XML: %w\n%s", err, raw)
 		}
 	}
 	r.Status, r.ContentType = resp.StatusCode, resp.Header.Get("Content-Type")
 	r.FaultCode = r.FaultDetail.Code
-	return r, msgID
+	return r, nil
 }
 
 const (

@@ -248,6 +248,19 @@ func (s *Server) receive(ctx context.Context, req *request, user string, faults 
 		timeout -= faults.ReceiveDelay
 	}
 	res, err := c.receive(ctx, max(timeout, 0), s.maxOutput(req))
+	// A command killed by a reboot, Close, Delete or terminate must not
+	// look like one that finished: a client would trust its exit code.
+	s.mu.Lock()
+	down := s.closed || s.down
+	sh := s.shellForLocked(req, user)
+	current := sh != nil && sh.commands[c.id] == c
+	s.mu.Unlock()
+	switch {
+	case down:
+		return outcome{drop: true}
+	case !current:
+		return s.fault(req.Header.MessageID, faultInvalidSelectors())
+	}
 	switch {
 	case errors.Is(err, errReceiveTimeout):
 		s.stats.timedOut.Add(1)
