@@ -1,9 +1,9 @@
 package winrmemu_test
 
 import (
-	"fmt"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
