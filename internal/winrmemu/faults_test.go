@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"syscall"
@@ -23,7 +24,27 @@ func TestGoDownRefusesThenInvalidatesShells(t *testing.T) {
 	cmd := c.command(shell, "sleep 10s")
 	addr := s.Addr()
 
+	// A Receive blocked when the host goes down loses its connection; it
+	// must never see the killed command as Done.
+	blocked := newRawClient(t, s)
+	breq, _, err := blocked.request(aReceive, shell, "PT30S", `<rsp:Receive><rsp:DesiredStream CommandId="`+cmd+`">stdout stderr</rsp:DesiredStream></rsp:Receive>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blockedErr := make(chan error, 1)
+	go func() {
+		r, err := blocked.do(breq)
+		if err == nil {
+			err = fmt.Errorf("answered %d %q", r.Status, r.State.State)
+		}
+		blockedErr <- err
+	}()
+	waitFor(t, func() bool { return s.Stats().Requests >= 3 })
+
 	s.GoDown()
+	if err := <-blockedErr; err == nil || strings.HasPrefix(err.Error(), "answered") {
+		t.Errorf("Receive in flight across GoDown: want a lost connection, got %v", err)
+	}
 	if !s.IsDown() {
 		t.Fatal("IsDown false after GoDown")
 	}

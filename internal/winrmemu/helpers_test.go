@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/patchrun/patchrun/internal/winrmemu"
 )
@@ -47,4 +48,19 @@ func hostPort(t *testing.T, s *winrmemu.Server) (string, int) {
 		t.Fatalf("port %q: %v", portStr, err)
 	}
 	return host, port
+}
+
+// waitFor polls cond until it holds, failing the test after 5 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(5 * time.Second)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("condition not met within 5s")
+		}
+	}
 }

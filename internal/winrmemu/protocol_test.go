@@ -308,9 +308,7 @@ func TestCloseJoinsRunningCommands(t *testing.T) {
 		recvErr <- err
 	}()
 	// Wait until the Receive is inside the server.
-	for deadline := time.Now().Add(5 * time.Second); s.Stats().Requests < 4 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, func() bool { return s.Stats().Requests >= 4 })
 	start := time.Now()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

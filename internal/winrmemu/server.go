@@ -1,12 +1,3 @@
-// Package winrmemu is an in-process WinRM (WS-Management) server for tests
-// and demos, faithful enough on the wire that unmodified clients
-// (masterzen/winrm, pywinrm) run commands against it: Basic and NTLM
-// authentication, NTLM message sealing, HTTPS, blocking Receive with
-// OperationTimeout faults, shell quotas, and injectable failures (dropped
-// connections, refused logons, a host that goes down and comes back with
-// its shells gone).
-//
-// The protocol layer lives here; what a command does is up to a Handler.
 package winrmemu
 
 import (
@@ -14,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -102,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		ConnContext:       s.connContext,
 		ConnState:         s.connStateHook,
-		ErrorLog:          nil,
+		ErrorLog:          log.New(io.Discard, "", 0), // TLS handshake noise from probing clients
 		BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
 	}
 	return s, nil
