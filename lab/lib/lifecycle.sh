@@ -67,6 +67,9 @@ wait_ready() {
 	local want=$1 deadline got expected
 	deadline=$((SECONDS + LAB_BOOT_TIMEOUT))
 	expected=$(awk '{ split($1, a, ","); print a[2], $2, $3 }' "$LAB_STATE/known_hosts" | sort)
+	# Scanning hosts still booting costs a keyscan timeout; wait for the
+	# boot log first (cheap), then check the keys.
+	while [ "$(lab_hosts_up)" -lt "$want" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
 	while :; do
 		got=$(cut -d' ' -f2 "$LAB_STATE/hosts.txt" |
 			ip netns exec "$CTL_NS" ssh-keyscan -T 2 -t ed25519 -f - 2>/dev/null | sort || true)
@@ -74,6 +77,15 @@ wait_ready() {
 		[ "$SECONDS" -lt "$deadline" ] || die "only $(printf '%s\n' "$got" | grep -c .) of $want hosts answered within ${LAB_BOOT_TIMEOUT}s"
 		sleep 0.5
 	done
+}
+
+# lab_hosts_up counts hosts whose PID 1 is running.
+lab_hosts_up() {
+	local name n=0
+	while read -r name _; do
+		if host_init_pid "$name" >/dev/null; then n=$((n + 1)); fi
+	done < <(lab_hosts)
+	printf '%d' "$n"
 }
 
 lab_down() {
