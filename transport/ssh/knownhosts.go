@@ -1,0 +1,230 @@
+package ssh
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/patchrun/patchrun/transport"
+)
+
+// Host key policies (the inventory's host_key_policy values).
+const (
+	PolicyStrict    = "strict"     // unknown or changed key: refuse
+	PolicyAcceptNew = "accept-new" // unknown key: record it; changed key: refuse
+)
+
+// KnownHosts verifies server keys against one OpenSSH known_hosts file.
+//
+// Concurrency: one KnownHosts is meant to be shared by every Dial that uses
+// the same file, from any number of goroutines. mu serialises every check
+// with every append, so parallel first connections to the same host (a jump
+// host shared by a whole fleet, say) under accept-new record it exactly
+// once, and a dial after an append sees the new line. Other processes'
+// writes to the file are not watched.
+type KnownHosts struct {
+	path   string
+	policy string
+	// probe is a throwaway key no host has; checking it makes the library
+	// list every key the file holds for a host (see algorithmsFor).
+	probe gossh.PublicKey
+
+	mu    sync.Mutex
+	check gossh.HostKeyCallback // the file as last read; guarded by mu
+}
+
+// OpenKnownHosts reads the known_hosts file at path under policy
+// (PolicyStrict when ""). A missing file is an empty one: under strict every
+// host is then unknown; under accept-new the file is created on first use.
+func OpenKnownHosts(path, policy string) (*KnownHosts, error) {
+	if path == "" {
+		return nil, errors.New("known_hosts: no file given")
+	}
+	switch policy {
+	case "":
+		policy = PolicyStrict
+	case PolicyStrict, PolicyAcceptNew:
+	default:
+		return nil, fmt.Errorf("known_hosts: unknown host key policy %q (want %q or %q)", policy, PolicyStrict, PolicyAcceptNew)
+	}
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("known_hosts: probe key: %w", err)
+	}
+	probe, err := gossh.NewPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("known_hosts: probe key: %w", err)
+	}
+	k := &KnownHosts{path: path, policy: policy, probe: probe}
+	if err := k.reloadLocked(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Path is the known_hosts file.
+func (k *KnownHosts) Path() string { return k.path }
+
+// Policy is PolicyStrict or PolicyAcceptNew.
+func (k *KnownHosts) Policy() string { return k.policy }
+
+// reloadLocked re-reads the file; the caller holds mu (or owns k alone).
+func (k *KnownHosts) reloadLocked() error {
+	files := []string{k.path}
+	if _, err := os.Stat(k.path); errors.Is(err, fs.ErrNotExist) {
+		files = nil
+	}
+	cb, err := knownhosts.New(files...)
+	if err != nil {
+		return fmt.Errorf("known_hosts %s: %w", k.path, err)
+	}
+	k.check = cb
+	return nil
+}
+
+// callback is the HostKeyCallback for one Dial. hostname is the address we
+// dialled ("host:port"), which is what known_hosts lines are matched against.
+func (k *KnownHosts) callback(hostname string, remote net.Addr, key gossh.PublicKey) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	err := k.check(hostname, remote, key)
+	if err == nil {
+		return nil
+	}
+	var (
+		keyErr  *knownhosts.KeyError
+		revoked *knownhosts.RevokedError
+	)
+	switch {
+	case errors.As(err, &revoked):
+		return fmt.Errorf("host key of %s is REVOKED at %s:%d (%s): %w",
+			knownhosts.Normalize(hostname), revoked.Revoked.Filename, revoked.Revoked.Line,
+			describeKey(key), transport.ErrHostKey)
+	case errors.As(err, &keyErr) && len(keyErr.Want) > 0:
+		return k.changedError(hostname, key, keyErr.Want)
+	case errors.As(err, &keyErr) && k.policy == PolicyAcceptNew:
+		return k.recordLocked(hostname, key)
+	case errors.As(err, &keyErr):
+		return k.unknownError(hostname, key)
+	}
+	return fmt.Errorf("check host key of %s against %s: %w: %w", hostname, k.path, transport.ErrHostKey, err)
+}
+
+// changedError is deliberately loud: a changed key is how a
+// man-in-the-middle looks, and it is never accepted automatically.
+func (k *KnownHosts) changedError(hostname string, key gossh.PublicKey, want []knownhosts.KnownKey) error {
+	var old []string
+	for _, w := range want {
+		old = append(old, fmt.Sprintf("%s:%d has %s", w.Filename, w.Line, describeKey(w.Key)))
+	}
+	host := knownhosts.Normalize(hostname)
+	return fmt.Errorf("host key for %s has CHANGED: the server offered %s but %s; "+
+		"someone may be intercepting the connection (man-in-the-middle), or the host was reinstalled; "+
+		"if the change is expected, remove the old entry (ssh-keygen -f %s -R %s) and connect again: %w",
+		host, describeKey(key), strings.Join(old, ", "), shellQuote(k.path), shellQuote(host), transport.ErrHostKey)
+}
+
+func (k *KnownHosts) unknownError(hostname string, key gossh.PublicKey) error {
+	host, port, err := net.SplitHostPort(hostname)
+	if err != nil {
+		host, port = hostname, "22"
+	}
+	scan := "ssh-keyscan " + shellQuote(host)
+	if port != "22" {
+		scan = "ssh-keyscan -p " + port + " " + shellQuote(host)
+	}
+	return fmt.Errorf("unknown host %s (it offered %s): no entry in %s; "+
+		"hint: check the fingerprint, then `%s >> %s`, or set host_key_policy: accept-new: %w",
+		knownhosts.Normalize(hostname), describeKey(key), k.path, scan, shellQuote(k.path), transport.ErrHostKey)
+}
+
+// recordLocked appends hostname's key to the file (accept-new's first use)
+// and re-reads it so later dials check against the recorded key.
+func (k *KnownHosts) recordLocked(hostname string, key gossh.PublicKey) error {
+	line := knownhosts.Line([]string{hostname}, key) + "\n"
+	if err := os.MkdirAll(filepath.Dir(k.path), 0o700); err != nil {
+		return fmt.Errorf("record host key of %s: %w: %w", hostname, transport.ErrHostKey, err)
+	}
+	f, err := os.OpenFile(k.path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("record host key of %s: %w: %w", hostname, transport.ErrHostKey, err)
+	}
+	if endsWithoutNewline(f) {
+		line = "\n" + line
+	}
+	_, werr := f.WriteString(line)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("record host key of %s in %s: %w: %w", hostname, k.path, transport.ErrHostKey, werr)
+	}
+	if err := k.reloadLocked(); err != nil {
+		return fmt.Errorf("record host key of %s: %w: %w", hostname, transport.ErrHostKey, err)
+	}
+	return nil
+}
+
+// endsWithoutNewline reports whether f is non-empty and its last byte is not
+// a newline, so an append would glue onto someone's last line.
+func endsWithoutNewline(f *os.File) bool {
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return false
+	}
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, st.Size()-1); err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	return b[0] != '\n'
+}
+
+// algorithmsFor lists host key algorithms for the key types the file knows
+// for hostname, so a server with several host keys presents the one we can
+// check instead of one we have never seen (a false "changed key"). nil means
+// the host is unknown: accept the library's defaults.
+func (k *KnownHosts) algorithmsFor(hostname string) []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var keyErr *knownhosts.KeyError
+	err := k.check(hostname, &net.TCPAddr{IP: net.IPv4zero}, k.probe)
+	if !errors.As(err, &keyErr) {
+		return nil
+	}
+	var algos []string
+	seen := map[string]bool{}
+	for _, w := range keyErr.Want {
+		for _, a := range algorithmsForKeyType(w.Key.Type()) {
+			if !seen[a] {
+				seen[a] = true
+				algos = append(algos, a)
+			}
+		}
+	}
+	return algos
+}
+
+// algorithmsForKeyType maps a key type to the signature algorithms that
+// prove it; an RSA key can sign with SHA-2 or (legacy) SHA-1.
+func algorithmsForKeyType(t string) []string {
+	if t == gossh.KeyAlgoRSA {
+		return []string{gossh.KeyAlgoRSASHA512, gossh.KeyAlgoRSASHA256, gossh.KeyAlgoRSA}
+	}
+	return []string{t}
+}
+
+// describeKey renders a key as OpenSSH prints it: type and SHA256 fingerprint.
+func describeKey(key gossh.PublicKey) string {
+	return key.Type() + " " + gossh.FingerprintSHA256(key)
+}
