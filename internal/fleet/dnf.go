@@ -106,7 +106,7 @@ func progDnf(ctx context.Context, p *proc) int {
 		p.errf("usage: %s [options] COMMAND\n", o.bin)
 		return 1
 	}
-	p.errf("No such command: %s. Please use /usr/bin/%s --help\nIt could be a %s plugin command, try: \"%s install 'dnf-command(%s)'\"\n", o.verb, o.bin, o.bin, o.bin, o.verb)
+	p.errf("No such command: %s. Please use /usr/bin/%s --help\nIt could be a DNF plugin command, try: \"%s install 'dnf-command(%s)'\"\n", o.verb, o.bin, o.bin, o.verb)
 	return 1
 }
 

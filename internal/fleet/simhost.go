@@ -170,15 +170,16 @@ type PendingUpdate struct {
 	Reboot    bool
 }
 
-// Pending lists the updates not installed yet, sorted by name. It does not
-// list packages that only a pending update would pull in.
+// Pending lists what a full upgrade would install now, sorted by name: the
+// updates of installed packages plus the new packages they pull in (a
+// kernel image behind a metapackage, Current ""), as apt's Inst lines show.
 func (h *SimHost) Pending() []PendingUpdate {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []PendingUpdate
-	for _, u := range h.pendingLocked() {
-		out = append(out, PendingUpdate{Name: u.Name, Current: h.installed[u.Name].newest(),
-			Available: u.Version, Security: u.Security, Reboot: u.Reboot})
+	for _, s := range h.planLocked(h.pendingLocked()) {
+		out = append(out, PendingUpdate{Name: s.U.Name, Current: s.Old, Available: s.U.Version,
+			Security: s.U.Security, Reboot: s.U.Reboot})
 	}
 	return out
 }

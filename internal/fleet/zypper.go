@@ -17,6 +17,7 @@ import (
 
 type zypOpts struct {
 	verb       string
+	dryRun     bool
 	rest       []string
 	xml        bool
 	quiet      bool
@@ -41,6 +42,8 @@ func parseZypperArgs(args []string) zypOpts {
 			o.categories = append(o.categories, strings.Split(strings.TrimPrefix(a, "--category="), ",")...)
 		case a == "--severity" || a == "-t" || a == "--type" || a == "-r" || a == "--repo" || a == "--root" || a == "-R":
 			i++
+		case a == "-D" || a == "--dry-run":
+			o.dryRun = true
 		case strings.HasPrefix(a, "-"):
 		case o.verb == "":
 			o.verb = a
@@ -339,7 +342,7 @@ func zypperPatchCheck(p *proc) int {
 }
 
 func zypperInstall(ctx context.Context, p *proc, o zypOpts, patchMode bool) int {
-	if !isRoot(p.env) {
+	if !isRoot(p.env) && !o.dryRun {
 		p.errf("Root privileges are required for installing or uninstalling packages.\n")
 		return 5
 	}
@@ -347,13 +350,15 @@ func zypperInstall(ctx context.Context, p *proc, o zypOpts, patchMode bool) int 
 	h.mu.Lock()
 	var want []Update
 	var unknown []string
-	var patchNames []string
+	var chosen, skipped []patch
 	switch {
 	case patchMode:
 		for _, pt := range patchesOf(h.pendingLocked()) {
 			if categoryOK(o.categories, pt.category) {
 				want = append(want, pt.updates...)
-				patchNames = append(patchNames, pt.name)
+				chosen = append(chosen, pt)
+			} else {
+				skipped = append(skipped, pt)
 			}
 		}
 	case len(o.rest) == 0:
@@ -364,6 +369,9 @@ func zypperInstall(ctx context.Context, p *proc, o zypOpts, patchMode bool) int 
 	steps := h.planLocked(want)
 	h.mu.Unlock()
 
+	if o.xml {
+		return zypperInstallXML(ctx, p, o, steps, chosen, skipped, unknown)
+	}
 	p.zypperHeader(false)
 	if len(unknown) > 0 {
 		for _, u := range unknown {
@@ -372,14 +380,17 @@ func zypperInstall(ctx context.Context, p *proc, o zypOpts, patchMode bool) int 
 		}
 		return 104
 	}
-	if len(o.rest) > 0 {
+	for _, pt := range skipped {
+		p.outf("Patch '%s-1' is not in the specified category.\n", pt.name)
+	}
+	if len(o.rest) > 0 || patchMode {
 		p.outf("Resolving package dependencies...\n")
 	}
 	if len(steps) == 0 {
 		p.outf("Nothing to do.\n")
 		return 0
 	}
-	var newPkgs, upgrades, reboots []string
+	var newPkgs, upgrades, reboots, patchNames []string
 	total := 0
 	for _, s := range steps {
 		full := s.U.Name + "-" + s.U.Version
@@ -392,6 +403,9 @@ func zypperInstall(ctx context.Context, p *proc, o zypOpts, patchMode bool) int 
 			reboots = append(reboots, full)
 		}
 		total += sizeOf(s.U.Name)
+	}
+	for _, pt := range chosen {
+		patchNames = append(patchNames, pt.name)
 	}
 	if len(patchNames) > 0 {
 		p.outf("\nThe following %s going to be installed:\n%s", countNoun(len(patchNames), "patch is", "patches are"), wrapList(patchNames))
@@ -411,24 +425,119 @@ func zypperInstall(ctx context.Context, p *proc, o zypOpts, patchMode bool) int 
 	}
 	p.outf("\n%s.\nOverall download size: %s. Already cached: 0 B. After the operation, additional %s will be used.\n",
 		summary, humanSize(total, "MiB", "KiB"), humanSize(total*3, "MiB", "KiB"))
+	if o.dryRun {
+		p.outf("Continue? [y/n/v/...? shows all options] (y): y\n\nChecking for file conflicts: [.........done]\n")
+		return 0
+	}
 	p.outf("Continue? [y/n/v/...? shows all options] (y): y\n\nChecking for file conflicts: [.........done]\n")
-	var once sync.Once
-	apply := func() { once.Do(func() { h.mu.Lock(); h.applyLocked(steps); h.mu.Unlock() }) }
-	for i, s := range steps {
+	if !zypperCommit(ctx, p, steps, func(i int, s txStep) {
 		arch := s.U.Name + "-" + s.U.Version + "." + s.U.Arch
 		p.outf("Retrieving package %s (%d/%d), %s (%s unpacked)\n", arch, i+1, len(steps),
 			humanSize(sizeOf(s.U.Name), "MiB", "KiB"), humanSize(sizeOf(s.U.Name)*3, "MiB", "KiB"))
-		if i == len(steps)/2 && p.maybeDrop(apply) {
-			return 1
-		}
 		p.outf("(%d/%d) Installing: %s [......done]\n", i+1, len(steps), arch)
+	}) {
+		return 1
 	}
-	if !p.installPause(ctx, len(steps)) {
-		return 130
-	}
-	apply()
 	if len(reboots) > 0 {
 		p.outf("\nCore libraries or services have been updated.\nReboot is required to ensure that your system benefits from these updates.\n")
+		return 102
+	}
+	return 0
+}
+
+// zypperCommit applies the steps, printing each through show; it returns
+// false when the connection was dropped (fault) or ctx ended.
+func zypperCommit(ctx context.Context, p *proc, steps []txStep, show func(int, txStep)) bool {
+	h := p.h
+	var once sync.Once
+	apply := func() { once.Do(func() { h.mu.Lock(); h.applyLocked(steps); h.mu.Unlock() }) }
+	for i, s := range steps {
+		if i == len(steps)/2 && p.maybeDrop(apply) {
+			return false
+		}
+		show(i, s)
+	}
+	if !p.installPause(ctx, len(steps)) {
+		return false
+	}
+	apply()
+	return true
+}
+
+// zypperInstallXML is `zypper --xmlout patch|update [--dry-run]`: an
+// install-summary of solvables (see the patch-security-dry-run capture).
+func zypperInstallXML(ctx context.Context, p *proc, o zypOpts, steps []txStep, chosen, skipped []patch, unknown []string) int {
+	p.zypperHeader(true)
+	if len(unknown) > 0 {
+		for _, u := range unknown {
+			p.outf("<message type=\"info\">&apos;%s&apos; not found in package names. Trying capabilities.</message>\n<message type=\"error\">No provider of &apos;%s&apos; found.</message>\n", xmlEsc(u), xmlEsc(u))
+		}
+		p.outf("</stream>\n")
+		return 104
+	}
+	for _, pt := range skipped {
+		p.outf("<message type=\"info\">Patch &apos;%s-1&apos; is not in the specified category.</message>\n", xmlEsc(pt.name))
+	}
+	p.outf("<message type=\"info\">Resolving package dependencies...</message>\n")
+	total := 0
+	var upgrades, installs []txStep
+	for _, s := range steps {
+		total += sizeOf(s.U.Name)
+		if s.Old == "" || s.U.InstallOnly {
+			installs = append(installs, s)
+		} else {
+			upgrades = append(upgrades, s)
+		}
+	}
+	p.outf("<install-summary download-size=\"%d\" space-usage-diff=\"%d\" packages-to-change=\"%d\">\n", total, total*3, len(steps))
+	solvable := func(s txStep) {
+		old := ""
+		if s.Old != "" && !s.U.InstallOnly {
+			old = fmt.Sprintf(` edition-old="%s" arch-old="%s"`, xmlEsc(s.Old), s.U.Arch)
+		}
+		p.outf("<solvable type=\"package\" name=\"%s\" edition=\"%s\" arch=\"%s\"%s summary=\"%s\">\n<description>%s</description></solvable>\n",
+			xmlEsc(s.U.Name), xmlEsc(s.U.Version), s.U.Arch, old, xmlEsc(summaryOf(s.U)), xmlEsc(summaryOf(s.U)+"."))
+	}
+	if len(upgrades) > 0 {
+		p.outf("<to-upgrade>\n")
+		for _, s := range upgrades {
+			solvable(s)
+		}
+		p.outf("</to-upgrade>\n")
+	}
+	if len(installs) > 0 || len(chosen) > 0 {
+		p.outf("<to-install>\n")
+		for _, s := range installs {
+			solvable(s)
+		}
+		for _, pt := range chosen {
+			p.outf("<solvable type=\"patch\" name=\"%s\" edition=\"1\" arch=\"noarch\" summary=\"%s\">\n<description>%s</description></solvable>\n",
+				xmlEsc(pt.name), xmlEsc(pt.summary), xmlEsc(pt.summary+"."))
+		}
+		p.outf("</to-install>\n")
+	}
+	p.outf("</install-summary>\n")
+	if len(steps) == 0 {
+		p.outf("<message type=\"info\">Nothing to do.</message>\n</stream>\n")
+		return 0
+	}
+	p.outf("<prompt id=\"0\">\n<text>Continue?</text>\n<option default=\"1\" value=\"y\" desc=\"Yes, accept the summary and proceed with installation/removal of packages.\"/>\n<option value=\"n\" desc=\"No, cancel the operation.\"/>\n</prompt>\n")
+	p.outf("<progress id=\"fileconflict-check\" name=\"Checking for file conflicts:\"/>\n<progress id=\"fileconflict-check\" name=\"Checking for file conflicts:\" done=\"1\"/>\n")
+	if o.dryRun {
+		p.outf("</stream>\n")
+		return 0
+	}
+	reboot := false
+	for _, s := range steps {
+		reboot = reboot || s.U.Reboot
+	}
+	if !zypperCommit(ctx, p, steps, func(_ int, s txStep) {
+		p.outf("<progress id=\"install-resolvable\" name=\"Installing: %s-%s.%s\" done=\"1\"/>\n", xmlEsc(s.U.Name), xmlEsc(s.U.Version), s.U.Arch)
+	}) {
+		return 1
+	}
+	p.outf("</stream>\n")
+	if reboot {
 		return 102
 	}
 	return 0
