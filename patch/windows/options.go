@@ -1,0 +1,65 @@
+package windows
+
+import "time"
+
+// Options tune the backend for one host. The zero value is usable; tests
+// set short durations.
+type Options struct {
+	// PollInterval is the pause between two reads of the installer's
+	// status. Default 5s.
+	PollInterval time.Duration
+	// InstallTimeout bounds a whole Install (start, poll, cleanup), besides
+	// the caller's ctx. Default 3h.
+	InstallTimeout time.Duration
+	// StaleAfter fails an install whose heartbeat is older than this (the
+	// installer died without writing a final status). Default 5m; the
+	// installer beats every 15s.
+	StaleAfter time.Duration
+	// RetryMax caps the backoff between polls that failed because the
+	// connection dropped or the host was unreachable. Default 30s.
+	RetryMax time.Duration
+	// ReadyPause is the pause between the two readiness probes that Ready
+	// requires to succeed. Default 5s.
+	ReadyPause time.Duration
+	// CleanupTimeout bounds the best-effort removal of the task and its
+	// files, which runs even when ctx has ended. Default 30s.
+	CleanupTimeout time.Duration
+	// NewRunID names an install's task and work directory; nil means a
+	// random id. Tests may fix it.
+	NewRunID func() (string, error)
+}
+
+// Defaults for zero Options fields.
+const (
+	DefaultPollInterval   = 5 * time.Second
+	DefaultInstallTimeout = 3 * time.Hour
+	DefaultStaleAfter     = 5 * time.Minute
+	DefaultRetryMax       = 30 * time.Second
+	DefaultReadyPause     = 5 * time.Second
+	DefaultCleanupTimeout = 30 * time.Second
+)
+
+func (o Options) withDefaults() Options {
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.InstallTimeout <= 0 {
+		o.InstallTimeout = DefaultInstallTimeout
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = DefaultStaleAfter
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = DefaultRetryMax
+	}
+	if o.ReadyPause <= 0 {
+		o.ReadyPause = DefaultReadyPause
+	}
+	if o.CleanupTimeout <= 0 {
+		o.CleanupTimeout = DefaultCleanupTimeout
+	}
+	if o.NewRunID == nil {
+		o.NewRunID = randomRunID
+	}
+	return o
+}

@@ -1,0 +1,76 @@
+package windows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/transport"
+)
+
+// shutdown.exe exit codes the reboot handles.
+const (
+	exitShutdownScheduled  = 1190 // ERROR_SHUTDOWN_IS_SCHEDULED
+	exitShutdownInProgress = 1115 // ERROR_SHUTDOWN_IN_PROGRESS
+)
+
+// rebootReport is the reboot script's result.
+type rebootReport struct {
+	FirstExit    int  `json:"first_exit"`
+	Exit         int  `json:"exit"`
+	AbortedOther bool `json:"aborted_other"`
+}
+
+// Reboot implements patch.Backend: shutdown.exe /r /t 5. A shutdown that is
+// already scheduled is aborted and ours retried once (in the script); one
+// already in progress (1115) counts as started, and so does a connection
+// that drops while the command runs. The caller confirms the reboot by a
+// changed BootID.
+func (b *Backend) Reboot(ctx context.Context, t transport.Transport) error {
+	var r rebootReport
+	err := runScript(ctx, t, ScriptReboot, nil, &r)
+	switch {
+	case errors.Is(err, transport.ErrConnLost):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reboot: %w", err)
+	case r.Exit == 0, r.Exit == exitShutdownInProgress:
+		return nil
+	case r.Exit == exitShutdownScheduled:
+		return fmt.Errorf("reboot: %w: another shutdown is still scheduled after shutdown /a (exit 1190)", patch.ErrCommandFailed)
+	}
+	return fmt.Errorf("reboot: %w: shutdown.exe exit status %d", patch.ErrCommandFailed, r.Exit)
+}
+
+// ErrServicingBusy: the servicing stack is still working after a reboot.
+var ErrServicingBusy = errors.New("servicing stack busy")
+
+type readyReport struct {
+	ServicingInProgress bool   `json:"servicing_in_progress"`
+	TrustedInstaller    string `json:"trusted_installer"`
+	Idle                bool   `json:"idle"`
+}
+
+// Ready implements patch.Backend: the servicing stack must be idle on two
+// probes Options.ReadyPause apart (Windows often finishes update work just
+// after a boot, and one good answer can be a lull). The runner retries
+// Ready until it succeeds or its reboot timeout ends.
+func (b *Backend) Ready(ctx context.Context, t transport.Transport) error {
+	for i := range 2 {
+		if i > 0 {
+			if err := sleep(ctx, b.opts.ReadyPause); err != nil {
+				return fmt.Errorf("ready: %w", err)
+			}
+		}
+		var r readyReport
+		if err := runScript(ctx, t, ScriptReady, nil, &r); err != nil {
+			return fmt.Errorf("ready: %w", err)
+		}
+		if !r.Idle {
+			return fmt.Errorf("ready: %w (servicing in progress: %t, TrustedInstaller: %s)",
+				ErrServicingBusy, r.ServicingInProgress, r.TrustedInstaller)
+		}
+	}
+	return nil
+}
