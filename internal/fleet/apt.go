@@ -454,11 +454,7 @@ func aptList(p *proc, o aptOpts) int {
 		}
 		return 0
 	}
-	names := make([]string, 0, len(h.installed))
-	for n := range h.installed {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := h.installedNamesLocked()
 	for _, n := range names {
 		ip := h.installed[n]
 		p.outf("%s/now %s %s [installed]\n", n, ip.newest(), ip.arch)
@@ -550,11 +546,7 @@ func dpkgList(p *proc, pats []string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p.outf("Desired=Unknown/Install/Remove/Purge/Hold\n| Status=Not/Inst/Conf-files/Unpacked/halF-conf/Half-inst/trig-aWait/Trig-pend\n|/ Err?=(none)/Reinst-required (Status,Err: uppercase=bad)\n||/ Name           Version      Architecture Description\n+++-==============-============-============-=================================\n")
-	names := make([]string, 0, len(h.installed))
-	for n := range h.installed {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := h.installedNamesLocked()
 	found := 0
 	for _, n := range names {
 		if len(pats) > 0 && !matchAny(pats, n) {
@@ -612,11 +604,7 @@ func progDpkgQuery(_ context.Context, p *proc) int {
 	h := p.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	names := make([]string, 0, len(h.installed))
-	for n := range h.installed {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := h.installedNamesLocked()
 	if len(pats) == 0 {
 		pats = []string{"*"}
 	}

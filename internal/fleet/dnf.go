@@ -240,11 +240,7 @@ func dnfList(p *proc, o dnfOpts) int {
 		return 0
 	}
 	p.outf("Installed Packages\n")
-	names := make([]string, 0, len(h.installed))
-	for n := range h.installed {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := h.installedNamesLocked()
 	for _, n := range names {
 		ip := h.installed[n]
 		for _, v := range ip.versions {
@@ -483,12 +479,7 @@ func progRpm(_ context.Context, p *proc) int {
 		p.outf("%s", rep.Replace(format))
 	}
 	if all {
-		sorted := make([]string, 0, len(h.installed))
-		for n := range h.installed {
-			sorted = append(sorted, n)
-		}
-		sort.Strings(sorted)
-		for _, n := range sorted {
+		for _, n := range h.installedNamesLocked() {
 			if len(names) > 0 && !matchAny(names, n) {
 				continue
 			}

@@ -99,7 +99,6 @@ func (h *SimHost) powerCycle(halt bool) {
 	}
 	h.mu.Lock()
 	stay := halt || h.faults.NeverReturn
-	h.neverReturn = stay
 	h.mu.Unlock()
 	if stay {
 		h.logf("stays down")

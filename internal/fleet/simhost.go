@@ -56,12 +56,11 @@ type SimHost struct {
 	rebootSet  context.CancelFunc
 	units      map[string]bool // transient systemd units of this boot
 	// counters and faults
-	reboots     int
-	commands    []string
-	faults      Faults
-	lockUntil   time.Time
-	rng         *rand.Rand
-	neverReturn bool // latched at power-off
+	reboots   int
+	commands  []string
+	faults    Faults
+	lockUntil time.Time
+	rng       *rand.Rand
 }
 
 // instPkg is one installed package with every installed version (several
@@ -252,6 +251,16 @@ func (h *SimHost) setFaultsLocked(f Faults) {
 			}
 		}
 	}
+}
+
+// installedNamesLocked lists installed package names, sorted.
+func (h *SimHost) installedNamesLocked() []string {
+	names := make([]string, 0, len(h.installed))
+	for n := range h.installed {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // pendingLocked lists the catalog updates newer than what is installed,
