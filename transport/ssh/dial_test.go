@@ -83,13 +83,13 @@ func TestDialAuth(t *testing.T) {
 		{
 			name:   "key file",
 			server: serverOpts{authorized: []gossh.PublicKey{good.pub()}},
-			setup:  func(t *testing.T, cfg *Config) { cfg.KeyFiles = []string{good.file(t, "")} },
+			setup:  func(t *testing.T, cfg *Config) { cfg.KeyFiles = []string{good.file(t)} },
 		},
 		{
 			name:   "second key file after a refused one",
 			server: serverOpts{authorized: []gossh.PublicKey{good.pub()}},
 			setup: func(t *testing.T, cfg *Config) {
-				cfg.KeyFiles = []string{other.file(t, ""), good.file(t, "")}
+				cfg.KeyFiles = []string{other.file(t), good.file(t)}
 			},
 		},
 		{
@@ -111,7 +111,7 @@ func TestDialAuth(t *testing.T) {
 			name:   "key file refused, agent key accepted",
 			server: serverOpts{authorized: []gossh.PublicKey{good.pub()}},
 			setup: func(t *testing.T, cfg *Config) {
-				cfg.KeyFiles = []string{other.file(t, "")}
+				cfg.KeyFiles = []string{other.file(t)}
 				cfg.AgentSocket = startAgent(t, good)
 			},
 		},
@@ -126,7 +126,7 @@ func TestDialAuth(t *testing.T) {
 		{
 			name:     "unauthorized key",
 			server:   serverOpts{authorized: []gossh.PublicKey{good.pub()}},
-			setup:    func(t *testing.T, cfg *Config) { cfg.KeyFiles = []string{other.file(t, "")} },
+			setup:    func(t *testing.T, cfg *Config) { cfg.KeyFiles = []string{other.file(t)} },
 			wantKind: "auth",
 			wantText: []string{`user "patch"`, "publickey (1 key file(s))"},
 			accepts:  1,
@@ -134,7 +134,7 @@ func TestDialAuth(t *testing.T) {
 		{
 			name:     "passphrase-protected key points at ssh-agent",
 			server:   serverOpts{authorized: []gossh.PublicKey{good.pub()}},
-			setup:    func(t *testing.T, cfg *Config) { cfg.KeyFiles = []string{good.file(t, "hunter2")} },
+			setup:    func(t *testing.T, cfg *Config) { cfg.KeyFiles = []string{"testdata/encrypted_ed25519"} },
 			wantKind: "auth",
 			wantText: []string{"passphrase", "ssh-add"},
 			accepts:  0,

@@ -43,10 +43,11 @@ type fakeServer struct {
 	quit chan struct{}
 	wg   sync.WaitGroup
 
-	mu     sync.Mutex
-	conns  []io.Closer       // closed at cleanup; guarded by mu
-	files  map[string][]byte // uploads by path; guarded by mu
-	killed []string          // signals received; guarded by mu
+	mu    sync.Mutex
+	conns []io.Closer       // closed at cleanup; guarded by mu
+	files map[string][]byte // uploads by path; guarded by mu
+
+	signalled chan string // every "signal" request received, in order
 }
 
 type serverOpts struct {
@@ -81,7 +82,7 @@ func startServer(t *testing.T, o serverOpts) *fakeServer {
 	s := &fakeServer{
 		t: t, ln: ln, hostKey: o.hostKey, addr: ln.Addr().String(),
 		port: ln.Addr().(*net.TCPAddr).Port, resetFirst: o.resetFirst, forwarding: o.forwarding,
-		quit: make(chan struct{}), files: map[string][]byte{},
+		quit: make(chan struct{}), files: map[string][]byte{}, signalled: make(chan string, 16),
 	}
 	if s.hostKey == nil {
 		s.hostKey = newSigner(t)
@@ -225,9 +226,10 @@ func (s *fakeServer) session(nc gossh.NewChannel, c *stallConn) {
 		case "signal":
 			var p struct{ Signal string }
 			if gossh.Unmarshal(req.Payload, &p) == nil {
-				s.mu.Lock()
-				s.killed = append(s.killed, p.Signal)
-				s.mu.Unlock()
+				select {
+				case s.signalled <- p.Signal:
+				default:
+				}
 				select {
 				case signals <- p.Signal:
 				default:
@@ -251,7 +253,7 @@ func (s *fakeServer) session(nc gossh.NewChannel, c *stallConn) {
 //	sleep             run until killed or the channel closes
 //	drop              print "partial", then close the TCP connection
 //	stall             stop reading and writing the TCP connection
-//	cat > 'PATH'      store stdin as PATH
+//	cat > 'PATH'      store stdin as PATH; paths under /ro/ are refused
 func (s *fakeServer) exec(line string, ch gossh.Channel, c *stallConn, signals <-chan string, gone <-chan struct{}) {
 	defer ch.Close() // the client's Wait ends when the channel closes
 	word, arg, _ := strings.Cut(line, " ")
@@ -297,6 +299,11 @@ func (s *fakeServer) exec(line string, ch gossh.Channel, c *stallConn, signals <
 		if err != nil {
 			io.WriteString(ch.Stderr(), err.Error())
 			status = 2
+			break
+		}
+		if strings.HasPrefix(path, "/ro/") {
+			fmt.Fprintf(ch.Stderr(), "sh: %s: Read-only file system\n", path)
+			status = 1
 			break
 		}
 		data, err := io.ReadAll(ch)
@@ -373,12 +380,6 @@ func (s *fakeServer) file(path string) ([]byte, bool) {
 	defer s.mu.Unlock()
 	b, ok := s.files[path]
 	return b, ok
-}
-
-func (s *fakeServer) signals() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.killed...)
 }
 
 // stallConn is a net.Conn that can be made to stop reading and writing
@@ -464,7 +465,7 @@ func (s *fakeServer) config(t *testing.T, key *clientKey) Config {
 		RetryBackoff:     time.Millisecond,
 	}
 	if key != nil {
-		cfg.KeyFiles = []string{key.file(t, "")}
+		cfg.KeyFiles = []string{key.file(t)}
 	}
 	return cfg
 }
@@ -490,17 +491,12 @@ func newClientKey(t *testing.T) *clientKey {
 
 func (k *clientKey) pub() gossh.PublicKey { return k.signer.PublicKey() }
 
-// file writes the private key in OpenSSH format, encrypted when passphrase
-// is set, and returns its path.
-func (k *clientKey) file(t *testing.T, passphrase string) string {
+// file writes the private key in OpenSSH format and returns its path.
+// (testdata/encrypted_ed25519, made by ssh-keygen with passphrase hunter2,
+// is the encrypted case: encrypting here costs a second of bcrypt.)
+func (k *clientKey) file(t *testing.T) string {
 	t.Helper()
-	var block *pem.Block
-	var err error
-	if passphrase == "" {
-		block, err = gossh.MarshalPrivateKey(k.priv, "test")
-	} else {
-		block, err = gossh.MarshalPrivateKeyWithPassphrase(k.priv, "test", []byte(passphrase))
-	}
+	block, err := gossh.MarshalPrivateKey(k.priv, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
