@@ -184,3 +184,30 @@ func TestZypperDetails(t *testing.T) {
 		t.Errorf("text list-updates:\n%s", out)
 	}
 }
+
+// A second patch round: an update published after the first install shows
+// up in the next scan; commands are recorded in order.
+func TestAddUpdateAndCommandsSeen(t *testing.T) {
+	f := startFleet(t, Config{Hosts: []HostSpec{{Name: "d", Distro: Debian12}}})
+	h := f.Host("d")
+	runLocal(t, h, "apt-get -y dist-upgrade")
+	if len(h.Pending()) != 0 {
+		t.Fatal("first round left updates")
+	}
+	h.AddUpdate(Update{Name: "openssl", Version: "3.0.23-1~deb12u1", Repo: debSec, Security: true})
+	out, _, _ := runLocal(t, h, "apt-get -s dist-upgrade")
+	if !strings.Contains(out, "Inst openssl [3.0.22-1~deb12u2] (3.0.23-1~deb12u1 Debian-Security:12/oldstable-security [amd64])") {
+		t.Errorf("published update not offered:\n%s", out)
+	}
+	c, err := dial(t, f, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	runSSH(c, "uname -r")
+	runSSH(c, "id -u")
+	seen := h.CommandsSeen()
+	if len(seen) < 2 || seen[len(seen)-2] != "uname -r" || seen[len(seen)-1] != "id -u" {
+		t.Errorf("CommandsSeen = %q", seen)
+	}
+}
