@@ -29,7 +29,7 @@ import (
 // forward direct-tcpip channels (a jump host). Every goroutine it starts is
 // joined in t.Cleanup.
 type fakeServer struct {
-	t       *testing.T
+	t       testing.TB
 	ln      net.Listener
 	hostKey gossh.Signer
 	addr    string // "127.0.0.1:port"
@@ -60,20 +60,10 @@ type serverOpts struct {
 	extraKeys  []gossh.Signer    // more host keys (several key types)
 }
 
-func newSigner(t *testing.T) gossh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+// newSigner is a fresh ed25519 key (a host key, or an impostor's).
+func newSigner(t testing.TB) gossh.Signer { return newClientKey(t).signer }
 
-func startServer(t *testing.T, o serverOpts) *fakeServer {
+func startServer(t testing.TB, o serverOpts) *fakeServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -428,7 +418,7 @@ func (c *stallConn) Close() error {
 }
 
 // knownHostsFile writes lines to a known_hosts file in a temp dir.
-func knownHostsFile(t *testing.T, lines ...string) string {
+func knownHostsFile(t testing.TB, lines ...string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "known_hosts")
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
@@ -442,7 +432,7 @@ func (s *fakeServer) knownLine() string {
 	return knownhosts.Line([]string{s.addr}, s.hostKey.PublicKey())
 }
 
-func openKnownHosts(t *testing.T, path, policy string) *KnownHosts {
+func openKnownHosts(t testing.TB, path, policy string) *KnownHosts {
 	t.Helper()
 	kh, err := OpenKnownHosts(path, policy)
 	if err != nil {
@@ -453,7 +443,7 @@ func openKnownHosts(t *testing.T, path, policy string) *KnownHosts {
 
 // config is a Config for s with short timeouts, trusting s's host key and,
 // when key is non-nil, authenticating with it from a key file.
-func (s *fakeServer) config(t *testing.T, key *clientKey) Config {
+func (s *fakeServer) config(t testing.TB, key *clientKey) Config {
 	t.Helper()
 	cfg := Config{
 		Address:          "127.0.0.1",
@@ -476,7 +466,7 @@ type clientKey struct {
 	priv   ed25519.PrivateKey
 }
 
-func newClientKey(t *testing.T) *clientKey {
+func newClientKey(t testing.TB) *clientKey {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -494,7 +484,7 @@ func (k *clientKey) pub() gossh.PublicKey { return k.signer.PublicKey() }
 // file writes the private key in OpenSSH format and returns its path.
 // (testdata/encrypted_ed25519, made by ssh-keygen with passphrase hunter2,
 // is the encrypted case: encrypting here costs a second of bcrypt.)
-func (k *clientKey) file(t *testing.T) string {
+func (k *clientKey) file(t testing.TB) string {
 	t.Helper()
 	block, err := gossh.MarshalPrivateKey(k.priv, "test")
 	if err != nil {
@@ -508,7 +498,7 @@ func (k *clientKey) file(t *testing.T) string {
 }
 
 // dial dials cfg and closes the client at cleanup.
-func dial(t *testing.T, cfg Config) *Client {
+func dial(t testing.TB, cfg Config) *Client {
 	t.Helper()
 	c, err := Dial(t.Context(), cfg)
 	if err != nil {

@@ -239,3 +239,37 @@ func TestCloseIsIdempotentAndJoins(t *testing.T) {
 		t.Errorf("Run after Close: %v, want ErrConnLost", err)
 	}
 }
+
+// BenchmarkDial measures one handshake + publickey auth + a session on
+// loopback against the in-process server (client and server share the CPU).
+func BenchmarkDial(b *testing.B) {
+	key := newClientKey(b)
+	srv := startServer(b, serverOpts{authorized: []gossh.PublicKey{key.pub()}})
+	cfg := srv.config(b, key)
+	for b.Loop() {
+		c, err := Dial(b.Context(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Run(b.Context(), transport.Command{Line: "exit 0"}); err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+}
+
+// BenchmarkRun measures one command on an open connection (a new session).
+func BenchmarkRun(b *testing.B) {
+	key := newClientKey(b)
+	srv := startServer(b, serverOpts{authorized: []gossh.PublicKey{key.pub()}})
+	c, err := Dial(b.Context(), srv.config(b, key))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for b.Loop() {
+		if _, err := c.Run(b.Context(), transport.Command{Line: "exit 0"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
