@@ -119,4 +119,4 @@ func (plainTransport) Run(context.Context, transport.Command) (transport.Result,
 	return transport.Result{}, errors.New("not used")
 }
 func (plainTransport) Upload(context.Context, string, io.Reader, int64) error { return nil }
-func (plainTransport) Close() error                                         { return nil }
+func (plainTransport) Close() error                                           { return nil }
