@@ -16,21 +16,15 @@ import (
 // MaxStdin bounds Command.Stdin: it is read fully before the command starts.
 const MaxStdin = 8 << 20
 
-var (
-	errClosed = errors.New("winrm client closed")
-	// ErrStdinSealed: a sealed (NTLM-encrypted) client cannot send stdin,
-	// because the library's Send and Receive race on the shared NTLM state.
-	ErrStdinSealed = errors.New("stdin is not supported on an NTLM-encrypted WinRM connection (use Upload, or HTTPS)")
-)
+var errClosed = errors.New("winrm client closed")
 
 // Client is a WinRM connection to one host. It implements
 // transport.Transport.
 //
 // Concurrency: a Client belongs to one worker. Operations are serialized
-// (a second concurrent Run waits for the first), because the library's
-// sealed transport keeps per-message NTLM state that concurrent requests
-// would corrupt. Close may be called from another goroutine to cut an
-// operation off.
+// (a second concurrent Run waits for the first): one remote shell, and on a
+// sealed client one NTLM session whose messages must stay in order. Close
+// may be called from another goroutine to cut an operation off.
 //
 // One remote shell is reused across commands and replaced every
 // Config.RecycleAfter commands; Close deletes it.
@@ -56,6 +50,10 @@ var _ transport.Transport = (*Client)(nil)
 // command completed and Result.ExitCode is real; any error means the outcome
 // is unknown. CLIXML on stderr is decoded into readable text in
 // Result.Stderr (cmd.Stderr still receives the raw stream).
+//
+// cmd.Stdin works on every client. On a sealed client all messages share
+// one connection, so a command that waits for its stdin gets it only after
+// the Receive already in flight returns: up to OperationTimeout later.
 //
 // If the context ends, the library signals the remote command to stop once
 // the Receive in flight returns (within OperationTimeout), so cancellation
@@ -99,9 +97,6 @@ func (c *Client) run(ctx context.Context, cmd transport.Command) (transport.Resu
 	}
 	var stdin []byte
 	if cmd.Stdin != nil {
-		if c.cfg.sealed() {
-			return transport.Result{}, ErrStdinSealed
-		}
 		data, err := io.ReadAll(io.LimitReader(cmd.Stdin, MaxStdin+1))
 		if err != nil {
 			return transport.Result{}, fmt.Errorf("read stdin: %w", err)
@@ -215,8 +210,8 @@ func firstErr(errs ...error) error {
 // command with a Signal and one more Receive. If fn still has not returned,
 // the client is abandoned: the guard fails every later request at once and
 // our connections are closed, which ends the library's goroutines. (Only a
-// sealed or Kerberos client, whose connections the library dials itself,
-// can leave a goroutine blocked in the network until TCP gives up.)
+// Kerberos client, whose connections the library dials itself, can leave a
+// goroutine blocked in the network until TCP gives up.)
 func (c *Client) call(ctx context.Context, what string, fn func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- fn() }()

@@ -342,18 +342,6 @@ func TestUnsealedNTLMNeverFallsBackToBasicOverHTTP(t *testing.T) {
 	}
 }
 
-func TestSealedClientRefusesStdin(t *testing.T) {
-	c, err := newClient(Config{Address: "127.0.0.1", User: "u"}.withDefaults())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.guard.kill(errClosed) })
-	_, err = c.Run(testCtx(t), transport.Command{Line: "more", Stdin: strings.NewReader("x")})
-	if !errors.Is(err, ErrStdinSealed) {
-		t.Fatalf("err = %v, want ErrStdinSealed", err)
-	}
-}
-
 func TestCloseFromAnotherGoroutineCutsOffRun(t *testing.T) {
 	h := newFakeHost(t)
 	h.exec = func(string, []byte) fakeOutcome { return fakeOutcome{timeouts: 1 << 30} }

@@ -41,8 +41,17 @@ func newConnTracker(timeout time.Duration) *connTracker {
 
 // Dial matches the library's dial hook signature.
 func (t *connTracker) Dial(network, addr string) (net.Conn, error) {
+	return t.DialContext(t.ctx, network, addr)
+}
+
+// DialContext is Dial for an http.Transport of our own (the sealed
+// transporter): it also ends with ctx.
+func (t *connTracker) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	defer context.AfterFunc(t.ctx, stop)() // CloseAll cuts off a dial in progress too
 	d := net.Dialer{Timeout: t.timeout, KeepAlive: 30 * time.Second}
-	c, err := d.DialContext(t.ctx, network, addr)
+	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}

@@ -46,13 +46,18 @@ func newClient(cfg Config) (*Client, error) {
 		CACert:        cfg.CACertPEM,
 		Timeout:       cfg.ResponseTimeout,
 	}
+	scheme := "http"
+	if cfg.HTTPS {
+		scheme = "https"
+	}
+	url := scheme + "://" + host + ":" + strconv.Itoa(cfg.Port) + "/wsman"
 	conns := newConnTracker(cfg.ConnectTimeout)
-	inner, err := innerTransporter(cfg, host, conns)
+	inner, err := innerTransporter(cfg, host, url, conns)
 	if err != nil {
 		return nil, err
 	}
-	// A sealed Post is an NTLM handshake plus the message: allow for the
-	// extra dials on top of the response timeout.
+	// A sealed Post may first authenticate a new connection (a dial and two
+	// quick requests): allow for that on top of the response timeout.
 	g := newGuard(inner, cfg.ResponseTimeout+2*cfg.ConnectTimeout, conns.CloseAll)
 
 	params := *winrm.DefaultParameters // a copy: the library's value is shared
@@ -63,23 +68,20 @@ func newClient(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("winrm %s: %w", cfg.Address, err)
 	}
-	scheme := "http"
-	if cfg.HTTPS {
-		scheme = "https"
-	}
 	return &Client{
 		cfg:    cfg,
 		wc:     wc,
 		params: params,
-		url:    scheme + "://" + host + ":" + strconv.Itoa(cfg.Port) + "/wsman",
+		url:    url,
 		guard:  g,
 		conns:  conns,
 		sem:    make(chan struct{}, 1),
 	}, nil
 }
 
-// innerTransporter picks the library transporter for the auth mode.
-func innerTransporter(cfg Config, host string, conns *connTracker) (winrm.Transporter, error) {
+// innerTransporter picks the transporter for the auth mode: the library's,
+// except for sealed NTLM, which is ours (sealed_transport.go).
+func innerTransporter(cfg Config, host, url string, conns *connTracker) (winrm.Transporter, error) {
 	switch {
 	case cfg.Auth == AuthBasic:
 		return winrm.NewClientWithDial(conns.Dial), nil
@@ -102,10 +104,9 @@ func innerTransporter(cfg Config, host string, conns *connTracker) (winrm.Transp
 			SPN: spn, KrbConf: krbConf, KrbCCache: cfg.KrbCCache,
 		}, nil
 	case cfg.sealed():
-		// A new Encryption per client: it holds per-message NTLM state.
-		// It uses its own http.Client (no dial hook, no TLS settings, no
-		// response timeout), so the guard's watchdog is its only bound.
-		return winrm.NewEncryption("ntlm")
+		// Not the library's Encryption: it falls back to unsealed NTLM
+		// when its handshake fails, and dials outside our tracker.
+		return newSealedTransport(cfg, url, conns.DialContext), nil
 	default:
 		if !cfg.HTTPS {
 			// go-ntlmssp falls back to Basic when a server offers only

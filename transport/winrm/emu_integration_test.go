@@ -24,7 +24,7 @@ const (
 	emuPass = "Emu-Passw0rd!"
 )
 
-func startEmu(t *testing.T, cfg winrmemu.Config) *winrmemu.Server {
+func startEmu(t testing.TB, cfg winrmemu.Config) *winrmemu.Server {
 	t.Helper()
 	cfg.Users = map[string]string{"Administrator": emuPass}
 	s, err := winrmemu.New(cfg)
@@ -43,7 +43,7 @@ func startEmu(t *testing.T, cfg winrmemu.Config) *winrmemu.Server {
 }
 
 // emuConfig is a Config for s with short timeouts; mode is the auth setup.
-func emuConfig(t *testing.T, s *winrmemu.Server, auth string, https bool) Config {
+func emuConfig(t testing.TB, s *winrmemu.Server, auth string, https bool) Config {
 	t.Helper()
 	host, portStr, err := net.SplitHostPort(s.Addr())
 	if err != nil {

@@ -11,16 +11,16 @@ import (
 	"github.com/patchrun/patchrun/transport"
 )
 
-// guard is a winrm.Transporter wrapped around the library's own. It defends
-// against the library's failure modes (WINDOWS.md):
+// guard is a winrm.Transporter wrapped around the inner one (the library's,
+// or our sealed transporter). It defends against the library's failure
+// modes (WINDOWS.md):
 //   - SOAP faults come back as (body, nil): they become *WSManFault errors;
 //   - empty or malformed bodies panic the library's Receive goroutine: they
 //     become *ProtocolError before the library sees them;
-//   - panics inside the inner transporter (sealed-message parsing indexes
-//     without bounds checks) are recovered into *ProtocolError;
+//   - panics inside the inner transporter are recovered into *ProtocolError;
 //   - a request that never returns is abandoned after postTimeout, and the
 //     guard is then broken for good, because the abandoned goroutine still
-//     owns the inner transporter's state (the sealed client's NTLM session).
+//     owns the inner transporter's state (a sealed client's NTLM session).
 //
 // Every error it returns went through classify.
 //
