@@ -137,3 +137,75 @@ func TestReboots(t *testing.T) {
 		t.Errorf("reboots = %v, want h01:2 h02:1", got)
 	}
 }
+
+// window is when a reboot batch's hosts were off: from the first host going
+// down to the last one coming back (0 if none came back).
+type window struct{ firstDown, lastUp float64 }
+
+// batchWindows groups down/up events by each host's reboot batch.
+func batchWindows(evs []bootEvent, batchOf map[string]int) map[int]window {
+	w := map[int]window{}
+	for _, ev := range evs {
+		b, ok := batchOf[ev.host]
+		if !ok {
+			continue
+		}
+		cur := w[b]
+		switch {
+		case !ev.up && (cur.firstDown == 0 || ev.at < cur.firstDown):
+			cur.firstDown = ev.at
+		case ev.up && ev.at > cur.lastUp:
+			cur.lastUp = ev.at
+		}
+		w[b] = cur
+	}
+	return w
+}
+
+// overlappingBatches names consecutive batches where batch k+1 went down
+// before every host of batch k was back.
+func overlappingBatches(w map[int]window) []string {
+	var bad []string
+	for b := 1; ; b++ {
+		cur, ok1 := w[b]
+		next, ok2 := w[b+1]
+		if !ok1 || !ok2 {
+			return bad
+		}
+		if next.firstDown < cur.lastUp {
+			bad = append(bad, fmt.Sprintf("batch %d went down at %.2f before batch %d was back at %.2f", b+1, next.firstDown, b, cur.lastUp))
+		}
+	}
+}
+
+func TestBatchWindows(t *testing.T) {
+	log := "1 h01 down\n2 h02 down\n4 h01 up a\n5 h02 up b\n6 h03 down\n8 h03 up c\n"
+	evs, err := parseBootLog(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		batchOf     map[string]int
+		want        map[int]window
+		wantOverlap int
+	}{
+		{"two batches in turn", map[string]int{"h01": 1, "h02": 1, "h03": 2},
+			map[int]window{1: {1, 5}, 2: {6, 8}}, 0},
+		{"second batch started early", map[string]int{"h01": 1, "h02": 2, "h03": 3},
+			map[int]window{1: {1, 4}, 2: {2, 5}, 3: {6, 8}}, 1},
+		{"hosts outside any batch ignored", map[string]int{"h03": 1},
+			map[int]window{1: {6, 8}}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := batchWindows(evs, tt.batchOf)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("batchWindows = %v, want %v", got, tt.want)
+			}
+			if bad := overlappingBatches(got); len(bad) != tt.wantOverlap {
+				t.Errorf("overlappingBatches = %q, want %d", bad, tt.wantOverlap)
+			}
+		})
+	}
+}

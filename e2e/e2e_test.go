@@ -27,6 +27,7 @@ func TestLab(t *testing.T) {
 		{"security-only patch installs only the security update", testSecurityOnly},
 		{"patch in batches of 5 keeps conffiles and reboots with new boot ids", testPatchBatches},
 		{"exec returns per-host output and exit codes", testExec},
+		{"scan works through packet loss", testPacketLoss},
 		{"unreachable, changed host key and dpkg lock", testFaults},
 		{"a host that never returns halts later batches", testNeverReturns},
 	}
@@ -139,6 +140,7 @@ func testPatchBatches(t *testing.T, l *lab, p patchrun) {
 		t.Errorf("patch exit %d, want 0", code)
 	}
 	perBatch := map[int]int{}
+	batchOf := map[string]int{}
 	for _, lh := range l.hosts {
 		h := rep.host(t, lh.name)
 		if h.Status != "ok" {
@@ -152,6 +154,7 @@ func testPatchBatches(t *testing.T, l *lab, p patchrun) {
 			t.Errorf("%s: rebooted=%v batch=%d; its reboot flag was set", h.Name, h.Rebooted, h.RebootBatch)
 		}
 		perBatch[h.RebootBatch]++
+		batchOf[h.Name] = h.RebootBatch
 		if h.BootIDBefore == "" || h.BootIDBefore == h.BootIDAfter {
 			t.Errorf("%s: boot id %q → %q, want a change", h.Name, h.BootIDBefore, h.BootIDAfter)
 		}
@@ -173,6 +176,14 @@ func testPatchBatches(t *testing.T, l *lab, p patchrun) {
 		t.Errorf("at most %d hosts were down at once (boot log), want 1..%d", most, batch)
 	} else {
 		t.Logf("boot log: at most %d hosts down at once, %d batches", most, len(perBatch))
+	}
+	windows := batchWindows(evs, batchOf)
+	for _, problem := range overlappingBatches(windows) {
+		t.Error(problem)
+	}
+	for b := 1; b <= len(windows); b++ {
+		w := windows[b]
+		t.Logf("TIMING reboot batch %d (%d hosts): first down to last up %.1f s", b, perBatch[b], w.lastUp-w.firstDown)
 	}
 	for _, h := range l.hosts {
 		if reboots(evs)[h.name] != 1 {
@@ -222,6 +233,27 @@ func testExec(t *testing.T, l *lab, p patchrun) {
 		}
 		if strings.TrimSpace(h.Exec.Stdout) != h.Name {
 			t.Errorf("%s: stdout %q, want its own hostname", h.Name, h.Exec.Stdout)
+		}
+	}
+}
+
+func testPacketLoss(t *testing.T, l *lab, p patchrun) {
+	lossy := []string{l.hosts[4].name, l.hosts[5].name}
+	for _, name := range lossy {
+		l.fault(t, name, "loss", "on", "10")
+	}
+	t.Cleanup(func() {
+		for _, name := range lossy {
+			l.fault(t, name, "loss", "off")
+		}
+	})
+	rep, code := p.run(t, 3*time.Minute, "scan")
+	if code != 0 {
+		t.Errorf("scan with 10%% loss on %v: exit %d, want 0", lossy, code)
+	}
+	for _, h := range rep.Hosts {
+		if h.Status != "ok" || len(h.Updates) != 0 {
+			t.Errorf("%s: status %q (%s) updates %+v; want ok and clean", h.Name, h.Status, h.Error, h.Updates)
 		}
 	}
 }
