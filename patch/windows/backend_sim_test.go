@@ -306,3 +306,27 @@ func TestBackendNeedsPowerShell(t *testing.T) {
 		t.Fatalf("want ErrNoPowerShell, got %v", err)
 	}
 }
+
+// hiddenPS wraps a transport the way the runner's logging wrapper does:
+// only Run, Upload and Close show, so RunPowerShell is not reachable.
+type hiddenPS struct{ transport.Transport }
+
+func TestBackendOverWrappedTransport(t *testing.T) {
+	h := startHost(t, winsim.Config{})
+	c := hiddenPS{dial(t, h)}
+	be := windows.New(fastOptions())
+	if _, err := be.Facts(testCtx(t), c); err != nil {
+		t.Fatalf("Facts over plain Run: %v", err)
+	}
+	ups, err := be.Scan(testCtx(t), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := be.Install(testCtx(t), c, ups[:1], patch.Selection{})
+	if err != nil || !res.Updates[0].Installed {
+		t.Fatalf("Install over plain Run and Upload: %v %+v", err, res.Updates)
+	}
+	if cmds := strings.Join(h.Commands(), " "); !strings.Contains(cmds, "upload-decode install-start del") {
+		t.Errorf("long script not uploaded, run with -File and deleted: %s", cmds)
+	}
+}

@@ -112,11 +112,11 @@ func winrmDial(t *testing.T, h *winsim.Host) (*winrm.Client, error) {
 	return c, err
 }
 
-// plainTransport is a transport without RunPowerShell (like SSH).
+// plainTransport is a Linux host over SSH: no powershell.exe.
 type plainTransport struct{}
 
 func (plainTransport) Run(context.Context, transport.Command) (transport.Result, error) {
-	return transport.Result{}, errors.New("not used")
+	return transport.Result{ExitCode: 127, Stderr: []byte("sh: 1: powershell.exe: not found\n")}, nil
 }
 func (plainTransport) Upload(context.Context, string, io.Reader, int64) error { return nil }
 func (plainTransport) Close() error                                           { return nil }
