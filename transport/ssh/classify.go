@@ -75,7 +75,9 @@ func kindOf(stage string, err error) error {
 		case errors.As(err, &exitMiss), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 			errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNRESET),
 			errors.Is(err, syscall.EPIPE), strings.Contains(msg, "connection reset by peer"),
-			strings.Contains(msg, "use of closed network connection"):
+			strings.Contains(msg, "use of closed network connection"),
+			// NewSession on a connection that has just ended:
+			strings.Contains(msg, "unexpected packet in response to channel open: <nil>"):
 			return transport.ErrConnLost
 		}
 		return nil

@@ -56,6 +56,7 @@ func TestClassify(t *testing.T) {
 		{name: "closed conn", stage: stageRun, err: opErr("read", net.ErrClosed), want: "connection-lost"},
 		{name: "reset mid-command", stage: stageRun, err: opErr("read", syscall.ECONNRESET), want: "connection-lost"},
 		{name: "open session on dead conn", stage: stageSession, err: io.EOF, want: "connection-lost"},
+		{name: "open session as the conn ends", stage: stageSession, err: errors.New("ssh: unexpected packet in response to channel open: <nil>"), want: "connection-lost"},
 		{name: "stdin source failed", stage: stageRun, err: errors.New("read /src: input/output error"), want: ""},
 		{name: "auth text mid-run is still auth", stage: stageRun, err: errors.New("unable to authenticate"), want: "auth"},
 		{name: "cancelled run", stage: stageRun, err: context.Canceled, want: "", canceled: true},

@@ -90,6 +90,12 @@ func (c *Client) Run(ctx context.Context, cmd transport.Command) (transport.Resu
 	if err := ctx.Err(); err != nil {
 		return transport.Result{}, fmt.Errorf("ssh %s: run: %w", c.name, err)
 	}
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return transport.Result{}, c.connErr(stageSession, errClientClosed)
+	}
 	sess, err := c.ssh.NewSession()
 	if err != nil {
 		return transport.Result{}, c.connErr(stageSession, err)
