@@ -26,7 +26,8 @@ const (
 
 // httpStatusRe finds the status code in the library's HTTP error texts:
 // "http response error: 401 - invalid content type" (ntlm/basic),
-// "http error 401: ..." and "request returned: 401 - ..." (kerberos).
+// "http error 401: ..." (library http.go/auth.go) and "request returned:
+// 401 - ..." (kerberos).
 var httpStatusRe = regexp.MustCompile(`(?:http response error: |http error |request returned: )(\d{3})\b`)
 
 // classify maps an error from the winrm library (or the layers under it)

@@ -60,7 +60,7 @@ func TestClassify(t *testing.T) {
 			kind: "unreachable", wantText: "winrm_https"},
 		{name: "ntlm/basic 401", in: errors.New("http response error: 401 - invalid content type"),
 			kind: "auth", wantText: "HTTP 401"},
-		{name: "sealed handshake 401", in: errors.New("http error 401"), kind: "auth"},
+		{name: "http error 401 (library clients)", in: errors.New("http error 401: "), kind: "auth"},
 		{name: "kerberos 403", in: errors.New("request returned: 403 - 403 Forbidden. Response body:\n"), kind: "auth"},
 		{name: "404 no wsman", in: errors.New("http response error: 404 - invalid content type"), kind: "unreachable"},
 		{name: "200 but not soap", in: errors.New("http response error: 200 - invalid content type"), kind: "",

@@ -327,18 +327,22 @@ func TestDialFaultOnCreateIsTyped(t *testing.T) {
 	}
 }
 
-func TestUnsealedNTLMNeverFallsBackToBasicOverHTTP(t *testing.T) {
-	h := newFakeHost(t) // answers 401 offering only Basic
-	cfg := h.config()
-	cfg.Auth, cfg.AllowBasicHTTP, cfg.Encryption = AuthNTLM, false, EncryptionNever
-	_, err := Dial(testCtx(t), cfg)
-	if !errors.Is(err, transport.ErrAuth) {
-		t.Fatalf("err = %v, want ErrAuth", err)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.sawBasic != 0 {
-		t.Errorf("the password reached the host as Basic over plain HTTP %d times", h.sawBasic)
+func TestNTLMNeverFallsBackToBasicOverHTTP(t *testing.T) {
+	for _, enc := range []string{EncryptionAuto, EncryptionNever} { // sealed, then the library's unsealed NTLM
+		t.Run(enc, func(t *testing.T) {
+			h := newFakeHost(t) // answers 401 offering only Basic
+			cfg := h.config()
+			cfg.Auth, cfg.AllowBasicHTTP, cfg.Encryption = AuthNTLM, false, enc
+			_, err := Dial(testCtx(t), cfg)
+			if !errors.Is(err, transport.ErrAuth) || !strings.Contains(err.Error(), "Basic") {
+				t.Fatalf("err = %v, want ErrAuth naming the Basic-only offer", err)
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.sawBasic != 0 {
+				t.Errorf("the password reached the host as Basic over plain HTTP %d times", h.sawBasic)
+			}
+		})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -136,9 +137,9 @@ func TestSealedReauthenticatesOnNewConnection(t *testing.T) {
 
 func TestSealedLongCommandAndStdin(t *testing.T) {
 	s, _, cfg := sealedEmu(t, nil)
-	cfg.OperationTimeout = 200 * time.Millisecond
+	cfg.OperationTimeout = 150 * time.Millisecond
 	c := dialEmu(t, cfg)
-	res, err := c.Run(testCtx(t), transport.Command{Line: "echo start & sleep 500ms & echo done"})
+	res, err := c.Run(testCtx(t), transport.Command{Line: "echo start & sleep 400ms & echo done"})
 	if err != nil || string(res.Stdout) != "start\r\ndone\r\n" {
 		t.Fatalf("long command: %q, %v", res.Stdout, err)
 	}
@@ -147,8 +148,8 @@ func TestSealedLongCommandAndStdin(t *testing.T) {
 	}
 	// Send and Receive overlap here (the library sends stdin while its
 	// Receive loop runs): the transporter must keep them in sequence.
-	in := strings.Repeat("a line of stdin, sealed\r\n", 10000)
-	for i := 0; i < 3; i++ {
+	in := strings.Repeat("a line of stdin, sealed\r\n", 2000)
+	for i := 0; i < 2; i++ {
 		res, err := c.Run(testCtx(t), transport.Command{Line: "type", Stdin: strings.NewReader(in)})
 		if err != nil || string(res.Stdout) != in {
 			t.Fatalf("stdin run %d: %d bytes back of %d, %v", i+1, len(res.Stdout), len(in), err)
@@ -379,5 +380,36 @@ func TestSealedSessionRejectedMidway(t *testing.T) {
 	s.SetFaults(winrmemu.Faults{})
 	if res, err := c.Run(testCtx(t), transport.Command{Line: "echo y"}); err != nil || string(res.Stdout) != "y\r\n" {
 		t.Fatalf("Run once the host accepts again: %q, %v", res.Stdout, err)
+	}
+}
+
+func TestSealedCloseLeavesNoGoroutines(t *testing.T) {
+	s := startEmu(t, winrmemu.Config{})
+	before := runtime.NumGoroutine() // the emulator's own goroutines included
+	cfg := emuConfig(t, s, AuthNTLM, false)
+	cfg.OperationTimeout = 200 * time.Millisecond // the stdin command waits out one Receive
+	c, err := Dial(testCtx(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Run(testCtx(t), transport.Command{Line: "type", Stdin: strings.NewReader("in")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	// With the emulator still up, only our closing the connection ends
+	// net/http's connection goroutines and the emulator's handler for it.
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for runtime.NumGoroutine() > before {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines left after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
 	}
 }
