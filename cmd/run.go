@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/patchrun/patchrun/connect"
@@ -75,9 +76,11 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	plan.ConnectTimeout = o.connectTimeout
 	plan.StepTimeout = o.timeout
 
+	home, _ := os.UserHomeDir()
 	dialer := connect.NewDialer(connect.Options{
 		AgentSocket:    a.streams.Getenv("SSH_AUTH_SOCK"),
 		ConnectTimeout: o.connectTimeout,
+		Home:           home,
 	})
 	defer dialer.Close()
 

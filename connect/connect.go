@@ -6,6 +6,8 @@ package connect
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -20,6 +22,10 @@ import (
 type Options struct {
 	AgentSocket    string        // SSH_AUTH_SOCK; "" means no agent
 	ConnectTimeout time.Duration // default for hosts without their own
+	// Home is the user's home directory, where hosts without an ssh_key
+	// find OpenSSH's default identities (~/.ssh/id_ed25519, …); "" means
+	// none are tried.
+	Home string
 }
 
 // Dialer opens SSH and WinRM transports for inventory hosts. It is safe for
@@ -73,6 +79,22 @@ func (d *Dialer) hostKeys(path, policy string) (*ssh.KnownHosts, error) {
 	return kh, nil
 }
 
+// defaultIdentities lists the OpenSSH default key files that exist, in
+// OpenSSH's order, for hosts that name no ssh_key.
+func (d *Dialer) defaultIdentities() []string {
+	if d.opts.Home == "" {
+		return nil
+	}
+	var keys []string
+	for _, name := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
+		p := filepath.Join(d.opts.Home, ".ssh", name)
+		if _, err := os.Stat(p); err == nil {
+			keys = append(keys, p)
+		}
+	}
+	return keys
+}
+
 func (d *Dialer) sshConfig(h inventory.Host) (ssh.Config, error) {
 	kh, err := d.hostKeys(h.KnownHosts, h.HostKeyPolicy)
 	if err != nil {
@@ -89,6 +111,8 @@ func (d *Dialer) sshConfig(h inventory.Host) (ssh.Config, error) {
 	}
 	if h.SSHKey != "" {
 		cfg.KeyFiles = []string{h.SSHKey}
+	} else {
+		cfg.KeyFiles = d.defaultIdentities()
 	}
 	return cfg, nil
 }
@@ -99,11 +123,11 @@ func (d *Dialer) dialSSH(ctx context.Context, h inventory.Host) (transport.Trans
 		return nil, err
 	}
 	if h.ProxyJump != "" {
-		jump, err := parseJump(h.ProxyJump, cfg)
+		jump, err := ssh.ParseProxyJump(h.ProxyJump, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("host %s: proxy_jump: %w", h.Name, err)
 		}
-		cfg.Jump = &jump
+		cfg.Jump = jump
 	}
 	return ssh.Dial(ctx, cfg)
 }

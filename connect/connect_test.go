@@ -9,41 +9,37 @@ import (
 	"testing"
 
 	"github.com/patchrun/patchrun/inventory"
-	"github.com/patchrun/patchrun/transport/ssh"
 )
 
-func TestParseJump(t *testing.T) {
-	target := ssh.Config{Address: "10.0.0.5", Port: 2222, User: "root", KeyFiles: []string{"/k"}}
-	tests := []struct {
-		spec     string
-		wantUser string
-		wantAddr string
-		wantPort int
-		wantErr  bool
-	}{
-		{"bastion", "root", "bastion", 22, false},
-		{"ops@bastion", "ops", "bastion", 22, false},
-		{"ops@bastion:2200", "ops", "bastion", 2200, false},
-		{"[fd00::1]:2200", "root", "fd00::1", 2200, false},
-		{"ops@bastion:0", "", "", 0, true},
-		{"ops@bastion:ssh", "", "", 0, true},
-		{"ops@", "", "", 0, true},
+func TestDefaultIdentitiesWhenNoKeyIsNamed(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		got, err := parseJump(tt.spec, target)
-		if (err != nil) != tt.wantErr {
-			t.Errorf("parseJump(%q) error = %v, want error %v", tt.spec, err, tt.wantErr)
-			continue
+	for _, name := range []string{"id_rsa", "id_ed25519"} {
+		if err := os.WriteFile(filepath.Join(home, ".ssh", name), []byte("key"), 0o600); err != nil {
+			t.Fatal(err)
 		}
-		if err != nil {
-			continue
-		}
-		if got.User != tt.wantUser || got.Address != tt.wantAddr || got.Port != tt.wantPort {
-			t.Errorf("parseJump(%q) = %s@%s:%d, want %s@%s:%d", tt.spec, got.User, got.Address, got.Port, tt.wantUser, tt.wantAddr, tt.wantPort)
-		}
-		if got.Jump != nil || len(got.KeyFiles) != 1 {
-			t.Errorf("parseJump(%q): jump host should inherit keys and have no jump of its own: %+v", tt.spec, got)
-		}
+	}
+	d := NewDialer(Options{Home: home})
+	kh := filepath.Join(home, "known_hosts")
+	h := inventory.Host{Name: "web1", Address: "web1", Port: 22, User: "root", KnownHosts: kh, HostKeyPolicy: inventory.HostKeyStrict}
+	cfg, err := d.sshConfig(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(home, ".ssh", "id_ed25519"), filepath.Join(home, ".ssh", "id_rsa")}
+	if strings.Join(cfg.KeyFiles, ",") != strings.Join(want, ",") {
+		t.Errorf("default identities %q, want %q (OpenSSH order, existing files only)", cfg.KeyFiles, want)
+	}
+
+	h.SSHKey = "/etc/patchrun/key"
+	cfg, err = d.sshConfig(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.KeyFiles) != 1 || cfg.KeyFiles[0] != "/etc/patchrun/key" {
+		t.Errorf("a named ssh_key must be the only key file, got %q", cfg.KeyFiles)
 	}
 }
 
