@@ -295,7 +295,7 @@ func fsHandler(t *testing.T, fs *fakeFS) winrmemu.Handler {
 func TestEmuChunkedUploadSealed(t *testing.T) {
 	fs := &fakeFS{files: map[string][]byte{}}
 	s := startEmu(t, winrmemu.Config{Handler: fsHandler(t, fs)})
-	c := dialEmu(t, emuConfig(t, s, AuthNTLM, false)) // sealed: no stdin, upload by echo steps
+	c := dialEmu(t, emuConfig(t, s, AuthNTLM, false)) // sealed: every step is a sealed message
 	data := bytes.Repeat([]byte("patchrun\x00\xff"), 3000)
 	if err := c.Upload(testCtx(t), `C:\Windows\Temp\kb.msu`, bytes.NewReader(data), int64(len(data))); err != nil {
 		t.Fatalf("Upload: %v", err)

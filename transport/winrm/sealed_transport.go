@@ -151,7 +151,9 @@ func (t *sealedTransport) postOnce(plain []byte) (string, error) {
 		if slices.Contains(carriers, sess.conn) {
 			return "", fmt.Errorf("%w: the connection was replaced while a message was in flight", transport.ErrConnLost)
 		}
-		return "", fmt.Errorf("%w: the connection was replaced", errNotDelivered)
+		// Not delivered, but should the host keep dropping connections, the
+		// last attempt's error must still say the connection is lost.
+		return "", fmt.Errorf("%w: %w: the connection was replaced before the message went out", errNotDelivered, transport.ErrConnLost)
 	}
 	if resp.StatusCode == http.StatusUnauthorized {
 		t.dropSession()
@@ -244,7 +246,7 @@ func (t *sealedTransport) handshake() (*ntlmSession, error) {
 		return nil, err
 	}
 	if carriers[len(carriers)-1] != conn {
-		return nil, fmt.Errorf("%w: the connection was replaced during the handshake", errNotDelivered)
+		return nil, fmt.Errorf("%w: %w: the connection was replaced during the NTLM handshake", errNotDelivered, transport.ErrConnLost)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:

@@ -413,3 +413,31 @@ func TestSealedCloseLeavesNoGoroutines(t *testing.T) {
 		}
 	}
 }
+
+func TestSealedFaultsAreTyped(t *testing.T) {
+	tests := []struct {
+		name   string
+		faults winrmemu.Faults
+		check  func(error) bool
+	}{
+		{"access denied is ErrAuth with the token filter hint", winrmemu.Faults{DenyAccess: true}, func(err error) bool {
+			return errors.Is(err, transport.ErrAuth) && strings.Contains(err.Error(), "LocalAccountTokenFilterPolicy")
+		}},
+		{"shell quota is a *WSManFault", winrmemu.Faults{ShellQuotaExceeded: true}, func(err error) bool {
+			var f *WSManFault
+			return errors.As(err, &f) && f.Code == FaultMaxShells
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startEmu(t, winrmemu.Config{Faults: tt.faults})
+			_, err := Dial(testCtx(t), emuConfig(t, s, AuthNTLM, false))
+			if !tt.check(err) {
+				t.Fatalf("err = %v", err)
+			}
+			if s.Stats().SealedRequests == 0 {
+				t.Errorf("the fault did not come over a sealed exchange")
+			}
+		})
+	}
+}
