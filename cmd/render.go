@@ -41,12 +41,12 @@ func writeText(w io.Writer, r runner.Report) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Name, h.Status, exit, oneLine(h.Error))
 		}
 	default:
-		fmt.Fprintln(tw, "HOST\tSTATUS\tOS\tUPDATES\tSECURITY\tINSTALLED\tREBOOT\tBATCH\tERROR")
+		fmt.Fprintln(tw, "HOST\tSTATUS\tOS\tUPDATES\tSECURITY\tINSTALLED\tREBOOT\tBATCH\tBOOT ID\tERROR")
 		for _, h := range r.Hosts {
 			found, sec, inst := countUpdates(h.Updates)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n",
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n",
 				h.Name, h.Status, dash(h.OS), found, sec, installedCell(r, inst),
-				rebootCell(r, h), batchCell(h), oneLine(h.Error))
+				rebootCell(r, h), batchCell(h), bootIDCell(h), oneLine(h.Error))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -99,6 +99,22 @@ func batchCell(h runner.HostResult) string {
 	return fmt.Sprint(h.RebootBatch)
 }
 
+// bootIDCell shows the boot identity change that proves a reboot: the
+// first characters of the ids before and after.
+func bootIDCell(h runner.HostResult) string {
+	if !h.Rebooted || h.BootIDBefore == "" {
+		return "-"
+	}
+	return shortID(h.BootIDBefore) + "→" + shortID(h.BootIDAfter)
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
 func dash(s string) string {
 	if s == "" {
 		return "-"
@@ -126,6 +142,10 @@ func writePending(w io.Writer, r runner.Report) {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s:\n", h.Name)
+		wouldInstall := map[string]bool{}
+		for _, name := range h.WouldInstall {
+			wouldInstall[name] = true
+		}
 		for _, u := range h.Updates {
 			name := u.Name
 			if u.KB != "" {
@@ -136,6 +156,9 @@ func writePending(w io.Writer, r runner.Report) {
 				line += fmt.Sprintf("  %s → %s", dash(u.Current), dash(u.Available))
 			}
 			var tags []string
+			if wouldInstall[u.Name] {
+				tags = append(tags, "would install")
+			}
 			if u.Security {
 				tags = append(tags, "security")
 			}
@@ -189,7 +212,14 @@ func summaryLine(r runner.Report) string {
 		line += fmt.Sprintf("; %d updates pending", s.UpdatesFound)
 	case runner.CmdPatch:
 		if r.DryRun {
-			line += fmt.Sprintf("; dry run: %d updates would be installed, nothing changed", s.UpdatesFound)
+			would, reboots := 0, 0
+			for _, h := range r.Hosts {
+				would += len(h.WouldInstall)
+				if h.WouldReboot {
+					reboots++
+				}
+			}
+			line += fmt.Sprintf("; dry run: %d of %d updates would be installed, %d hosts would reboot; nothing changed", would, s.UpdatesFound, reboots)
 		} else {
 			line += fmt.Sprintf("; %d updates found, %d installed; %d rebooted", s.UpdatesFound, s.UpdatesInstalled, s.Rebooted)
 		}

@@ -1,0 +1,66 @@
+package cmd
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/runner"
+)
+
+func TestTextShowsBootIDChangeAndErrors(t *testing.T) {
+	r := runner.Report{
+		Command: runner.CmdPatch,
+		Hosts: []runner.HostResult{
+			{Name: "web1", Status: runner.StatusOK, OS: "debian 12",
+				Updates:  []patch.Update{{Name: "openssl", Security: true, Installed: true}, {Name: "curl", Installed: true}},
+				Rebooted: true, RebootBatch: 2, BootIDBefore: "11111111-aaaa", BootIDAfter: "22222222-bbbb"},
+			{Name: "web2", Status: runner.StatusFailed, Error: "reboot: host did not come back within 10m0s\nlast error: refused"},
+		},
+		Summary: runner.Summary{Hosts: 2, OK: 1, Failed: 1, UpdatesFound: 2, UpdatesInstalled: 2, Rebooted: 1},
+	}
+	var out bytes.Buffer
+	if err := writeText(&out, r); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{
+		"11111111→22222222",                             // the proof of the reboot
+		"reboot: host did not come back within 10m0s …", // multi-line error kept on one row
+		"2 hosts: 1 ok, 1 failed, 0 unreachable, 0 skipped; 2 updates found, 2 installed; 1 rebooted",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text output lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "last error: refused") {
+		t.Errorf("second error line leaked into the table:\n%s", text)
+	}
+}
+
+func TestDryRunListsWhatWouldBeInstalled(t *testing.T) {
+	r := runner.Report{
+		Command: runner.CmdPatch, DryRun: true,
+		Hosts: []runner.HostResult{{
+			Name: "web1", Status: runner.StatusOK,
+			Updates:      []patch.Update{{Name: "openssl", Current: "3.0.11-1", Available: "3.0.13-1", Security: true}, {Name: "curl", Current: "7.88.1-10", Available: "7.88.1-11"}},
+			WouldInstall: []string{"openssl"}, WouldReboot: true,
+		}},
+		Summary: runner.Summary{Hosts: 1, OK: 1, UpdatesFound: 2},
+	}
+	var out bytes.Buffer
+	if err := writeText(&out, r); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if !strings.Contains(text, "openssl  3.0.11-1 → 3.0.13-1  [would install, security]") {
+		t.Errorf("dry run does not mark the selected update:\n%s", text)
+	}
+	if strings.Contains(text, "curl  7.88.1-10 → 7.88.1-11  [would install") {
+		t.Errorf("dry run marks an unselected update:\n%s", text)
+	}
+	if !strings.Contains(text, "would reboot") || !strings.Contains(text, "1 of 2 updates would be installed, 1 hosts would reboot; nothing changed") {
+		t.Errorf("dry run output should say which hosts would reboot and that nothing changed:\n%s", text)
+	}
+}
