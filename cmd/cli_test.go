@@ -313,3 +313,60 @@ func TestDemoPatchesEveryHost(t *testing.T) {
 	}
 	t.Logf("demo of 6 hosts took %s", time.Since(start).Round(time.Millisecond))
 }
+
+func TestInventoryListsHostsWithoutRevealingSecrets(t *testing.T) {
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "hosts.yaml")
+	key := filepath.Join(dir, "id_ed25519")
+	if err := os.WriteFile(key, []byte("not parsed by inventory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	body := `defaults:
+  user: root
+  ssh_key: id_ed25519
+  known_hosts: known_hosts
+groups:
+  web: [web1, web2]
+hosts:
+  - name: web1
+    address: 10.0.0.5
+  - name: web2
+  - name: win1
+    address: 10.0.0.9
+    transport: winrm
+    winrm_https: true
+    user: Administrator
+    password_env: WIN_ADMIN_PASSWORD
+`
+	if err := os.WriteFile(inv, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"WIN_ADMIN_PASSWORD": "Sup3rSecret!"}
+	r := runCLI(t, env, "inventory", "-i", inv, "-o", "json", "-l", "web,win1")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "Sup3rSecret!") {
+		t.Fatal("inventory output reveals the password")
+	}
+	var got struct{ Hosts []inventoryHost }
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Hosts) != 3 {
+		t.Fatalf("got %d hosts, want 3: %+v", len(got.Hosts), got.Hosts)
+	}
+	win := got.Hosts[2]
+	if win.Name != "win1" || win.Transport != "winrm" || win.Port != 5986 || !strings.Contains(win.Password, "WIN_ADMIN_PASSWORD") {
+		t.Errorf("win1 resolved as %+v", win)
+	}
+	if got.Hosts[1].Address != "web2" || got.Hosts[0].Groups[0] != "web" {
+		t.Errorf("defaults/groups not applied: %+v", got.Hosts[:2])
+	}
+
+	// An unset password_env is refused before anything is contacted.
+	r = runCLI(t, nil, "inventory", "-i", inv)
+	if r.code != ExitCantStart || !strings.Contains(r.stderr, "WIN_ADMIN_PASSWORD") {
+		t.Errorf("unset password_env: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
