@@ -103,6 +103,44 @@ func TestParseCheckUpdateYumWrapped(t *testing.T) {
 	}
 }
 
+func TestParseCheckUpdateYumVersionWrapped(t *testing.T) {
+	// Hand-written from yum 3's fmtColumns (output.py): yum lays its table
+	// out for 80 columns even without a terminal, and every column that
+	// overflows its width ends the line, the next column continuing on an
+	// indented line. So a long version pushes the repo down, and a long name
+	// and a long version give three lines for one update.
+	out := "\n" +
+		"kernel-uek.x86_64                     5.4.17-2136.330.7.1.el7uek.long.release.x86\n" +
+		"                                                                  ol7_UEKR6\n" +
+		"python-perf-debuginfo-common-extra.x86_64\n" +
+		"                                      5.4.17-2136.330.7.1.el7uek.long.release.x86\n" +
+		"                                                                  ol7_UEKR6\n" +
+		"zlib.x86_64                           1.2.7-21.el7_9               updates\n"
+	got := parseCheckUpdate(out)
+	want := []patch.Update{
+		{Name: "kernel-uek", Arch: "x86_64", Available: "5.4.17-2136.330.7.1.el7uek.long.release.x86", Repo: "ol7_UEKR6", RebootRequired: true},
+		{Name: "python-perf-debuginfo-common-extra", Arch: "x86_64", Available: "5.4.17-2136.330.7.1.el7uek.long.release.x86", Repo: "ol7_UEKR6"},
+		{Name: "zlib", Arch: "x86_64", Available: "1.2.7-21.el7_9", Repo: "updates"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestParseCheckUpdateDNFLongRows(t *testing.T) {
+	// Real dnf 4.14 (testdata/capture-dnf-wrap.sh): without a terminal dnf
+	// does not wrap; a long name and a long version widen the columns.
+	got := parseCheckUpdate(string(captured(t, "dnf/check-update-wrapped").res.Stdout))
+	want := []patch.Update{
+		{Name: "labtool", Arch: "noarch", Available: "1.1-1", Repo: "lab"},
+		{Name: "labver", Arch: "x86_64", Available: "5.15.0.205.149.5.1.2024051401-205.149.5.1.el9uek.lab.long.release", Repo: "lab"},
+		{Name: "python3-patchrun-capture-plugin-with-a-very-long-package-name", Arch: "noarch", Available: "1.1-1", Repo: "lab"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
 func TestParseRPMQuery(t *testing.T) {
 	got := parseRPMQuery(string(captured(t, "rpm/query").res.Stdout))
 	want := map[string]string{

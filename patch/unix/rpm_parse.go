@@ -8,26 +8,36 @@ import (
 
 // parseCheckUpdate reads `dnf|yum -q check-update` output: one
 // "name.arch  [epoch:]version-release  repo" row per pending update. yum
-// wraps a long name.arch onto a line of its own; the "Obsoleting Packages"
-// section that may follow lists replacements, not updates, and is skipped.
+// lays the table out for 80 columns even without a terminal, and a column
+// too wide for its width ends the line: the rest of the row follows on
+// indented lines (a long name.arch, a long version, or both). The
+// "Obsoleting Packages" section that may follow lists replacements, not
+// updates, and is skipped.
 func parseCheckUpdate(out string) []patch.Update {
 	var ups []patch.Update
-	var carry string
+	var carry []string // the start of a wrapped row
 	for _, raw := range strings.Split(out, "\n") {
 		line := strings.TrimRight(raw, "\r")
 		if strings.HasPrefix(strings.TrimSpace(line), "Obsoleting Packages") {
 			break
 		}
 		f := strings.Fields(line)
-		if carry != "" {
-			f = append([]string{carry}, f...)
-			carry = ""
-		}
-		switch {
-		case len(f) == 1 && strings.Contains(f[0], ".") && !strings.HasPrefix(line, " "):
-			carry = f[0] // wrapped: the rest is on the next line
+		if len(f) == 0 {
 			continue
-		case len(f) != 3:
+		}
+		indented := line[0] == ' ' || line[0] == '\t'
+		continued := len(carry) > 0 && indented
+		if continued {
+			f = append(carry, f...)
+		}
+		carry = nil
+		if len(f) < 3 && (continued || !indented) {
+			if _, _, ok := cutArch(f[0]); ok {
+				carry = f // wrapped: the rest is on the next line(s)
+			}
+			continue
+		}
+		if len(f) != 3 {
 			continue
 		}
 		name, arch, ok := cutArch(f[0])
