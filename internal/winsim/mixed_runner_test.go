@@ -99,7 +99,7 @@ func TestMixedFleetPatch(t *testing.T) {
 		Reboot:        runner.RebootAlways,
 		Batch:         runner.Budget{N: 2},
 		MaxFailures:   runner.Budget{N: 1},
-		RebootTimeout: 2 * time.Second,
+		RebootTimeout: 3 * time.Second, // generous for loaded CI; the never-returning host waits it out
 		Timing:        runner.Timing{PollInterval: 20 * time.Millisecond, PollMax: 100 * time.Millisecond, ProbeTimeout: time.Second},
 	}
 	rep, err := runner.Run(ctx, plan, runner.Deps{Dialer: dialer, Detect: detectMixed})
