@@ -295,14 +295,15 @@ func TestDemoPatchesEveryHost(t *testing.T) {
 		t.Skip("demo runs a whole sweep")
 	}
 	start := time.Now()
-	r := runCLI(t, nil, "demo", "--hosts", "6", "-o", "json", "--time-scale", "0.05")
+	r := runCLI(t, nil, "demo", "--hosts", "6", "--windows", "2", "-o", "json", "--time-scale", "0.05")
 	if r.code != ExitOK {
 		t.Fatalf("demo exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	rep := decodeReport(t, r)
-	if len(rep.Hosts) != 6 || rep.Summary.OK != 6 {
+	if len(rep.Hosts) != 8 || rep.Summary.OK != 8 {
 		t.Fatalf("demo summary %+v", rep.Summary)
 	}
+	windows := 0
 	for _, h := range rep.Hosts {
 		if h.Rebooted && h.BootIDBefore == h.BootIDAfter {
 			t.Errorf("%s: rebooted without a new boot id", h.Name)
@@ -310,8 +311,24 @@ func TestDemoPatchesEveryHost(t *testing.T) {
 		if h.RebootRequired && !h.Rebooted {
 			t.Errorf("%s: still requires a reboot after the demo", h.Name)
 		}
+		if h.Transport == "winrm" {
+			windows++
+			// The simulated Windows hosts offer one update only after
+			// the first reboot: patch must go a second round for it.
+			if h.Rounds < 2 || !h.Rebooted {
+				t.Errorf("%s: %d install rounds, rebooted=%v; want a second round after the reboot", h.Name, h.Rounds, h.Rebooted)
+			}
+			for _, u := range h.Updates {
+				if u.KB == "" {
+					t.Errorf("%s: update %q has no KB", h.Name, u.Name)
+				}
+			}
+		}
 	}
-	t.Logf("demo of 6 hosts took %s", time.Since(start).Round(time.Millisecond))
+	if windows != 2 {
+		t.Errorf("%d Windows hosts in the demo report, want 2", windows)
+	}
+	t.Logf("demo of 6 Linux + 2 Windows hosts took %s", time.Since(start).Round(time.Millisecond))
 }
 
 func TestInventoryListsHostsWithoutRevealingSecrets(t *testing.T) {

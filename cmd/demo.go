@@ -7,7 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/patchrun/patchrun/connect"
 	"github.com/patchrun/patchrun/internal/fleet"
+	"github.com/patchrun/patchrun/internal/winsim"
+	"github.com/patchrun/patchrun/patch/windows"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -15,6 +18,7 @@ import (
 // flags every command has.
 type demoOptions struct {
 	hosts     int
+	windows   int
 	faults    bool
 	batch     string
 	keep      bool
@@ -31,12 +35,17 @@ func (a *app) newDemoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Patch a simulated fleet end to end, in process, with nothing to set up",
 		Long: `demo starts simulated Debian (apt), Rocky (dnf), openSUSE (zypper) and Ubuntu
-hosts as SSH servers on loopback, writes their inventory (key, known_hosts,
-hosts) to a temporary directory, and runs a real 'patch' sweep against them
-through the same code as real hosts: scan, install, reboot in batches,
-confirm a new boot id, rescan. --faults adds a host whose package lock is
-held for a while, one that drops the first SSH handshakes, and one that never
-comes back from its reboot.`,
+hosts as SSH servers, and Windows hosts as WinRM servers (NTLM with message
+encryption, Windows Update behind it), all on loopback. It writes their
+inventory (key, known_hosts, password files, hosts) to a temporary directory
+and runs a real 'patch' sweep against them through the same code as real
+hosts: scan, install, reboot in batches, confirm a new boot id, rescan, and
+on Windows a second install round for updates offered only after a reboot.
+
+--faults adds a Linux host whose package lock is held for a while, one that
+drops its first SSH handshakes, one that never comes back from its reboot; a
+Windows host whose connection drops mid-install, one whose update fails with
+0x80240016, and one stuck in an update loop.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return a.runDemo(c, o)
@@ -44,6 +53,7 @@ comes back from its reboot.`,
 	}
 	f := c.Flags()
 	f.IntVar(&o.hosts, "hosts", 12, "number of simulated Linux hosts")
+	f.IntVar(&o.windows, "windows", 4, "number of simulated Windows hosts (WinRM, Windows Update)")
 	f.BoolVar(&o.faults, "faults", false, "inject faults: a held package lock, handshake resets, a host that never comes back")
 	f.StringVar(&o.batch, "batch", "4", "hosts rebooted at once (N or N%)")
 	f.BoolVar(&o.keep, "keep", false, "keep the temporary inventory directory (the fleet itself stops when demo ends)")
@@ -58,6 +68,9 @@ comes back from its reboot.`,
 func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	if o.hosts < 1 || o.hosts > 2000 {
 		return cantStart(fmt.Errorf("--hosts %d: want 1 to 2000", o.hosts))
+	}
+	if o.windows < 0 || o.windows > 200 {
+		return cantStart(fmt.Errorf("--windows %d: want 0 to 200", o.windows))
 	}
 	if o.timeScale <= 0 || o.timeScale > 1 {
 		return cantStart(fmt.Errorf("--time-scale %g: want a value in (0, 1]", o.timeScale))
@@ -92,7 +105,20 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	if err != nil {
 		return cantStart(fmt.Errorf("demo: write inventory: %w", err))
 	}
-	fmt.Fprintf(a.streams.Err, "demo: %d simulated hosts on 127.0.0.1; inventory %s\n", len(fl.Hosts()), invPath)
+	if o.windows > 0 {
+		wf, err := winsim.StartFleet(ctx, winsim.FleetConfig{Count: o.windows, TimeScale: o.timeScale, Faults: o.faults})
+		if err != nil {
+			return cantStart(fmt.Errorf("demo: start simulated windows hosts: %w", err))
+		}
+		defer wf.Close()
+		if err := winsim.AppendInventory(invPath, wf.Hosts()); err != nil {
+			return cantStart(fmt.Errorf("demo: add windows hosts to the inventory: %w", err))
+		}
+		if o.faults {
+			fmt.Fprintf(a.streams.Err, "demo: windows faults: %s\n", wf.FaultSummary())
+		}
+	}
+	fmt.Fprintf(a.streams.Err, "demo: %d simulated Linux and %d Windows hosts on 127.0.0.1; inventory %s\n", len(fl.Hosts()), o.windows, invPath)
 
 	po := patchOptions{
 		common: commonOptions{
@@ -118,7 +144,12 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	if err != nil {
 		return cantStart(err)
 	}
-	return a.runFleet(ctx, &po.common, plan, hosts)
+	// The simulated Windows installer finishes in a second or two: poll its
+	// status file often.
+	fastWindows := func(c *connect.Options) {
+		c.Windows = windows.Options{PollInterval: 200 * time.Millisecond, ReadyPause: 200 * time.Millisecond}
+	}
+	return a.runFleet(ctx, &po.common, plan, hosts, fastWindows)
 }
 
 // injectDemoFaults gives three hosts something to overcome, so the demo

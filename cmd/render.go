@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/runner"
@@ -108,7 +109,12 @@ func bootIDCell(h runner.HostResult) string {
 	return shortID(h.BootIDBefore) + "→" + shortID(h.BootIDAfter)
 }
 
+// shortID abbreviates a boot identity: a Linux boot_id UUID to its first 8
+// characters, a Windows LastBootUpTime to its date and time.
 func shortID(id string) string {
+	if t, err := time.Parse(time.RFC3339Nano, id); err == nil {
+		return t.UTC().Format("Jan 02 15:04:05")
+	}
 	if len(id) > 8 {
 		return id[:8]
 	}

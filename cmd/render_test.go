@@ -16,6 +16,8 @@ func TestTextShowsBootIDChangeAndErrors(t *testing.T) {
 			{Name: "web1", Status: runner.StatusOK, OS: "debian 12",
 				Updates:  []patch.Update{{Name: "openssl", Security: true, Installed: true}, {Name: "curl", Installed: true}},
 				Rebooted: true, RebootBatch: 2, BootIDBefore: "11111111-aaaa", BootIDAfter: "22222222-bbbb"},
+			{Name: "win1", Status: runner.StatusOK, Rebooted: true,
+				BootIDBefore: "2026-11-19T17:33:04.6640580Z", BootIDAfter: "2026-11-22T17:33:12.0065627Z"},
 			{Name: "web2", Status: runner.StatusFailed, Error: "reboot: host did not come back within 10m0s\nlast error: refused"},
 		},
 		Summary: runner.Summary{Hosts: 2, OK: 1, Failed: 1, UpdatesFound: 2, UpdatesInstalled: 2, Rebooted: 1},
@@ -27,6 +29,7 @@ func TestTextShowsBootIDChangeAndErrors(t *testing.T) {
 	text := out.String()
 	for _, want := range []string{
 		"11111111→22222222",                             // the proof of the reboot
+		"Nov 19 17:33:04→Nov 22 17:33:12",               // Windows' LastBootUpTime
 		"reboot: host did not come back within 10m0s …", // multi-line error kept on one row
 		"2 hosts: 1 ok, 1 failed, 0 unreachable, 0 skipped; 2 updates found, 2 installed; 1 rebooted",
 	} {

@@ -70,18 +70,22 @@ func (a *app) logger(verbose bool) *slog.Logger {
 
 // runFleet is the one path every fleet command (and demo) goes through:
 // build the plan, run it with two-stage Ctrl-C, render, pick the exit code.
-func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, hosts []inventory.Host) error {
+func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, hosts []inventory.Host, tune ...func(*connect.Options)) error {
 	plan.Hosts = hosts
 	plan.Forks = o.forks
 	plan.ConnectTimeout = o.connectTimeout
 	plan.StepTimeout = o.timeout
 
 	home, _ := os.UserHomeDir()
-	dialer := connect.NewDialer(connect.Options{
+	copts := connect.Options{
 		AgentSocket:    a.streams.Getenv("SSH_AUTH_SOCK"),
 		ConnectTimeout: o.connectTimeout,
 		Home:           home,
-	})
+	}
+	for _, f := range tune {
+		f(&copts)
+	}
+	dialer := connect.NewDialer(copts)
 	defer dialer.Close()
 
 	runCtx, stop, release := interrupts(ctx, a.streams.Err)
@@ -90,7 +94,7 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	obs := a.newObserver(o, plan)
 	report, err := runner.Run(runCtx, plan, runner.Deps{
 		Dialer:   dialer,
-		Detect:   connect.Detect,
+		Detect:   dialer.Detect,
 		Observer: obs,
 		Stop:     stop,
 	})

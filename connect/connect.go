@@ -14,6 +14,7 @@ import (
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/patch/unix"
+	"github.com/patchrun/patchrun/patch/windows"
 	"github.com/patchrun/patchrun/transport"
 	"github.com/patchrun/patchrun/transport/ssh"
 )
@@ -26,6 +27,9 @@ type Options struct {
 	// find OpenSSH's default identities (~/.ssh/id_ed25519, …); "" means
 	// none are tried.
 	Home string
+	// Windows tunes the Windows Update backend (status polling, timeouts);
+	// the zero value is right for real hosts.
+	Windows windows.Options
 }
 
 // Dialer opens SSH and WinRM transports for inventory hosts. It is safe for
@@ -132,12 +136,17 @@ func (d *Dialer) dialSSH(ctx context.Context, h inventory.Host) (transport.Trans
 	return ssh.Dial(ctx, cfg)
 }
 
-// Detect picks the backend for a host: Windows Update over WinRM, otherwise
-// the package manager the Unix probe finds.
+// Detect picks the backend for a host with default backend options: Windows
+// Update over WinRM, otherwise the package manager the Unix probe finds.
 func Detect(ctx context.Context, h inventory.Host, t transport.Transport) (patch.Backend, error) {
+	return NewDialer(Options{}).Detect(ctx, h, t)
+}
+
+// Detect picks the backend for a host with this Dialer's backend options.
+// It is a runner.DetectFunc.
+func (d *Dialer) Detect(ctx context.Context, h inventory.Host, t transport.Transport) (patch.Backend, error) {
 	if h.Transport == inventory.TransportWinRM {
-		return detectWindows(ctx, h, t)
+		return d.windowsBackend(), nil
 	}
-	opts := unix.Options{ReadyCommand: h.ReadyCommand}
-	return unix.Detect(ctx, t, opts)
+	return unix.Detect(ctx, t, unix.Options{ReadyCommand: h.ReadyCommand})
 }

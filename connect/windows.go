@@ -1,16 +1,12 @@
 package connect
 
 import (
-	"context"
-	"fmt"
-
-	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/patch"
-	"github.com/patchrun/patchrun/transport"
+	"github.com/patchrun/patchrun/patch/windows"
 )
 
-// detectWindows picks the Windows Update backend.
-// TODO(lead): wire patch/windows when it lands (same session).
-func detectWindows(ctx context.Context, h inventory.Host, t transport.Transport) (patch.Backend, error) {
-	return nil, fmt.Errorf("host %s: windows backend: %w", h.Name, patch.ErrUnsupported)
+// windowsBackend is Windows Update driven over WinRM: scan with the WUA
+// searcher, install through a SYSTEM scheduled task polled over WinRM.
+func (d *Dialer) windowsBackend() patch.Backend {
+	return windows.New(d.opts.Windows)
 }
