@@ -24,7 +24,7 @@ finish() {
 trap finish EXIT
 
 start=$SECONDS
-go test -count=1 -v -timeout 20m ./e2e/ 2>&1 | tee "$log"
+go test -race -count=1 -v -timeout 20m ./e2e/ 2>&1 | tee "$log"
 if ! grep -q '^--- PASS: TestLab ' "$log" || grep -q -- '--- SKIP' "$log"; then
 	echo "lab/ci.sh: the lab tests did not run and pass (skipped or missing)" >&2
 	exit 1
