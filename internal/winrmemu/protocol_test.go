@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -162,36 +163,53 @@ func TestAccessDeniedFault(t *testing.T) {
 }
 
 func TestConcurrentOperationQuota(t *testing.T) {
-	s := startServer(t, winrmemu.Config{AllowUnencrypted: true, MaxConcurrentOperationsPerUser: 1})
+	// The command writes nothing until released, so the Receive below
+	// holds the only operation slot for as long as the test needs it.
+	release := make(chan struct{})
+	h := winrmemu.FuncHandler(func(ctx context.Context, req winrmemu.CommandRequest, stdout, stderr io.Writer, stdin io.Reader) int {
+		select {
+		case <-release:
+			io.WriteString(stdout, "released\r\n")
+		case <-ctx.Done():
+		}
+		return 0
+	})
+	s := startServer(t, winrmemu.Config{AllowUnencrypted: true, MaxConcurrentOperationsPerUser: 1, Handler: h})
 	c := newRawClient(t, s)
 	shell := c.createShell()
-	cmd := c.command(shell, "sleep 10s")
-	// One Receive holds the only operation slot while it waits.
+	cmd := c.command(shell, "wait for release")
 	other := newRawClient(t, s)
-	req, _, err := other.request(aReceive, shell, "PT0.5S", `<rsp:Receive><rsp:DesiredStream CommandId="`+cmd+`">stdout stderr</rsp:DesiredStream></rsp:Receive>`)
+	req, _, err := other.request(aReceive, shell, "PT60S", `<rsp:Receive><rsp:DesiredStream CommandId="`+cmd+`">stdout stderr</rsp:DesiredStream></rsp:Receive>`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan response, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		r, err := other.do(req)
 		if err != nil {
 			r.FaultText = err.Error()
 		}
 		done <- r
 	}()
-	deadline := time.Now().Add(2 * time.Second)
-	var r response
-	for time.Now().Before(deadline) {
-		if r, _ = c.post(aCreate, "", "PT1S", `<rsp:Shell/>`); r.FaultCode == "2150859174" {
-			break
-		}
-	}
-	if r.FaultCode != "2150859174" {
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(func() { free(); wg.Wait() })
+	waitFor(t, func() bool { return s.Stats().Operations == 1 })
+
+	if r, _ := c.post(aCreate, "", "PT1S", `<rsp:Shell/>`); r.FaultCode != "2150859174" {
 		t.Errorf("second concurrent operation: want MaxConcurrentOperationsPerUser fault, got %+v", r)
 	}
-	if got := <-done; got.FaultCode != "2150858793" {
-		t.Errorf("blocked Receive: want TimedOut, got %+v", got)
+	free()
+	if got := <-done; got.stream("stdout") != "released\r\n" {
+		t.Errorf("the Receive holding the slot must be unharmed by the refused operation, got %+v", got)
+	}
+	// The slot is free again once the Receive ended.
+	waitFor(t, func() bool { return s.Stats().Operations == 0 })
+	if r, _ := c.post(aCreate, "", "PT1S", `<rsp:Shell/>`); r.Status != 200 {
+		t.Errorf("operation after the slot was freed: %+v", r)
 	}
 }
 

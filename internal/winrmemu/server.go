@@ -60,6 +60,7 @@ type Stats struct {
 	TimedOutFaults int64 // Receives that ended in the OperationTimeout fault
 	ShellsCreated  int64
 	ShellsOpen     int
+	Operations     int // WS-Man requests in flight now (all users)
 	Commands       int64
 	Dropped        int64 // connections closed by the DropReceives fault
 	Boots          int   // times the server came back up after going down
@@ -186,6 +187,10 @@ func (s *Server) shutdown() {
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	open, boots := len(s.shells), s.boots
+	ops := 0
+	for _, n := range s.ops {
+		ops += n
+	}
 	s.mu.Unlock()
 	return Stats{
 		Requests:       s.stats.requests.Load(),
@@ -195,6 +200,7 @@ func (s *Server) Stats() Stats {
 		TimedOutFaults: s.stats.timedOut.Load(),
 		ShellsCreated:  s.stats.shellsCreated.Load(),
 		ShellsOpen:     open,
+		Operations:     ops,
 		Commands:       s.stats.commands.Load(),
 		Dropped:        s.stats.dropped.Load(),
 		Boots:          boots,
