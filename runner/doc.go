@@ -74,8 +74,13 @@
 // the whole wait in one probe. Then verifying: Backend.RebootRequired and (patch) a rescan
 // without refresh. The whole wait is bounded by Plan.RebootTimeout (a host's
 // own RebootTimeout wins); past it the host fails with ErrorKind
-// "reboot-timeout" and an Error naming the last thing seen. Auth and host-key
-// failures while polling fail the host at once.
+// "reboot-timeout" and an Error naming the last thing seen (a probe the
+// deadline cut off is named as such, not blamed on an older error). A
+// changed host key while polling fails the host at once. Rejected
+// credentials are retried until the deadline — right after a boot sshd may
+// answer before sssd/LDAP or an automounted home is up, and WinRM before
+// domain logons work — and fail the host with ErrorKind "auth" if they are
+// still rejected then.
 //
 // Rounds (patch only): after a verified reboot, if selected updates are still
 // pending and fewer than Plan.MaxRounds (0 → 3) install rounds have run, they

@@ -58,6 +58,8 @@ type fakeHost struct {
 	dropWaiting   bool          // the connection dies after the post-install check
 	neverBack     bool          // after a reboot, dials fail forever
 	authAfterBoot bool          // after a reboot, the host rejects our credentials
+	authFailDials int           // after a reboot, this many dials are rejected (services still starting)
+	readyHang     bool          // Ready blocks until its ctx ends
 	neverReboots  bool          // Reboot does nothing: the boot id never changes
 	sameBootDials int           // dials after Reboot that still see the old boot
 	downDials     int           // then dials that fail while it is down
@@ -71,6 +73,7 @@ type fakeHost struct {
 	boot, gen      int
 	afterReboot    int // 0 none; 1 going down; 2 down
 	sameLeft       int
+	authLeft       int
 	downLeft       int
 	readyLeft      int
 	rebootReq      bool
@@ -163,7 +166,8 @@ func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Tran
 		h.afterReboot = 2
 		fallthrough
 	case 2:
-		if h.authAfterBoot {
+		if h.authAfterBoot || h.authLeft > 0 {
+			h.authLeft--
 			return nil, fmt.Errorf("dial %s: %w", ih.Name, transport.ErrAuth)
 		}
 		if h.neverBack || h.downLeft > 0 {
@@ -403,7 +407,7 @@ func (b *fakeBackend) Reboot(ctx context.Context, t transport.Transport) error {
 		h := b.h
 		h.reboots++
 		h.gen++ // the issuing connection dies with the old boot
-		h.afterReboot, h.sameLeft, h.downLeft = 1, h.sameBootDials, h.downDials
+		h.afterReboot, h.sameLeft, h.downLeft, h.authLeft = 1, h.sameBootDials, h.downDials, h.authFailDials
 		b.f.rebooting++
 		b.f.maxRebooting = max(b.f.maxRebooting, b.f.rebooting)
 		b.f.trace = append(b.f.trace, "reboot "+h.name)
@@ -416,6 +420,10 @@ func (b *fakeBackend) Reboot(ctx context.Context, t transport.Transport) error {
 
 func (b *fakeBackend) Ready(ctx context.Context, t transport.Transport) error {
 	defer b.f.track()()
+	if b.h.readyHang { // knob: set before Run
+		<-ctx.Done()
+		return fmt.Errorf("ready: %w", ctx.Err())
+	}
 	return b.call(t, func() error {
 		if b.h.readyLeft > 0 {
 			b.h.readyLeft--

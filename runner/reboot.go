@@ -134,6 +134,12 @@ const probeCommandFactor = 6
 // waitBack polls until the host answers with a boot id other than before and
 // passes the readiness probe, all within the reboot timeout. On success the
 // host's transport is the new connection.
+//
+// A changed host key fails the host at once (never retried, never
+// accepted). Rejected credentials are retried until the deadline: right
+// after a boot sshd may answer before sssd/LDAP or an automounted home is
+// up, and WinRM before the domain logon works; if they are still rejected
+// at the deadline the host fails with ErrorKind "auth".
 func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 	timeout := h.rebootTimeout()
 	wctx, cancel := context.WithTimeout(ctx, timeout)
@@ -142,19 +148,26 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 	h.enter(PhaseWaitingDown)
 	delay := tm.PollInterval
 	last := "no answer"
+	var authErr error // set while the host answers but rejects our credentials
 	newBoot := false
 	for sleepCtx(wctx, h.r.rng.jitter(delay)) {
 		delay = min(2*delay, tm.PollMax)
 		t, err := h.dial(wctx, tm.ProbeTimeout)
+		authErr = nil
 		if err != nil {
-			if transport.Permanent(err) && ctx.Err() == nil {
+			if errors.Is(err, transport.ErrHostKey) && ctx.Err() == nil {
 				h.fail(ctx, "reconnect after reboot", err)
 				return false
 			}
-			h.logf(err, "probe: no connection")
 			if wctx.Err() == nil {
 				last = "last error: " + err.Error()
 			}
+			if errors.Is(err, transport.ErrAuth) {
+				authErr = err
+				h.logf(err, "probe: credentials rejected; services may still be starting")
+				continue
+			}
+			h.logf(err, "probe: no connection")
 			if !newBoot {
 				h.enter(PhaseWaitingUp) // it went down; now wait for it to come up
 			}
@@ -165,8 +178,9 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 		id, err := h.bootID(wctx, t, min(h.r.cfg.StepTimeout, probeCommandFactor*tm.ProbeTimeout))
 		if err != nil {
 			_ = t.Close()
-			if wctx.Err() == nil {
-				last = "last error: reading boot id: " + err.Error()
+			last = "last error: reading boot id: " + err.Error()
+			if cutOff(wctx, err) {
+				last = "the boot id read had not finished"
 			}
 			continue
 		}
@@ -183,8 +197,9 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 		})
 		if err != nil {
 			_ = t.Close()
-			if wctx.Err() == nil {
-				last = "last error: readiness probe: " + err.Error()
+			last = "last error: readiness probe: " + err.Error()
+			if cutOff(wctx, err) {
+				last = "the readiness probe had not finished"
 			}
 			continue
 		}
@@ -198,12 +213,24 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 		h.fail(ctx, "wait for reboot", ctx.Err())
 		return false
 	}
+	if authErr != nil {
+		h.res.Phase = h.currentPhase()
+		h.end(StatusFailed, fmt.Sprintf("host came back but rejected our credentials within %s: %s", timeout, last), "auth", authErr)
+		return false
+	}
 	what := "host did not come back"
 	if newBoot {
 		what = "host came back but was not ready"
 	}
 	h.failWith("reboot-timeout", fmt.Sprintf("%s within %s: %s", what, timeout, last))
 	return false
+}
+
+// cutOff reports whether err only says that the wait's deadline (or the
+// run's cancellation) ended a probe: such an error says nothing about why
+// the host was not back.
+func cutOff(wctx context.Context, err error) bool {
+	return wctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled))
 }
 
 // verify rechecks the pending-reboot flag and, for patch, rescans (no

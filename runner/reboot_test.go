@@ -160,8 +160,13 @@ func TestRebootWait(t *testing.T) {
 			"host did not come back within 60ms: last error: dial h: unreachable: connection refused", nil, 0},
 		{"back but never ready", fakeHost{readyFails: 1 << 30}, StatusFailed, "reboot-timeout",
 			"host came back but was not ready within 60ms: last error: readiness probe: not ready yet", nil, 0},
-		{"credentials rejected after the reboot: fail at once", fakeHost{authAfterBoot: true}, StatusFailed, "auth",
-			"reconnect after reboot: dial h: authentication failed", nil, 2},
+		// Right after a boot, sshd (sssd/LDAP, automounted homes) or WinRM
+		// (domain logon) may reject good credentials for a while.
+		{"credentials rejected for a while after the reboot", fakeHost{authFailDials: 3}, StatusOK, "", "", nil, 5},
+		{"credentials rejected until the deadline", fakeHost{authAfterBoot: true}, StatusFailed, "auth",
+			"host came back but rejected our credentials within 60ms: last error: dial h: authentication failed", nil, 0},
+		{"readiness probe hangs until the deadline", fakeHost{readyHang: true}, StatusFailed, "reboot-timeout",
+			"host came back but was not ready within 60ms: the readiness probe had not finished", nil, 0},
 		{"flag survives the reboot", fakeHost{stickyReboot: true}, StatusFailed, "still-reboot-required",
 			"still requires a reboot after 1 reboot", nil, 0},
 	}
