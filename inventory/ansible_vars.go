@@ -30,6 +30,20 @@ var ansibleDirect = map[string]string{
 	"ansible_winrm_server_name":   keyWinRMServerName,
 }
 
+// ansibleChoices are Ansible vars with a closed set of values, each mapped
+// onto a patchrun key's value. Read-only.
+var ansibleChoices = map[string]struct {
+	key, what, hint string
+	values          map[string]string
+}{
+	"ansible_winrm_scheme": {keyWinRMHTTPS, "scheme", "use http or https",
+		map[string]string{"https": "true", "http": "false"}},
+	"ansible_winrm_server_cert_validation": {keyWinRMInsecure, "value", "use validate or ignore",
+		map[string]string{"ignore": "true", "validate": "false"}},
+	"ansible_winrm_message_encryption": {keyWinRMEncryption, "value", "use auto, always or never",
+		map[string]string{"auto": "auto", "always": "auto", "never": "never"}},
+}
+
 const ansiblePasswordHint = "remove it and set patchrun_password_env=VAR or patchrun_password_file=PATH, or run with --ask-pass"
 
 // translateVars maps a list of Ansible vars onto patchrun settings (one
@@ -61,32 +75,12 @@ func translateVars(vars []rawVar, p, warns *problems) (layer, map[string]string)
 			if a, ok := ansibleWinRMTransport(v, p); ok {
 				set(v, keyWinRMAuth, a)
 			}
-		case name == "ansible_winrm_scheme":
-			switch strings.ToLower(v.val) {
-			case "https":
-				set(v, keyWinRMHTTPS, "true")
-			case "http":
-				set(v, keyWinRMHTTPS, "false")
-			default:
-				p.add(v.line, v.key, fmt.Sprintf("bad scheme %q", v.val), "use http or https")
-			}
-		case name == "ansible_winrm_server_cert_validation":
-			switch strings.ToLower(v.val) {
-			case "ignore":
-				set(v, keyWinRMInsecure, "true")
-			case "validate":
-				set(v, keyWinRMInsecure, "false")
-			default:
-				p.add(v.line, v.key, fmt.Sprintf("bad value %q", v.val), "use validate or ignore")
-			}
-		case name == "ansible_winrm_message_encryption":
-			switch strings.ToLower(v.val) {
-			case "auto", "always":
-				set(v, keyWinRMEncryption, "auto")
-			case "never":
-				set(v, keyWinRMEncryption, "never")
-			default:
-				p.add(v.line, v.key, fmt.Sprintf("bad value %q", v.val), "use auto, always or never")
+		case ansibleChoices[name].key != "":
+			c := ansibleChoices[name]
+			if val, ok := c.values[strings.ToLower(v.val)]; ok {
+				set(v, c.key, val)
+			} else {
+				p.add(v.line, v.key, fmt.Sprintf("bad %s %q", c.what, v.val), c.hint)
 			}
 		case name == "ansible_ssh_common_args" || name == "ansible_ssh_extra_args":
 			// Not passed to an ssh binary (there is none); only a jump host
