@@ -17,6 +17,12 @@ func (r *run) pool(ctx context.Context) []*hostRun {
 		go func() {
 			defer wg.Done()
 			for h := range jobs {
+				// The dispatcher's select may hand over a host in the same
+				// instant Stop closes: that host must not start either.
+				if r.stopping(ctx) {
+					h.skip("interrupted before start")
+					continue
+				}
 				func() {
 					defer h.recoverPanic()
 					r.hostPhases(ctx, h)
