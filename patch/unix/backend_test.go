@@ -56,7 +56,7 @@ func TestAptScanAndSecurityInstall(t *testing.T) {
 	}
 	sel := patch.Selection{SecurityOnly: true}
 	picked := sel.Filter(ups)
-	const install = "LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=120 " +
+	const install = "LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-remove -o DPkg::Lock::Timeout=120 " +
 		"-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold " +
 		"install --only-upgrade labboth labsec linux-image-lab </dev/null"
 	f.on(install, ok("Setting up labsec (1.1) ...\n"))
@@ -80,7 +80,7 @@ func TestAptScanAndSecurityInstall(t *testing.T) {
 func TestAptInstallFailures(t *testing.T) {
 	ctx := context.Background()
 	const scan = "LANG=C LC_ALL=C apt-get -s -o Debug::NoLocking=1 dist-upgrade"
-	const full = "LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=120 " +
+	const full = "LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-remove -o DPkg::Lock::Timeout=120 " +
 		"-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade </dev/null"
 	ups := parseAptSimulation(capturedFile(t, "apt/dist-upgrade-s.txt"))
 
@@ -98,6 +98,17 @@ func TestAptInstallFailures(t *testing.T) {
 		}
 		if inst, failed := installedNames(res); inst != nil || len(failed) != len(ups) {
 			t.Fatalf("installed %v failed %v", inst, failed)
+		}
+	})
+	t.Run("an upgrade that would remove packages is refused, not applied", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+		f.on(full, captured(t, "apt/install-no-remove")) // real apt with --no-remove
+		f.on(scan, ok(capturedFile(t, "apt/dist-upgrade-s.txt")))
+		noReboot(f)
+		_, err := b.Install(ctx, f, ups, patch.Selection{})
+		if !errors.Is(err, patch.ErrCommandFailed) || !strings.Contains(err.Error(), "remove is disabled") {
+			t.Fatalf("want ErrCommandFailed saying removals are disabled, got %v", err)
 		}
 	})
 	t.Run("exit 0 with E: lines is trusted, rescan decides", func(t *testing.T) {

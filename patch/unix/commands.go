@@ -113,8 +113,11 @@ const (
 	// updates. Debug::NoLocking lets it run beside another apt and as non-root.
 	CmdAptScan = envC + "apt-get -s -o Debug::NoLocking=1 dist-upgrade"
 	// aptInstallOpts: never prompt, keep local conffiles (a conffile prompt
-	// on a closed stdin otherwise exits 100 and leaves packages half-configured).
-	aptInstallOpts = envApt + "apt-get -y -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+	// on a closed stdin otherwise exits 100 and leaves packages half-configured),
+	// and never remove a package: --no-remove makes apt abort with "Packages
+	// need to be removed but remove is disabled" before changing anything,
+	// so a patch run cannot uninstall software behind the admin's back.
+	aptInstallOpts = envApt + "apt-get -y -q --no-remove -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
 	// CmdAptUpgradeAll installs every pending update (new dependencies too).
 	CmdAptUpgradeAll = aptInstallOpts + " dist-upgrade </dev/null"
 )
