@@ -148,5 +148,12 @@ func (d *Dialer) Detect(ctx context.Context, h inventory.Host, t transport.Trans
 	if h.Transport == inventory.TransportWinRM {
 		return d.windowsBackend(), nil
 	}
-	return unix.Detect(ctx, t, unix.Options{ReadyCommand: h.ReadyCommand})
+	return unix.Detect(ctx, t, unixOptions(h))
+}
+
+// unixOptions: a login that is not root runs privileged commands through
+// `sudo -n` (never prompting, so a missing sudo rule fails loudly instead of
+// hanging the run); the backend applies it only when `id -u` is not 0.
+func unixOptions(h inventory.Host) unix.Options {
+	return unix.Options{Sudo: true, ReadyCommand: h.ReadyCommand}
 }

@@ -106,3 +106,13 @@ func TestDialUnknownTransport(t *testing.T) {
 		t.Error("unexpected error kind")
 	}
 }
+
+func TestUnixOptionsUseSudoForNonRootLogins(t *testing.T) {
+	o := unixOptions(inventory.Host{Name: "web1", User: "deploy", ReadyCommand: "systemctl is-system-running --wait"})
+	if !o.Sudo {
+		t.Error("a non-root login would run apt-get without sudo and fail on permissions")
+	}
+	if o.ReadyCommand != "systemctl is-system-running --wait" {
+		t.Errorf("ready_command not passed to the backend: %q", o.ReadyCommand)
+	}
+}
