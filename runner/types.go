@@ -94,7 +94,7 @@ type Plan struct {
 // Timing holds the reboot orchestrator's tunables.
 type Timing struct {
 	PollInterval time.Duration // first redial delay while waiting for a host (default 2s)
-	PollMax      time.Duration // cap of the backoff (default 12s)
+	PollMax      time.Duration // cap of the backoff (default 5s)
 	ProbeTimeout time.Duration // one redial attempt (default 5s)
 }
 
