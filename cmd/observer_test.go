@@ -1,0 +1,72 @@
+package cmd
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/patchrun/patchrun/runner"
+)
+
+// The terminal observer must put failures and batch starts on lines of
+// their own above the bar, move from the scan+install bar to a reboot bar
+// sized to the hosts awaiting reboot, and finish both at 100%.
+func TestBarObserverStagesAndLinesAboveTheBar(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b := newBarObserver(&out, log, false, 3, runner.CmdPatch)
+	events := []runner.Event{
+		{Kind: runner.EventPhase, Host: "web1", Phase: runner.PhaseAwaitBatch},
+		{Kind: runner.EventPhase, Host: "web2", Phase: runner.PhaseAwaitBatch},
+		{Kind: runner.EventHostEnd, Host: "db1", Status: runner.StatusUnreachable, Err: errors.New("connect: dial tcp 10.0.0.7:22: i/o timeout")},
+		{Kind: runner.EventBatch, Batch: 1, Detail: "web1"},
+		{Kind: runner.EventHostEnd, Host: "web1", Status: runner.StatusOK},
+		{Kind: runner.EventBatch, Batch: 2, Detail: "web2"},
+		{Kind: runner.EventHostEnd, Host: "web2", Status: runner.StatusFailed, Err: errors.New("host did not come back within 15m0s")},
+	}
+	for _, e := range events {
+		b.Event(e)
+	}
+	b.finish()
+	text := out.String()
+	for _, want := range []string{
+		"✗ db1 unreachable: connect: dial tcp 10.0.0.7:22: i/o timeout\n",
+		"→ reboot batch 1: web1\n",
+		"→ reboot batch 2: web2\n",
+		"✗ web2 failed: host did not come back within 15m0s\n",
+		"(3/3)", // the scan+install bar completed
+		"(2/2)", // the reboot bar counted the two hosts awaiting reboot
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("terminal output lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "(3/2)") || strings.Contains(text, "(4/3)") {
+		t.Errorf("a bar overcounted:\n%s", text)
+	}
+}
+
+func TestLineObserverUsesFixedEventNames(t *testing.T) {
+	var out bytes.Buffer
+	l := &lineObserver{log: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	l.Event(runner.Event{Kind: runner.EventPhase, Host: "web1", Phase: runner.PhaseScanning})
+	l.Event(runner.Event{Kind: runner.EventLog, Host: "web1", Phase: runner.PhaseScanning, Detail: `run "apt-get -s dist-upgrade": exit 0 in 3ms`})
+	l.Event(runner.Event{Kind: runner.EventBatch, Batch: 1, Detail: "web1, web2"})
+	l.Event(runner.Event{Kind: runner.EventHostEnd, Host: "web1", Status: runner.StatusFailed, Err: errors.New("boom")})
+	l.Event(runner.Event{Kind: runner.EventHalt, Detail: "3 failures > limit 2"})
+	text := out.String()
+	for _, want := range []string{
+		"msg=host.phase host=web1 phase=scanning",
+		"msg=step host=web1 phase=scanning",
+		"msg=batch.start batch=1",
+		"level=WARN msg=host.done host=web1 status=failed error=boom",
+		"level=WARN msg=run.halt",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("log lacks %q:\n%s", want, text)
+		}
+	}
+}
