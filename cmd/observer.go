@@ -4,25 +4,55 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/patchrun/patchrun/runner"
 )
 
-// observer turns runner events into what a person sees on stderr. The runner
-// serialises Event calls, so an observer owns the terminal without locks.
+// observer turns runner events into what a person sees on stderr: it is
+// the one writer of stderr during a run.
 type observer interface {
 	runner.Observer
+	// notice tells the user something that is not a runner event (a
+	// Ctrl-C being handled).
+	notice(msg string)
 	finish()
 }
 
+// newObserver returns the run's observer, locked: the runner serialises its
+// own Event calls, but notices come from the signal goroutine.
 func (a *app) newObserver(o *commonOptions, plan runner.Plan) observer {
 	log := a.logger(o.verbose)
 	if a.stderrIsTerminal() && !o.noProgress {
-		return newBarObserver(a.streams.Err, log, o.verbose, len(plan.Hosts), plan.Command)
+		return &lockedObserver{inner: newBarObserver(a.streams.Err, log, o.verbose, len(plan.Hosts), plan.Command)}
 	}
-	return &lineObserver{log: log}
+	return &lockedObserver{inner: &lineObserver{log: log}}
+}
+
+// lockedObserver serialises every call into an observer.
+type lockedObserver struct {
+	mu    sync.Mutex
+	inner observer
+}
+
+func (l *lockedObserver) Event(e runner.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inner.Event(e)
+}
+
+func (l *lockedObserver) notice(msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inner.notice(msg)
+}
+
+func (l *lockedObserver) finish() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inner.finish()
 }
 
 // lineObserver writes one timestamped line per event: for cron, CI and
@@ -34,6 +64,8 @@ type lineObserver struct {
 func (l *lineObserver) Event(e runner.Event) {
 	logEvent(l.log, e)
 }
+
+func (l *lineObserver) notice(msg string) { l.log.Warn("run.signal", "detail", msg) }
 
 func (l *lineObserver) finish() {}
 
@@ -191,6 +223,8 @@ func (b *barObserver) advance(failed bool) {
 	b.bar.Describe(b.describe())
 	_ = b.bar.Add(1)
 }
+
+func (b *barObserver) notice(msg string) { b.above("■ " + msg) }
 
 func (b *barObserver) finish() {
 	if b.bar != nil {

@@ -88,10 +88,10 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	dialer := connect.NewDialer(copts)
 	defer dialer.Close()
 
-	runCtx, stop, release := interrupts(ctx, a.streams.Err)
+	obs := a.newObserver(o, plan)
+	runCtx, stop, release := interrupts(ctx, obs.notice)
 	defer release()
 
-	obs := a.newObserver(o, plan)
 	report, err := runner.Run(runCtx, plan, runner.Deps{
 		Dialer:   dialer,
 		Detect:   dialer.Detect,

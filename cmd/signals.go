@@ -2,8 +2,6 @@ package cmd
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,8 +9,10 @@ import (
 
 // interrupts implements the two-stage Ctrl-C: the first signal closes stop
 // (no new work is scheduled; in-flight installs finish), the second cancels
-// the returned context (everything aborts). release undoes it all.
-func interrupts(parent context.Context, errOut io.Writer) (ctx context.Context, stop <-chan struct{}, release func()) {
+// the returned context (everything aborts). notify tells the user; it is
+// called from the signal goroutine, so it must be safe against concurrent
+// output (the observer's notice is). release undoes it all.
+func interrupts(parent context.Context, notify func(string)) (ctx context.Context, stop <-chan struct{}, release func()) {
 	ctx, cancel := context.WithCancel(parent)
 	stopCh := make(chan struct{})
 	sigs := make(chan os.Signal, 2)
@@ -29,11 +29,11 @@ func interrupts(parent context.Context, errOut io.Writer) (ctx context.Context, 
 			case <-sigs:
 				n++
 				if n == 1 {
-					fmt.Fprintln(errOut, "\npatchrun: interrupt: no new work will start; in-flight installs and reboots are finishing (press Ctrl-C again to abort them)")
+					notify("interrupt: no new work will start; in-flight installs and reboots are finishing (press Ctrl-C again to abort them)")
 					close(stopCh)
 					continue
 				}
-				fmt.Fprintln(errOut, "\npatchrun: second interrupt: aborting in-flight work")
+				notify("second interrupt: aborting in-flight work")
 				cancel()
 				return
 			}

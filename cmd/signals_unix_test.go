@@ -19,7 +19,8 @@ import (
 // the second must cancel.
 func TestInterruptsTwoStages(t *testing.T) {
 	var errOut syncBuffer
-	ctx, stop, release := interrupts(context.Background(), &errOut)
+	notify := func(msg string) { _, _ = errOut.Write([]byte(msg + "\n")) }
+	ctx, stop, release := interrupts(context.Background(), notify)
 	defer release()
 
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
@@ -103,6 +104,9 @@ func TestCtrlCDuringPatchFinishesInFlightInstall(t *testing.T) {
 	rep := decodeReport(t, r)
 	if !rep.Interrupted {
 		t.Error("report does not say interrupted")
+	}
+	if !strings.Contains(r.stderr, "msg=run.signal") || !strings.Contains(r.stderr, "press Ctrl-C again to abort") {
+		t.Errorf("stderr does not tell the user what the first Ctrl-C does:\n%s", r.stderr)
 	}
 	if n := len(first.Pending()); n != 0 {
 		t.Errorf("%s: %d updates still pending: the in-flight install was cut short", first.Name(), n)
