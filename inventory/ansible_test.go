@@ -42,6 +42,7 @@ const ansibleYAML = `all:
         win1:
           ansible_host: 10.0.0.9
           ansible_winrm_transport: kerberos
+          ansible_user: patchsvc@corp.example.com
         web01:
 `
 
@@ -64,7 +65,7 @@ func TestLoadAnsibleYAML(t *testing.T) {
 		{"web02", "web02", "admin", "ssh", 2222, []string{"linux", "web"}}, // child group var beats parent
 		{"web03", "web03", "deploy", "ssh", 22, []string{"linux", "web"}},  // host var beats groups
 		{"db1.corp", "db1.corp", "admin", "ssh", 2345, []string{"linux", "db"}},
-		{"win1", "10.0.0.9", "admin", "winrm", 5986, []string{"windows"}},
+		{"win1", "10.0.0.9", "patchsvc", "winrm", 5986, []string{"windows"}}, // user@REALM split for kerberos
 	}
 	for _, tc := range cases {
 		h := hostByName(t, inv.Hosts, tc.name)
@@ -73,7 +74,7 @@ func TestLoadAnsibleYAML(t *testing.T) {
 		}
 	}
 	win := hostByName(t, inv.Hosts, "win1")
-	if win.WinRMAuth != "kerberos" || !win.WinRMHTTPS || !win.WinRMInsecure || win.Password.Reveal() != "pw" {
+	if win.WinRMAuth != "kerberos" || win.WinRMKerberosRealm != "CORP.EXAMPLE.COM" || !win.WinRMHTTPS || !win.WinRMInsecure || win.Password.Reveal() != "pw" {
 		t.Errorf("win1 winrm mapping wrong: %+v", win)
 	}
 	// Vars not interpreted stay as display vars, with group precedence.
@@ -165,7 +166,18 @@ func TestAnsibleVarMapping(t *testing.T) {
 		{"ansible_connection=winrm ansible_port=5985", func(h Host) bool { return !h.WinRMHTTPS && h.Port == 5985 }},
 		{"ansible_connection=winrm ansible_winrm_scheme=http", func(h Host) bool { return !h.WinRMHTTPS && h.Port == 5985 }},
 		{"ansible_connection=winrm ansible_winrm_scheme=https", func(h Host) bool { return h.WinRMHTTPS && h.Port == 5986 }},
-		{"ansible_connection=winrm ansible_winrm_transport=kerberos", func(h Host) bool { return h.WinRMAuth == "kerberos" }},
+		{"ansible_connection=winrm ansible_winrm_transport=kerberos ansible_user=bob@corp.example.com", func(h Host) bool {
+			return h.WinRMAuth == "kerberos" && h.User == "bob" && h.WinRMKerberosRealm == "CORP.EXAMPLE.COM"
+		}},
+		{"ansible_connection=winrm ansible_winrm_transport=kerberos patchrun_winrm_kerberos_realm=corp.example.com", func(h Host) bool {
+			return h.User == "tester" && h.WinRMKerberosRealm == "CORP.EXAMPLE.COM"
+		}},
+		{"ansible_connection=winrm ansible_winrm_transport=kerberos ansible_user=bob@CORP patchrun_winrm_kerberos_spn=HTTP/w1.corp patchrun_winrm_krb5_conf=krb5.conf patchrun_winrm_kerberos_ccache=cc",
+			func(h Host) bool {
+				return h.WinRMKerberosSPN == "HTTP/w1.corp" && filepath.Base(h.WinRMKrb5Conf) == "krb5.conf" && filepath.Base(h.WinRMKerberosCCache) == "cc"
+			}},
+		{"ansible_connection=winrm ansible_winrm_transport=kerberos ansible_user=bob@CORP ansible_winrm_kerberos_hostname_override=w1.corp.example.com",
+			func(h Host) bool { return h.WinRMKerberosSPN == "HTTP/w1.corp.example.com" }},
 		{"ansible_connection=winrm ansible_winrm_transport=credssp,ntlm", func(h Host) bool { return h.WinRMAuth == "ntlm" }},
 		{"ansible_connection=winrm ansible_winrm_scheme=https ansible_winrm_transport=plaintext", func(h Host) bool { return h.WinRMAuth == "basic" }},
 		{"ansible_connection=winrm ansible_winrm_server_cert_validation=ignore", func(h Host) bool { return h.WinRMInsecure }},
@@ -184,6 +196,8 @@ func TestAnsibleVarMapping(t *testing.T) {
 		t.Run(tc.vars, func(t *testing.T) {
 			f := newFixture(t)
 			f.write("ca.pem", "pem", 0o644)
+			f.write("krb5.conf", "[libdefaults]\n", 0o644)
+			f.write("cc", "ccache", 0o600)
 			f.write("id", "key", 0o600)
 			f.write("~/id", "key", 0o600)
 			inv := f.mustLoad("hosts.ini", "[g]\nh1 "+tc.vars+"\n")

@@ -82,6 +82,9 @@ func translateVars(vars []rawVar, p, warns *problems) (layer, map[string]string)
 			} else {
 				p.add(v.line, v.key, fmt.Sprintf("bad %s %q", c.what, v.val), c.hint)
 			}
+		case name == "ansible_winrm_kerberos_hostname_override":
+			// pywinrm builds the SPN from it: service (HTTP) / this name.
+			set(v, keyKerberosSPN, "HTTP/"+v.val)
 		case name == "ansible_ssh_common_args" || name == "ansible_ssh_extra_args":
 			// Not passed to an ssh binary (there is none); only a jump host
 			// is understood. Kept in Vars for display.

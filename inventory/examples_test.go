@@ -117,6 +117,10 @@ func TestExampleInventoriesLoad(t *testing.T) {
 				ssh++
 			case h.WinRMAuth == "kerberos":
 				kerberos++
+				if h.WinRMKerberosRealm == "" || strings.Contains(h.User, "@") {
+					t.Errorf("inventory.yaml: kerberos host %s should show user@REALM split into user %q and a realm, got realm %q",
+						h.Name, h.User, h.WinRMKerberosRealm)
+				}
 			}
 			if h.Transport == TransportWinRM {
 				winrm++

@@ -45,6 +45,12 @@ type Host struct {
 	WinRMAllowBasicHTTP bool   // allow Basic auth over plain HTTP: only when explicitly named
 	WinRMEncryption     string // "auto" (default: sealed NTLM over HTTP) | "never"
 
+	// Kerberos (WinRMAuth "kerberos" only; empty for every other host).
+	WinRMKerberosRealm  string // the user's realm, upper case; "" only with a credential cache
+	WinRMKrb5Conf       string // absolute path to krb5.conf; "" means /etc/krb5.conf
+	WinRMKerberosCCache string // absolute path to a file credential cache; "" means log in with the password
+	WinRMKerberosSPN    string // service principal "HTTP/host"; "" means HTTP/<Address>
+
 	// Per-host timeouts and behaviour overrides; zero means "use the run's".
 	ConnectTimeout time.Duration
 	RebootTimeout  time.Duration

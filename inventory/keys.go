@@ -29,6 +29,10 @@ const (
 	keyWinRMInsecure      = "winrm_insecure_skip_verify"
 	keyWinRMAllowBasic    = "winrm_allow_basic_http"
 	keyWinRMEncryption    = "winrm_encryption"
+	keyKerberosRealm      = "winrm_kerberos_realm"
+	keyKrb5Conf           = "winrm_krb5_conf"
+	keyKerberosCCache     = "winrm_kerberos_ccache"
+	keyKerberosSPN        = "winrm_kerberos_spn"
 	keyVars               = "vars"
 	keyInlinePassword     = "password"
 	ansiblePatchrunPrefix = "patchrun_"
@@ -42,6 +46,7 @@ var settingKeys = map[string]bool{
 	keyConnectTimeout: true, keyRebootTimeout: true, keyReadyCommand: true,
 	keyWinRMHTTPS: true, keyWinRMAuth: true, keyWinRMCACert: true, keyWinRMServerName: true,
 	keyWinRMInsecure: true, keyWinRMAllowBasic: true, keyWinRMEncryption: true,
+	keyKerberosRealm: true, keyKrb5Conf: true, keyKerberosCCache: true, keyKerberosSPN: true,
 }
 
 // lookalikes maps names people reach for (from ssh_config, Ansible, habit)
@@ -53,6 +58,8 @@ var lookalikes = map[string]string{
 	"key": keySSHKey, "identity_file": keySSHKey, "identityfile": keySSHKey, "private_key": keySSHKey,
 	"jump": keyProxyJump, "proxyjump": keyProxyJump, "bastion": keyProxyJump,
 	"timeout": keyConnectTimeout, "group": "groups",
+	"realm": keyKerberosRealm, "krb5_conf": keyKrb5Conf, "krb5.conf": keyKrb5Conf, "ccache": keyKerberosCCache,
+	"spn": keyKerberosSPN, "winrm_realm": keyKerberosRealm, "winrm_spn": keyKerberosSPN,
 }
 
 // hostKeys lists what a host entry may carry, for unknown-key hints.

@@ -114,7 +114,7 @@ func applyAskPass(hosts []Host, ask func(string) (string, error)) error {
 	}
 	need := 0
 	for _, h := range hosts {
-		if !h.Password.IsSet() {
+		if needsPassword(h) {
 			need++
 		}
 	}
@@ -130,11 +130,17 @@ func applyAskPass(hosts []Host, ask func(string) (string, error)) error {
 	}
 	secret := NewSecret(pw, "prompt")
 	for i := range hosts {
-		if !hosts[i].Password.IsSet() {
+		if needsPassword(hosts[i]) {
 			hosts[i].Password = secret
 		}
 	}
 	return nil
+}
+
+// needsPassword reports whether --ask-pass should cover h: it has no
+// password reference and does not log in from a Kerberos credential cache.
+func needsPassword(h Host) bool {
+	return !h.Password.IsSet() && h.WinRMKerberosCCache == ""
 }
 
 // currentUser is the login name of whoever runs patchrun, without a Windows

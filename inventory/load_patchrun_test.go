@@ -88,6 +88,7 @@ hosts:
     transport: winrm
     winrm_https: yes
     winrm_auth: kerberos
+    winrm_kerberos_realm: corp.example.com
     winrm_ca_cert: ca.pem
     winrm_server_name: win-tls.corp
     winrm_encryption: never
@@ -114,7 +115,8 @@ hosts:
 		t.Errorf("winrm http defaults wrong: %+v", h)
 	}
 	if h := hostByName(t, inv.Hosts, "win-tls"); h.Port != 5986 || !h.WinRMHTTPS || h.WinRMAuth != "kerberos" ||
-		h.WinRMCACert != filepath.Join(f.dir, "ca.pem") || h.WinRMServerName != "win-tls.corp" || h.WinRMEncryption != "never" {
+		h.WinRMCACert != filepath.Join(f.dir, "ca.pem") || h.WinRMServerName != "win-tls.corp" || h.WinRMEncryption != "never" ||
+		h.WinRMKerberosRealm != "CORP.EXAMPLE.COM" || h.User != "tester" {
 		t.Errorf("winrm https settings wrong: %+v", h)
 	}
 	if h := hostByName(t, inv.Hosts, "win-basic"); !h.WinRMAllowBasicHTTP || !h.WinRMInsecure || h.WinRMAuth != "basic" {

@@ -97,6 +97,7 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 				"set winrm_https: true, or winrm_allow_basic_http: true if you accept that")
 		}
 	}
+	r.kerberos(v, &h)
 	h.Port = r.port(v, h)
 	return h
 }
@@ -157,6 +158,11 @@ func (r *resolver) existingFile(v values, key, hint string) string {
 	if !ok {
 		return ""
 	}
+	return r.fileAt(st, hint)
+}
+
+// fileAt resolves the path written in st and checks the file is there.
+func (r *resolver) fileAt(st setting, hint string) string {
 	p, ok := r.path(st)
 	if !ok {
 		return ""

@@ -79,20 +79,29 @@ func TestAskPassCalledOnceForHostsWithoutReference(t *testing.T) {
 }
 
 func TestAskPassNotCalled(t *testing.T) {
-	cases := []struct{ name, content string }{
-		{"every host has a reference", "defaults: {password_env: PW}\nhosts: [a, b]\n"},
-		{"the file is invalid", "hosts:\n  - {name: a, port: x}\n"},
+	cases := []struct {
+		name, content string
+		valid         bool
+	}{
+		{"every host has a reference", "defaults: {password_env: PW}\nhosts: [a, b]\n", true},
+		{"the file is invalid", "hosts:\n  - {name: a, port: x}\n", false},
+		{"kerberos logs in from a credential cache", "hosts:\n  - {name: a, password_env: PW}\n" +
+			"  - {name: w, transport: winrm, winrm_https: true, winrm_auth: kerberos, winrm_kerberos_ccache: ~/krb5cc}\n", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.env["PW"] = "x"
+			f.write("~/krb5cc", "cache", 0o600)
 			opts := f.opts()
 			opts.AskPass = func(string) (string, error) {
 				t.Error("AskPass called")
 				return "", nil
 			}
-			_, _ = Load(f.write("inventory.yaml", tc.content, 0o644), opts)
+			_, err := Load(f.write("inventory.yaml", tc.content, 0o644), opts)
+			if tc.valid && err != nil {
+				t.Errorf("load: %v", err)
+			}
 		})
 	}
 }
