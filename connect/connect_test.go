@@ -90,6 +90,20 @@ func TestWinRMConfigMapping(t *testing.T) {
 		t.Errorf("winrm config not mapped: %+v", cfg)
 	}
 
+	// Kerberos: what the inventory resolved reaches the client unchanged.
+	kh := h
+	kh.WinRMAuth, kh.User = "kerberos", "patchsvc"
+	kh.WinRMKerberosRealm, kh.WinRMKrb5Conf = "CORP.EXAMPLE.COM", "/etc/patchrun/krb5.conf"
+	kh.WinRMKerberosCCache, kh.WinRMKerberosSPN = "/tmp/krb5cc_patchrun", "HTTP/win1.corp.example.com"
+	cfg, err = d.winrmConfig(kh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Auth != "kerberos" || cfg.User != "patchsvc" || cfg.Realm != "CORP.EXAMPLE.COM" || cfg.KrbConfig != "/etc/patchrun/krb5.conf" ||
+		cfg.KrbCCache != "/tmp/krb5cc_patchrun" || cfg.SPN != "HTTP/win1.corp.example.com" {
+		t.Errorf("kerberos settings not mapped: realm %q krb5.conf %q ccache %q spn %q", cfg.Realm, cfg.KrbConfig, cfg.KrbCCache, cfg.SPN)
+	}
+
 	h.WinRMCACert = filepath.Join(dir, "missing.pem")
 	if _, err := d.winrmConfig(h); err == nil || !strings.Contains(err.Error(), "winrm_ca_cert") {
 		t.Errorf("missing CA file: error %v should name winrm_ca_cert", err)
@@ -114,5 +128,41 @@ func TestUnixOptionsUseSudoForNonRootLogins(t *testing.T) {
 	}
 	if o.ReadyCommand != "systemctl is-system-running --wait" {
 		t.Errorf("ready_command not passed to the backend: %q", o.ReadyCommand)
+	}
+}
+
+// The whole path a Kerberos host takes: inventory keys (user@REALM, a
+// relative krb5.conf) to the client's config.
+func TestWinRMKerberosFromInventory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "krb5.conf"), []byte("[libdefaults]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(dir, "inventory.yaml")
+	content := `hosts:
+  - name: win3
+    transport: winrm
+    winrm_https: true
+    winrm_auth: kerberos
+    user: patchsvc@lab.example.com
+    winrm_krb5_conf: krb5.conf
+    winrm_kerberos_spn: HTTP/win3.lab.example.com
+    password_env: PW
+`
+	if err := os.WriteFile(inv, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hosts, err := inventory.Load(inv, inventory.LoadOptions{Home: dir, DefaultUser: "x",
+		Getenv: func(k string) string { return map[string]string{"PW": "pw"}[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := NewDialer(Options{}).winrmConfig(hosts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.User != "patchsvc" || cfg.Realm != "LAB.EXAMPLE.COM" || cfg.KrbConfig != filepath.Join(dir, "krb5.conf") ||
+		cfg.SPN != "HTTP/win3.lab.example.com" || cfg.Password != "pw" || cfg.KrbCCache != "" {
+		t.Errorf("kerberos host mapped to user %q realm %q krb5.conf %q spn %q ccache %q", cfg.User, cfg.Realm, cfg.KrbConfig, cfg.SPN, cfg.KrbCCache)
 	}
 }

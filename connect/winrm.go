@@ -25,6 +25,10 @@ func (d *Dialer) winrmConfig(h inventory.Host) (winrm.Config, error) {
 		AllowBasicHTTP: h.WinRMAllowBasicHTTP,
 		Encryption:     h.WinRMEncryption,
 		ConnectTimeout: d.connectTimeout(h),
+		Realm:          h.WinRMKerberosRealm,
+		KrbConfig:      h.WinRMKrb5Conf,
+		KrbCCache:      h.WinRMKerberosCCache,
+		SPN:            h.WinRMKerberosSPN,
 	}
 	if h.WinRMCACert != "" {
 		pem, err := os.ReadFile(h.WinRMCACert)
