@@ -73,21 +73,22 @@ type rebootOptions struct {
 
 func (o *rebootOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
-	f.StringVar(&o.batch, "batch", "10%", "hosts rebooted at once: a count (N) or a percentage of the rebooting hosts (N%)")
+	f.StringVar(&o.batch, "batch", "10%", "hosts rebooted at once: a count (N), a percentage of the hosts to reboot (N%), or a canary then a ramp (1,10%,25%: the last size repeats)")
 	f.StringVar(&o.maxFailures, "max-failures", "", "failure budget (N or N% of hosts): once more hosts than this have failed, no new reboot batch starts (default: no limit)")
 	f.DurationVar(&o.rebootTimeout, "reboot-timeout", 15*time.Minute, "how long a host may take to go down and come back with a new boot id")
 	f.BoolVar(&o.dryRun, "dry-run", false, "show what would be installed and which hosts would reboot; change nothing")
 }
 
 func (o *rebootOptions) apply(p *runner.Plan) error {
-	b, err := parseBudget("--batch", o.batch)
+	steps, err := parseBatch(o.batch)
 	if err != nil {
 		return err
 	}
-	if b.N == 0 {
-		return fmt.Errorf("--batch %q: must be at least 1 host", o.batch)
+	if len(steps) == 1 {
+		p.Batch = steps[0]
+	} else {
+		p.Ramp = steps
 	}
-	p.Batch = b
 	p.MaxFailures = runner.Budget{N: -1}
 	if o.maxFailures != "" {
 		mf, err := parseBudget("--max-failures", o.maxFailures)
@@ -102,6 +103,24 @@ func (o *rebootOptions) apply(p *runner.Plan) error {
 	p.RebootTimeout = o.rebootTimeout
 	p.DryRun = o.dryRun
 	return nil
+}
+
+// parseBatch reads --batch: one size ("5", "20%"), or a canary then a ramp
+// ("1,10%,25%": the first batch has 1 host, the second 10% of the hosts to
+// reboot, then 25% per batch until done).
+func parseBatch(s string) ([]runner.Budget, error) {
+	var steps []runner.Budget
+	for _, part := range strings.Split(s, ",") {
+		b, err := parseBudget("--batch", part)
+		if err != nil {
+			return nil, fmt.Errorf("%w (or a ramp like 1,10%%,25%%)", err)
+		}
+		if b.N == 0 {
+			return nil, fmt.Errorf("--batch %q: every batch needs at least 1 host", s)
+		}
+		steps = append(steps, b)
+	}
+	return steps, nil
 }
 
 // parseBudget reads "N" or "N%".

@@ -34,6 +34,35 @@ func TestParseBudget(t *testing.T) {
 	}
 }
 
+func TestParseBatchRamp(t *testing.T) {
+	steps, err := parseBatch("1,10%, 25%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []runner.Budget{{N: 1}, {N: 10, Percent: true}, {N: 25, Percent: true}}
+	if len(steps) != len(want) {
+		t.Fatalf("parseBatch = %+v, want %+v", steps, want)
+	}
+	for i := range want {
+		if steps[i] != want[i] {
+			t.Errorf("step %d = %+v, want %+v", i+1, steps[i], want[i])
+		}
+	}
+	for _, bad := range []string{"1,,2", "1,0", "0", "1,abc", "1;2"} {
+		if _, err := parseBatch(bad); err == nil {
+			t.Errorf("parseBatch(%q) accepted a bad ramp", bad)
+		}
+	}
+	o := patchOptions{reboot: rebootOptions{batch: "1,50%", rebootTimeout: 1e9}, rebootPolicy: "if-required", maxRounds: 1}
+	p, err := o.plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Ramp) != 2 || p.Ramp[1] != (runner.Budget{N: 50, Percent: true}) {
+		t.Errorf("plan ramp = %+v", p.Ramp)
+	}
+}
+
 func TestPatchPlanFromFlags(t *testing.T) {
 	o := patchOptions{
 		reboot:       rebootOptions{batch: "25%", maxFailures: "2", rebootTimeout: 60e9},

@@ -11,9 +11,9 @@ import (
 // A batch starts only when the previous one is fully done, the run has not
 // been interrupted, and the failure budget is not spent.
 func (r *run) rebootInBatches(ctx context.Context, waiting []*hostRun) {
-	size := r.cfg.batchSize(len(waiting))
 	limit, limited := r.cfg.failureLimit()
-	for start, batch := 0, 1; start < len(waiting); start, batch = start+size, batch+1 {
+	for start, batch := 0, 1; start < len(waiting); batch++ {
+		size := r.cfg.batchSize(len(waiting), batch)
 		rest := waiting[start:]
 		if r.stopping(ctx) {
 			for _, h := range rest {
@@ -33,6 +33,7 @@ func (r *run) rebootInBatches(ctx context.Context, waiting []*hostRun) {
 		}
 
 		hosts := rest[:min(size, len(rest))]
+		start += len(hosts)
 		names := make([]string, len(hosts))
 		for i, h := range hosts {
 			names[i] = h.host.Name

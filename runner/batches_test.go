@@ -29,19 +29,25 @@ func TestBatching(t *testing.T) {
 		name    string
 		hosts   int
 		batch   Budget
+		ramp    []Budget
 		batches []int // RebootBatch per host, inventory order
 	}{
-		{"count 2 of 5", 5, Budget{N: 2}, []int{1, 1, 2, 2, 3}},
-		{"zero means 1", 3, Budget{}, []int{1, 2, 3}},
-		{"50% of 4", 4, Budget{N: 50, Percent: true}, []int{1, 1, 2, 2}},
-		{"10% of 5 is at least 1", 5, Budget{N: 10, Percent: true}, []int{1, 2, 3, 4, 5}},
-		{"larger than the fleet", 3, Budget{N: 10}, []int{1, 1, 1}},
+		{"count 2 of 5", 5, Budget{N: 2}, nil, []int{1, 1, 2, 2, 3}},
+		{"zero means 1", 3, Budget{}, nil, []int{1, 2, 3}},
+		{"50% of 4", 4, Budget{N: 50, Percent: true}, nil, []int{1, 1, 2, 2}},
+		{"10% of 5 is at least 1", 5, Budget{N: 10, Percent: true}, nil, []int{1, 2, 3, 4, 5}},
+		{"larger than the fleet", 3, Budget{N: 10}, nil, []int{1, 1, 1}},
+		{"canary then ramp 1,2: the last step repeats", 5, Budget{N: 4}, []Budget{{N: 1}, {N: 2}}, []int{1, 2, 2, 3, 3}},
+		{"canary then 50%", 6, Budget{}, []Budget{{N: 1}, {N: 50, Percent: true}}, []int{1, 2, 2, 2, 3, 3}},
+		{"1,10%,25% of 10", 10, Budget{}, []Budget{{N: 1}, {N: 10, Percent: true}, {N: 25, Percent: true}},
+			[]int{1, 2, 3, 3, 4, 4, 5, 5, 6, 6}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := rebootFleet(t, tt.hosts)
 			plan := fastPlan(CmdPatch, f)
 			plan.Batch = tt.batch
+			plan.Ramp = tt.ramp
 			plan.Forks = 8
 			rep, rec := runPlan(t, context.Background(), plan, f, nil)
 			checkEvents(t, rep, rec)
@@ -56,7 +62,10 @@ func TestBatching(t *testing.T) {
 			if !slices.Equal(got, tt.batches) {
 				t.Errorf("batches %v, want %v", got, tt.batches)
 			}
-			size := count(tt.batches, 1)
+			size := 0
+			for _, b := range tt.batches {
+				size = max(size, count(tt.batches, b))
+			}
 			if rec.maxInRbt > size || f.maxRebooting > size {
 				t.Errorf("%d hosts rebooting at once (fake saw %d), batch size %d", rec.maxInRbt, f.maxRebooting, size)
 			}

@@ -58,7 +58,8 @@
 // # Reboots
 //
 // After the pool phase, hosts that need a reboot are put, in inventory order,
-// into batches of Plan.Batch.Of(number of such hosts) (at least 1). Each
+// into batches of Plan.Batch.Of(number of such hosts) (at least 1), or, with
+// Plan.Ramp, of each ramp step in turn (the last step repeating). Each
 // batch starts with EventBatch; its hosts reboot in parallel and the next
 // batch starts only when every host of the current one is back and verified,
 // or failed. Per host: read the boot id over the open transport (redialling

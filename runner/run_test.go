@@ -32,6 +32,7 @@ func TestBadPlanIsRunFatal(t *testing.T) {
 		{"exec dry-run", func(p *Plan, _ *Deps) { p.Command, p.ExecCommand, p.DryRun = CmdExec, "ls", true }, "exec: dry-run"},
 		{"bad policy", func(p *Plan, _ *Deps) { p.Reboot = "sometimes" }, `reboot policy "sometimes"`},
 		{"negative batch", func(p *Plan, _ *Deps) { p.Batch = Budget{N: -1} }, "batch -1"},
+		{"zero ramp step", func(p *Plan, _ *Deps) { p.Ramp = []Budget{{N: 1}, {N: 0}} }, "batch ramp step 2"},
 		{"negative timeout", func(p *Plan, _ *Deps) { p.StepTimeout = -time.Second }, "step timeout -1s"},
 	}
 	for _, tt := range tests {

@@ -74,8 +74,12 @@ type Plan struct {
 	Reboot         RebootPolicy
 	OnlyIfRequired bool   // `reboot --only-if-required`
 	Batch          Budget // hosts rebooted at once; zero means 1
-	MaxFailures    Budget // failure budget; past it, no new batch starts; N < 0 means unlimited
-	RebootTimeout  time.Duration
+	// Ramp, when set, gives the sizes of the first batches in order (a
+	// canary then a ramp: 1, 10%, 25%); its last size repeats for the
+	// rest. Batch is ignored then.
+	Ramp          []Budget
+	MaxFailures   Budget // failure budget; past it, no new batch starts; N < 0 means unlimited
+	RebootTimeout time.Duration
 	// MaxRounds caps install → reboot → rescan rounds (Windows often needs
 	// several); 0 means DefaultMaxRounds.
 	MaxRounds int

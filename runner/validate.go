@@ -68,6 +68,11 @@ func resolve(plan Plan, deps Deps) (settings, error) {
 	if plan.Batch.N < 0 || (plan.Batch.Percent && plan.Batch.N > 100) {
 		bad("batch %d: out of range", plan.Batch.N)
 	}
+	for i, b := range plan.Ramp {
+		if b.N < 1 || (b.Percent && b.N > 100) {
+			bad("batch ramp step %d (%d): want 1 to N hosts or 1%% to 100%%", i+1, b.N)
+		}
+	}
 	if plan.MaxFailures.Percent && plan.MaxFailures.N > 100 {
 		bad("max failures %d%%: out of range", plan.MaxFailures.N)
 	}
@@ -121,9 +126,15 @@ func orDefault(d *time.Duration, def time.Duration) {
 	}
 }
 
-// batchSize resolves --batch against the hosts that need a reboot.
-func (s *settings) batchSize(candidates int) int {
-	return max(1, s.Batch.Of(candidates))
+// batchSize resolves --batch for the given batch number (1-based) against
+// the hosts that need a reboot: the ramp's step for that batch (its last
+// step once the ramp is used up), or the one batch size.
+func (s *settings) batchSize(candidates, batch int) int {
+	b := s.Batch
+	if n := len(s.Ramp); n > 0 {
+		b = s.Ramp[min(batch, n)-1]
+	}
+	return max(1, b.Of(candidates))
 }
 
 // failureLimit resolves --max-failures against the whole run; ok is false
