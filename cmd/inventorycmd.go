@@ -38,9 +38,13 @@ func (a *app) newInventoryCmd() *cobra.Command {
 			}
 			var out []inventoryHost
 			for _, h := range hosts {
+				user := h.User
+				if h.WinRMAuth == "kerberos" && h.WinRMKerberosRealm != "" && user != "" {
+					user += "@" + h.WinRMKerberosRealm // the principal patchrun logs in as
+				}
 				ih := inventoryHost{
 					Name: h.Name, Address: h.Address, Port: h.Port, Transport: h.Transport,
-					User: h.User, Groups: h.Groups, Password: h.Password.Source(), Source: h.Source,
+					User: user, Groups: h.Groups, Password: h.Password.Source(), Source: h.Source,
 				}
 				if ih.Groups == nil {
 					ih.Groups = []string{}
