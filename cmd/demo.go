@@ -137,12 +137,9 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	// Simulated hosts come back in a second or two: poll them faster than
 	// real hosts so the demo stays brisk.
 	plan.Timing = runner.Timing{PollInterval: 100 * time.Millisecond, PollMax: 500 * time.Millisecond, ProbeTimeout: 2 * time.Second}
-	if err := po.common.validate(true); err != nil {
-		return cantStart(err)
-	}
-	hosts, err := a.loadHosts(&po.common)
+	hosts, err := a.hostsFor(&po.common)
 	if err != nil {
-		return cantStart(err)
+		return err
 	}
 	// The simulated Windows installer finishes in a second or two: poll its
 	// status file often.

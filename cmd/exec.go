@@ -19,16 +19,13 @@ cmd.exe over WinRM) and prints each host's output and exit code. A non-zero
 exit marks that host failed (exit code 2).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.validate(true); err != nil {
-				return cantStart(err)
-			}
 			command := strings.TrimSpace(strings.Join(args, " "))
 			if command == "" {
 				return cantStart(fmt.Errorf("exec: empty command (hint: patchrun exec -i hosts.yaml -- uptime)"))
 			}
-			hosts, err := a.loadHosts(&o)
+			hosts, err := a.hostsFor(&o)
 			if err != nil {
-				return cantStart(err)
+				return err
 			}
 			return a.runFleet(c.Context(), &o, runner.Plan{Command: runner.CmdExec, ExecCommand: command}, hosts)
 		},

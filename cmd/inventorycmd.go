@@ -29,12 +29,9 @@ func (a *app) newInventoryCmd() *cobra.Command {
 		Short: "Validate the inventory and list the resolved hosts; contacts nothing",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.validate(true); err != nil {
-				return cantStart(err)
-			}
-			hosts, err := a.loadHosts(&o)
+			hosts, err := a.hostsFor(&o)
 			if err != nil {
-				return cantStart(err)
+				return err
 			}
 			var out []inventoryHost
 			for _, h := range hosts {

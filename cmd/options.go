@@ -44,8 +44,8 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 }
 
 // validate checks flag values that cobra's types can't.
-func (o *commonOptions) validate(needInventory bool) error {
-	if needInventory && o.inventory == "" {
+func (o *commonOptions) validate() error {
+	if o.inventory == "" {
 		return fmt.Errorf("no inventory given (hint: -i hosts.yaml; see examples/inventory.yaml)")
 	}
 	if o.forks < 1 {

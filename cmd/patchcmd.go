@@ -38,12 +38,9 @@ more hosts than --max-failures have failed, no new batch starts (exit 3).`,
 			if err != nil {
 				return cantStart(err)
 			}
-			if err := o.common.validate(true); err != nil {
-				return cantStart(err)
-			}
-			hosts, err := a.loadHosts(&o.common)
+			hosts, err := a.hostsFor(&o.common)
 			if err != nil {
-				return cantStart(err)
+				return err
 			}
 			return a.runFleet(c.Context(), &o.common, plan, hosts)
 		},

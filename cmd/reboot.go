@@ -19,12 +19,9 @@ func (a *app) newRebootCmd() *cobra.Command {
 			if err := r.apply(&plan); err != nil {
 				return cantStart(err)
 			}
-			if err := o.validate(true); err != nil {
-				return cantStart(err)
-			}
-			hosts, err := a.loadHosts(&o)
+			hosts, err := a.hostsFor(&o)
 			if err != nil {
-				return cantStart(err)
+				return err
 			}
 			return a.runFleet(c.Context(), &o, plan, hosts)
 		},

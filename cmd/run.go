@@ -12,6 +12,19 @@ import (
 	"github.com/patchrun/patchrun/runner"
 )
 
+// hostsFor checks the common flags and loads the inventory: everything that
+// must hold before any host is contacted. Its errors mean exit 1.
+func (a *app) hostsFor(o *commonOptions) ([]inventory.Host, error) {
+	if err := o.validate(); err != nil {
+		return nil, cantStart(err)
+	}
+	hosts, err := a.loadHosts(o)
+	if err != nil {
+		return nil, cantStart(err)
+	}
+	return hosts, nil
+}
+
 // loadHosts reads, validates and selects the inventory. Nothing is
 // contacted before this succeeds.
 func (a *app) loadHosts(o *commonOptions) ([]inventory.Host, error) {

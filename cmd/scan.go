@@ -14,12 +14,9 @@ func (a *app) newScanCmd() *cobra.Command {
 		Short: "List missing updates and pending-reboot state; changes nothing",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.validate(true); err != nil {
-				return cantStart(err)
-			}
-			hosts, err := a.loadHosts(&o)
+			hosts, err := a.hostsFor(&o)
 			if err != nil {
-				return cantStart(err)
+				return err
 			}
 			return a.runFleet(c.Context(), &o, runner.Plan{Command: runner.CmdScan, Refresh: !noRefresh}, hosts)
 		},
