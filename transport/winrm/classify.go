@@ -24,6 +24,12 @@ const (
 		"needs LocalAccountTokenFilterPolicy=1 on the host, and Basic or unencrypted NTLM need AllowUnencrypted or HTTPS"
 )
 
+// deniedError is an ErrAuth error for a host that refused the account,
+// with the auth hint. It never carries the password.
+func deniedError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format+"\n%s", append([]any{transport.ErrAuth}, append(args, hintAuth)...)...)
+}
+
 // httpStatusRe finds the status code in the library's HTTP error texts:
 // "http response error: 401 - invalid content type" (ntlm/basic),
 // "http error 401: ..." (library http.go/auth.go) and "request returned:
@@ -47,7 +53,7 @@ func classify(err error) error {
 	var fault *WSManFault
 	if errors.As(err, &fault) {
 		if fault.Code == FaultAccessDenied {
-			return fmt.Errorf("%w: access denied: %w\n%s", transport.ErrAuth, fault, hintAuth)
+			return deniedError("access denied: %w", fault)
 		}
 		return err
 	}
@@ -72,14 +78,11 @@ func classify(err error) error {
 	}
 
 	msg := err.Error()
-	if errors.Is(err, errBasicRefused) || strings.Contains(msg, errBasicRefused.Error()) {
-		return fmt.Errorf("%w: host offered only Basic authentication over plain HTTP; %s", transport.ErrAuth, errBasicRefused)
-	}
 	if m := httpStatusRe.FindStringSubmatch(msg); m != nil {
 		code, _ := strconv.Atoi(m[1])
 		switch {
 		case code == 401 || code == 403:
-			return fmt.Errorf("%w: host answered HTTP %d\n%s", transport.ErrAuth, code, hintAuth)
+			return deniedError("host answered HTTP %d", code)
 		case code == 404:
 			return fmt.Errorf("%w: no WinRM service at /wsman (HTTP 404)", transport.ErrUnreachable)
 		case strings.Contains(msg, "invalid content type"):

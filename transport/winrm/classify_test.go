@@ -70,7 +70,6 @@ func TestClassify(t *testing.T) {
 					t.Errorf("want *ProtocolError, got %T", out)
 				}
 			}},
-		{name: "basic refused on plain http", in: libErr(errBasicRefused), kind: "auth", wantText: "Basic"},
 		{name: "connection refused", in: libErr(refused), kind: "unreachable"},
 		{name: "dns failure", in: libErr(&net.DNSError{Err: "no such host", Name: "win9", IsNotFound: true}), kind: "unreachable"},
 		{name: "eof mid request", in: libErr(io.EOF), kind: "connection-lost"},

@@ -22,8 +22,9 @@ var errClosed = errors.New("winrm client closed")
 // transport.Transport.
 //
 // Concurrency: a Client belongs to one worker. Operations are serialized
-// (a second concurrent Run waits for the first): one remote shell, and on a
-// sealed client one NTLM session whose messages must stay in order. Close
+// (a second concurrent Run waits for the first): one remote shell, and on an
+// NTLM client one authenticated connection whose messages must stay in
+// order. Close
 // may be called from another goroutine to cut an operation off.
 //
 // One remote shell is reused across commands and replaced every
@@ -51,9 +52,12 @@ var _ transport.Transport = (*Client)(nil)
 // is unknown. CLIXML on stderr is decoded into readable text in
 // Result.Stderr (cmd.Stderr still receives the raw stream).
 //
-// cmd.Stdin works on every client. On a sealed client all messages share
-// one connection, so a command that waits for its stdin gets it only after
-// the Receive already in flight returns: up to OperationTimeout later.
+// cmd.Stdin works on every client. On an NTLM client (sealed or not) all
+// messages share one authenticated connection, so a command that waits
+// for its stdin gets it only after the Receive already in flight returns:
+// up to OperationTimeout later. (The host binds the NTLM logon to the
+// connection; a second connection for the Send would need its own
+// handshake.)
 //
 // If the context ends, the library signals the remote command to stop once
 // the Receive in flight returns (within OperationTimeout), so cancellation

@@ -328,7 +328,7 @@ func TestDialFaultOnCreateIsTyped(t *testing.T) {
 }
 
 func TestNTLMNeverFallsBackToBasicOverHTTP(t *testing.T) {
-	for _, enc := range []string{EncryptionAuto, EncryptionNever} { // sealed, then the library's unsealed NTLM
+	for _, enc := range []string{EncryptionAuto, EncryptionNever} { // sealed, then unsealed NTLM
 		t.Run(enc, func(t *testing.T) {
 			h := newFakeHost(t) // answers 401 offering only Basic
 			cfg := h.config()

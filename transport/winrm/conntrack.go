@@ -1,18 +1,11 @@
 package winrm
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"net"
 	"sync"
 	"time"
 )
-
-// errBasicRefused stops a Basic credential from leaving over plain HTTP.
-var errBasicRefused = errors.New("refusing to send a Basic credential over plain HTTP")
-
-var basicHeader = []byte("\r\nAuthorization: Basic ")
 
 // connTracker dials TCP connections and remembers the live ones, so that
 // abandoning a client can close them and make the library's blocked HTTP
@@ -23,11 +16,8 @@ var basicHeader = []byte("\r\nAuthorization: Basic ")
 // goroutines).
 type connTracker struct {
 	timeout time.Duration
-	// refuseBasic makes every connection fail a write that carries a Basic
-	// Authorization header. Set before the first dial, then read-only.
-	refuseBasic bool
-	ctx         context.Context
-	cancel      context.CancelFunc
+	ctx     context.Context
+	cancel  context.CancelFunc
 
 	mu     sync.Mutex
 	conns  map[*trackedConn]struct{}
@@ -44,7 +34,7 @@ func (t *connTracker) Dial(network, addr string) (net.Conn, error) {
 	return t.DialContext(t.ctx, network, addr)
 }
 
-// DialContext is Dial for an http.Transport of our own (the sealed
+// DialContext is Dial for an http.Transport of our own (the NTLM
 // transporter): it also ends with ctx.
 func (t *connTracker) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	ctx, stop := context.WithCancel(ctx)
@@ -81,23 +71,7 @@ func (t *connTracker) CloseAll() {
 
 type trackedConn struct {
 	net.Conn
-	t    *connTracker
-	tail []byte // last bytes written, so a header split across writes is still seen
-}
-
-func (c *trackedConn) Write(p []byte) (int, error) {
-	if c.t.refuseBasic {
-		probe := append(append([]byte{}, c.tail...), p...)
-		if bytes.Contains(probe, basicHeader) {
-			return 0, errBasicRefused // net/http closes the connection
-		}
-		keep := len(basicHeader) - 1
-		if len(probe) < keep {
-			keep = len(probe)
-		}
-		c.tail = append(c.tail[:0], probe[len(probe)-keep:]...)
-	}
-	return c.Conn.Write(p)
+	t *connTracker
 }
 
 func (c *trackedConn) Close() error {

@@ -56,8 +56,8 @@ func newClient(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A sealed Post may first authenticate a new connection (a dial and two
-	// quick requests): allow for that on top of the response timeout.
+	// An NTLM Post may first authenticate a new connection (a dial, TLS and
+	// two quick requests): allow for that on top of the response timeout.
 	g := newGuard(inner, cfg.ResponseTimeout+2*cfg.ConnectTimeout, conns.CloseAll)
 
 	params := *winrm.DefaultParameters // a copy: the library's value is shared
@@ -79,13 +79,13 @@ func newClient(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// innerTransporter picks the transporter for the auth mode: the library's,
-// except for sealed NTLM, which is ours (sealed_transport.go).
+// innerTransporter picks the transporter for the auth mode: the library's
+// for Basic and Kerberos, ours for every NTLM mode (ntlm_transport.go).
 func innerTransporter(cfg Config, host, url string, conns *connTracker) (winrm.Transporter, error) {
-	switch {
-	case cfg.Auth == AuthBasic:
+	switch cfg.Auth {
+	case AuthBasic:
 		return winrm.NewClientWithDial(conns.Dial), nil
-	case cfg.Auth == AuthKerberos:
+	case AuthKerberos:
 		scheme := "http"
 		if cfg.HTTPS {
 			scheme = "https"
@@ -103,17 +103,12 @@ func innerTransporter(cfg Config, host, url string, conns *connTracker) (winrm.T
 			Hostname: host, Port: cfg.Port, Proto: scheme,
 			SPN: spn, KrbConf: krbConf, KrbCCache: cfg.KrbCCache,
 		}, nil
-	case cfg.sealed():
-		// Not the library's Encryption: it falls back to unsealed NTLM
-		// when its handshake fails, and dials outside our tracker.
-		return newSealedTransport(cfg, url, conns.DialContext), nil
 	default:
-		if !cfg.HTTPS {
-			// go-ntlmssp falls back to Basic when a server offers only
-			// Basic: over plain HTTP that would put the password on the wire.
-			conns.refuseBasic = true
-		}
-		return winrm.NewClientNTLMWithDial(conns.Dial), nil
+		// Not the library's ClientNTLM or Encryption: they authenticate per
+		// request on pooled connections (two requests in flight split a
+		// handshake across connections and the host answers 401), fall back
+		// to Basic or to unsealed NTLM, and dial outside our tracker.
+		return newNTLMTransport(cfg, url, conns.DialContext)
 	}
 }
 

@@ -2,13 +2,16 @@
 // github.com/masterzen/winrm for Windows hosts.
 //
 // What it adds to the library:
-//   - its own transporter for NTLM with message sealing over plain HTTP
-//     (what a default Windows listener demands), on github.com/bodgit/ntlmssp:
-//     one NTLMv2 handshake per TCP connection instead of one per message,
-//     our dialer and timeouts, every response unsealed and verified, and no
-//     fallback to unsealed NTLM or Basic ever (the library's Encryption
-//     falls back when its handshake fails, which would let a man in the
-//     middle offering only Basic read the password);
+//   - its own transporter for NTLM, on github.com/bodgit/ntlmssp: one
+//     NTLMv2 handshake per TCP connection and exactly one connection per
+//     client, so requests never split a handshake across connections (the
+//     host binds NTLM to the connection); messages sealed over plain HTTP
+//     (what a default Windows listener demands) and every response
+//     unsealed and verified, plain SOAP over HTTPS or to a host that
+//     allows unencrypted traffic; our dialer, TLS settings and timeouts;
+//     and no fallback to unsealed NTLM or Basic ever (the library's NTLM
+//     and Encryption fall back, which would let a man in the middle
+//     offering only Basic read the password);
 //   - a security policy checked before any network contact (Basic only over
 //     HTTPS unless explicitly allowed, TLS verified, Kerberos only where its
 //     traffic is protected or explicitly allowed);

@@ -274,7 +274,9 @@ func TestEmuCancelStopsRemoteCommand(t *testing.T) {
 
 func TestEmuStdinOverHTTPS(t *testing.T) {
 	s := startEmu(t, winrmemu.Config{TLS: true})
-	c := dialEmu(t, emuConfig(t, s, AuthNTLM, true))
+	cfg := emuConfig(t, s, AuthNTLM, true)
+	cfg.OperationTimeout = 100 * time.Millisecond // stdin waits for the Receive in flight to time out
+	c := dialEmu(t, cfg)
 	res, err := c.Run(testCtx(t), transport.Command{Line: "type", Stdin: strings.NewReader("from stdin\r\n")})
 	if err != nil || string(res.Stdout) != "from stdin\r\n" {
 		t.Fatalf("got %q, %v", res.Stdout, err)

@@ -11,8 +11,8 @@ import (
 	"github.com/patchrun/patchrun/transport"
 )
 
-// guard is a winrm.Transporter wrapped around the inner one (the library's,
-// or our sealed transporter). It defends against the library's failure
+// guard is a winrm.Transporter wrapped around the inner one (the library's
+// for Basic and Kerberos, our NTLM transporter otherwise). It defends against the library's failure
 // modes (WINDOWS.md):
 //   - SOAP faults come back as (body, nil): they become *WSManFault errors;
 //   - empty or malformed bodies panic the library's Receive goroutine: they
@@ -20,7 +20,7 @@ import (
 //   - panics inside the inner transporter are recovered into *ProtocolError;
 //   - a request that never returns is abandoned after postTimeout, and the
 //     guard is then broken for good, because the abandoned goroutine still
-//     owns the inner transporter's state (a sealed client's NTLM session).
+//     owns the inner transporter's state (an NTLM client's session).
 //
 // Every error it returns went through classify.
 //

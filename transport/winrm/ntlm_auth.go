@@ -26,17 +26,22 @@ const (
 var ntlmMagic = []byte("NTLMSSP\x00")
 
 // authError is an ErrAuth-kind error: a handshake that failed or a host
-// that does not offer what a sealed client needs. It never carries the
-// password (nothing in this file sees it).
+// that does not offer what the client needs. (A host that refused the
+// account is deniedError.) It never carries the password (nothing in this
+// file sees it).
 func authError(format string, args ...any) error {
 	return fmt.Errorf("%w: ntlm: "+format, append([]any{transport.ErrAuth}, args...)...)
 }
 
 // checkChallenge vets a raw CHALLENGE message before it reaches the NTLM
-// client: well-formed enough to be one, and offering sealing.
-func checkChallenge(msg []byte) error {
+// client: well-formed enough to be one, and offering sealing if the
+// client seals (over TLS the session only authenticates the connection).
+func checkChallenge(msg []byte, seal bool) error {
 	if len(msg) < 32 || !bytes.Equal(msg[:8], ntlmMagic) || binary.LittleEndian.Uint32(msg[8:]) != 2 {
 		return authError("host's answer is not an NTLM challenge")
+	}
+	if !seal {
+		return nil
 	}
 	flags := binary.LittleEndian.Uint32(msg[20:])
 	if missing := ntlmSealFlags &^ flags; missing != 0 {

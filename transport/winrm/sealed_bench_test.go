@@ -34,7 +34,11 @@ func BenchmarkSealedCommand(b *testing.B) {
 			return enc
 		}},
 		{"patchrun-sealed", func(cfg Config, url string, conns *connTracker) winrm.Transporter {
-			return newSealedTransport(cfg, url, conns.DialContext)
+			tr, err := newNTLMTransport(cfg, url, conns.DialContext)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return tr
 		}},
 	}
 	for _, tr := range transporters {

@@ -116,26 +116,32 @@ func challengeWithFlags(flags uint32) []byte {
 func TestCheckChallenge(t *testing.T) {
 	full := ntlmSealFlags | 0x00000001 | 0x40000000
 	tests := []struct {
-		name string
-		msg  []byte
-		ok   bool
+		name            string
+		msg             []byte
+		sealOK, plainOK bool // accepted by a sealing client, by one over TLS
 	}{
-		{"sealing offered", challengeWithFlags(full), true},
-		{"no seal", challengeWithFlags(full &^ ntlmFlagSeal), false},
-		{"no sign", challengeWithFlags(full &^ ntlmFlagSign), false},
-		{"40-bit keys only", challengeWithFlags(full &^ ntlmFlag128), false},
-		{"no extended session security", challengeWithFlags(full &^ ntlmFlagExtendedSession), false},
-		{"negotiate instead of challenge", func() []byte { m := challengeWithFlags(full); m[8] = 1; return m }(), false},
-		{"not ntlmssp", append([]byte("KERBEROS"), challengeWithFlags(full)[8:]...), false},
-		{"too short", challengeWithFlags(full)[:20], false},
+		{"sealing offered", challengeWithFlags(full), true, true},
+		{"no seal", challengeWithFlags(full &^ ntlmFlagSeal), false, true},
+		{"no sign", challengeWithFlags(full &^ ntlmFlagSign), false, true},
+		{"40-bit keys only", challengeWithFlags(full &^ ntlmFlag128), false, true},
+		{"no extended session security", challengeWithFlags(full &^ ntlmFlagExtendedSession), false, true},
+		{"negotiate instead of challenge", func() []byte { m := challengeWithFlags(full); m[8] = 1; return m }(), false, false},
+		{"not ntlmssp", append([]byte("KERBEROS"), challengeWithFlags(full)[8:]...), false, false},
+		{"too short", challengeWithFlags(full)[:20], false, false},
 	}
 	for _, tt := range tests {
-		err := checkChallenge(tt.msg)
-		if (err == nil) != tt.ok {
-			t.Errorf("%s: err = %v, want ok=%v", tt.name, err, tt.ok)
-		}
-		if err != nil && !errors.Is(err, transport.ErrAuth) {
-			t.Errorf("%s: %v is not ErrAuth", tt.name, err)
+		for _, seal := range []bool{true, false} {
+			want := tt.plainOK
+			if seal {
+				want = tt.sealOK
+			}
+			err := checkChallenge(tt.msg, seal)
+			if (err == nil) != want {
+				t.Errorf("%s (seal %v): err = %v, want ok=%v", tt.name, seal, err, want)
+			}
+			if err != nil && !errors.Is(err, transport.ErrAuth) {
+				t.Errorf("%s: %v is not ErrAuth", tt.name, err)
+			}
 		}
 	}
 }
