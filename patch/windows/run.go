@@ -84,7 +84,9 @@ func runScript(ctx context.Context, t transport.Transport, name string, args, ou
 	}
 	res, err := runPowerShell(ctx, t, script)
 	if err != nil {
-		if errors.Is(err, transport.ErrAuth) && !strings.Contains(err.Error(), "LocalAccountTokenFilterPolicy") {
+		// transport/winrm's ErrAccessDenied errors explain the token filter
+		// already; any other auth failure gets the hint here.
+		if errors.Is(err, transport.ErrAuth) && !errors.Is(err, winrm.ErrAccessDenied) {
 			return fmt.Errorf("%s: %w\n%s", name, err, hintAccessDenied)
 		}
 		return fmt.Errorf("%s: %w", name, err)

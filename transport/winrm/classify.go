@@ -24,10 +24,19 @@ const (
 		"needs LocalAccountTokenFilterPolicy=1 on the host, and Basic or unencrypted NTLM need AllowUnencrypted or HTTPS"
 )
 
-// deniedError is an ErrAuth error for a host that refused the account,
-// with the auth hint. It never carries the password.
+// ErrAccessDenied marks a transport.ErrAuth error for which the host
+// refused the account once it knew who was asking: credentials rejected
+// (HTTP 401/403 after authenticating) or the WS-Man access denied fault.
+// Windows reports both as "Access is denied", and both are what a local
+// administrator with a filtered token gets (no LocalAccountTokenFilterPolicy).
+// An error wrapping it already carries that hint in its text, so callers
+// test errors.Is(err, ErrAccessDenied) before adding hints of their own.
+var ErrAccessDenied = errors.New("access denied")
+
+// deniedError is an ErrAuth and ErrAccessDenied error with the auth hint.
+// It never carries the password.
 func deniedError(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format+"\n%s", append([]any{transport.ErrAuth}, append(args, hintAuth)...)...)
+	return fmt.Errorf("%w: %w: "+format+"\n%s", append([]any{transport.ErrAuth, ErrAccessDenied}, append(args, hintAuth)...)...)
 }
 
 // httpStatusRe finds the status code in the library's HTTP error texts:
@@ -53,7 +62,7 @@ func classify(err error) error {
 	var fault *WSManFault
 	if errors.As(err, &fault) {
 		if fault.Code == FaultAccessDenied {
-			return deniedError("access denied: %w", fault)
+			return deniedError("%w", fault)
 		}
 		return err
 	}

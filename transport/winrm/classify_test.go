@@ -47,6 +47,9 @@ func TestClassify(t *testing.T) {
 				if !errors.As(out, &f) {
 					t.Errorf("fault no longer reachable with errors.As")
 				}
+				if !errors.Is(out, ErrAccessDenied) {
+					t.Errorf("access denied fault is not ErrAccessDenied")
+				}
 			}},
 		{name: "timed-out fault stays retryable by the library", in: &WSManFault{Code: FaultTimedOut, Subcode: "w:TimedOut", Text: "no output"},
 			kind: "", wantText: "OperationTimeout"},
@@ -59,7 +62,12 @@ func TestClassify(t *testing.T) {
 		{name: "http port spoken to with https", in: libErr(tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}),
 			kind: "unreachable", wantText: "winrm_https"},
 		{name: "ntlm/basic 401", in: errors.New("http response error: 401 - invalid content type"),
-			kind: "auth", wantText: "HTTP 401"},
+			kind: "auth", wantText: "HTTP 401",
+			check: func(t *testing.T, out error) {
+				if !errors.Is(out, ErrAccessDenied) || !strings.Contains(out.Error(), "LocalAccountTokenFilterPolicy") {
+					t.Errorf("a rejected account is not ErrAccessDenied with the hint: %v", out)
+				}
+			}},
 		{name: "http error 401 (library clients)", in: errors.New("http error 401: "), kind: "auth"},
 		{name: "kerberos 403", in: errors.New("request returned: 403 - 403 Forbidden. Response body:\n"), kind: "auth"},
 		{name: "404 no wsman", in: errors.New("http response error: 404 - invalid content type"), kind: "unreachable"},

@@ -132,8 +132,8 @@ func TestEmuWrongPasswordIsErrAuth(t *testing.T) {
 			cfg := emuConfig(t, s, m.auth, m.https)
 			cfg.Password = "Not-The-Password-9"
 			_, err := Dial(testCtx(t), cfg)
-			if !errors.Is(err, transport.ErrAuth) {
-				t.Fatalf("err = %v, want ErrAuth", err)
+			if !errors.Is(err, transport.ErrAuth) || !errors.Is(err, ErrAccessDenied) {
+				t.Fatalf("err = %v, want ErrAuth and ErrAccessDenied", err)
 			}
 			if strings.Contains(err.Error(), cfg.Password) {
 				t.Errorf("error leaks the password")
@@ -145,8 +145,8 @@ func TestEmuWrongPasswordIsErrAuth(t *testing.T) {
 func TestEmuAccessDeniedIsErrAuthWithHint(t *testing.T) {
 	s := startEmu(t, winrmemu.Config{TLS: true, Faults: winrmemu.Faults{DenyAccess: true}})
 	_, err := Dial(testCtx(t), emuConfig(t, s, AuthNTLM, true))
-	if !errors.Is(err, transport.ErrAuth) || !strings.Contains(err.Error(), "LocalAccountTokenFilterPolicy") {
-		t.Fatalf("err = %v, want ErrAuth with the token filter hint", err)
+	if !errors.Is(err, transport.ErrAuth) || !errors.Is(err, ErrAccessDenied) || !strings.Contains(err.Error(), "LocalAccountTokenFilterPolicy") {
+		t.Fatalf("err = %v, want ErrAuth and ErrAccessDenied with the token filter hint", err)
 	}
 }
 
