@@ -82,14 +82,14 @@ func (r FactsReport) toFacts() patch.Facts {
 func (b *Backend) Facts(ctx context.Context, t transport.Transport) (patch.Facts, error) {
 	var r FactsReport
 	if err := runScript(ctx, t, ScriptFacts, nil, &r); err != nil {
-		return patch.Facts{}, fmt.Errorf("facts: %w", err)
+		return patch.Facts{}, err // names facts.ps1; the runner names the step
 	}
 	if !r.IsAdmin {
-		return patch.Facts{}, fmt.Errorf("facts: %s is not an administrator in this session: %w: %s\n%s",
+		return patch.Facts{}, fmt.Errorf("%s is not an administrator in this session: %w: %s\n%s",
 			r.User, patch.ErrCommandFailed, hresultText(hresultAccessDenied), hintAccessDenied)
 	}
 	if r.LastBoot == "" {
-		return patch.Facts{}, fmt.Errorf("facts: %w: no LastBootUpTime", patch.ErrCommandFailed)
+		return patch.Facts{}, fmt.Errorf("facts.ps1: %w: no LastBootUpTime", patch.ErrCommandFailed)
 	}
 	return r.toFacts(), nil
 }

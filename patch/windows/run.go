@@ -87,16 +87,16 @@ func runScript(ctx context.Context, t transport.Transport, name string, args, ou
 		// transport/winrm's ErrAccessDenied errors explain the token filter
 		// already; any other auth failure gets the hint here.
 		if errors.Is(err, transport.ErrAuth) && !errors.Is(err, winrm.ErrAccessDenied) {
-			return fmt.Errorf("%s: %w\n%s", name, err, hintAccessDenied)
+			return fmt.Errorf("%s.ps1: %w\n%s", name, err, hintAccessDenied)
 		}
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s.ps1: %w", name, err)
 	}
 	payload, perr := winrm.ParseFramed(res.Stdout)
 	if perr != nil && notPowerShell(res) {
-		return fmt.Errorf("%s: %w: exit status %d%s", name, ErrNoPowerShell, res.ExitCode, stderrTail(res))
+		return fmt.Errorf("%s.ps1: %w: exit status %d%s", name, ErrNoPowerShell, res.ExitCode, stderrTail(res))
 	}
 	if perr != nil {
-		return fmt.Errorf("%s: exit status %d: %w: %v%s", name, res.ExitCode, patch.ErrCommandFailed, perr, stderrTail(res))
+		return fmt.Errorf("%s.ps1: exit status %d: %w: %v%s", name, res.ExitCode, patch.ErrCommandFailed, perr, stderrTail(res))
 	}
 	var se scriptError
 	if err := json.Unmarshal(payload, &se); err == nil && se.Error != "" {

@@ -107,7 +107,7 @@ func (r ScanReport) toUpdates() []patch.Update {
 func (b *Backend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
 	var r ScanReport
 	if err := runScript(ctx, t, ScriptScan, nil, &r); err != nil {
-		return nil, fmt.Errorf("scan: %w", err)
+		return nil, err // names scan.ps1; the runner names the step
 	}
 	return r.toUpdates(), nil
 }
