@@ -151,8 +151,8 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 	var authErr error // set while the host answers but rejects our credentials
 	newBoot := false
 	for sleepCtx(wctx, h.r.rng.jitter(delay)) {
-		delay = min(2*delay, tm.PollMax)
 		t, err := h.dial(wctx, tm.ProbeTimeout)
+		delay = nextPollDelay(delay, err, tm)
 		authErr = nil
 		if err != nil {
 			if errors.Is(err, transport.ErrHostKey) && ctx.Err() == nil {
@@ -224,6 +224,19 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 	}
 	h.failWith("reboot-timeout", fmt.Sprintf("%s within %s: %s", what, timeout, last))
 	return false
+}
+
+// nextPollDelay is the wait before the next reboot probe. It backs off
+// (doubling up to PollMax) while the host still answers, because each such
+// probe is a full handshake and a command; once the host is down a probe is
+// one failed connect, so it polls at PollInterval and notices the host's
+// return within PollInterval rather than PollMax.
+func nextPollDelay(delay time.Duration, dialErr error, tm Timing) time.Duration {
+	down := dialErr != nil && !errors.Is(dialErr, transport.ErrAuth) && !errors.Is(dialErr, transport.ErrHostKey)
+	if down {
+		return tm.PollInterval
+	}
+	return min(2*delay, tm.PollMax)
 }
 
 // cutOff reports whether err only says that the wait's deadline (or the

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -284,5 +285,27 @@ func TestRounds(t *testing.T) {
 				t.Errorf("boot ids %q → %q", r.BootIDBefore, r.BootIDAfter)
 			}
 		})
+	}
+}
+
+func TestNextPollDelay(t *testing.T) {
+	tm := Timing{PollInterval: 2 * time.Second, PollMax: 5 * time.Second}
+	down := fmt.Errorf("dial: %w", transport.ErrUnreachable)
+	tests := []struct {
+		name  string
+		delay time.Duration
+		err   error
+		want  time.Duration
+	}{
+		{"still up (old boot id): back off", 2 * time.Second, nil, 4 * time.Second},
+		{"still up: capped at PollMax", 4 * time.Second, nil, 5 * time.Second},
+		{"down: poll at the base interval", 5 * time.Second, down, 2 * time.Second},
+		{"credentials rejected: the host answers, back off", 2 * time.Second, fmt.Errorf("x: %w", transport.ErrAuth), 4 * time.Second},
+		{"refused or timed out without a kind: down", 4 * time.Second, errors.New("connection refused"), 2 * time.Second},
+	}
+	for _, tt := range tests {
+		if got := nextPollDelay(tt.delay, tt.err, tm); got != tt.want {
+			t.Errorf("%s: nextPollDelay(%s) = %s, want %s", tt.name, tt.delay, got, tt.want)
+		}
 	}
 }
