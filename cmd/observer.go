@@ -22,13 +22,22 @@ type observer interface {
 }
 
 // newObserver returns the run's observer, locked: the runner serialises its
-// own Event calls, but notices come from the signal goroutine.
-func (a *app) newObserver(o *commonOptions, plan runner.Plan) observer {
+// own Event calls, but notices come from the signal goroutine. With
+// --events it also writes the JSONL stream.
+func (a *app) newObserver(o *commonOptions, plan runner.Plan) (observer, error) {
 	log := a.logger(o.verbose)
+	var inner observer = &lineObserver{log: log}
 	if a.stderrIsTerminal() && !o.noProgress {
-		return &lockedObserver{inner: newBarObserver(a.streams.Err, log, o.verbose, len(plan.Hosts), plan.Command)}
+		inner = newBarObserver(a.streams.Err, log, o.verbose, len(plan.Hosts), plan.Command)
 	}
-	return &lockedObserver{inner: &lineObserver{log: log}}
+	if o.events != "" {
+		ev, err := openEvents(o.events, inner)
+		if err != nil {
+			return nil, err
+		}
+		inner = ev
+	}
+	return &lockedObserver{inner: inner}, nil
 }
 
 // lockedObserver serialises every call into an observer.

@@ -101,7 +101,10 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	dialer := connect.NewDialer(copts)
 	defer dialer.Close()
 
-	obs := a.newObserver(o, plan)
+	obs, err := a.newObserver(o, plan)
+	if err != nil {
+		return cantStart(err)
+	}
 	runCtx, stop, release := interrupts(ctx, obs.notice)
 	defer release()
 
