@@ -36,6 +36,11 @@ type Host struct {
 	HostKeyPolicy string // HostKeyStrict or HostKeyAcceptNew
 	ProxyJump     string // optional "user@host:port" jump host
 
+	// Explicit marks the connection keys the inventory wrote itself; the
+	// rest (Address = Name, User = current user, Port 22, no key, no jump)
+	// are defaults that ~/.ssh/config may replace.
+	Explicit ExplicitKeys
+
 	// WinRM
 	WinRMHTTPS          bool
 	WinRMAuth           string // "ntlm" (default) | "basic" | "kerberos"

@@ -47,13 +47,15 @@ func TestLoadFeaturesExample(t *testing.T) {
 	want := []Host{
 		{Name: "web1", Address: "10.0.0.5", Port: 22, Groups: []string{"web"}, Source: src + ":11",
 			Transport: "ssh", User: "root", SSHKey: key, KnownHosts: known, HostKeyPolicy: "strict",
+			Explicit:  ExplicitAddress | ExplicitUser | ExplicitPort | ExplicitSSHKey,
 			WinRMAuth: "ntlm", WinRMEncryption: "auto", Vars: map[string]string{}},
 		{Name: "web2", Address: "web2", Port: 22, Groups: []string{"web"}, Source: src + ":13",
 			Transport: "ssh", User: "root", SSHKey: key, KnownHosts: known, HostKeyPolicy: "strict",
+			Explicit:  ExplicitUser | ExplicitPort | ExplicitSSHKey, // address defaults to the name
 			WinRMAuth: "ntlm", WinRMEncryption: "auto", Vars: map[string]string{}},
 		{Name: "win1", Address: "10.0.0.9", Port: 5986, Groups: []string{"windows"}, Source: src + ":14",
 			Transport: "winrm", User: "Administrator", Password: NewSecret("hunter2", "env:WIN_ADMIN_PASSWORD"),
-			HostKeyPolicy: "strict", WinRMHTTPS: true, WinRMAuth: "ntlm", WinRMEncryption: "auto", Vars: map[string]string{}},
+			HostKeyPolicy: "strict", Explicit: ExplicitAddress | ExplicitUser | ExplicitPort, WinRMHTTPS: true, WinRMAuth: "ntlm", WinRMEncryption: "auto", Vars: map[string]string{}},
 	}
 	if !reflect.DeepEqual(inv.Hosts, want) {
 		t.Errorf("hosts:\n got %+v\nwant %+v", inv.Hosts, want)

@@ -98,14 +98,17 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 		}
 	}
 	r.kerberos(v, &h)
-	h.Port = r.port(v, h)
+	var portSet bool
+	h.Port, portSet = r.port(v, h)
+	h.Explicit = explicitKeys(v, h, portSet)
 	return h
 }
 
 // port picks the port. An inherited port that is the standard port of a
 // different transport is skipped: "port: 22" in defaults must not send a
 // WinRM host to 22, while "ansible_port: 5986" in a windows group still applies.
-func (r *resolver) port(v values, h Host) int {
+// set reports whether the inventory's own value was used.
+func (r *resolver) port(v values, h Host) (port int, set bool) {
 	def := 22
 	if h.Transport == TransportWinRM {
 		def = 5985
@@ -115,19 +118,19 @@ func (r *resolver) port(v values, h Host) int {
 	}
 	st, at, ok := v.get(keyPort)
 	if !ok {
-		return def
+		return def, false
 	}
 	n, err := strconv.Atoi(st.val)
 	if err != nil || n < 1 || n > 65535 {
 		r.probs.add(st.line, st.key, fmt.Sprintf("bad port %q", st.val), "a number from 1 to 65535")
-		return 0
+		return 0, false
 	}
 	if inherited := at < len(v.spec.layers)-1; inherited {
 		if t := v.transportAt(at); t != h.Transport && isDefaultPort(t, n) {
-			return def
+			return def, false
 		}
 	}
-	return n
+	return n, true
 }
 
 // isDefaultPort reports whether port is a standard port of transport.
