@@ -27,6 +27,13 @@ type Options struct {
 	// find OpenSSH's default identities (~/.ssh/id_ed25519, …); "" means
 	// none are tried.
 	Home string
+	// SSHConfig is the user's OpenSSH client config file (~/.ssh/config).
+	// It fills, per host, what the inventory did not set: HostName
+	// (looked up by the inventory name, as `ssh NAME` does), User, Port,
+	// IdentityFile and ProxyJump; jump hosts are looked up in it too. It is
+	// read once per Dialer, on first use; a missing file is ignored. ""
+	// means none is used (--no-ssh-config).
+	SSHConfig string
 	// Windows tunes the Windows Update backend (status polling, timeouts);
 	// the zero value is right for real hosts.
 	Windows windows.Options
@@ -36,7 +43,8 @@ type Options struct {
 // concurrent use: workers share it, and it shares one known_hosts database
 // per file across all of them (accept-new writes must not race).
 type Dialer struct {
-	opts Options
+	opts       Options
+	userConfig *userSSHConfig // read once, then read-only
 
 	mu         sync.Mutex
 	knownHosts map[string]*ssh.KnownHosts // by file and policy
@@ -44,7 +52,17 @@ type Dialer struct {
 
 // NewDialer returns a Dialer; Close it when the run ends.
 func NewDialer(opts Options) *Dialer {
-	return &Dialer{opts: opts, knownHosts: map[string]*ssh.KnownHosts{}}
+	return &Dialer{opts: opts, userConfig: &userSSHConfig{path: opts.SSHConfig}, knownHosts: map[string]*ssh.KnownHosts{}}
+}
+
+// CheckSSHConfig reads Options.SSHConfig now (if no Dial has yet) and
+// returns the error every SSH host would get from it, so a caller can
+// refuse to start a run on a broken file instead of failing each host.
+// Errors inside a Host block that only some hosts match still surface
+// when those hosts are dialled.
+func (d *Dialer) CheckSSHConfig() error {
+	_, err := d.userConfig.load()
+	return err
 }
 
 // Close releases shared state. Transports are closed by their owners.
@@ -99,8 +117,15 @@ func (d *Dialer) defaultIdentities() []string {
 	return keys
 }
 
+// sshConfig builds the client config for h: the inventory's values, then
+// the user's ssh config for whatever the inventory left at its defaults,
+// then the built-in defaults (OpenSSH's identities, port 22).
 func (d *Dialer) sshConfig(h inventory.Host) (ssh.Config, error) {
 	kh, err := d.hostKeys(h.KnownHosts, h.HostKeyPolicy)
+	if err != nil {
+		return ssh.Config{}, fmt.Errorf("host %s: %w", h.Name, err)
+	}
+	own, err := d.userConfig.lookup(h.Name)
 	if err != nil {
 		return ssh.Config{}, fmt.Errorf("host %s: %w", h.Name, err)
 	}
@@ -113,10 +138,26 @@ func (d *Dialer) sshConfig(h inventory.Host) (ssh.Config, error) {
 		AgentSocket:    d.opts.AgentSocket,
 		ConnectTimeout: d.connectTimeout(h),
 	}
-	if h.SSHKey != "" {
+	applyEntry(&cfg, h, own)
+	switch {
+	case h.SSHKey != "":
 		cfg.KeyFiles = []string{h.SSHKey}
-	} else {
+	case own.IdentityFiles != nil:
+		// As in ssh, configured identities replace the default ones.
+		if cfg.KeyFiles, err = d.userConfig.identityFiles(own.IdentityFiles, d.opts.Home, cfg, h.Name); err != nil {
+			return ssh.Config{}, fmt.Errorf("host %s: %w", h.Name, err)
+		}
+	default:
 		cfg.KeyFiles = d.defaultIdentities()
+	}
+	jump := own.ProxyJump
+	if explicit(h, inventory.ExplicitProxyJump) {
+		jump = h.ProxyJump
+	}
+	if jump != "" {
+		if cfg.Jump, err = d.proxyJump(jump, cfg); err != nil {
+			return ssh.Config{}, fmt.Errorf("host %s: proxy_jump: %w", h.Name, err)
+		}
 	}
 	return cfg, nil
 }
@@ -125,13 +166,6 @@ func (d *Dialer) dialSSH(ctx context.Context, h inventory.Host) (transport.Trans
 	cfg, err := d.sshConfig(h)
 	if err != nil {
 		return nil, err
-	}
-	if h.ProxyJump != "" {
-		jump, err := ssh.ParseProxyJump(h.ProxyJump, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("host %s: proxy_jump: %w", h.Name, err)
-		}
-		cfg.Jump = jump
 	}
 	return ssh.Dial(ctx, cfg)
 }
