@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -385,5 +386,54 @@ hosts:
 	r = runCLI(t, nil, "inventory", "-i", inv)
 	if r.code != ExitCantStart || !strings.Contains(r.stderr, "WIN_ADMIN_PASSWORD") {
 		t.Errorf("unset password_env: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// An inventory that names only an alias reaches the host through the
+// user's ~/.ssh/config (HostName, Port), as `ssh alias` would; a malformed
+// config stops the run before any host is contacted; --no-ssh-config
+// ignores it.
+func TestSSHConfigResolvesAliases(t *testing.T) {
+	fl, fleetInv := startFleet(t, fleet.Config{PerDistro: map[fleet.Distro]int{fleet.Debian12: 1}})
+	host := fl.Hosts()[0]
+	fleetDir := filepath.Dir(fleetInv)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home)
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(fleetDir, "alias.yaml")
+	body := "defaults:\n  user: root\n  ssh_key: id_ed25519\n  known_hosts: known_hosts\nhosts:\n  - name: web-alias\n"
+	if err := os.WriteFile(inv, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(home, ".ssh", "config")
+	writeCfg := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(cfg, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	writeCfg(fmt.Sprintf("Host web-alias\n  HostName %s\n  Port %d\n", host.Address, host.Port))
+	r := runCLI(t, nil, "exec", "-i", inv, "-o", "json", "--", "hostname")
+	if r.code != ExitOK {
+		t.Fatalf("alias via ssh config: exit %d\n%s", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	if got := strings.TrimSpace(rep.Hosts[0].Exec.Stdout); got != host.Name {
+		t.Errorf("web-alias ran on %q, want the simulated host %q", got, host.Name)
+	}
+
+	r = runCLI(t, nil, "exec", "-i", inv, "--no-ssh-config", "--connect-timeout", "2s", "--", "hostname")
+	if r.code != ExitHostsFailed {
+		t.Errorf("--no-ssh-config: exit %d, want 2 (web-alias does not resolve without the config)", r.code)
+	}
+
+	writeCfg("Host web-alias\n  HostName \"unterminated\n")
+	r = runCLI(t, nil, "exec", "-i", inv, "--", "hostname")
+	if r.code != ExitCantStart || !strings.Contains(r.stderr, cfg) {
+		t.Errorf("malformed ssh config: exit %d, stderr %q; want exit 1 naming %s", r.code, r.stderr, cfg)
 	}
 }

@@ -143,8 +143,10 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	}
 	// The simulated Windows installer finishes in a second or two: poll its
 	// status file often.
+	// A developer's own ~/.ssh/config must not redirect the simulated hosts.
 	fastWindows := func(c *connect.Options) {
 		c.Windows = windows.Options{PollInterval: 200 * time.Millisecond, ReadyPause: 200 * time.Millisecond}
+		c.SSHConfig = ""
 	}
 	return a.runFleet(ctx, &po.common, plan, hosts, fastWindows)
 }

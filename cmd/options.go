@@ -25,6 +25,7 @@ type commonOptions struct {
 	shard          string
 	askPass        bool
 	events         string
+	noSSHConfig    bool
 }
 
 func (o *commonOptions) addFlags(c *cobra.Command) {
@@ -40,6 +41,7 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.order, "order", "inventory", "host order: inventory, sorted or shuffle")
 	f.StringVar(&o.shard, "shard", "", "act only on shard K of N of the selected hosts (K/N, e.g. 2/8)")
 	f.BoolVar(&o.askPass, "ask-pass", false, "prompt once for a password used by hosts without password_env/password_file")
+	f.BoolVar(&o.noSSHConfig, "no-ssh-config", false, "ignore ~/.ssh/config (by default it fills HostName, User, Port, IdentityFile and ProxyJump the inventory leaves unset)")
 	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"inventory", "sorted", "shuffle"}, cobra.ShellCompDirectiveNoFileComp))

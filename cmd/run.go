@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/patchrun/patchrun/connect"
@@ -95,10 +96,18 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 		ConnectTimeout: o.connectTimeout,
 		Home:           home,
 	}
+	if !o.noSSHConfig && home != "" {
+		// %USERPROFILE%\.ssh\config on Windows, as Win32-OpenSSH reads it.
+		copts.SSHConfig = filepath.Join(home, ".ssh", "config")
+	}
 	for _, f := range tune {
 		f(&copts)
 	}
 	dialer := connect.NewDialer(copts)
+	// A malformed ssh config would fail every SSH host: stop before any.
+	if err := dialer.CheckSSHConfig(); err != nil {
+		return cantStart(err)
+	}
 	defer dialer.Close()
 
 	obs, err := a.newObserver(o, plan)
