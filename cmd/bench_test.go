@@ -29,7 +29,7 @@ func BenchmarkScan200Forks50(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	args := []string{"scan", "-i", inv, "--forks", "50", "-o", "json"}
+	args := []string{"scan", "-i", inv, "--forks", "50", "-o", "json", "--no-ssh-config"}
 	streams := Streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}
 
 	var before, after runtime.MemStats

@@ -46,6 +46,11 @@ func decodeReport(t *testing.T, r cliResult) runner.Report {
 // inventory.
 func startFleet(t *testing.T, cfg fleet.Config) (*fleet.Fleet, string) {
 	t.Helper()
+	// The developer's own ~/.ssh/config (a Host * ProxyJump, say) must not
+	// reach the simulated hosts.
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home)
 	ctx, cancel := context.WithCancel(context.Background())
 	fl, err := fleet.Start(ctx, cfg)
 	if err != nil {
