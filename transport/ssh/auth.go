@@ -46,8 +46,19 @@ func (c *credentials) describe(user string) string {
 func loadCredentials(ctx context.Context, cfg Config) (*credentials, error) {
 	creds := &credentials{}
 	var signers []gossh.Signer
+	var encrypted []string // passphrase-protected key files
+	var encryptedErr error
 	for _, path := range cfg.KeyFiles {
 		s, err := readKeyFile(path)
+		if errors.Is(err, errPassphrase) {
+			// Usually such a key is loaded in the agent (the common
+			// workstation setup): skip the file and let the agent offer it.
+			encrypted = append(encrypted, path)
+			if encryptedErr == nil {
+				encryptedErr = err
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -66,6 +77,10 @@ func loadCredentials(ctx context.Context, cfg Config) (*credentials, error) {
 		}
 	}
 
+	if len(encrypted) > 0 && agentClient == nil {
+		creds.close()
+		return nil, encryptedErr
+	}
 	if len(signers) > 0 || agentClient != nil {
 		var parts []string
 		if n := len(signers); n > 0 {
@@ -73,6 +88,9 @@ func loadCredentials(ctx context.Context, cfg Config) (*credentials, error) {
 		}
 		if agentClient != nil {
 			parts = append(parts, "agent")
+		}
+		if len(encrypted) > 0 {
+			parts = append(parts, "passphrase-protected "+strings.Join(encrypted, ", ")+" skipped: expected in the agent (ssh-add)")
 		}
 		creds.names = append(creds.names, "publickey ("+strings.Join(parts, ", ")+")")
 		creds.methods = append(creds.methods, gossh.PublicKeysCallback(func() ([]gossh.Signer, error) {
@@ -113,6 +131,9 @@ func loadCredentials(ctx context.Context, cfg Config) (*credentials, error) {
 	return creds, nil
 }
 
+// errPassphrase marks a key file that is protected by a passphrase.
+var errPassphrase = errors.New("protected by a passphrase")
+
 // readKeyFile parses one private key. An encrypted key cannot be used
 // unattended: the user is told to load it into ssh-agent instead.
 func readKeyFile(path string) (gossh.Signer, error) {
@@ -123,8 +144,8 @@ func readKeyFile(path string) (gossh.Signer, error) {
 	s, err := gossh.ParsePrivateKey(pem)
 	var missing *gossh.PassphraseMissingError
 	if errors.As(err, &missing) {
-		return nil, fmt.Errorf("private key %s is protected by a passphrase; load it into ssh-agent (ssh-add %s) and connect with the agent: %w",
-			path, shellQuote(path), transport.ErrAuth)
+		return nil, fmt.Errorf("private key %s is %w; load it into ssh-agent (ssh-add %s) and connect with the agent: %w",
+			path, errPassphrase, shellQuote(path), transport.ErrAuth)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("private key %s: %w: %w", path, transport.ErrAuth, err)

@@ -140,6 +140,27 @@ func TestDialAuth(t *testing.T) {
 			accepts:  0,
 		},
 		{
+			// The usual workstation: an encrypted ~/.ssh/id_ed25519 that
+			// ssh-agent holds. The file is skipped, the agent offers the key.
+			name:   "passphrase-protected key file is skipped when an agent runs",
+			server: serverOpts{authorized: []gossh.PublicKey{good.pub()}},
+			setup: func(t *testing.T, cfg *Config) {
+				cfg.KeyFiles = []string{"testdata/encrypted_ed25519"}
+				cfg.AgentSocket = startAgent(t, good)
+			},
+		},
+		{
+			name:   "skipped passphrase-protected key is named when the agent's keys are refused",
+			server: serverOpts{authorized: []gossh.PublicKey{good.pub()}},
+			setup: func(t *testing.T, cfg *Config) {
+				cfg.KeyFiles = []string{"testdata/encrypted_ed25519"}
+				cfg.AgentSocket = startAgent(t, other)
+			},
+			wantKind: "auth",
+			wantText: []string{"testdata/encrypted_ed25519 skipped", "ssh-add"},
+			accepts:  1,
+		},
+		{
 			name:     "no credentials at all",
 			server:   serverOpts{password: password},
 			setup:    func(t *testing.T, cfg *Config) {},
