@@ -280,7 +280,7 @@ func TestBadInputExitsOneBeforeContactingHosts(t *testing.T) {
 		{"bad reboot policy", []string{"patch", "-i", bad, "--reboot", "maybe"}, "--reboot"},
 		{"bad output", []string{"scan", "-i", bad, "-o", "xml"}, "--output"},
 		{"unknown flag", []string{"scan", "--frobnicate"}, "unknown flag"},
-		{"exec without command", []string{"exec", "-i", bad}, "requires at least 1 arg"},
+		{"exec without command", []string{"exec", "-i", bad}, "exec: no command given (hint:"},
 	}
 	for _, tt := range tests {
 		r := runCLI(t, nil, tt.args...)
@@ -440,5 +440,26 @@ func TestSSHConfigResolvesAliases(t *testing.T) {
 	r = runCLI(t, nil, "exec", "-i", inv, "--", "hostname")
 	if r.code != ExitCantStart || !strings.Contains(r.stderr, cfg) {
 		t.Errorf("malformed ssh config: exit %d, stderr %q; want exit 1 naming %s", r.code, r.stderr, cfg)
+	}
+}
+
+// The remote command's own flags must never be read as patchrun's: a
+// `-l` inside COMMAND retargeting the run would run it on the wrong hosts.
+func TestExecCommandFlagsAreNotPatchrunFlags(t *testing.T) {
+	fl, inv := startFleet(t, fleet.Config{Count: 3})
+	target := fl.Hosts()[0].Name
+	for _, args := range [][]string{
+		{"exec", "-i", inv, "-o", "json", "-l", target, "ls", "-l", "rocky*"},
+		{"exec", "-i", inv, "-o", "json", "-l", target, "--", "ls", "-l", "rocky*"},
+	} {
+		r := runCLI(t, nil, args...)
+		rep := decodeReport(t, r)
+		if len(rep.Hosts) != 1 || rep.Hosts[0].Name != target {
+			var names []string
+			for _, h := range rep.Hosts {
+				names = append(names, h.Name)
+			}
+			t.Fatalf("%q ran on %v, want only %s", args, names, target)
+		}
 	}
 }

@@ -17,7 +17,12 @@ func (a *app) newExecCmd() *cobra.Command {
 		Long: `exec runs COMMAND on every selected host (by the remote shell over SSH, by
 cmd.exe over WinRM) and prints each host's output and exit code. A non-zero
 exit marks that host failed (exit code 2).`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cantStart(fmt.Errorf("exec: no command given (hint: patchrun exec -i hosts.yaml -l web1 -- uptime)"))
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			command := strings.TrimSpace(strings.Join(args, " "))
 			if command == "" {
@@ -31,5 +36,8 @@ exit marks that host failed (exit code 2).`,
 		},
 	}
 	o.addFlags(c)
+	// Everything after the command's first word belongs to the command:
+	// `exec -l web1 ls -l /tmp` must not read "-l /tmp" as --limit.
+	c.Flags().SetInterspersed(false)
 	return c
 }
