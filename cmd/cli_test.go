@@ -463,3 +463,19 @@ func TestExecCommandFlagsAreNotPatchrunFlags(t *testing.T) {
 		}
 	}
 }
+
+// A CI matrix with more shards than hosts: the empty shard has nothing to
+// do, which must not fail the job.
+func TestEmptyShardIsNothingToDo(t *testing.T) {
+	_, inv := startFleet(t, fleet.Config{Count: 2})
+	r := runCLI(t, nil, "scan", "-i", inv, "-o", "json", "--shard", "3/3")
+	if r.code != ExitOK {
+		t.Fatalf("empty shard: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if rep := decodeReport(t, r); len(rep.Hosts) != 0 || rep.Summary.Hosts != 0 {
+		t.Errorf("empty shard report: %+v", rep)
+	}
+	if !strings.Contains(r.stderr, "shard 3/3 of 2 hosts is empty") {
+		t.Errorf("stderr should say the shard is empty: %q", r.stderr)
+	}
+}

@@ -75,6 +75,27 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	if o.timeScale <= 0 || o.timeScale > 1 {
 		return cantStart(fmt.Errorf("--time-scale %g: want a value in (0, 1]", o.timeScale))
 	}
+	po := patchOptions{
+		common: commonOptions{
+			inventory: "(demo)", forks: o.forks, output: o.output, verbose: o.verbose, noProgress: o.noProg,
+			connectTimeout: 5 * time.Second, timeout: 5 * time.Minute, order: "inventory",
+		},
+		reboot:       rebootOptions{batch: o.batch, rebootTimeout: 20 * time.Second},
+		rebootPolicy: string(runner.RebootIfRequired),
+		maxRounds:    3,
+	}
+	plan, err := po.plan()
+	if err != nil {
+		return cantStart(err)
+	}
+	// Simulated hosts come back in a second or two: poll them faster than
+	// real hosts so the demo stays brisk.
+	plan.Timing = runner.Timing{PollInterval: 100 * time.Millisecond, PollMax: 500 * time.Millisecond, ProbeTimeout: 2 * time.Second}
+	// Check every flag before anything starts: a bad --batch must not
+	// cost a fleet start-up first.
+	if err := po.common.validate(); err != nil {
+		return cantStart(err)
+	}
 	dir, err := os.MkdirTemp("", "patchrun-demo-")
 	if err != nil {
 		return cantStart(fmt.Errorf("demo: %w", err))
@@ -120,30 +141,14 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	}
 	fmt.Fprintf(a.streams.Err, "demo: %d simulated Linux and %d Windows hosts on 127.0.0.1; inventory %s\n", len(fl.Hosts()), o.windows, invPath)
 
-	po := patchOptions{
-		common: commonOptions{
-			inventory: invPath, forks: o.forks, output: o.output, verbose: o.verbose, noProgress: o.noProg,
-			connectTimeout: 5 * time.Second, timeout: 5 * time.Minute, order: "inventory",
-		},
-		reboot:       rebootOptions{batch: o.batch, rebootTimeout: 20 * time.Second},
-		rebootPolicy: string(runner.RebootIfRequired),
-		skipOptional: true,
-		maxRounds:    3,
-	}
-	plan, err := po.plan()
-	if err != nil {
-		return cantStart(err)
-	}
-	// Simulated hosts come back in a second or two: poll them faster than
-	// real hosts so the demo stays brisk.
-	plan.Timing = runner.Timing{PollInterval: 100 * time.Millisecond, PollMax: 500 * time.Millisecond, ProbeTimeout: 2 * time.Second}
+	po.common.inventory = invPath
 	hosts, err := a.hostsFor(&po.common)
 	if err != nil {
 		return err
 	}
 	// The simulated Windows installer finishes in a second or two: poll its
-	// status file often.
-	// A developer's own ~/.ssh/config must not redirect the simulated hosts.
+	// status file often. A developer's own ~/.ssh/config must not redirect
+	// the simulated hosts.
 	fastWindows := func(c *connect.Options) {
 		c.Windows = windows.Options{PollInterval: 200 * time.Millisecond, ReadyPause: 200 * time.Millisecond}
 		c.SSHConfig = ""

@@ -56,7 +56,7 @@ type eventsObserver struct {
 // the result.
 func openEvents(path string, next observer) (*eventsObserver, error) {
 	if path == "-" {
-		return nil, fmt.Errorf("--events -: stdout carries only the result (hint: --events /dev/stderr, or a file)")
+		return nil, fmt.Errorf("--events -: stdout carries only the result (hint: --events run-events.jsonl)")
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {

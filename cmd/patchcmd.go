@@ -17,7 +17,7 @@ type patchOptions struct {
 	securityOnly bool
 	include      []string
 	exclude      []string
-	skipOptional bool
+	includeOpt   bool
 	rebootPolicy string
 	noRefresh    bool
 	maxRounds    int
@@ -31,7 +31,12 @@ func (a *app) newPatchCmd() *cobra.Command {
 		Long: `patch scans every selected host, installs the selected updates, then reboots
 the hosts that need it in batches (--batch), confirming each came back with a
 new boot id and passes its readiness probe before the next batch starts. Once
-more hosts than --max-failures have failed, no new batch starts (exit 3).`,
+more hosts than --max-failures have failed, no new batch starts (exit 3).
+
+Batches (and a canary ramp like --batch 1,10%,25%) pace the reboots: every
+selected host installs its updates first, in parallel (--forks). To try
+updates on a canary before the rest of the fleet installs them, run patch on
+the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			plan, err := o.plan()
@@ -56,7 +61,7 @@ func (o *patchOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.securityOnly, "security-only", false, "install only security updates")
 	f.StringSliceVar(&o.include, "include", nil, "install only updates matching these patterns: package names, KB numbers or titles; globs, or /regexp/ (repeatable, comma-separated)")
 	f.StringSliceVar(&o.exclude, "exclude", nil, "never install updates matching these patterns (repeatable, comma-separated)")
-	f.BoolVar(&o.skipOptional, "skip-optional", true, "skip optional (Windows BrowseOnly) updates")
+	f.BoolVar(&o.includeOpt, "include-optional", false, "also install optional updates (Windows BrowseOnly: previews, feature packs), skipped by default")
 	f.StringVar(&o.rebootPolicy, "reboot", "if-required", "reboot policy: if-required, always or never")
 	f.BoolVar(&o.noRefresh, "no-refresh", false, "don't refresh package metadata before scanning")
 	f.IntVar(&o.maxRounds, "max-rounds", 3, "most install → reboot → rescan rounds per host (Windows often needs more than one)")
@@ -82,7 +87,7 @@ func (o *patchOptions) plan() (runner.Plan, error) {
 		SecurityOnly: o.securityOnly,
 		Include:      trimAll(o.include),
 		Exclude:      trimAll(o.exclude),
-		SkipOptional: o.skipOptional,
+		SkipOptional: !o.includeOpt,
 	}
 	if err := p.Selection.Validate(); err != nil {
 		return p, fmt.Errorf("--include/--exclude: %w", err)

@@ -45,8 +45,13 @@ func writeText(w io.Writer, r runner.Report) error {
 		fmt.Fprintln(tw, "HOST\tSTATUS\tOS\tUPDATES\tSECURITY\tINSTALLED\tREBOOT\tBATCH\tBOOT ID\tERROR")
 		for _, h := range r.Hosts {
 			found, sec, inst := countUpdates(h.Updates)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n",
-				h.Name, h.Status, dash(h.OS), found, sec, installedCell(r, inst),
+			updates, security := fmt.Sprint(found), fmt.Sprint(sec)
+			if !scanned(r, h) {
+				// "0" would read as "clean" for a host never scanned.
+				updates, security = "-", "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+				h.Name, h.Status, dash(h.OS), updates, security, installedCell(r, inst),
 				rebootCell(r, h), batchCell(h), bootIDCell(h), oneLine(h.Error))
 		}
 	}
@@ -59,6 +64,23 @@ func writeText(w io.Writer, r runner.Report) error {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, summaryLine(r))
 	return nil
+}
+
+// scanned reports whether the host's update counts mean anything: `reboot`
+// never scans, and a host that failed before its scan has none.
+func scanned(r runner.Report, h runner.HostResult) bool {
+	if r.Command == runner.CmdReboot {
+		return false
+	}
+	if len(h.Updates) > 0 || h.Status == runner.StatusOK {
+		return true
+	}
+	switch h.Phase {
+	case runner.PhaseInstalling, runner.PhaseAwaitBatch, runner.PhaseRebooting, runner.PhaseWaitingDown,
+		runner.PhaseWaitingUp, runner.PhaseVerifying:
+		return true
+	}
+	return false
 }
 
 func countUpdates(us []patch.Update) (found, security, installed int) {
@@ -154,7 +176,7 @@ func writePending(w io.Writer, r runner.Report) {
 		}
 		for _, u := range h.Updates {
 			name := u.Name
-			if u.KB != "" {
+			if u.KB != "" && !strings.Contains(name, u.KB) {
 				name = u.KB + " " + name
 			}
 			line := "  " + name
@@ -170,6 +192,9 @@ func writePending(w io.Writer, r runner.Report) {
 			}
 			if u.Severity != "" {
 				tags = append(tags, strings.ToLower(u.Severity))
+			}
+			if u.Optional {
+				tags = append(tags, "optional")
 			}
 			if u.RebootRequired {
 				tags = append(tags, "needs reboot")
@@ -230,7 +255,17 @@ func summaryLine(r runner.Report) string {
 			line += fmt.Sprintf("; %d updates found, %d installed; %d rebooted", s.UpdatesFound, s.UpdatesInstalled, s.Rebooted)
 		}
 	case runner.CmdReboot:
-		line += fmt.Sprintf("; %d rebooted", s.Rebooted)
+		if r.DryRun {
+			would := 0
+			for _, h := range r.Hosts {
+				if h.WouldReboot {
+					would++
+				}
+			}
+			line += fmt.Sprintf("; dry run: %d hosts would reboot; nothing changed", would)
+		} else {
+			line += fmt.Sprintf("; %d rebooted", s.Rebooted)
+		}
 	}
 	if r.Halted {
 		line += "\nhalted: the failure budget was spent; hosts marked skipped were not rebooted"

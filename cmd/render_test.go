@@ -67,3 +67,58 @@ func TestDryRunListsWhatWouldBeInstalled(t *testing.T) {
 		t.Errorf("dry run output should say which hosts would reboot and that nothing changed:\n%s", text)
 	}
 }
+
+func TestUnscannedHostsShowNoCounts(t *testing.T) {
+	r := runner.Report{
+		Command: runner.CmdScan,
+		Hosts: []runner.HostResult{
+			{Name: "gone", Status: runner.StatusUnreachable, Phase: runner.PhaseConnecting, Error: "connect: refused"},
+			{Name: "clean", Status: runner.StatusOK, OS: "debian 12"},
+		},
+	}
+	var out bytes.Buffer
+	if err := writeText(&out, r); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	if !strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), "gone unreachable - - -") {
+		t.Errorf("an unscanned host must not show 0 updates (reads as clean): %q", lines[1])
+	}
+	if !strings.HasPrefix(strings.Join(strings.Fields(lines[2]), " "), "clean ok debian 12 0 0") {
+		t.Errorf("a scanned clean host shows 0 updates: %q", lines[2])
+	}
+}
+
+func TestRebootDryRunSaysNothingChanged(t *testing.T) {
+	r := runner.Report{Command: runner.CmdReboot, DryRun: true,
+		Hosts:   []runner.HostResult{{Name: "a", Status: runner.StatusOK, WouldReboot: true}, {Name: "b", Status: runner.StatusOK}},
+		Summary: runner.Summary{Hosts: 2, OK: 2}}
+	var out bytes.Buffer
+	if err := writeText(&out, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "dry run: 1 hosts would reboot; nothing changed") {
+		t.Errorf("reboot --dry-run summary reads like a real run:\n%s", out.String())
+	}
+}
+
+func TestPendingListTagsOptionalAndShowsKBOnce(t *testing.T) {
+	r := runner.Report{Command: runner.CmdScan, Hosts: []runner.HostResult{{
+		Name: "win1", Status: runner.StatusOK,
+		Updates: []patch.Update{
+			{Name: "2024-01 Cumulative Update for Windows Server 2022 (KB5034129)", KB: "KB5034129", Security: true, Severity: "Critical"},
+			{Name: "Preview of .NET", KB: "KB5034613", Optional: true},
+		},
+	}}}
+	var out bytes.Buffer
+	if err := writeText(&out, r); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if strings.Count(text, "KB5034129") != 1 {
+		t.Errorf("KB repeated:\n%s", text)
+	}
+	if !strings.Contains(text, "KB5034613 Preview of .NET  [optional]") {
+		t.Errorf("optional update not tagged:\n%s", text)
+	}
+}

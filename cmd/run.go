@@ -49,8 +49,15 @@ func (a *app) loadHosts(o *commonOptions) ([]inventory.Host, error) {
 	// Shard before ordering: every CI job must cut the same inventory-order
 	// list, or a shuffled order would make shards overlap.
 	if o.shard != "" {
+		total := len(hosts)
 		if hosts, err = inventory.Shard(hosts, o.shard); err != nil {
 			return nil, err
+		}
+		if len(hosts) == 0 {
+			// More shards than hosts (a CI matrix sized for a bigger
+			// fleet): this job has nothing to do, which is not a failure.
+			fmt.Fprintf(a.streams.Err, "patchrun: shard %s of %d hosts is empty: nothing to do\n", o.shard, total)
+			return []inventory.Host{}, nil
 		}
 	}
 	if hosts, err = inventory.Order(hosts, o.order, time.Now().UnixNano()); err != nil {
@@ -85,6 +92,11 @@ func (a *app) logger(verbose bool) *slog.Logger {
 // runFleet is the one path every fleet command (and demo) goes through:
 // build the plan, run it with two-stage Ctrl-C, render, pick the exit code.
 func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, hosts []inventory.Host, tune ...func(*connect.Options)) error {
+	if len(hosts) == 0 { // an empty --shard: an empty report, exit 0
+		now := time.Now()
+		empty := runner.Report{Command: plan.Command, DryRun: plan.DryRun, StartedAt: now, FinishedAt: now, Hosts: []runner.HostResult{}}
+		return a.render(o.output, empty)
+	}
 	plan.Hosts = hosts
 	plan.Forks = o.forks
 	plan.ConnectTimeout = o.connectTimeout
