@@ -91,6 +91,8 @@ func (e *eventsObserver) Event(ev runner.Event) {
 	e.next.Event(ev)
 }
 
+func (e *eventsObserver) tick() { e.next.tick() }
+
 func (e *eventsObserver) notice(msg string) {
 	e.write(eventLine{Time: time.Now(), Event: "run.signal", Detail: msg})
 	e.next.notice(msg)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -18,6 +19,8 @@ type observer interface {
 	// notice tells the user something that is not a runner event (a
 	// Ctrl-C being handled).
 	notice(msg string)
+	// tick is called periodically so long phases still show progress.
+	tick()
 	finish()
 }
 
@@ -26,9 +29,11 @@ type observer interface {
 // --events it also writes the JSONL stream.
 func (a *app) newObserver(o *commonOptions, plan runner.Plan) (observer, error) {
 	log := a.logger(o.verbose)
-	var inner observer = &lineObserver{log: log}
+	var inner observer = &lineObserver{log: log, total: len(plan.Hosts), busy: newInflight()}
+	every := lineProgressEvery
 	if a.stderrIsTerminal() && !o.noProgress {
 		inner = newBarObserver(a.streams.Err, log, o.verbose, len(plan.Hosts), plan.Command)
+		every = barRefreshEvery
 	}
 	if o.events != "" {
 		ev, err := openEvents(o.events, inner)
@@ -37,13 +42,49 @@ func (a *app) newObserver(o *commonOptions, plan runner.Plan) (observer, error) 
 		}
 		inner = ev
 	}
-	return &lockedObserver{inner: inner}, nil
+	return newLockedObserver(inner, every), nil
 }
 
-// lockedObserver serialises every call into an observer.
+// How often a long phase still shows signs of life: the bar's clock and
+// current hosts every second; a plain progress line every 30 s (cron logs).
+const (
+	barRefreshEvery   = time.Second
+	lineProgressEvery = 30 * time.Second
+)
+
+// lockedObserver serialises every call into an observer, and owns the
+// ticker goroutine that calls tick; finish stops and joins it.
 type lockedObserver struct {
 	mu    sync.Mutex
 	inner observer
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func newLockedObserver(inner observer, every time.Duration) *lockedObserver {
+	l := &lockedObserver{inner: inner, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-l.stop:
+				return
+			case <-t.C:
+				l.mu.Lock()
+				l.inner.tick()
+				l.mu.Unlock()
+			}
+		}
+	}()
+	return l
+}
+
+func (l *lockedObserver) tick() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inner.tick()
 }
 
 func (l *lockedObserver) Event(e runner.Event) {
@@ -58,7 +99,11 @@ func (l *lockedObserver) notice(msg string) {
 	l.inner.notice(msg)
 }
 
+// finish stops the ticker (joining it) and finishes the inner observer.
+// Safe to call once.
 func (l *lockedObserver) finish() {
+	close(l.stop)
+	<-l.done
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.inner.finish()
@@ -67,11 +112,25 @@ func (l *lockedObserver) finish() {
 // lineObserver writes one timestamped line per event: for cron, CI and
 // anything that is not a terminal.
 type lineObserver struct {
-	log *slog.Logger
+	log   *slog.Logger
+	total int
+	busy  *inflight
 }
 
 func (l *lineObserver) Event(e runner.Event) {
+	if l.busy != nil {
+		l.busy.track(e)
+	}
 	logEvent(l.log, e)
+}
+
+// tick logs a progress line naming the hosts still busy, so a long
+// install or reboot wait in a cron log is visibly alive.
+func (l *lineObserver) tick() {
+	if l.busy == nil || len(l.busy.phase) == 0 {
+		return
+	}
+	l.log.Info("run.progress", "done", l.busy.done, "total", l.total, "busy", l.busy.summary(5))
 }
 
 func (l *lineObserver) notice(msg string) { l.log.Warn("run.signal", "detail", msg) }
@@ -129,10 +188,11 @@ type barObserver struct {
 	failed   int
 	poolDone map[string]bool // hosts that left the connect/scan/install stage
 	waiting  int             // hosts that entered awaiting-batch
+	busy     *inflight       // hosts in flight, shown in the description
 }
 
 func newBarObserver(w io.Writer, log *slog.Logger, verbose bool, hosts int, command runner.Command) *barObserver {
-	b := &barObserver{w: w, log: log, verbose: verbose, command: command, poolDone: map[string]bool{}}
+	b := &barObserver{w: w, log: log, verbose: verbose, command: command, poolDone: map[string]bool{}, busy: newInflight()}
 	b.startStage(stageName(command), hosts)
 	return b
 }
@@ -171,7 +231,18 @@ func (b *barObserver) describe() string {
 	if b.failed > 0 {
 		d += fmt.Sprintf(" (%d failed)", b.failed)
 	}
+	if b.busy != nil {
+		if s := b.busy.summary(2); s != "" {
+			d += " · " + s
+		}
+	}
 	return d
+}
+
+// tick redraws the bar: its clock moves and the busy hosts are current
+// even when no event arrives for minutes (a long install).
+func (b *barObserver) tick() {
+	b.bar.Describe(b.describe())
 }
 
 // above prints a line above the bar.
@@ -182,6 +253,10 @@ func (b *barObserver) above(line string) {
 }
 
 func (b *barObserver) Event(e runner.Event) {
+	b.busy.track(e)
+	if e.Kind == runner.EventPhase {
+		b.bar.Describe(b.describe())
+	}
 	switch e.Kind {
 	case runner.EventPhase:
 		if e.Phase == runner.PhaseAwaitBatch && !b.poolDone[e.Host] {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchrun/patchrun/runner"
 )
@@ -68,5 +69,75 @@ func TestLineObserverUsesFixedEventNames(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("log lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+func TestInflightSummary(t *testing.T) {
+	f := newInflight()
+	for _, e := range []runner.Event{
+		{Kind: runner.EventPhase, Host: "web3", Phase: runner.PhaseInstalling},
+		{Kind: runner.EventPhase, Host: "db1", Phase: runner.PhaseWaitingUp},
+		{Kind: runner.EventPhase, Host: "web1", Phase: runner.PhaseScanning},
+		{Kind: runner.EventPhase, Host: "web2", Phase: runner.PhaseAwaitBatch}, // idle, not busy
+		{Kind: runner.EventPhase, Host: "web4", Phase: runner.PhaseScanning},
+		{Kind: runner.EventHostEnd, Host: "web4", Status: runner.StatusOK},
+	} {
+		f.track(e)
+	}
+	if got, want := f.summary(2), "db1 waiting-up, web1 scanning +1"; got != want {
+		t.Errorf("summary = %q, want %q", got, want)
+	}
+	if f.done != 1 {
+		t.Errorf("done = %d, want 1", f.done)
+	}
+}
+
+// countingObserver counts ticks; every tick must happen under the lock and
+// none after finish.
+type countingObserver struct {
+	ticks    chan struct{}
+	finished bool
+	late     bool
+}
+
+func (c *countingObserver) Event(runner.Event) {}
+func (c *countingObserver) notice(string)      {}
+func (c *countingObserver) tick() {
+	if c.finished {
+		c.late = true
+	}
+	select {
+	case c.ticks <- struct{}{}:
+	default:
+	}
+}
+func (c *countingObserver) finish() { c.finished = true }
+
+func TestLockedObserverTicksUntilFinish(t *testing.T) {
+	inner := &countingObserver{ticks: make(chan struct{}, 1)}
+	l := newLockedObserver(inner, time.Millisecond)
+	for i := 0; i < 3; i++ {
+		select {
+		case <-inner.ticks:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no tick: a long phase would show a frozen bar")
+		}
+	}
+	l.finish()
+	if inner.late {
+		t.Error("tick after finish: the ticker goroutine was not joined")
+	}
+}
+
+func TestLineObserverProgressNamesBusyHosts(t *testing.T) {
+	var out bytes.Buffer
+	l := &lineObserver{log: slog.New(slog.NewTextHandler(&out, nil)), total: 3, busy: newInflight()}
+	l.tick() // nothing busy: no line
+	l.Event(runner.Event{Kind: runner.EventPhase, Host: "web1", Phase: runner.PhaseInstalling})
+	l.Event(runner.Event{Kind: runner.EventHostEnd, Host: "web2", Status: runner.StatusOK})
+	l.tick()
+	text := out.String()
+	if strings.Count(text, "run.progress") != 1 || !strings.Contains(text, `done=1 total=3 busy="web1 installing"`) {
+		t.Errorf("progress line wrong:\n%s", text)
 	}
 }
