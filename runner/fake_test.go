@@ -68,6 +68,14 @@ type fakeHost struct {
 	rebootIssued  chan struct{} // closed at the first Reboot
 	execResult    transport.Result
 	execErr       error
+	// Remote commands the backend runs over the transport (so the runner's
+	// transport decorator sees them), answered from runs, else execResult.
+	runs         map[string]transport.Result
+	runErrs      map[string]error
+	probeLine    string   // Facts runs it (a probe; its output is ignored)
+	scanLine     string   // Scan runs it; non-zero fails the scan
+	installLines []string // Install runs them in order; the install fails if the first exits non-zero
+	installOut   string   // the backend's own InstallResult.Output
 
 	// state
 	boot, gen      int
@@ -233,6 +241,12 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 	if err := t.alive(); err != nil {
 		return transport.Result{}, err
 	}
+	if err, ok := t.h.runErrs[cmd.Line]; ok {
+		return transport.Result{}, err
+	}
+	if res, ok := t.h.runs[cmd.Line]; ok {
+		return res, nil
+	}
 	if t.h.execErr != nil {
 		return transport.Result{}, t.h.execErr
 	}
@@ -275,8 +289,26 @@ func (b *fakeBackend) call(t transport.Transport, fn func() error) error {
 
 func (b *fakeBackend) Name() string { return "fakepm" }
 
+// run sends a knob's command line over t (outside the fleet lock: the fake
+// transport takes it).
+func (b *fakeBackend) run(ctx context.Context, t transport.Transport, line string) (transport.Result, error) {
+	res, err := t.Run(ctx, transport.Command{Line: line})
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", line, err)
+	}
+	if res.ExitCode != 0 {
+		return res, fmt.Errorf("%s: exit status %d: %w", line, res.ExitCode, patch.ErrCommandFailed)
+	}
+	return res, nil
+}
+
 func (b *fakeBackend) Facts(ctx context.Context, t transport.Transport) (patch.Facts, error) {
 	defer b.f.track()()
+	if b.h.probeLine != "" {
+		if _, err := b.run(ctx, t, b.h.probeLine); err != nil {
+			return patch.Facts{}, err
+		}
+	}
 	var f patch.Facts
 	err := b.call(t, func() error {
 		f = patch.Facts{OS: "fakeos 1", Family: "fake", BootID: bootID(b.h.name, b.h.boot), RebootRequired: b.h.rebootReq}
@@ -303,6 +335,11 @@ func (b *fakeBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.
 	})
 	if err := waitGate(ctx, b.h.scanGate); err != nil {
 		return nil, err
+	}
+	if b.h.scanLine != "" {
+		if _, err := b.run(ctx, t, b.h.scanLine); err != nil {
+			return nil, err
+		}
 	}
 	var out []patch.Update
 	err := b.call(t, func() error {
@@ -344,7 +381,17 @@ func (b *fakeBackend) Install(ctx context.Context, t transport.Transport, update
 	if err := waitGate(ctx, b.h.installGate); err != nil {
 		return patch.InstallResult{}, err
 	}
-	var res patch.InstallResult
+	var installErr error
+	for i, line := range b.h.installLines {
+		_, err := b.run(ctx, t, line)
+		if i == 0 {
+			installErr = err
+		}
+	}
+	if installErr != nil {
+		return patch.InstallResult{Output: b.h.installOut}, installErr
+	}
+	res := patch.InstallResult{Output: b.h.installOut}
 	err := b.call(t, func() error {
 		h := b.h
 		h.installs++

@@ -34,6 +34,11 @@ type hostRun struct {
 	installed map[string]bool // updateKey of every update installed in any round
 	byKey     map[string]int  // updateKey → index in res.Updates
 	reboots   int             // verified reboots
+
+	capture stepCapture // the remote commands of the step in progress
+	// failedStep is the output of the last step if it failed; the host's
+	// failure adds it to the result (a later step clears it).
+	failedStep *StepOutput
 }
 
 func newHostRun(r *run, h inventory.Host) *hostRun {
@@ -65,8 +70,13 @@ func (h *hostRun) enter(p Phase) {
 
 // logf emits a -v detail line for this host.
 func (h *hostRun) logf(err error, format string, args ...any) {
+	h.logOutput(err, "", format, args...)
+}
+
+// logOutput is logf with a bounded tail of remote output attached.
+func (h *hostRun) logOutput(err error, output, format string, args ...any) {
 	h.r.ev.emit(Event{Kind: EventLog, Host: h.host.Name, Phase: h.currentPhase(),
-		Detail: fmt.Sprintf(format, args...), Err: err})
+		Detail: fmt.Sprintf(format, args...), Err: err, Output: output})
 }
 
 // errStepTimeout marks a step that ran past its own deadline (not the run's).
@@ -74,7 +84,46 @@ var errStepTimeout = errors.New("timed out")
 
 // step runs fn bounded by timeout, logs its name and duration, and turns its
 // own deadline into errStepTimeout so failures read "timed out after 30m0s".
+// If it fails, the output of the command that explains it is kept for the
+// host's failure and, unless that command's own event showed it, logged.
 func (h *hostRun) step(ctx context.Context, name string, timeout time.Duration, fn func(context.Context) error) error {
+	h.capture.begin(false)
+	took, err := h.timedStep(ctx, timeout, fn)
+	h.failedStep = nil
+	output := ""
+	if err != nil {
+		if out, shown, ok := h.capture.failure(); ok {
+			out.Step = name
+			h.failedStep = &out
+			if !shown {
+				output = out.Output
+			}
+		}
+	}
+	h.logOutput(err, output, "%s (%s)", name, took)
+	return err
+}
+
+// installStep is step for an install round: the round's output (the
+// backend's excerpt, else the install command's tail) goes into its event
+// and into the host's result whether it succeeded or not. backendOutput is
+// read after fn returns.
+func (h *hostRun) installStep(ctx context.Context, name string, timeout time.Duration, backendOutput *string, fn func(context.Context) error) error {
+	h.capture.begin(true)
+	took, err := h.timedStep(ctx, timeout, fn)
+	h.failedStep = nil // the round's entry below is the failure's explanation
+	output := ""
+	if out, ok := h.capture.installOutput(err != nil, *backendOutput); ok {
+		out.Step = name
+		h.keepOutput(out)
+		output = out.Output
+	}
+	h.logOutput(err, output, "%s (%s)", name, took)
+	return err
+}
+
+// timedStep runs fn under its own timeout and reports how long it took.
+func (h *hostRun) timedStep(ctx context.Context, timeout time.Duration, fn func(context.Context) error) (time.Duration, error) {
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := h.r.deps.Now()
@@ -82,8 +131,7 @@ func (h *hostRun) step(ctx context.Context, name string, timeout time.Duration, 
 	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("%w after %s: %w", errStepTimeout, timeout, err)
 	}
-	h.logf(err, "%s (%s)", name, h.r.deps.Now().Sub(start).Round(time.Millisecond))
-	return err
+	return h.r.deps.Now().Sub(start).Round(time.Millisecond), err
 }
 
 // dial opens a transport bounded by timeout and wraps it so every remote
@@ -125,6 +173,10 @@ func (h *hostRun) end(status Status, msg, kind string, cause error) {
 	}
 	ev := Event{Kind: EventHostEnd, Host: h.host.Name, Phase: PhaseDone, Status: status, Batch: h.res.RebootBatch}
 	if status == StatusFailed || status == StatusUnreachable {
+		if h.failedStep != nil {
+			h.keepOutput(*h.failedStep)
+			h.failedStep = nil
+		}
 		if cause == nil {
 			cause = errors.New(msg)
 		}

@@ -15,8 +15,8 @@ func (h *hostRun) install(ctx context.Context, updates []patch.Update) bool {
 	h.enter(PhaseInstalling)
 	cfg := &h.r.cfg
 	var ir patch.InstallResult
-	err := h.step(ctx, fmt.Sprintf("install round %d: %d updates", h.res.Rounds+1, len(updates)), cfg.installTimeout,
-		func(c context.Context) error {
+	err := h.installStep(ctx, fmt.Sprintf("install round %d: %d updates", h.res.Rounds+1, len(updates)), cfg.installTimeout,
+		&ir.Output, func(c context.Context) error {
 			var err error
 			ir, err = h.be.Install(c, h.t, updates, cfg.Selection)
 			return err

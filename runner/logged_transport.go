@@ -10,8 +10,10 @@ import (
 )
 
 // loggedTransport reports every remote command as an EventLog (command
-// line, exit code or error, duration), so -v shows what a backend did without
-// each backend logging on its own.
+// line, exit code or error, duration, and for a failed command a bounded
+// tail of its output), so -v shows what a backend did without each backend
+// logging on its own; it also hands each command's tail to the step in
+// progress (stepCapture) for the host's report.
 //
 // Concurrency: like the Transport it wraps, it belongs to one host's owner.
 type loggedTransport struct {
@@ -28,10 +30,11 @@ func (l *loggedTransport) Run(ctx context.Context, cmd transport.Command) (trans
 	res, err := l.Transport.Run(ctx, cmd)
 	took := l.h.r.deps.Now().Sub(start).Round(time.Millisecond)
 	line := summarizeLine(cmd.Line)
+	output := l.h.capture.record(line, res, err)
 	if err != nil {
-		l.h.logf(err, "run %q: no exit status after %s", line, took)
+		l.h.logOutput(err, output, "run %q: no exit status after %s", line, took)
 	} else {
-		l.h.logf(nil, "run %q: exit %d in %s", line, res.ExitCode, took)
+		l.h.logOutput(nil, output, "run %q: exit %d in %s", line, res.ExitCode, took)
 	}
 	return res, err
 }

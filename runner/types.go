@@ -153,6 +153,14 @@ type Event struct {
 	Batch  int    // reboot batch number (1-based) where relevant
 	Detail string
 	Err    error
+	// Output, on an EventLog only, is a bounded tail of remote output
+	// (at most 40 lines and 4 KiB; stderr's last lines first, then
+	// stdout's): on a command that exited non-zero or lost its exit status
+	// (outside an install step), on every install step (the round's
+	// output), and on a failed step whose failing command did not show it
+	// already. Successful commands carry none. It is exactly what the
+	// remote side printed: it never holds anything patchrun sent.
+	Output string
 }
 
 // Observer receives events. The runner calls Event from one goroutine at a
@@ -173,6 +181,28 @@ type ExecResult struct {
 	Stdout    string `json:"stdout"`
 	Stderr    string `json:"stderr"`
 	Truncated bool   `json:"truncated,omitempty"`
+}
+
+// StepOutput is a bounded tail of what one step's remote command printed,
+// kept in the report so it says why a host failed without a re-run.
+type StepOutput struct {
+	// Step names the step as the -v log does ("install round 1: 3
+	// updates", "scan", "readiness probe").
+	Step string `json:"step"`
+	// Command is the first line of the command the tail belongs to, cut
+	// to 160 characters (as logged); empty when no command was seen (a
+	// backend that reported output of its own without running one).
+	Command string `json:"command,omitempty"`
+	// ExitCode is the command's exit status; -1 when it had none (the
+	// connection was lost or the step timed out) or no command was seen.
+	ExitCode int `json:"exit_code"`
+	// Output is the tail: at most 40 lines and 4 KiB. For an install round
+	// it is the backend's own excerpt when it gave one (e.g. Windows
+	// Update's per-update results), else the install command's stderr's
+	// last lines followed by its stdout's.
+	Output string `json:"output"`
+	// Truncated: earlier output was left out.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // HostResult is one host's outcome, in the JSON shape of FEATURES.md.
@@ -197,8 +227,12 @@ type HostResult struct {
 	WouldReboot    bool           `json:"would_reboot,omitempty"`  // --dry-run
 	WouldInstall   []string       `json:"would_install,omitempty"` // --dry-run: names of the selected updates
 	Exec           *ExecResult    `json:"exec,omitempty"`
-	StartedAt      time.Time      `json:"started_at"`
-	FinishedAt     time.Time      `json:"finished_at"`
+	// Output holds bounded output tails: one per install round, then the
+	// step that failed the host (if a remote command ran in it), oldest
+	// first, at most MaxStepOutputs entries (the oldest are dropped).
+	Output     []StepOutput `json:"output,omitempty"`
+	StartedAt  time.Time    `json:"started_at"`
+	FinishedAt time.Time    `json:"finished_at"`
 }
 
 // Summary counts a run's results.
