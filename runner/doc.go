@@ -124,7 +124,17 @@
 // Every phase change is an EventPhase, every remote command an EventLog (its
 // command line, exit code or error, and duration; emitted by a transport
 // decorator, so Backends need not log), every finished step an EventLog with
-// its duration, and every host ends with exactly one EventHostEnd. Observer
+// its duration, and every host ends with exactly one EventHostEnd.
+//
+// Output: a remote command that exits non-zero or loses its exit status
+// carries a bounded tail of its output in its EventLog (successful ones stay
+// one line); an install round's step EventLog carries the round's output
+// (the backend's InstallResult.Output when it gave one, else the install
+// command's tail), as does a failed step whose command succeeded but printed
+// something unusable. The same tails — each install round's and the failing
+// step's — are kept in HostResult.Output (at most MaxStepOutputs entries of
+// 40 lines / 4 KiB), so the JSON report says why a host failed. Only tails
+// of the transport's capped Result are ever kept: memory stays bounded. Observer
 // calls are serialised by a mutex, so observers need no locks; no event is
 // emitted after Run returns.
 //
