@@ -26,6 +26,7 @@ type stepCapture struct {
 }
 
 // capturedCmd is one command's bounded record.
+// Concurrency: written once by record, then only read, under stepCapture.mu.
 type capturedCmd struct {
 	out   StepOutput // Step is filled in when the step ends
 	shown bool       // its tail already went out in the command's own event
