@@ -21,6 +21,7 @@ type eventLine struct {
 	Batch  int       `json:"batch,omitempty"`
 	Detail string    `json:"detail,omitempty"`
 	Error  string    `json:"error,omitempty"`
+	Output string    `json:"output,omitempty"` // tail of a failed command's or an install's output
 }
 
 // eventName maps an event kind to its fixed name.
@@ -80,7 +81,7 @@ func (e *eventsObserver) write(l eventLine) {
 
 func (e *eventsObserver) Event(ev runner.Event) {
 	l := eventLine{Time: ev.Time, Event: eventName(ev.Kind), Host: ev.Host, Phase: string(ev.Phase),
-		Status: string(ev.Status), Batch: ev.Batch, Detail: ev.Detail}
+		Status: string(ev.Status), Batch: ev.Batch, Detail: ev.Detail, Output: ev.Output}
 	if l.Time.IsZero() {
 		l.Time = time.Now()
 	}

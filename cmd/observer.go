@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -163,7 +164,11 @@ func logEvent(log *slog.Logger, e runner.Event) {
 		if e.Err != nil {
 			attrs = append(attrs, "error", e.Err.Error())
 		}
-		log.Debug("step", append(attrs, "phase", string(e.Phase), "detail", e.Detail)...)
+		attrs = append(attrs, "phase", string(e.Phase), "detail", e.Detail)
+		if e.Output != "" {
+			attrs = append(attrs, "output", e.Output)
+		}
+		log.Debug("step", attrs...)
 	case runner.EventBatch:
 		log.Info("batch.start", "batch", e.Batch, "hosts", e.Detail)
 	case runner.EventHalt:
@@ -293,6 +298,9 @@ func (b *barObserver) Event(e runner.Event) {
 			msg := fmt.Sprintf("  %s %s: %s", e.Host, e.Phase, e.Detail)
 			if e.Err != nil {
 				msg += " (" + e.Err.Error() + ")"
+			}
+			if e.Output != "" {
+				msg += "\n      " + strings.ReplaceAll(strings.TrimRight(e.Output, "\n"), "\n", "\n      ")
 			}
 			b.above(msg)
 		}

@@ -61,9 +61,42 @@ func writeText(w io.Writer, r runner.Report) error {
 	if r.Command == runner.CmdScan || r.DryRun {
 		writePending(w, r)
 	}
+	writeFailureOutput(w, r)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, summaryLine(r))
 	return nil
+}
+
+// writeFailureOutput shows, for each failed host, the full error and the
+// last remote output the runner kept, so nobody has to re-run a failed
+// install by hand to see why it failed.
+func writeFailureOutput(w io.Writer, r runner.Report) {
+	for _, h := range r.Hosts {
+		if h.Status != runner.StatusFailed && h.Status != runner.StatusUnreachable {
+			continue
+		}
+		if len(h.Output) == 0 && !strings.Contains(strings.TrimSpace(h.Error), "\n") && len(h.Error) <= 120 {
+			continue // the table already shows all there is
+		}
+		fmt.Fprintf(w, "\n%s %s: %s\n", h.Name, h.Status, strings.TrimSpace(h.Error))
+		if n := len(h.Output); n > 0 {
+			o := h.Output[n-1]
+			head := "  " + o.Step
+			if o.Command != "" {
+				head += fmt.Sprintf(": %s", o.Command)
+			}
+			if o.ExitCode >= 0 {
+				head += fmt.Sprintf(" (exit %d)", o.ExitCode)
+			}
+			fmt.Fprintln(w, head)
+			if o.Truncated {
+				fmt.Fprintln(w, "    …")
+			}
+			for _, line := range strings.Split(strings.TrimRight(o.Output, "\n"), "\n") {
+				fmt.Fprintln(w, "    "+line)
+			}
+		}
+	}
 }
 
 // scanned reports whether the host's update counts mean anything: `reboot`

@@ -37,8 +37,14 @@ func TestTextShowsBootIDChangeAndErrors(t *testing.T) {
 			t.Errorf("text output lacks %q:\n%s", want, text)
 		}
 	}
-	if strings.Contains(text, "last error: refused") {
-		t.Errorf("second error line leaked into the table:\n%s", text)
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "web2 ") && strings.Contains(line, "last error") {
+			t.Errorf("second error line leaked into the table row: %q", line)
+		}
+	}
+	// The whole error is still shown, under the table.
+	if !strings.Contains(text, "web2 failed: reboot: host did not come back within 10m0s\nlast error: refused") {
+		t.Errorf("full error of a failed host missing below the table:\n%s", text)
 	}
 }
 
@@ -120,5 +126,29 @@ func TestPendingListTagsOptionalAndShowsKBOnce(t *testing.T) {
 	}
 	if !strings.Contains(text, "KB5034613 Preview of .NET  [optional]") {
 		t.Errorf("optional update not tagged:\n%s", text)
+	}
+}
+
+func TestFailedHostShowsItsLastOutput(t *testing.T) {
+	r := runner.Report{Command: runner.CmdPatch, Hosts: []runner.HostResult{{
+		Name: "web1", Status: runner.StatusFailed, OS: "debian 12",
+		Error: "install: apt-get: exit status 100: E: Packages need to be removed but remove is disabled.",
+		Output: []runner.StepOutput{{Step: "install round 1: 2 updates", Command: "apt-get -y -q --no-remove … dist-upgrade",
+			ExitCode: 100, Output: "The following packages will be REMOVED:\n  libfoo1\nE: Packages need to be removed but remove is disabled."}},
+	}}}
+	var out bytes.Buffer
+	if err := writeText(&out, r); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{
+		"web1 failed: install: apt-get: exit status 100: E: Packages need to be removed but remove is disabled.",
+		"  install round 1: 2 updates: apt-get -y -q --no-remove … dist-upgrade (exit 100)",
+		"    The following packages will be REMOVED:",
+		"      libfoo1",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("failure footnote lacks %q:\n%s", want, text)
+		}
 	}
 }
