@@ -24,7 +24,7 @@ type Backend struct {
 var _ patch.Backend = (*Backend)(nil)
 
 // New returns the Windows Update backend. The transports given to its
-// methods must implement PowerShellRunner (transport/winrm's *Client does).
+// methods must reach a Windows host (transport/winrm, possibly wrapped).
 func New(opts Options) patch.Backend {
 	return &Backend{opts: opts.withDefaults()}
 }

@@ -308,7 +308,7 @@ func TestBackendNeedsPowerShell(t *testing.T) {
 }
 
 // hiddenPS wraps a transport the way the runner's logging wrapper does:
-// only Run, Upload and Close show, so RunPowerShell is not reachable.
+// only Run, Upload and Close show; the backend must still work over it.
 type hiddenPS struct{ transport.Transport }
 
 func TestBackendOverWrappedTransport(t *testing.T) {

@@ -12,52 +12,9 @@ import (
 	"github.com/patchrun/patchrun/transport/winrm"
 )
 
-// PowerShellRunner is the fast path the backend prefers: running a whole
-// PowerShell script (transport/winrm's Client does it, uploading scripts
-// too long for one command line). A transport without it is driven with
-// plain Run and Upload instead (see runPowerShell).
-type PowerShellRunner interface {
-	RunPowerShell(ctx context.Context, script string) (transport.Result, error)
-}
-
 // ErrNoPowerShell: the host has no powershell.exe (not a Windows host, or
 // not a WinRM transport).
 var ErrNoPowerShell = errors.New("no PowerShell on this host (the windows backend needs a Windows host over WinRM)")
-
-// maxCommandLine: cmd.exe refuses more than 8191 characters; keep a margin.
-const maxCommandLine = 8000
-
-// psFile runs an uploaded script.
-const psFile = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "
-
-// runPowerShell runs script with the transport's own RunPowerShell when it
-// has one. Otherwise (a wrapper such as the runner's logging transport
-// hides it) it does the same over plain Run and Upload: -EncodedCommand
-// when the line fits cmd.exe's limit, else upload to %TEMP%, run with
-// -File, delete.
-func runPowerShell(ctx context.Context, t transport.Transport, script string) (transport.Result, error) {
-	if ps, ok := t.(PowerShellRunner); ok {
-		return ps.RunPowerShell(ctx, script)
-	}
-	if line := winrm.PowerShellCommand(script); len(line) <= maxCommandLine {
-		return t.Run(ctx, transport.Command{Line: line})
-	}
-	id, err := randomRunID()
-	if err != nil {
-		return transport.Result{}, err
-	}
-	path := `%TEMP%\patchrun-` + id + `.ps1`
-	// A BOM: Windows PowerShell reads a BOM-less .ps1 in the ANSI code page.
-	body := "\ufeff" + script
-	if err := t.Upload(ctx, path, strings.NewReader(body), int64(len(body))); err != nil {
-		return transport.Result{}, fmt.Errorf("upload script: %w", err)
-	}
-	res, err := t.Run(ctx, transport.Command{Line: psFile + `"` + path + `"`})
-	if ctx.Err() == nil {
-		_, _ = t.Run(ctx, transport.Command{Line: `del /q "` + path + `"`}) // best effort
-	}
-	return res, err
-}
 
 // notPowerShell recognises a shell that has no powershell.exe: sh's 127
 // ("not found") or cmd.exe's 9009.
@@ -82,7 +39,9 @@ func runScript(ctx context.Context, t transport.Transport, name string, args, ou
 	if err != nil {
 		return err
 	}
-	res, err := runPowerShell(ctx, t, script)
+	// winrm.RunPowerShell needs only Run and Upload, so it works through the
+	// runner's logging wrapper, which then logs each step.
+	res, err := winrm.RunPowerShell(ctx, t, script)
 	if err != nil {
 		// transport/winrm's ErrAccessDenied errors explain the token filter
 		// already; any other auth failure gets the hint here.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"unicode/utf16"
 
 	"github.com/patchrun/patchrun/transport"
@@ -44,28 +45,31 @@ func encodePowerShell(s string) string {
 // with -File and deleted. The result is the script's own: its exit code,
 // stdout, and stderr with CLIXML decoded.
 func (c *Client) RunPowerShell(ctx context.Context, script string) (transport.Result, error) {
-	if line := PowerShellCommand(script); len(line) <= maxCommandLine {
-		return c.Run(ctx, transport.Command{Line: line})
-	}
-	if err := c.acquire(ctx); err != nil {
-		return transport.Result{}, err
-	}
-	defer c.release()
+	return RunPowerShell(ctx, c, script)
+}
 
+// RunPowerShell runs script with PowerShell over any transport to a
+// Windows host, using only its Run and Upload: so it also works through a
+// wrapper (the runner's logging transport), which then logs every step.
+// Short scripts go as -EncodedCommand; longer ones are uploaded to %TEMP%
+// (with a BOM, because Windows PowerShell reads a BOM-less .ps1 in the ANSI
+// code page and would mangle non-ASCII), run with -File and deleted.
+func RunPowerShell(ctx context.Context, t transport.Transport, script string) (transport.Result, error) {
+	if line := PowerShellCommand(script); len(line) <= maxCommandLine {
+		return t.Run(ctx, transport.Command{Line: line})
+	}
 	id, err := newUploadID()
 	if err != nil {
 		return transport.Result{}, err
 	}
 	path := `%TEMP%\patchrun-` + id + `.ps1`
-	// A BOM, because Windows PowerShell reads a BOM-less .ps1 in the ANSI
-	// code page and would mangle any non-ASCII character.
-	body := append([]byte("\ufeff"), psPrelude+script...)
-	if err := c.upload(ctx, path, body); err != nil {
+	body := "\ufeff" + psPrelude + script
+	if err := t.Upload(ctx, path, strings.NewReader(body), int64(len(body))); err != nil {
 		return transport.Result{}, fmt.Errorf("upload script: %w", err)
 	}
-	res, err := c.run(ctx, transport.Command{Line: psExe + ` -File "` + path + `"`})
+	res, err := t.Run(ctx, transport.Command{Line: psExe + ` -File "` + path + `"`})
 	if ctx.Err() == nil {
-		_, _ = c.run(ctx, transport.Command{Line: `del /q "` + path + `"`}) // best effort
+		_, _ = t.Run(ctx, transport.Command{Line: `del /q "` + path + `"`}) // best effort
 	}
 	return res, err
 }
