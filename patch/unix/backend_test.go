@@ -462,3 +462,25 @@ func TestTransportErrorsWrapped(t *testing.T) {
 		t.Fatalf("want ErrConnLost, got %v", err)
 	}
 }
+
+// Detect's probe is fresh when the runner asks for Facts right after it:
+// that first Facts must not cost a second round trip; a later Facts (after
+// a reboot) must probe again, since kernel and boot id change.
+func TestFactsReusesDetectProbeOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t)
+	b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+	noReboot(f)
+	if _, err := b.Facts(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(CmdProbe); n != 1 {
+		t.Errorf("Detect + Facts sent the probe %d times, want 1", n)
+	}
+	if _, err := b.Facts(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(CmdProbe); n != 2 {
+		t.Errorf("a second Facts sent the probe %d times in all, want 2 (it must re-probe)", n)
+	}
+}

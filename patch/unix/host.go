@@ -48,11 +48,14 @@ type host struct {
 	opts    Options
 	manager string // "apt", "dnf", "yum", "zypper"
 	probe   probe  // refreshed by Facts
-	sudo    bool   // prefix privileged commands with SudoPrefix
+	// fresh: probe was just taken by Detect, so the first Facts uses it
+	// instead of a second round trip; later Facts calls probe again.
+	fresh bool
+	sudo  bool // prefix privileged commands with SudoPrefix
 }
 
 func newHost(p probe, manager string, opts Options) host {
-	return host{opts: opts.withDefaults(), manager: manager, probe: p, sudo: opts.Sudo && p.uid != "0"}
+	return host{opts: opts.withDefaults(), manager: manager, probe: p, fresh: true, sudo: opts.Sudo && p.uid != "0"}
 }
 
 // Name is the package manager's name.
@@ -82,9 +85,12 @@ func (h *host) refreshProbe(ctx context.Context, t transport.Transport) error {
 
 // facts builds Facts from a fresh probe and the backend's reboot check.
 func (h *host) facts(ctx context.Context, t transport.Transport, rebootRequired func(context.Context, transport.Transport) (bool, []string, error)) (patch.Facts, error) {
-	if err := h.refreshProbe(ctx, t); err != nil {
-		return patch.Facts{}, fmt.Errorf("facts: %w", err)
+	if !h.fresh {
+		if err := h.refreshProbe(ctx, t); err != nil {
+			return patch.Facts{}, fmt.Errorf("facts: %w", err)
+		}
 	}
+	h.fresh = false
 	f := patch.Facts{
 		OS:             h.probe.os.String(),
 		Family:         h.probe.os.Family(),
