@@ -170,14 +170,9 @@ func (d *Dialer) dialSSH(ctx context.Context, h inventory.Host) (transport.Trans
 	return ssh.Dial(ctx, cfg)
 }
 
-// Detect picks the backend for a host with default backend options: Windows
-// Update over WinRM, otherwise the package manager the Unix probe finds.
-func Detect(ctx context.Context, h inventory.Host, t transport.Transport) (patch.Backend, error) {
-	return NewDialer(Options{}).Detect(ctx, h, t)
-}
-
-// Detect picks the backend for a host with this Dialer's backend options.
-// It is a runner.DetectFunc.
+// Detect picks the backend for a host: Windows Update over WinRM,
+// otherwise the package manager the Unix probe finds, with this Dialer's
+// backend options. It is a runner.DetectFunc.
 func (d *Dialer) Detect(ctx context.Context, h inventory.Host, t transport.Transport) (patch.Backend, error) {
 	if h.Transport == inventory.TransportWinRM {
 		return d.windowsBackend(), nil

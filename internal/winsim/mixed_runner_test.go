@@ -14,20 +14,7 @@ import (
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/patch/windows"
 	"github.com/patchrun/patchrun/runner"
-	"github.com/patchrun/patchrun/transport"
 )
-
-// detectMixed picks the Windows backend for WinRM hosts and the Unix probe
-// otherwise (what connect.Detect will do once it is wired to patch/windows).
-func detectMixed(ctx context.Context, h inventory.Host, t transport.Transport) (patch.Backend, error) {
-	if h.Transport == inventory.TransportWinRM {
-		return windows.New(windows.Options{
-			PollInterval: 10 * time.Millisecond, StaleAfter: 5 * time.Second,
-			RetryMax: 50 * time.Millisecond, ReadyPause: 10 * time.Millisecond,
-		}), nil
-	}
-	return connect.Detect(ctx, h, t)
-}
 
 // TestMixedFleetPatch patches simulated Linux (SSH) and Windows (WinRM)
 // hosts in one runner.Run, from one inventory written by fleet and
@@ -90,7 +77,12 @@ func TestMixedFleetPatch(t *testing.T) {
 		t.Fatalf("inventory has %d hosts, want 4 Linux + 5 Windows", len(hosts))
 	}
 
-	dialer := connect.NewDialer(connect.Options{ConnectTimeout: 2 * time.Second})
+	// The product's own dispatch (Windows Update for WinRM hosts, the Unix
+	// probe otherwise), with the simulated installer polled fast.
+	dialer := connect.NewDialer(connect.Options{ConnectTimeout: 2 * time.Second, Windows: windows.Options{
+		PollInterval: 10 * time.Millisecond, StaleAfter: 5 * time.Second,
+		RetryMax: 50 * time.Millisecond, ReadyPause: 10 * time.Millisecond,
+	}})
 	t.Cleanup(func() { dialer.Close() })
 	plan := runner.Plan{
 		Command: runner.CmdPatch, Hosts: hosts, Forks: 9,
@@ -102,7 +94,7 @@ func TestMixedFleetPatch(t *testing.T) {
 		RebootTimeout: 3 * time.Second, // generous for loaded CI; the never-returning host waits it out
 		Timing:        runner.Timing{PollInterval: 20 * time.Millisecond, PollMax: 100 * time.Millisecond, ProbeTimeout: time.Second},
 	}
-	rep, err := runner.Run(ctx, plan, runner.Deps{Dialer: dialer, Detect: detectMixed})
+	rep, err := runner.Run(ctx, plan, runner.Deps{Dialer: dialer, Detect: dialer.Detect})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
