@@ -140,13 +140,14 @@ func (l *lineObserver) finish() {}
 
 // logEvent maps an event to a fixed event name and attributes.
 func logEvent(log *slog.Logger, e runner.Event) {
+	name := eventName(e.Kind) // the same names as the --events stream
 	attrs := []any{}
 	if e.Host != "" {
 		attrs = append(attrs, "host", e.Host)
 	}
 	switch e.Kind {
 	case runner.EventPhase:
-		log.Info("host.phase", append(attrs, "phase", string(e.Phase))...)
+		log.Info(name, append(attrs, "phase", string(e.Phase))...)
 	case runner.EventHostEnd:
 		attrs = append(attrs, "status", string(e.Status))
 		if e.Detail != "" {
@@ -156,9 +157,9 @@ func logEvent(log *slog.Logger, e runner.Event) {
 			attrs = append(attrs, "error", e.Err.Error())
 		}
 		if e.Status == runner.StatusOK {
-			log.Info("host.done", attrs...)
+			log.Info(name, attrs...)
 		} else {
-			log.Warn("host.done", attrs...)
+			log.Warn(name, attrs...)
 		}
 	case runner.EventLog:
 		if e.Err != nil {
@@ -168,13 +169,11 @@ func logEvent(log *slog.Logger, e runner.Event) {
 		if e.Output != "" {
 			attrs = append(attrs, "output", e.Output)
 		}
-		log.Debug("step", attrs...)
+		log.Debug(name, attrs...)
 	case runner.EventBatch:
-		log.Info("batch.start", "batch", e.Batch, "hosts", e.Detail)
-	case runner.EventHalt:
-		log.Warn("run.halt", "detail", e.Detail)
-	case runner.EventInterrupt:
-		log.Warn("run.interrupt", "detail", e.Detail)
+		log.Info(name, "batch", e.Batch, "hosts", e.Detail)
+	case runner.EventHalt, runner.EventInterrupt:
+		log.Warn(name, "detail", e.Detail)
 	}
 }
 
