@@ -24,6 +24,10 @@ type eventLine struct {
 	Output string    `json:"output,omitempty"` // tail of a failed command's or an install's output
 }
 
+// eventSignal names a Ctrl-C notice (not a runner event) in the log and the
+// --events stream.
+const eventSignal = "run.signal"
+
 // eventName maps an event kind to its fixed name.
 func eventName(k runner.EventKind) string {
 	switch k {
@@ -95,7 +99,7 @@ func (e *eventsObserver) Event(ev runner.Event) {
 func (e *eventsObserver) tick() { e.next.tick() }
 
 func (e *eventsObserver) notice(msg string) {
-	e.write(eventLine{Time: time.Now(), Event: "run.signal", Detail: msg})
+	e.write(eventLine{Time: time.Now(), Event: eventSignal, Detail: msg})
 	e.next.notice(msg)
 }
 

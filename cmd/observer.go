@@ -134,7 +134,7 @@ func (l *lineObserver) tick() {
 	l.log.Info("run.progress", "done", l.busy.done, "total", l.total, "busy", l.busy.summary(5))
 }
 
-func (l *lineObserver) notice(msg string) { l.log.Warn("run.signal", "detail", msg) }
+func (l *lineObserver) notice(msg string) { l.log.Warn(eventSignal, "detail", msg) }
 
 func (l *lineObserver) finish() {}
 
