@@ -43,4 +43,3 @@ func TestReadFileLimits(t *testing.T) {
 		t.Fatalf("CheckRegular(dir) = %v", err)
 	}
 }
-
