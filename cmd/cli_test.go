@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/internal/fleet"
-	"github.com/patchrun/patchrun/runner"
+	"github.com/patchrun/patchrun/report"
 )
 
 // cliResult is one patchrun invocation's outcome.
@@ -33,9 +33,9 @@ func runCLI(t *testing.T, env map[string]string, args ...string) cliResult {
 	return cliResult{code: code, stdout: out.String(), stderr: errOut.String()}
 }
 
-func decodeReport(t *testing.T, r cliResult) runner.Report {
+func decodeReport(t *testing.T, r cliResult) report.Report {
 	t.Helper()
-	var rep runner.Report
+	var rep report.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("stdout is not the JSON report: %v\nstdout:\n%s\nstderr:\n%s", err, r.stdout, r.stderr)
 	}
@@ -68,7 +68,7 @@ func startFleet(t *testing.T, cfg fleet.Config) (*fleet.Fleet, string) {
 	return fl, inv
 }
 
-func hostByName(t *testing.T, rep runner.Report, name string) runner.HostResult {
+func hostByName(t *testing.T, rep report.Report, name string) report.HostResult {
 	t.Helper()
 	for _, h := range rep.Hosts {
 		if h.Name == name {
@@ -76,7 +76,7 @@ func hostByName(t *testing.T, rep runner.Report, name string) runner.HostResult 
 		}
 	}
 	t.Fatalf("host %s missing from report", name)
-	return runner.HostResult{}
+	return report.HostResult{}
 }
 
 func TestScanReportsPendingUpdatesAndChangesNothing(t *testing.T) {
@@ -86,12 +86,12 @@ func TestScanReportsPendingUpdatesAndChangesNothing(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	rep := decodeReport(t, r)
-	if rep.Command != runner.CmdScan || len(rep.Hosts) != 4 {
+	if rep.Command != report.CmdScan || len(rep.Hosts) != 4 {
 		t.Fatalf("report: command %q with %d hosts", rep.Command, len(rep.Hosts))
 	}
 	for _, h := range rep.Hosts {
 		sim := fl.Host(h.Name)
-		if h.Status != runner.StatusOK {
+		if h.Status != report.StatusOK {
 			t.Errorf("%s: status %s: %s", h.Name, h.Status, h.Error)
 		}
 		if len(h.Updates) == 0 || len(h.Updates) != len(sim.Pending()) {
@@ -143,7 +143,7 @@ func TestPatchInstallsRebootsInBatchesAndVerifies(t *testing.T) {
 	perBatch := map[int]int{}
 	for _, h := range rep.Hosts {
 		sim := fl.Host(h.Name)
-		if h.Status != runner.StatusOK {
+		if h.Status != report.StatusOK {
 			t.Errorf("%s: %s: %s", h.Name, h.Status, h.Error)
 			continue
 		}
@@ -193,11 +193,11 @@ func TestNeverReturningHostHaltsLaterBatches(t *testing.T) {
 		t.Error("report does not say halted")
 	}
 	h := hostByName(t, rep, first)
-	if h.Status != runner.StatusFailed || h.ErrorKind != "reboot-timeout" {
+	if h.Status != report.StatusFailed || h.ErrorKind != "reboot-timeout" {
 		t.Errorf("%s: status %s kind %q error %q, want failed reboot-timeout", first, h.Status, h.ErrorKind, h.Error)
 	}
 	for _, other := range rep.Hosts[1:] {
-		if other.Status != runner.StatusSkipped {
+		if other.Status != report.StatusSkipped {
 			t.Errorf("%s: status %s, want skipped after the budget was spent", other.Name, other.Status)
 		}
 		if fl.Host(other.Name).Reboots() != 0 {
@@ -252,13 +252,13 @@ func TestChangedHostKeyIsRefused(t *testing.T) {
 	}
 	rep := decodeReport(t, r)
 	h := hostByName(t, rep, victim)
-	if h.Status != runner.StatusFailed || h.ErrorKind != "host-key" {
+	if h.Status != report.StatusFailed || h.ErrorKind != "host-key" {
 		t.Errorf("%s: %s/%s %q, want failed host-key", victim, h.Status, h.ErrorKind, h.Error)
 	}
 	if !strings.Contains(h.Error, "known_hosts") {
 		t.Errorf("host key error should name the known_hosts file: %q", h.Error)
 	}
-	if ok := hostByName(t, rep, fl.Hosts()[0].Name); ok.Status != runner.StatusOK {
+	if ok := hostByName(t, rep, fl.Hosts()[0].Name); ok.Status != report.StatusOK {
 		t.Errorf("the other host failed too: %s %s", ok.Status, ok.Error)
 	}
 }

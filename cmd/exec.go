@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -32,7 +33,7 @@ exit marks that host failed (exit code 2).`,
 			if err != nil {
 				return err
 			}
-			return a.runFleet(c.Context(), &o, runner.Plan{Command: runner.CmdExec, ExecCommand: command}, hosts)
+			return a.runFleet(c.Context(), &o, runner.Plan{Command: report.CmdExec, ExecCommand: command}, hosts)
 		},
 	}
 	o.addFlags(c)

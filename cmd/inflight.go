@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -12,11 +13,11 @@ import (
 // displays ("web3 installing, db1 waiting-up +4"). Not safe for concurrent
 // use: it lives inside an observer, under lockedObserver's lock.
 type inflight struct {
-	phase map[string]runner.Phase
+	phase map[string]report.Phase
 	done  int
 }
 
-func newInflight() *inflight { return &inflight{phase: map[string]runner.Phase{}} }
+func newInflight() *inflight { return &inflight{phase: map[string]report.Phase{}} }
 
 // track updates the set from one event.
 func (f *inflight) track(e runner.Event) {
@@ -24,7 +25,7 @@ func (f *inflight) track(e runner.Event) {
 	case e.Kind == runner.EventHostEnd:
 		delete(f.phase, e.Host)
 		f.done++
-	case e.Kind == runner.EventPhase && e.Phase == runner.PhaseAwaitBatch:
+	case e.Kind == runner.EventPhase && e.Phase == report.PhaseAwaitBatch:
 		delete(f.phase, e.Host) // idle until its batch starts
 	case e.Kind == runner.EventPhase && e.Host != "":
 		f.phase[e.Host] = e.Phase

@@ -10,6 +10,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -156,7 +157,7 @@ func logEvent(log *slog.Logger, e runner.Event) {
 		if e.Err != nil {
 			attrs = append(attrs, "error", e.Err.Error())
 		}
-		if e.Status == runner.StatusOK {
+		if e.Status == report.StatusOK {
 			log.Info(name, attrs...)
 		} else {
 			log.Warn(name, attrs...)
@@ -184,7 +185,7 @@ type barObserver struct {
 	w        io.Writer
 	log      *slog.Logger
 	verbose  bool
-	command  runner.Command
+	command  report.Command
 	bar      *progressbar.ProgressBar
 	stage    string
 	total    int
@@ -195,19 +196,19 @@ type barObserver struct {
 	busy     *inflight       // hosts in flight, shown in the description
 }
 
-func newBarObserver(w io.Writer, log *slog.Logger, verbose bool, hosts int, command runner.Command) *barObserver {
+func newBarObserver(w io.Writer, log *slog.Logger, verbose bool, hosts int, command report.Command) *barObserver {
 	b := &barObserver{w: w, log: log, verbose: verbose, command: command, poolDone: map[string]bool{}, busy: newInflight()}
 	b.startStage(stageName(command), hosts)
 	return b
 }
 
-func stageName(c runner.Command) string {
+func stageName(c report.Command) string {
 	switch c {
-	case runner.CmdScan:
+	case report.CmdScan:
 		return "scan"
-	case runner.CmdExec:
+	case report.CmdExec:
 		return "exec"
-	case runner.CmdReboot:
+	case report.CmdReboot:
 		return "check"
 	}
 	return "scan+install"
@@ -263,13 +264,13 @@ func (b *barObserver) Event(e runner.Event) {
 	}
 	switch e.Kind {
 	case runner.EventPhase:
-		if e.Phase == runner.PhaseAwaitBatch && !b.poolDone[e.Host] {
+		if e.Phase == report.PhaseAwaitBatch && !b.poolDone[e.Host] {
 			b.poolDone[e.Host] = true
 			b.waiting++
 			b.advance(false)
 		}
 	case runner.EventHostEnd:
-		failed := e.Status == runner.StatusFailed || e.Status == runner.StatusUnreachable
+		failed := e.Status == report.StatusFailed || e.Status == report.StatusUnreachable
 		if failed {
 			msg := fmt.Sprintf("✗ %s %s", e.Host, e.Status)
 			if e.Err != nil {

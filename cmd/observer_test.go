@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -18,15 +19,15 @@ import (
 func TestBarObserverStagesAndLinesAboveTheBar(t *testing.T) {
 	var out bytes.Buffer
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b := newBarObserver(&out, log, false, 3, runner.CmdPatch)
+	b := newBarObserver(&out, log, false, 3, report.CmdPatch)
 	events := []runner.Event{
-		{Kind: runner.EventPhase, Host: "web1", Phase: runner.PhaseAwaitBatch},
-		{Kind: runner.EventPhase, Host: "web2", Phase: runner.PhaseAwaitBatch},
-		{Kind: runner.EventHostEnd, Host: "db1", Status: runner.StatusUnreachable, Err: errors.New("connect: dial tcp 10.0.0.7:22: i/o timeout")},
+		{Kind: runner.EventPhase, Host: "web1", Phase: report.PhaseAwaitBatch},
+		{Kind: runner.EventPhase, Host: "web2", Phase: report.PhaseAwaitBatch},
+		{Kind: runner.EventHostEnd, Host: "db1", Status: report.StatusUnreachable, Err: errors.New("connect: dial tcp 10.0.0.7:22: i/o timeout")},
 		{Kind: runner.EventBatch, Batch: 1, Detail: "web1"},
-		{Kind: runner.EventHostEnd, Host: "web1", Status: runner.StatusOK},
+		{Kind: runner.EventHostEnd, Host: "web1", Status: report.StatusOK},
 		{Kind: runner.EventBatch, Batch: 2, Detail: "web2"},
-		{Kind: runner.EventHostEnd, Host: "web2", Status: runner.StatusFailed, Err: errors.New("host did not come back within 15m0s")},
+		{Kind: runner.EventHostEnd, Host: "web2", Status: report.StatusFailed, Err: errors.New("host did not come back within 15m0s")},
 	}
 	for _, e := range events {
 		b.Event(e)
@@ -53,10 +54,10 @@ func TestBarObserverStagesAndLinesAboveTheBar(t *testing.T) {
 func TestLineObserverUsesFixedEventNames(t *testing.T) {
 	var out bytes.Buffer
 	l := &lineObserver{log: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	l.Event(runner.Event{Kind: runner.EventPhase, Host: "web1", Phase: runner.PhaseScanning})
-	l.Event(runner.Event{Kind: runner.EventLog, Host: "web1", Phase: runner.PhaseScanning, Detail: `run "apt-get -s dist-upgrade": exit 0 in 3ms`})
+	l.Event(runner.Event{Kind: runner.EventPhase, Host: "web1", Phase: report.PhaseScanning})
+	l.Event(runner.Event{Kind: runner.EventLog, Host: "web1", Phase: report.PhaseScanning, Detail: `run "apt-get -s dist-upgrade": exit 0 in 3ms`})
 	l.Event(runner.Event{Kind: runner.EventBatch, Batch: 1, Detail: "web1, web2"})
-	l.Event(runner.Event{Kind: runner.EventHostEnd, Host: "web1", Status: runner.StatusFailed, Err: errors.New("boom")})
+	l.Event(runner.Event{Kind: runner.EventHostEnd, Host: "web1", Status: report.StatusFailed, Err: errors.New("boom")})
 	l.Event(runner.Event{Kind: runner.EventHalt, Detail: "3 failures > limit 2"})
 	text := out.String()
 	for _, want := range []string{
@@ -75,12 +76,12 @@ func TestLineObserverUsesFixedEventNames(t *testing.T) {
 func TestInflightSummary(t *testing.T) {
 	f := newInflight()
 	for _, e := range []runner.Event{
-		{Kind: runner.EventPhase, Host: "web3", Phase: runner.PhaseInstalling},
-		{Kind: runner.EventPhase, Host: "db1", Phase: runner.PhaseWaitingUp},
-		{Kind: runner.EventPhase, Host: "web1", Phase: runner.PhaseScanning},
-		{Kind: runner.EventPhase, Host: "web2", Phase: runner.PhaseAwaitBatch}, // idle, not busy
-		{Kind: runner.EventPhase, Host: "web4", Phase: runner.PhaseScanning},
-		{Kind: runner.EventHostEnd, Host: "web4", Status: runner.StatusOK},
+		{Kind: runner.EventPhase, Host: "web3", Phase: report.PhaseInstalling},
+		{Kind: runner.EventPhase, Host: "db1", Phase: report.PhaseWaitingUp},
+		{Kind: runner.EventPhase, Host: "web1", Phase: report.PhaseScanning},
+		{Kind: runner.EventPhase, Host: "web2", Phase: report.PhaseAwaitBatch}, // idle, not busy
+		{Kind: runner.EventPhase, Host: "web4", Phase: report.PhaseScanning},
+		{Kind: runner.EventHostEnd, Host: "web4", Status: report.StatusOK},
 	} {
 		f.track(e)
 	}
@@ -133,8 +134,8 @@ func TestLineObserverProgressNamesBusyHosts(t *testing.T) {
 	var out bytes.Buffer
 	l := &lineObserver{log: slog.New(slog.NewTextHandler(&out, nil)), total: 3, busy: newInflight()}
 	l.tick() // nothing busy: no line
-	l.Event(runner.Event{Kind: runner.EventPhase, Host: "web1", Phase: runner.PhaseInstalling})
-	l.Event(runner.Event{Kind: runner.EventHostEnd, Host: "web2", Status: runner.StatusOK})
+	l.Event(runner.Event{Kind: runner.EventPhase, Host: "web1", Phase: report.PhaseInstalling})
+	l.Event(runner.Event{Kind: runner.EventHostEnd, Host: "web2", Status: report.StatusOK})
 	l.tick()
 	text := out.String()
 	if strings.Count(text, "run.progress") != 1 || !strings.Contains(text, `done=1 total=3 busy="web1 installing"`) {

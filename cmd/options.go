@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -33,7 +34,7 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file: patchrun YAML, Ansible YAML/INI, or one host per line (required)")
 	f.StringVarP(&o.limit, "limit", "l", "", "hosts to act on: names, groups, globs, comma lists, !exclude, &intersect")
 	f.IntVarP(&o.forks, "forks", "f", 20, "parallel workers for connect/scan/install")
-	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
+	addOutputFlag(c, &o.output)
 	f.DurationVar(&o.connectTimeout, "connect-timeout", 10*time.Second, "timeout for one connection attempt")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "timeout for each per-host phase (scan, install, …)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bars, even on a terminal")
@@ -43,8 +44,18 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.askPass, "ask-pass", false, "prompt once for a password used by hosts without password_env/password_file")
 	f.BoolVar(&o.noSSHConfig, "no-ssh-config", false, "ignore ~/.ssh/config (by default it fills HostName, User, Port, IdentityFile and ProxyJump the inventory leaves unset)")
 	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"inventory", "sorted", "shuffle"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// addOutputFlag adds -o/--output, its help and its completion, all from the
+// report package's registry of formats.
+func addOutputFlag(c *cobra.Command, output *string) {
+	var completions []cobra.Completion
+	for _, f := range report.Formats() {
+		completions = append(completions, cobra.CompletionWithDesc(string(f), f.Describe()))
+	}
+	c.Flags().StringVarP(output, "output", "o", string(report.FormatText), "result format on stdout: "+report.FormatNames())
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(completions, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // validate checks flag values that cobra's types can't.
@@ -55,8 +66,8 @@ func (o *commonOptions) validate() error {
 	if o.forks < 1 {
 		return fmt.Errorf("--forks %d: must be at least 1", o.forks)
 	}
-	if o.output != "text" && o.output != "json" {
-		return fmt.Errorf("--output %q: must be text or json", o.output)
+	if _, err := report.ParseFormat(o.output); err != nil {
+		return fmt.Errorf("--output: %w", err)
 	}
 	if o.connectTimeout <= 0 {
 		return fmt.Errorf("--connect-timeout %s: must be positive", o.connectTimeout)

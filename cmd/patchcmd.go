@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -71,7 +72,7 @@ func (o *patchOptions) addFlags(c *cobra.Command) {
 // plan maps the flags to a runner plan, rejecting bad values before any
 // host is contacted.
 func (o *patchOptions) plan() (runner.Plan, error) {
-	p := runner.Plan{Command: runner.CmdPatch, Refresh: !o.noRefresh, MaxRounds: o.maxRounds}
+	p := runner.Plan{Command: report.CmdPatch, Refresh: !o.noRefresh, MaxRounds: o.maxRounds}
 	policy, err := parseRebootPolicy(o.rebootPolicy)
 	if err != nil {
 		return p, err

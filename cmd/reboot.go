@@ -3,6 +3,7 @@ package cmd
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -15,7 +16,7 @@ func (a *app) newRebootCmd() *cobra.Command {
 		Short: "Reboot hosts in controlled batches, confirming each came back",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			plan := runner.Plan{Command: runner.CmdReboot, Reboot: runner.RebootAlways, OnlyIfRequired: onlyIfRequired}
+			plan := runner.Plan{Command: report.CmdReboot, Reboot: runner.RebootAlways, OnlyIfRequired: onlyIfRequired}
 			if err := r.apply(&plan); err != nil {
 				return cantStart(err)
 			}

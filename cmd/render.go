@@ -8,16 +8,19 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/patchrun/patchrun/patch"
-	"github.com/patchrun/patchrun/runner"
+	"github.com/patchrun/patchrun/report"
 )
 
-// render writes the run's result to stdout: the JSON document or a table.
-func (a *app) render(format string, r runner.Report) error {
-	if format == "json" {
-		return writeJSON(a.streams.Out, r)
+// render writes the run's result to stdout in one of the report package's
+// formats (validated with the flags).
+func (a *app) render(format string, r report.Report) error {
+	switch report.Format(format) {
+	case report.FormatJSON:
+		return report.WriteJSON(a.streams.Out, r)
+	case report.FormatText:
+		return writeText(a.streams.Out, r)
 	}
-	return writeText(a.streams.Out, r)
+	return fmt.Errorf("no writer for output format %q", format)
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -28,10 +31,10 @@ func writeJSON(w io.Writer, v any) error {
 
 // writeText prints a summary table per host, then the details a person
 // needs: pending updates for scan and dry runs, output for exec, errors.
-func writeText(w io.Writer, r runner.Report) error {
+func writeText(w io.Writer, r report.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	switch r.Command {
-	case runner.CmdExec:
+	case report.CmdExec:
 		writeExecBlocks(w, r)
 		fmt.Fprintln(tw, "HOST\tSTATUS\tEXIT\tERROR")
 		for _, h := range r.Hosts {
@@ -58,7 +61,7 @@ func writeText(w io.Writer, r runner.Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if r.Command == runner.CmdScan || r.DryRun {
+	if r.Command == report.CmdScan || r.DryRun {
 		writePending(w, r)
 	}
 	writeFailureOutput(w, r)
@@ -70,9 +73,9 @@ func writeText(w io.Writer, r runner.Report) error {
 // writeFailureOutput shows, for each failed host, the full error and the
 // last remote output the runner kept, so nobody has to re-run a failed
 // install by hand to see why it failed.
-func writeFailureOutput(w io.Writer, r runner.Report) {
+func writeFailureOutput(w io.Writer, r report.Report) {
 	for _, h := range r.Hosts {
-		if h.Status != runner.StatusFailed && h.Status != runner.StatusUnreachable {
+		if h.Status != report.StatusFailed && h.Status != report.StatusUnreachable {
 			continue
 		}
 		if len(h.Output) == 0 && !strings.Contains(strings.TrimSpace(h.Error), "\n") && len(h.Error) <= 120 {
@@ -101,22 +104,22 @@ func writeFailureOutput(w io.Writer, r runner.Report) {
 
 // scanned reports whether the host's update counts mean anything: `reboot`
 // never scans, and a host that failed before its scan has none.
-func scanned(r runner.Report, h runner.HostResult) bool {
-	if r.Command == runner.CmdReboot {
+func scanned(r report.Report, h report.HostResult) bool {
+	if r.Command == report.CmdReboot {
 		return false
 	}
-	if len(h.Updates) > 0 || h.Status == runner.StatusOK {
+	if len(h.Updates) > 0 || h.Status == report.StatusOK {
 		return true
 	}
 	switch h.Phase {
-	case runner.PhaseInstalling, runner.PhaseAwaitBatch, runner.PhaseRebooting, runner.PhaseWaitingDown,
-		runner.PhaseWaitingUp, runner.PhaseVerifying:
+	case report.PhaseInstalling, report.PhaseAwaitBatch, report.PhaseRebooting, report.PhaseWaitingDown,
+		report.PhaseWaitingUp, report.PhaseVerifying:
 		return true
 	}
 	return false
 }
 
-func countUpdates(us []patch.Update) (found, security, installed int) {
+func countUpdates(us []report.Update) (found, security, installed int) {
 	for _, u := range us {
 		found++
 		if u.Security {
@@ -129,14 +132,14 @@ func countUpdates(us []patch.Update) (found, security, installed int) {
 	return
 }
 
-func installedCell(r runner.Report, n int) string {
-	if r.Command == runner.CmdScan || r.Command == runner.CmdReboot || r.DryRun {
+func installedCell(r report.Report, n int) string {
+	if r.Command == report.CmdScan || r.Command == report.CmdReboot || r.DryRun {
 		return "-"
 	}
 	return fmt.Sprint(n)
 }
 
-func rebootCell(r runner.Report, h runner.HostResult) string {
+func rebootCell(r report.Report, h report.HostResult) string {
 	switch {
 	case h.Rebooted:
 		return "rebooted"
@@ -148,7 +151,7 @@ func rebootCell(r runner.Report, h runner.HostResult) string {
 	return "-"
 }
 
-func batchCell(h runner.HostResult) string {
+func batchCell(h report.HostResult) string {
 	if h.RebootBatch == 0 {
 		return "-"
 	}
@@ -157,7 +160,7 @@ func batchCell(h runner.HostResult) string {
 
 // bootIDCell shows the boot identity change that proves a reboot: the
 // first characters of the ids before and after.
-func bootIDCell(h runner.HostResult) string {
+func bootIDCell(h report.HostResult) string {
 	if !h.Rebooted || h.BootIDBefore == "" {
 		return "-"
 	}
@@ -197,7 +200,7 @@ func oneLine(s string) string {
 }
 
 // writePending lists each host's pending updates (scan, dry run).
-func writePending(w io.Writer, r runner.Report) {
+func writePending(w io.Writer, r report.Report) {
 	for _, h := range r.Hosts {
 		if len(h.Updates) == 0 {
 			continue
@@ -241,7 +244,7 @@ func writePending(w io.Writer, r runner.Report) {
 }
 
 // writeExecBlocks prints each host's command output under a header.
-func writeExecBlocks(w io.Writer, r runner.Report) {
+func writeExecBlocks(w io.Writer, r report.Report) {
 	for _, h := range r.Hosts {
 		if h.Exec == nil {
 			continue
@@ -268,13 +271,13 @@ func ensureNewline(s string) string {
 	return s + "\n"
 }
 
-func summaryLine(r runner.Report) string {
+func summaryLine(r report.Report) string {
 	s := r.Summary
 	line := fmt.Sprintf("%d hosts: %d ok, %d failed, %d unreachable, %d skipped", s.Hosts, s.OK, s.Failed, s.Unreachable, s.Skipped)
 	switch r.Command {
-	case runner.CmdScan:
+	case report.CmdScan:
 		line += fmt.Sprintf("; %d updates pending", s.UpdatesFound)
-	case runner.CmdPatch:
+	case report.CmdPatch:
 		if r.DryRun {
 			would, reboots := 0, 0
 			for _, h := range r.Hosts {
@@ -287,7 +290,7 @@ func summaryLine(r runner.Report) string {
 		} else {
 			line += fmt.Sprintf("; %d updates found, %d installed; %d rebooted", s.UpdatesFound, s.UpdatesInstalled, s.Rebooted)
 		}
-	case runner.CmdReboot:
+	case report.CmdReboot:
 		if r.DryRun {
 			would := 0
 			for _, h := range r.Hosts {

@@ -4,23 +4,24 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchrun/patchrun/patch"
-	"github.com/patchrun/patchrun/runner"
+	"github.com/patchrun/patchrun/report"
 )
 
 func TestTextShowsBootIDChangeAndErrors(t *testing.T) {
-	r := runner.Report{
-		Command: runner.CmdPatch,
-		Hosts: []runner.HostResult{
-			{Name: "web1", Status: runner.StatusOK, OS: "debian 12",
-				Updates:  []patch.Update{{Name: "openssl", Security: true, Installed: true}, {Name: "curl", Installed: true}},
+	r := report.Report{
+		Command: report.CmdPatch,
+		Hosts: []report.HostResult{
+			{Name: "web1", Status: report.StatusOK, OS: "debian 12",
+				Updates:  []report.Update{{Update: patch.Update{Name: "openssl", Security: true, Installed: true}}, {Update: patch.Update{Name: "curl", Installed: true}}},
 				Rebooted: true, RebootBatch: 2, BootIDBefore: "11111111-aaaa", BootIDAfter: "22222222-bbbb"},
-			{Name: "win1", Status: runner.StatusOK, Rebooted: true,
+			{Name: "win1", Status: report.StatusOK, Rebooted: true,
 				BootIDBefore: "2026-11-19T17:33:04.6640580Z", BootIDAfter: "2026-11-22T17:33:12.0065627Z"},
-			{Name: "web2", Status: runner.StatusFailed, Error: "reboot: host did not come back within 10m0s\nlast error: refused"},
+			{Name: "web2", Status: report.StatusFailed, Error: "reboot: host did not come back within 10m0s\nlast error: refused"},
 		},
-		Summary: runner.Summary{Hosts: 2, OK: 1, Failed: 1, UpdatesFound: 2, UpdatesInstalled: 2, Rebooted: 1},
+		Summary: report.Summary{Hosts: 2, OK: 1, Failed: 1, UpdatesFound: 2, UpdatesInstalled: 2, Rebooted: 1},
 	}
 	var out bytes.Buffer
 	if err := writeText(&out, r); err != nil {
@@ -49,14 +50,14 @@ func TestTextShowsBootIDChangeAndErrors(t *testing.T) {
 }
 
 func TestDryRunListsWhatWouldBeInstalled(t *testing.T) {
-	r := runner.Report{
-		Command: runner.CmdPatch, DryRun: true,
-		Hosts: []runner.HostResult{{
-			Name: "web1", Status: runner.StatusOK,
-			Updates:      []patch.Update{{Name: "openssl", Current: "3.0.11-1", Available: "3.0.13-1", Security: true}, {Name: "curl", Current: "7.88.1-10", Available: "7.88.1-11"}},
+	r := report.Report{
+		Command: report.CmdPatch, DryRun: true,
+		Hosts: []report.HostResult{{
+			Name: "web1", Status: report.StatusOK,
+			Updates:      []report.Update{{Update: patch.Update{Name: "openssl", Current: "3.0.11-1", Available: "3.0.13-1", Security: true}}, {Update: patch.Update{Name: "curl", Current: "7.88.1-10", Available: "7.88.1-11"}}},
 			WouldInstall: []string{"openssl"}, WouldReboot: true,
 		}},
-		Summary: runner.Summary{Hosts: 1, OK: 1, UpdatesFound: 2},
+		Summary: report.Summary{Hosts: 1, OK: 1, UpdatesFound: 2},
 	}
 	var out bytes.Buffer
 	if err := writeText(&out, r); err != nil {
@@ -75,11 +76,11 @@ func TestDryRunListsWhatWouldBeInstalled(t *testing.T) {
 }
 
 func TestUnscannedHostsShowNoCounts(t *testing.T) {
-	r := runner.Report{
-		Command: runner.CmdScan,
-		Hosts: []runner.HostResult{
-			{Name: "gone", Status: runner.StatusUnreachable, Phase: runner.PhaseConnecting, Error: "connect: refused"},
-			{Name: "clean", Status: runner.StatusOK, OS: "debian 12"},
+	r := report.Report{
+		Command: report.CmdScan,
+		Hosts: []report.HostResult{
+			{Name: "gone", Status: report.StatusUnreachable, Phase: report.PhaseConnecting, Error: "connect: refused"},
+			{Name: "clean", Status: report.StatusOK, OS: "debian 12"},
 		},
 	}
 	var out bytes.Buffer
@@ -96,9 +97,9 @@ func TestUnscannedHostsShowNoCounts(t *testing.T) {
 }
 
 func TestRebootDryRunSaysNothingChanged(t *testing.T) {
-	r := runner.Report{Command: runner.CmdReboot, DryRun: true,
-		Hosts:   []runner.HostResult{{Name: "a", Status: runner.StatusOK, WouldReboot: true}, {Name: "b", Status: runner.StatusOK}},
-		Summary: runner.Summary{Hosts: 2, OK: 2}}
+	r := report.Report{Command: report.CmdReboot, DryRun: true,
+		Hosts:   []report.HostResult{{Name: "a", Status: report.StatusOK, WouldReboot: true}, {Name: "b", Status: report.StatusOK}},
+		Summary: report.Summary{Hosts: 2, OK: 2}}
 	var out bytes.Buffer
 	if err := writeText(&out, r); err != nil {
 		t.Fatal(err)
@@ -109,11 +110,11 @@ func TestRebootDryRunSaysNothingChanged(t *testing.T) {
 }
 
 func TestPendingListTagsOptionalAndShowsKBOnce(t *testing.T) {
-	r := runner.Report{Command: runner.CmdScan, Hosts: []runner.HostResult{{
-		Name: "win1", Status: runner.StatusOK,
-		Updates: []patch.Update{
-			{Name: "2024-01 Cumulative Update for Windows Server 2022 (KB5034129)", KB: "KB5034129", Security: true, Severity: "Critical"},
-			{Name: "Preview of .NET", KB: "KB5034613", Optional: true},
+	r := report.Report{Command: report.CmdScan, Hosts: []report.HostResult{{
+		Name: "win1", Status: report.StatusOK,
+		Updates: []report.Update{
+			{Update: patch.Update{Name: "2024-01 Cumulative Update for Windows Server 2022 (KB5034129)", KB: "KB5034129", Security: true, Severity: "Critical"}},
+			{Update: patch.Update{Name: "Preview of .NET", KB: "KB5034613", Optional: true}},
 		},
 	}}}
 	var out bytes.Buffer
@@ -130,10 +131,10 @@ func TestPendingListTagsOptionalAndShowsKBOnce(t *testing.T) {
 }
 
 func TestFailedHostShowsItsLastOutput(t *testing.T) {
-	r := runner.Report{Command: runner.CmdPatch, Hosts: []runner.HostResult{{
-		Name: "web1", Status: runner.StatusFailed, OS: "debian 12",
+	r := report.Report{Command: report.CmdPatch, Hosts: []report.HostResult{{
+		Name: "web1", Status: report.StatusFailed, OS: "debian 12",
 		Error: "install: apt-get: exit status 100: E: Packages need to be removed but remove is disabled.",
-		Output: []runner.StepOutput{{Step: "install round 1: 2 updates", Command: "apt-get -y -q --no-remove … dist-upgrade",
+		Output: []report.StepOutput{{Step: "install round 1: 2 updates", Command: "apt-get -y -q --no-remove … dist-upgrade",
 			ExitCode: 100, Output: "The following packages will be REMOVED:\n  libfoo1\nE: Packages need to be removed but remove is disabled."}},
 	}}}
 	var out bytes.Buffer
@@ -149,6 +150,17 @@ func TestFailedHostShowsItsLastOutput(t *testing.T) {
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("failure footnote lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// Every format the registry offers (and so the flag accepts) has a writer.
+func TestEveryRegisteredFormatRenders(t *testing.T) {
+	for _, f := range report.Formats() {
+		var out bytes.Buffer
+		a := &app{streams: Streams{Out: &out}}
+		if err := a.render(string(f), report.New(report.CmdScan, false, time.Unix(0, 0))); err != nil || out.Len() == 0 {
+			t.Errorf("format %s: %v, %d bytes", f, err, out.Len())
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/patchrun/patchrun/connect"
 	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -93,9 +94,7 @@ func (a *app) logger(verbose bool) *slog.Logger {
 // build the plan, run it with two-stage Ctrl-C, render, pick the exit code.
 func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, hosts []inventory.Host, tune ...func(*connect.Options)) error {
 	if len(hosts) == 0 { // an empty --shard: an empty report, exit 0
-		now := time.Now()
-		empty := runner.Report{Command: plan.Command, DryRun: plan.DryRun, StartedAt: now, FinishedAt: now, Hosts: []runner.HostResult{}}
-		return a.render(o.output, empty)
+		return a.render(o.output, report.New(plan.Command, plan.DryRun, time.Now()))
 	}
 	plan.Hosts = hosts
 	plan.Forks = o.forks

@@ -3,6 +3,7 @@ package cmd
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -18,7 +19,7 @@ func (a *app) newScanCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.runFleet(c.Context(), &o, runner.Plan{Command: runner.CmdScan, Refresh: !noRefresh}, hosts)
+			return a.runFleet(c.Context(), &o, runner.Plan{Command: report.CmdScan, Refresh: !noRefresh}, hosts)
 		},
 	}
 	o.addFlags(c)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/internal/fleet"
-	"github.com/patchrun/patchrun/runner"
+	"github.com/patchrun/patchrun/report"
 )
 
 // The first Ctrl-C must only stop scheduling (stop closes, ctx stays live);
@@ -114,7 +114,7 @@ func TestCtrlCDuringPatchFinishesInFlightInstall(t *testing.T) {
 	if first.Reboots() != 0 {
 		t.Errorf("%s: rebooted after Ctrl-C", first.Name())
 	}
-	if h := hostByName(t, rep, first.Name()); h.Status != runner.StatusSkipped || !strings.Contains(h.Error, "reboot") {
+	if h := hostByName(t, rep, first.Name()); h.Status != report.StatusSkipped || !strings.Contains(h.Error, "reboot") {
 		t.Errorf("%s: status %s error %q; want skipped saying the reboot did not happen", first.Name(), h.Status, h.Error)
 	}
 	for _, info := range hosts[1:] {
@@ -122,7 +122,7 @@ func TestCtrlCDuringPatchFinishesInFlightInstall(t *testing.T) {
 		if installStarted(sim.CommandsSeen()) {
 			t.Errorf("%s: an install started after Ctrl-C", info.Name)
 		}
-		if h := hostByName(t, rep, info.Name); h.Status != runner.StatusSkipped {
+		if h := hostByName(t, rep, info.Name); h.Status != report.StatusSkipped {
 			t.Errorf("%s: status %s, want skipped", info.Name, h.Status)
 		}
 	}

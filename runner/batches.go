@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/patchrun/patchrun/report"
 )
 
 // rebootInBatches reboots waiting hosts batch by batch, in inventory order.
@@ -57,7 +59,7 @@ func (r *run) rebootInBatches(ctx context.Context, waiting []*hostRun) {
 func (r *run) failures() int {
 	n := 0
 	for _, h := range r.hosts {
-		if h.ended && (h.res.Status == StatusFailed || h.res.Status == StatusUnreachable) {
+		if h.ended && (h.res.Status == report.StatusFailed || h.res.Status == report.StatusUnreachable) {
 			n++
 		}
 	}

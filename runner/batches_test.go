@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
 
@@ -45,7 +46,7 @@ func TestBatching(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := rebootFleet(t, tt.hosts)
-			plan := fastPlan(CmdPatch, f)
+			plan := fastPlan(report.CmdPatch, f)
 			plan.Batch = tt.batch
 			plan.Ramp = tt.ramp
 			plan.Forks = 8
@@ -55,7 +56,7 @@ func TestBatching(t *testing.T) {
 			var got []int
 			for _, h := range rep.Hosts {
 				got = append(got, h.RebootBatch)
-				if h.Status != StatusOK || !h.Rebooted {
+				if h.Status != report.StatusOK || !h.Rebooted {
 					t.Errorf("%s: status %s rebooted %v: %s", h.Name, h.Status, h.Rebooted, h.Error)
 				}
 			}
@@ -133,7 +134,7 @@ func TestFailureBudget(t *testing.T) {
 				bad.dialErr = transport.ErrUnreachable
 			}
 			f.hosts["h4"], f.order = bad, append(f.order, "h4")
-			plan := fastPlan(CmdPatch, f)
+			plan := fastPlan(report.CmdPatch, f)
 			plan.MaxFailures = tt.maxFailures
 			plan.RebootTimeout = 40 * time.Millisecond
 			rep, rec := runPlan(t, context.Background(), plan, f, nil)
@@ -149,7 +150,7 @@ func TestFailureBudget(t *testing.T) {
 			for _, name := range []string{"h1", "h2", "h3", "h4"} {
 				h := m[name]
 				if name == "h4" && tt.unreachable {
-					if h.Status != StatusUnreachable {
+					if h.Status != report.StatusUnreachable {
 						t.Errorf("h4: status %s", h.Status)
 					}
 					continue
@@ -158,17 +159,17 @@ func TestFailureBudget(t *testing.T) {
 					t.Errorf("%s: installed update lost: %+v", name, h.Updates)
 				}
 				if slices.Contains(tt.skipped, name) {
-					if h.Status != StatusSkipped || h.Error != tt.haltDetail || h.Rebooted || !h.RebootRequired {
+					if h.Status != report.StatusSkipped || h.Error != tt.haltDetail || h.Rebooted || !h.RebootRequired {
 						t.Errorf("%s: status %s error %q rebooted %v required %v", name, h.Status, h.Error, h.Rebooted, h.RebootRequired)
 					}
 					if f.host(name).reboots != 0 {
 						t.Errorf("%s rebooted after the halt", name)
 					}
-				} else if name != "h1" && (h.Status != StatusOK || !h.Rebooted) {
+				} else if name != "h1" && (h.Status != report.StatusOK || !h.Rebooted) {
 					t.Errorf("%s: status %s rebooted %v: %s", name, h.Status, h.Rebooted, h.Error)
 				}
 			}
-			if h := m["h1"]; !slices.Contains(tt.skipped, "h1") && (h.Status != StatusFailed || h.ErrorKind != "reboot-timeout") {
+			if h := m["h1"]; !slices.Contains(tt.skipped, "h1") && (h.Status != report.StatusFailed || h.ErrorKind != "reboot-timeout") {
 				t.Errorf("h1: status %s kind %q", h.Status, h.ErrorKind)
 			}
 			if rep.Summary.Skipped != len(tt.skipped) {

@@ -6,7 +6,7 @@
 // # Flow
 //
 // Run first validates the Plan; a bad plan is the only error it returns.
-// Everything that goes wrong on a host is a HostResult, never an error.
+// Everything that goes wrong on a host is a report.HostResult, never an error.
 //
 // Pool phase: Plan.Forks workers take hosts in inventory order. Per host:
 // connect (Dialer.Dial bounded by the connect timeout; a host's own
@@ -34,8 +34,9 @@
 //     Plan.ExecMaxOutput bytes per stream; a non-zero exit fails the host with
 //     "exit code N" (ErrorKind "exit-code").
 //
-// HostResult.Updates lists every pending update the scan found; the selected
-// ones carry Installed or Error after an install. Dry-run installs and
+// report.HostResult.Updates lists every pending update the scan found; those
+// the selection picked (in any round, and in a dry-run) carry Selected, and
+// after an install Installed or Error. Dry-run installs and
 // reboots nothing: updates stay Installed=false, WouldInstall names the
 // selected updates, and WouldReboot is computed (always → true; if-required →
 // the host already requires a reboot or a selected update is known to need
@@ -45,7 +46,7 @@
 // Errors: dial failures end a host unreachable, except authentication and
 // host-key failures, which end it failed (ErrorKind "auth" / "host-key"):
 // those are not network trouble and retrying cannot help. Other failures end
-// a host failed with HostResult.Phase set to where it happened; ErrorKind is
+// a host failed with report.HostResult.Phase set to where it happened; ErrorKind is
 // the transport kind (e.g. "connection-lost"), "timeout" for a phase past its
 // deadline, "unsupported", "command-failed", "exit-code", "reboot-timeout",
 // "update-loop", "install", "still-reboot-required", "interrupted" or
@@ -86,12 +87,13 @@
 // Rounds (patch only): after a verified reboot, if selected updates are still
 // pending and fewer than Plan.MaxRounds (0 → 3) install rounds have run, they
 // are installed again within the same batch slot, followed by another reboot
-// if the policy asks for one. HostResult.Rounds counts install rounds. If an
+// if the policy asks for one. report.HostResult.Rounds counts install rounds. If an
 // update reported installed in an earlier round is pending again the host
 // fails with "update loop: <names> reappeared after install". If the
 // reboot-required flag is still set when no further round runs, the host
 // fails with "still requires a reboot after N reboots". Selected updates that
-// are still pending after the last round are listed with Installed=false; the
+// are still pending after the last round are listed with Selected and
+// Installed=false; the
 // host is not failed for them.
 //
 // # Failure budget
@@ -132,7 +134,7 @@
 // (the backend's InstallResult.Output when it gave one, else the install
 // command's tail), as does a failed step whose command succeeded but printed
 // something unusable. The same tails — each install round's and the failing
-// step's — are kept in HostResult.Output (at most MaxStepOutputs entries of
+// step's — are kept in report.HostResult.Output (at most report.MaxStepOutputs entries of
 // 40 lines / 4 KiB), so the JSON report says why a host failed. Only tails
 // of the transport's capped Result are ever kept: memory stays bounded. Observer
 // calls are serialised by a mutex, so observers need no locks; no event is

@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
 
@@ -515,7 +516,7 @@ func (r *recorder) Event(e Event) {
 	case e.Kind == EventHostEnd:
 		r.ended[e.Host]++
 		delete(r.inReboot, e.Host)
-	case e.Kind == EventPhase && e.Phase == PhaseRebooting:
+	case e.Kind == EventPhase && e.Phase == report.PhaseRebooting:
 		r.inReboot[e.Host] = true
 		r.maxInRbt = max(r.maxInRbt, len(r.inReboot))
 	}
@@ -534,10 +535,10 @@ func (r *recorder) kinds(k EventKind) []Event {
 }
 
 // phases lists the phases a host entered, in order.
-func (r *recorder) phases(host string) []Phase {
+func (r *recorder) phases(host string) []report.Phase {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []Phase
+	var out []report.Phase
 	for _, e := range r.events {
 		if e.Kind == EventPhase && e.Host == host {
 			out = append(out, e.Phase)
@@ -547,7 +548,7 @@ func (r *recorder) phases(host string) []Phase {
 }
 
 // fastPlan is a plan with millisecond timings for tests.
-func fastPlan(cmd Command, f *fakeFleet) Plan {
+func fastPlan(cmd report.Command, f *fakeFleet) Plan {
 	return Plan{
 		Command:        cmd,
 		Hosts:          f.inventory(),
@@ -564,7 +565,7 @@ func fastPlan(cmd Command, f *fakeFleet) Plan {
 }
 
 // runPlan runs plan against f with a recorder and returns both.
-func runPlan(t testing.TB, ctx context.Context, plan Plan, f *fakeFleet, stop <-chan struct{}) (Report, *recorder) {
+func runPlan(t testing.TB, ctx context.Context, plan Plan, f *fakeFleet, stop <-chan struct{}) (report.Report, *recorder) {
 	t.Helper()
 	rec := newRecorder(t)
 	deps := f.deps()
@@ -581,8 +582,8 @@ func upd(name string, security, reboot bool) patch.Update {
 	return patch.Update{Name: name, Current: "1", Available: "2", Security: security, RebootRequired: reboot}
 }
 
-func byName(r Report) map[string]HostResult {
-	m := map[string]HostResult{}
+func byName(r report.Report) map[string]report.HostResult {
+	m := map[string]report.HostResult{}
 	for _, h := range r.Hosts {
 		m[h.Name] = h
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
 
@@ -22,11 +23,11 @@ import (
 type hostRun struct {
 	r     *run
 	host  inventory.Host
-	res   HostResult
+	res   report.HostResult
 	t     transport.Transport // the host's one open connection, or nil
 	be    patch.Backend
 	facts patch.Facts
-	phase atomic.Value // Phase
+	phase atomic.Value // report.Phase
 	ended bool
 
 	pending   []patch.Update  // what the last scan found
@@ -38,14 +39,14 @@ type hostRun struct {
 	capture stepCapture // the remote commands of the step in progress
 	// failedStep is the output of the last step if it failed; the host's
 	// failure adds it to the result (a later step clears it).
-	failedStep *StepOutput
+	failedStep *report.StepOutput
 }
 
 func newHostRun(r *run, h inventory.Host) *hostRun {
 	hr := &hostRun{
 		r:    r,
 		host: h,
-		res: HostResult{
+		res: report.HostResult{
 			Name:      h.Name,
 			Address:   h.Address,
 			Transport: h.Transport,
@@ -53,14 +54,14 @@ func newHostRun(r *run, h inventory.Host) *hostRun {
 		installed: map[string]bool{},
 		byKey:     map[string]int{},
 	}
-	hr.phase.Store(PhasePending)
+	hr.phase.Store(report.PhasePending)
 	return hr
 }
 
-func (h *hostRun) currentPhase() Phase { return h.phase.Load().(Phase) }
+func (h *hostRun) currentPhase() report.Phase { return h.phase.Load().(report.Phase) }
 
 // enter moves the host to phase p and says so.
-func (h *hostRun) enter(p Phase) {
+func (h *hostRun) enter(p report.Phase) {
 	if h.currentPhase() == p {
 		return
 	}
@@ -158,7 +159,7 @@ func (h *hostRun) closeTransport() {
 }
 
 // end records the host's final status. It is called exactly once per host.
-func (h *hostRun) end(status Status, msg, kind string, cause error) {
+func (h *hostRun) end(status report.Status, msg, kind string, cause error) {
 	if h.ended {
 		return
 	}
@@ -171,8 +172,8 @@ func (h *hostRun) end(status Status, msg, kind string, cause error) {
 	if h.res.StartedAt.IsZero() {
 		h.res.StartedAt = h.res.FinishedAt
 	}
-	ev := Event{Kind: EventHostEnd, Host: h.host.Name, Phase: PhaseDone, Status: status, Batch: h.res.RebootBatch}
-	if status == StatusFailed || status == StatusUnreachable {
+	ev := Event{Kind: EventHostEnd, Host: h.host.Name, Phase: report.PhaseDone, Status: status, Batch: h.res.RebootBatch}
+	if status == report.StatusFailed || status == report.StatusUnreachable {
 		if h.failedStep != nil {
 			h.keepOutput(*h.failedStep)
 			h.failedStep = nil
@@ -200,19 +201,19 @@ type hostError struct {
 func (e *hostError) Error() string { return e.msg }
 func (e *hostError) Unwrap() error { return e.cause }
 
-func (h *hostRun) ok()                { h.end(StatusOK, "", "", nil) }
-func (h *hostRun) skip(reason string) { h.end(StatusSkipped, reason, "", nil) }
+func (h *hostRun) ok()                { h.end(report.StatusOK, "", "", nil) }
+func (h *hostRun) skip(reason string) { h.end(report.StatusSkipped, reason, "", nil) }
 
 // okDetail is a one-line summary for an ok host's end event.
 func (h *hostRun) okDetail() string {
 	switch {
-	case h.r.cfg.Command == CmdExec:
+	case h.r.cfg.Command == report.CmdExec:
 		return "exit code 0"
-	case h.r.cfg.Command == CmdReboot && h.res.Rebooted:
+	case h.r.cfg.Command == report.CmdReboot && h.res.Rebooted:
 		return "rebooted"
-	case h.r.cfg.Command == CmdReboot && h.res.WouldReboot:
+	case h.r.cfg.Command == report.CmdReboot && h.res.WouldReboot:
 		return "would reboot"
-	case h.r.cfg.Command == CmdReboot:
+	case h.r.cfg.Command == report.CmdReboot:
 		return "no reboot required"
 	case h.r.cfg.DryRun:
 		d := fmt.Sprintf("%d updates pending, %d would be installed", len(h.res.Updates), len(h.res.WouldInstall))
@@ -242,22 +243,22 @@ func (h *hostRun) fail(ctx context.Context, what string, err error) {
 	h.res.Phase = phase
 	if ctx.Err() != nil {
 		msg := "interrupted during " + string(phase)
-		if phase == PhaseInstalling {
+		if phase == report.PhaseInstalling {
 			msg += ": host may be half-patched: check the package manager (e.g. dpkg --audit)"
 		}
-		h.end(StatusFailed, msg, "interrupted", err)
+		h.end(report.StatusFailed, msg, "interrupted", err)
 		return
 	}
-	h.end(StatusFailed, fmt.Sprintf("%s: %v", what, err), errorKind(err), err)
+	h.end(report.StatusFailed, fmt.Sprintf("%s: %v", what, err), errorKind(err), err)
 }
 
 // failWith ends the host failed with a message and kind of our own.
 func (h *hostRun) failWith(kind, msg string) {
 	h.res.Phase = h.currentPhase()
-	h.end(StatusFailed, msg, kind, nil)
+	h.end(report.StatusFailed, msg, kind, nil)
 }
 
-// errorKind names err for HostResult.ErrorKind.
+// errorKind names err for report.HostResult.ErrorKind.
 func errorKind(err error) string {
 	if errors.Is(err, errStepTimeout) {
 		return "timeout"
@@ -275,10 +276,10 @@ func errorKind(err error) string {
 }
 
 // result is the host's final result, shaped for the report.
-func (h *hostRun) result() HostResult {
+func (h *hostRun) result() report.HostResult {
 	res := h.res
 	if res.Updates == nil {
-		res.Updates = []patch.Update{}
+		res.Updates = []report.Update{}
 	}
 	return res
 }
@@ -294,5 +295,5 @@ func (h *hostRun) recoverPanic() {
 	phase := h.currentPhase()
 	h.logf(fmt.Errorf("panic: %v", p), "%s", debug.Stack())
 	h.res.Phase = phase
-	h.end(StatusFailed, fmt.Sprintf("internal error during %s: %v", phase, p), "internal", nil)
+	h.end(report.StatusFailed, fmt.Sprintf("internal error during %s: %v", phase, p), "internal", nil)
 }

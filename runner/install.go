@@ -6,13 +6,14 @@ import (
 	"strings"
 
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
 
 // install runs one install round for updates and refreshes the host's
 // reboot-required state. It returns false when the host has ended.
 func (h *hostRun) install(ctx context.Context, updates []patch.Update) bool {
-	h.enter(PhaseInstalling)
+	h.enter(report.PhaseInstalling)
 	cfg := &h.r.cfg
 	var ir patch.InstallResult
 	err := h.installStep(ctx, fmt.Sprintf("install round %d: %d updates", h.res.Rounds+1, len(updates)), cfg.installTimeout,
@@ -74,8 +75,8 @@ func (h *hostRun) finishPatched() {
 		}
 	}
 	if len(bad) > 0 {
-		h.res.Phase = PhaseInstalling
-		h.end(StatusFailed, fmt.Sprintf("%d updates did not install: %s", len(bad), strings.Join(bad, ", ")), "install", nil)
+		h.res.Phase = report.PhaseInstalling
+		h.end(report.StatusFailed, fmt.Sprintf("%d updates did not install: %s", len(bad), strings.Join(bad, ", ")), "install", nil)
 		return
 	}
 	h.ok()
@@ -114,14 +115,24 @@ func (h *hostRun) mergeInstalled(done []patch.Update) {
 		h.res.Updates[i].Error = u.Error
 		if u.Installed {
 			h.res.Updates[i].Error = ""
-			h.installed[updateKey(h.res.Updates[i])] = true
+			h.installed[updateKey(h.res.Updates[i].Update)] = true
+		}
+	}
+}
+
+// markSelected flags the listed updates the selection picked, so a selected
+// update still pending reads differently from one left alone on purpose.
+func (h *hostRun) markSelected(selected []patch.Update) {
+	for _, u := range selected {
+		if i, ok := h.byKey[updateKey(u)]; ok {
+			h.res.Updates[i].Selected = true
 		}
 	}
 }
 
 func (h *hostRun) addUpdate(u patch.Update) {
 	h.byKey[updateKey(u)] = len(h.res.Updates)
-	h.res.Updates = append(h.res.Updates, u)
+	h.res.Updates = append(h.res.Updates, report.Update{Update: u})
 }
 
 // indexForOutcome finds the listed update an install outcome is about: by

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/report"
 )
 
 // after runs fn once ready is closed, in a goroutine joined at cleanup.
@@ -30,7 +31,7 @@ func TestFirstCtrlCLetsInFlightInstallFinish(t *testing.T) {
 	a := kernelHost("a")
 	a.installStart, a.installGate = make(chan struct{}), make(chan struct{})
 	f := newFleet(t, a, kernelHost("b"), kernelHost("c"))
-	plan := fastPlan(CmdPatch, f)
+	plan := fastPlan(report.CmdPatch, f)
 	plan.Forks = 1
 	stop := make(chan struct{})
 	// Ctrl-C while a's package manager runs, then let it finish.
@@ -39,12 +40,12 @@ func TestFirstCtrlCLetsInFlightInstallFinish(t *testing.T) {
 	rep, rec := runPlan(t, context.Background(), plan, f, stop)
 	checkEvents(t, rep, rec)
 	m := byName(rep)
-	if h := m["a"]; !h.Updates[0].Installed || h.Status != StatusSkipped ||
+	if h := m["a"]; !h.Updates[0].Installed || h.Status != report.StatusSkipped ||
 		h.Error != "interrupted: reboot not started; updates were installed, reboot still required" || f.host("a").reboots != 0 {
 		t.Errorf("a: status %s error %q updates %+v reboots %d", h.Status, h.Error, h.Updates, f.host("a").reboots)
 	}
 	for _, name := range []string{"b", "c"} {
-		if h := m[name]; h.Status != StatusSkipped || h.Error != "interrupted before start" || f.host(name).dials != 0 {
+		if h := m[name]; h.Status != report.StatusSkipped || h.Error != "interrupted before start" || f.host(name).dials != 0 {
 			t.Errorf("%s: status %s error %q dials %d", name, h.Status, h.Error, f.host(name).dials)
 		}
 	}
@@ -61,10 +62,10 @@ func TestFirstCtrlCNeverStartsAnInstall(t *testing.T) {
 	stop := make(chan struct{})
 	after(t, started, func() { close(stop); close(gate) })
 
-	rep, rec := runPlan(t, context.Background(), fastPlan(CmdPatch, f), f, stop)
+	rep, rec := runPlan(t, context.Background(), fastPlan(report.CmdPatch, f), f, stop)
 	checkEvents(t, rep, rec)
 	h := rep.Hosts[0]
-	if f.host("a").installs != 0 || h.Status != StatusSkipped || h.Error != "interrupted before installing" || len(h.Updates) != 1 {
+	if f.host("a").installs != 0 || h.Status != report.StatusSkipped || h.Error != "interrupted before installing" || len(h.Updates) != 1 {
 		t.Errorf("status %s error %q installs %d", h.Status, h.Error, f.host("a").installs)
 	}
 	if ExitCode(rep) != ExitInterrupted {
@@ -80,13 +81,13 @@ func TestFirstCtrlCLetsRebootWaitFinishButStartsNoBatch(t *testing.T) {
 	stop := make(chan struct{})
 	after(t, a.rebootIssued, func() { close(stop) })
 
-	rep, rec := runPlan(t, context.Background(), fastPlan(CmdPatch, f), f, stop)
+	rep, rec := runPlan(t, context.Background(), fastPlan(report.CmdPatch, f), f, stop)
 	checkEvents(t, rep, rec)
 	m := byName(rep)
-	if h := m["a"]; h.Status != StatusOK || !h.Rebooted {
+	if h := m["a"]; h.Status != report.StatusOK || !h.Rebooted {
 		t.Errorf("a: reboot in flight did not finish: status %s error %q", h.Status, h.Error)
 	}
-	if h := m["b"]; h.Status != StatusSkipped || h.Rebooted || !h.Updates[0].Installed ||
+	if h := m["b"]; h.Status != report.StatusSkipped || h.Rebooted || !h.Updates[0].Installed ||
 		h.Error != "interrupted: reboot not started; updates were installed, reboot still required" {
 		t.Errorf("b: status %s error %q", h.Status, h.Error)
 	}
@@ -99,10 +100,10 @@ func TestStopBeforeRunStartsNothing(t *testing.T) {
 	f := newFleet(t, kernelHost("a"), kernelHost("b"))
 	stop := make(chan struct{})
 	close(stop)
-	rep, rec := runPlan(t, context.Background(), fastPlan(CmdPatch, f), f, stop)
+	rep, rec := runPlan(t, context.Background(), fastPlan(report.CmdPatch, f), f, stop)
 	checkEvents(t, rep, rec)
 	for _, h := range rep.Hosts {
-		if h.Status != StatusSkipped || f.host(h.Name).dials != 0 {
+		if h.Status != report.StatusSkipped || f.host(h.Name).dials != 0 {
 			t.Errorf("%s: status %s dials %d", h.Name, h.Status, f.host(h.Name).dials)
 		}
 	}
@@ -131,7 +132,7 @@ func TestSecondCtrlCAbortsPromptly(t *testing.T) {
 			a := kernelHost("a")
 			when := tt.setup(a)
 			f := newFleet(t, a, kernelHost("b"))
-			plan := fastPlan(CmdPatch, f)
+			plan := fastPlan(report.CmdPatch, f)
 			plan.Forks = 1
 			plan.StepTimeout = time.Minute // install may take 4 minutes: only ctx can end it
 			plan.RebootTimeout = time.Minute
@@ -147,10 +148,10 @@ func TestSecondCtrlCAbortsPromptly(t *testing.T) {
 			}
 			checkEvents(t, rep, rec)
 			h := byName(rep)["a"]
-			if h.Status != StatusFailed || !strings.HasPrefix(h.Error, tt.err) || h.ErrorKind != "interrupted" {
+			if h.Status != report.StatusFailed || !strings.HasPrefix(h.Error, tt.err) || h.ErrorKind != "interrupted" {
 				t.Errorf("a: status %s kind %q error %q", h.Status, h.ErrorKind, h.Error)
 			}
-			if b := byName(rep)["b"]; b.Status != StatusSkipped {
+			if b := byName(rep)["b"]; b.Status != report.StatusSkipped {
 				t.Errorf("b: status %s error %q", b.Status, b.Error)
 			}
 			if ExitCode(rep) != ExitInterrupted {
@@ -168,10 +169,10 @@ func TestFirstCtrlCStartsNoFurtherRound(t *testing.T) {
 	stop := make(chan struct{})
 	after(t, a.rebootIssued, func() { close(stop) })
 
-	rep, rec := runPlan(t, context.Background(), fastPlan(CmdPatch, f), f, stop)
+	rep, rec := runPlan(t, context.Background(), fastPlan(report.CmdPatch, f), f, stop)
 	checkEvents(t, rep, rec)
 	h := rep.Hosts[0]
-	if h.Status != StatusSkipped || !h.Rebooted || h.Rounds != 1 || f.host("a").installs != 1 ||
+	if h.Status != report.StatusSkipped || !h.Rebooted || h.Rounds != 1 || f.host("a").installs != 1 ||
 		h.Error != "interrupted: install round 2 not started; 1 selected updates still pending" {
 		t.Errorf("status %s error %q rebooted %v rounds %d installs %d", h.Status, h.Error, h.Rebooted, h.Rounds, f.host("a").installs)
 	}

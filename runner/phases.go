@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
 
@@ -15,39 +16,40 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 	if !h.connect(ctx) {
 		return
 	}
-	if r.cfg.Command == CmdExec {
-		if h.checkpoint(ctx, PhaseExec) {
+	if r.cfg.Command == report.CmdExec {
+		if h.checkpoint(ctx, report.PhaseExec) {
 			h.exec(ctx)
 		}
 		return
 	}
-	if !h.checkpoint(ctx, PhaseFacts) || !h.gatherFacts(ctx) {
+	if !h.checkpoint(ctx, report.PhaseFacts) || !h.gatherFacts(ctx) {
 		return
 	}
-	if r.cfg.Command == CmdReboot {
+	if r.cfg.Command == report.CmdReboot {
 		h.decideRebootOnly()
 		return
 	}
-	if !h.checkpoint(ctx, PhaseScanning) || !h.scan(ctx, r.cfg.Refresh) {
+	if !h.checkpoint(ctx, report.PhaseScanning) || !h.scan(ctx, r.cfg.Refresh) {
 		return
 	}
-	if r.cfg.Command == CmdScan {
+	if r.cfg.Command == report.CmdScan {
 		h.ok()
 		return
 	}
 	h.selected = r.cfg.Selection.Filter(h.pending)
+	h.markSelected(h.selected)
 	h.logf(nil, "%d updates pending, %d selected", len(h.res.Updates), len(h.selected))
 	if r.cfg.DryRun {
 		h.dryRun()
 		return
 	}
 	if len(h.selected) > 0 {
-		if !h.checkpoint(ctx, PhaseInstalling) || !h.install(ctx, h.selected) {
+		if !h.checkpoint(ctx, report.PhaseInstalling) || !h.install(ctx, h.selected) {
 			return
 		}
 	}
 	if h.needsReboot() {
-		h.enter(PhaseAwaitBatch)
+		h.enter(report.PhaseAwaitBatch)
 		return
 	}
 	h.finishPatched()
@@ -55,7 +57,7 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 
 // checkpoint is the boundary between two phases: after a Ctrl-C the host
 // stops here instead of starting next.
-func (h *hostRun) checkpoint(ctx context.Context, next Phase) bool {
+func (h *hostRun) checkpoint(ctx context.Context, next report.Phase) bool {
 	if ctx.Err() != nil {
 		h.fail(ctx, string(next), ctx.Err())
 		return false
@@ -70,7 +72,7 @@ func (h *hostRun) checkpoint(ctx context.Context, next Phase) bool {
 // connect opens the host's one transport. Auth and host-key failures are not
 // "unreachable": the host answered, and retrying cannot help.
 func (h *hostRun) connect(ctx context.Context) bool {
-	h.enter(PhaseConnecting)
+	h.enter(report.PhaseConnecting)
 	timeout := h.host.ConnectTimeout
 	if timeout <= 0 {
 		timeout = h.r.cfg.ConnectTimeout
@@ -88,15 +90,15 @@ func (h *hostRun) connect(ctx context.Context) bool {
 	case ctx.Err() != nil || transport.Permanent(err):
 		h.fail(ctx, "connect", err)
 	default:
-		h.res.Phase = PhaseConnecting
-		h.end(StatusUnreachable, "connect: "+err.Error(), "unreachable", err)
+		h.res.Phase = report.PhaseConnecting
+		h.end(report.StatusUnreachable, "connect: "+err.Error(), "unreachable", err)
 	}
 	return false
 }
 
 // gatherFacts picks the backend and reads the host's facts.
 func (h *hostRun) gatherFacts(ctx context.Context) bool {
-	h.enter(PhaseFacts)
+	h.enter(report.PhaseFacts)
 	cfg := &h.r.cfg
 	err := h.step(ctx, "detect", cfg.StepTimeout, func(c context.Context) error {
 		be, err := h.r.deps.Detect(c, h.host, h.t)
@@ -132,7 +134,7 @@ func (h *hostRun) gatherFacts(ctx context.Context) bool {
 // scan is the scanning phase: pending updates, after a metadata refresh if
 // asked.
 func (h *hostRun) scan(ctx context.Context, refresh bool) bool {
-	h.enter(PhaseScanning)
+	h.enter(report.PhaseScanning)
 	return h.listUpdates(ctx, refresh)
 }
 
@@ -192,12 +194,12 @@ func (h *hostRun) decideRebootOnly() {
 		h.ok()
 		return
 	}
-	h.enter(PhaseAwaitBatch)
+	h.enter(report.PhaseAwaitBatch)
 }
 
 // exec runs the ad-hoc command and keeps a bounded copy of its output.
 func (h *hostRun) exec(ctx context.Context) {
-	h.enter(PhaseExec)
+	h.enter(report.PhaseExec)
 	max := h.r.cfg.execMaxOutput
 	var res transport.Result
 	err := h.step(ctx, "exec", h.r.cfg.StepTimeout, func(c context.Context) error {
@@ -213,7 +215,7 @@ func (h *hostRun) exec(ctx context.Context) {
 	// make a large fleet's output unbounded.
 	out, cutOut := capBytes(res.Stdout, max)
 	errOut, cutErr := capBytes(res.Stderr, max)
-	h.res.Exec = &ExecResult{
+	h.res.Exec = &report.ExecResult{
 		ExitCode:  res.ExitCode,
 		Stdout:    string(out),
 		Stderr:    string(errOut),

@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
 
 // checkEvents asserts what every run must hold: each host ends with exactly
 // one EventHostEnd whose status matches its result (the recorder already
 // fails on events after an end and on concurrent observer calls).
-func checkEvents(t *testing.T, rep Report, rec *recorder) {
+func checkEvents(t *testing.T, rep report.Report, rec *recorder) {
 	t.Helper()
-	ends := map[string]Status{}
+	ends := map[string]report.Status{}
 	for _, e := range rec.kinds(EventHostEnd) {
 		ends[e.Host] = e.Status
 	}
@@ -29,10 +30,10 @@ func checkEvents(t *testing.T, rep Report, rec *recorder) {
 		if ends[h.Name] != h.Status {
 			t.Errorf("host %s: end event status %q, result %q", h.Name, ends[h.Name], h.Status)
 		}
-		if h.Status != StatusOK && h.Error == "" {
+		if h.Status != report.StatusOK && h.Error == "" {
 			t.Errorf("host %s: status %s without an error text", h.Name, h.Status)
 		}
-		if h.Status == StatusOK && h.Error != "" {
+		if h.Status == report.StatusOK && h.Error != "" {
 			t.Errorf("host %s: ok with error %q", h.Name, h.Error)
 		}
 	}
@@ -47,7 +48,7 @@ func TestScanReusesOneConnectionAndChangesNothing(t *testing.T) {
 		&fakeHost{name: "b", factsReboot: true},
 		&fakeHost{name: "c", pending: []patch.Update{upd("linux-image", true, true)}},
 	)
-	rep, rec := runPlan(t, context.Background(), fastPlan(CmdScan, f), f, nil)
+	rep, rec := runPlan(t, context.Background(), fastPlan(report.CmdScan, f), f, nil)
 	checkEvents(t, rep, rec)
 
 	if got := []string{rep.Hosts[0].Name, rep.Hosts[1].Name, rep.Hosts[2].Name}; strings.Join(got, ",") != "a,b,c" {
@@ -55,7 +56,7 @@ func TestScanReusesOneConnectionAndChangesNothing(t *testing.T) {
 	}
 	for _, h := range rep.Hosts {
 		fh := f.host(h.Name)
-		if h.Status != StatusOK {
+		if h.Status != report.StatusOK {
 			t.Errorf("%s: status %s (%s)", h.Name, h.Status, h.Error)
 		}
 		if fh.dials != 1 || fh.opens != fh.closes {
@@ -67,7 +68,7 @@ func TestScanReusesOneConnectionAndChangesNothing(t *testing.T) {
 		if h.OS != "fakeos 1" || h.PackageManager != "fakepm" {
 			t.Errorf("%s: os %q pm %q", h.Name, h.OS, h.PackageManager)
 		}
-		want := []Phase{PhaseConnecting, PhaseFacts, PhaseScanning}
+		want := []report.Phase{report.PhaseConnecting, report.PhaseFacts, report.PhaseScanning}
 		if got := rec.phases(h.Name); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%s: phases %v, want %v", h.Name, got, want)
 		}
@@ -79,7 +80,7 @@ func TestScanReusesOneConnectionAndChangesNothing(t *testing.T) {
 	if !m["b"].RebootRequired || len(m["b"].RebootReasons) == 0 || m["b"].Updates == nil {
 		t.Errorf("b: reboot required %v reasons %v updates %v", m["b"].RebootRequired, m["b"].RebootReasons, m["b"].Updates)
 	}
-	if rep.Summary != (Summary{Hosts: 3, OK: 3, UpdatesFound: 3}) {
+	if rep.Summary != (report.Summary{Hosts: 3, OK: 3, UpdatesFound: 3}) {
 		t.Errorf("summary %+v", rep.Summary)
 	}
 	if ExitCode(rep) != 0 {
@@ -98,7 +99,7 @@ func TestPoolNeverExceedsForks(t *testing.T) {
 		fh = append(fh, &fakeHost{name: fmt.Sprintf("h%02d", i), scanGate: gate})
 	}
 	f := newFleet(t, fh...)
-	plan := fastPlan(CmdScan, f)
+	plan := fastPlan(report.CmdScan, f)
 	plan.Forks = forks
 
 	// Open the gate once forks calls are in flight at once: every worker is
@@ -136,23 +137,23 @@ func TestOneHostFailureDoesNotAffectOthers(t *testing.T) {
 	tests := []struct {
 		name      string
 		bad       fakeHost
-		status    Status
+		status    report.Status
 		kind      string
-		phase     Phase
+		phase     report.Phase
 		errSubstr string
 	}{
-		{"unreachable", fakeHost{dialErr: transport.ErrUnreachable}, StatusUnreachable, "unreachable", PhaseConnecting, "connect:"},
-		{"dial hangs past connect timeout", fakeHost{dialHang: true}, StatusUnreachable, "unreachable", PhaseConnecting, "unreachable"},
-		{"auth rejected", fakeHost{dialErr: transport.ErrAuth}, StatusFailed, "auth", PhaseConnecting, "authentication failed"},
-		{"host key changed", fakeHost{dialErr: transport.ErrHostKey}, StatusFailed, "host-key", PhaseConnecting, "host key"},
-		{"connection drops in scan", fakeHost{scanErr: transport.ErrConnLost}, StatusFailed, "connection-lost", PhaseScanning, "scan: connection lost"},
+		{"unreachable", fakeHost{dialErr: transport.ErrUnreachable}, report.StatusUnreachable, "unreachable", report.PhaseConnecting, "connect:"},
+		{"dial hangs past connect timeout", fakeHost{dialHang: true}, report.StatusUnreachable, "unreachable", report.PhaseConnecting, "unreachable"},
+		{"auth rejected", fakeHost{dialErr: transport.ErrAuth}, report.StatusFailed, "auth", report.PhaseConnecting, "authentication failed"},
+		{"host key changed", fakeHost{dialErr: transport.ErrHostKey}, report.StatusFailed, "host-key", report.PhaseConnecting, "host key"},
+		{"connection drops in scan", fakeHost{scanErr: transport.ErrConnLost}, report.StatusFailed, "connection-lost", report.PhaseScanning, "scan: connection lost"},
 		{"package manager fails", fakeHost{installErr: fmt.Errorf("%w: dpkg was interrupted", patch.ErrCommandFailed)},
-			StatusFailed, "command-failed", PhaseInstalling, "install: command failed: dpkg was interrupted"},
-		{"scan hangs past the step timeout", fakeHost{scanGate: make(chan struct{})}, StatusFailed, "timeout", PhaseScanning,
+			report.StatusFailed, "command-failed", report.PhaseInstalling, "install: command failed: dpkg was interrupted"},
+		{"scan hangs past the step timeout", fakeHost{scanGate: make(chan struct{})}, report.StatusFailed, "timeout", report.PhaseScanning,
 			"scan: timed out after 300ms"},
-		{"backend panics", fakeHost{scanPanic: true}, StatusFailed, "internal", PhaseScanning, "internal error during scanning: boom"},
+		{"backend panics", fakeHost{scanPanic: true}, report.StatusFailed, "internal", report.PhaseScanning, "internal error during scanning: boom"},
 		{"one update fails", fakeHost{installFail: map[string]string{"pkg": "E: held"}},
-			StatusFailed, "install", PhaseInstalling, "1 updates did not install: pkg (E: held)"},
+			report.StatusFailed, "install", report.PhaseInstalling, "1 updates did not install: pkg (E: held)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,7 +165,7 @@ func TestOneHostFailureDoesNotAffectOthers(t *testing.T) {
 				&bad,
 				&fakeHost{name: "good2", pending: []patch.Update{upd("pkg", true, false)}},
 			)
-			plan := fastPlan(CmdPatch, f)
+			plan := fastPlan(report.CmdPatch, f)
 			plan.ConnectTimeout = 20 * time.Millisecond
 			plan.StepTimeout = 300 * time.Millisecond
 			rep, rec := runPlan(t, context.Background(), plan, f, nil)
@@ -176,14 +177,14 @@ func TestOneHostFailureDoesNotAffectOthers(t *testing.T) {
 					b.Status, b.ErrorKind, b.Phase, b.Error, tt.status, tt.kind, tt.phase, tt.errSubstr)
 			}
 			for _, g := range []string{"good1", "good2"} {
-				if m[g].Status != StatusOK || !m[g].Updates[0].Installed {
+				if m[g].Status != report.StatusOK || !m[g].Updates[0].Installed {
 					t.Errorf("%s hurt by another host: %+v", g, m[g])
 				}
 			}
 			if ExitCode(rep) != ExitHostsFailed {
 				t.Errorf("exit code %d, want 2", ExitCode(rep))
 			}
-			if b.Status == StatusFailed && errors.Is(rec.endErr("bad"), transport.ErrConnLost) != (tt.kind == "connection-lost") {
+			if b.Status == report.StatusFailed && errors.Is(rec.endErr("bad"), transport.ErrConnLost) != (tt.kind == "connection-lost") {
 				t.Errorf("end event error %v does not keep its cause", rec.endErr("bad"))
 			}
 		})
@@ -197,22 +198,22 @@ func TestExec(t *testing.T) {
 		&fakeHost{name: "chatty", execResult: transport.Result{ExitCode: 0, Stdout: []byte("0123456789")}},
 		&fakeHost{name: "dropped", execErr: fmt.Errorf("session: %w", transport.ErrConnLost)},
 	)
-	plan := fastPlan(CmdExec, f)
+	plan := fastPlan(report.CmdExec, f)
 	plan.ExecCommand = "uptime"
 	plan.ExecMaxOutput = 8
 	rep, rec := runPlan(t, context.Background(), plan, f, nil)
 	checkEvents(t, rep, rec)
 	m := byName(rep)
-	if h := m["zero"]; h.Status != StatusOK || h.Exec == nil || h.Exec.Stdout != "hello\n" || h.Exec.ExitCode != 0 {
+	if h := m["zero"]; h.Status != report.StatusOK || h.Exec == nil || h.Exec.Stdout != "hello\n" || h.Exec.ExitCode != 0 {
 		t.Errorf("zero: %+v exec %+v", h, h.Exec)
 	}
-	if h := m["three"]; h.Status != StatusFailed || h.Error != "exit code 3" || h.Exec == nil || h.Exec.Stderr != "nope" {
+	if h := m["three"]; h.Status != report.StatusFailed || h.Error != "exit code 3" || h.Exec == nil || h.Exec.Stderr != "nope" {
 		t.Errorf("three: %+v exec %+v", h, h.Exec)
 	}
 	if h := m["chatty"]; h.Exec == nil || h.Exec.Stdout != "01234567" || !h.Exec.Truncated {
 		t.Errorf("chatty: output not bounded: %+v", h.Exec)
 	}
-	if h := m["dropped"]; h.Status != StatusFailed || h.ErrorKind != "connection-lost" || h.Exec != nil {
+	if h := m["dropped"]; h.Status != report.StatusFailed || h.ErrorKind != "connection-lost" || h.Exec != nil {
 		t.Errorf("dropped: %+v", h)
 	}
 	if f.host("zero").installs+f.host("zero").reboots != 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
 
@@ -18,7 +19,7 @@ func (h *hostRun) rebootCycle(ctx context.Context, batch int) {
 		if !h.rebootOnce(ctx) || !h.verify(ctx) {
 			return
 		}
-		if h.r.cfg.Command != CmdPatch {
+		if h.r.cfg.Command != report.CmdPatch {
 			if h.res.RebootRequired {
 				h.failWith("still-reboot-required", stillRequires(h.reboots))
 				return
@@ -42,7 +43,7 @@ func stillRequires(reboots int) string {
 // rebootOnce records the boot id, issues the reboot and waits until the host
 // is back with a new boot id and ready. It returns false when the host ended.
 func (h *hostRun) rebootOnce(ctx context.Context) bool {
-	h.enter(PhaseRebooting)
+	h.enter(report.PhaseRebooting)
 	before, err := h.bootIDBeforeReboot(ctx)
 	if err != nil {
 		h.fail(ctx, "read boot id before reboot", err)
@@ -145,7 +146,7 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tm := h.r.cfg.Timing
-	h.enter(PhaseWaitingDown)
+	h.enter(report.PhaseWaitingDown)
 	delay := tm.PollInterval
 	last := "no answer"
 	var authErr error // set while the host answers but rejects our credentials
@@ -169,7 +170,7 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 			}
 			h.logf(err, "probe: no connection")
 			if !newBoot {
-				h.enter(PhaseWaitingUp) // it went down; now wait for it to come up
+				h.enter(report.PhaseWaitingUp) // it went down; now wait for it to come up
 			}
 			continue
 		}
@@ -187,11 +188,11 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 		if id == before {
 			_ = t.Close()
 			last = "boot id never changed (still " + id + ")"
-			h.enter(PhaseWaitingDown)
+			h.enter(report.PhaseWaitingDown)
 			continue
 		}
 		newBoot = true
-		h.enter(PhaseWaitingUp)
+		h.enter(report.PhaseWaitingUp)
 		err = h.step(wctx, "readiness probe", h.r.cfg.StepTimeout, func(c context.Context) error {
 			return h.be.Ready(c, t)
 		})
@@ -215,7 +216,7 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 	}
 	if authErr != nil {
 		h.res.Phase = h.currentPhase()
-		h.end(StatusFailed, fmt.Sprintf("host came back but rejected our credentials within %s: %s", timeout, last), "auth", authErr)
+		h.end(report.StatusFailed, fmt.Sprintf("host came back but rejected our credentials within %s: %s", timeout, last), "auth", authErr)
 		return false
 	}
 	what := "host did not come back"
@@ -249,7 +250,7 @@ func cutOff(wctx context.Context, err error) bool {
 // verify rechecks the pending-reboot flag and, for patch, rescans (no
 // refresh: the index was refreshed this run).
 func (h *hostRun) verify(ctx context.Context) bool {
-	h.enter(PhaseVerifying)
+	h.enter(report.PhaseVerifying)
 	cfg := &h.r.cfg
 	err := h.step(ctx, "reboot-required check", cfg.StepTimeout, func(c context.Context) error {
 		required, reasons, err := h.be.RebootRequired(c, h.t)
@@ -260,7 +261,7 @@ func (h *hostRun) verify(ctx context.Context) bool {
 		h.fail(ctx, "check reboot-required after reboot", err)
 		return false
 	}
-	if cfg.Command != CmdPatch {
+	if cfg.Command != report.CmdPatch {
 		return true
 	}
 	return h.listUpdates(ctx, false)

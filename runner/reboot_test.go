@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
 
@@ -32,13 +33,13 @@ func TestRebootPolicies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.policy), func(t *testing.T) {
 			f := newFleet(t, needs(), plain(), clean(), already())
-			plan := fastPlan(CmdPatch, f)
+			plan := fastPlan(report.CmdPatch, f)
 			plan.Reboot = tt.policy
 			rep, rec := runPlan(t, context.Background(), plan, f, nil)
 			checkEvents(t, rep, rec)
 			for _, h := range rep.Hosts {
 				want := tt.rebooted[h.Name]
-				if h.Status != StatusOK || h.Rebooted != want || (f.host(h.Name).reboots == 1) != want {
+				if h.Status != report.StatusOK || h.Rebooted != want || (f.host(h.Name).reboots == 1) != want {
 					t.Errorf("%s: status %s rebooted %v (fake reboots %d), want rebooted %v; error %q",
 						h.Name, h.Status, h.Rebooted, f.host(h.Name).reboots, want, h.Error)
 				}
@@ -71,7 +72,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 				&fakeHost{name: "flag", factsReboot: true},
 				&fakeHost{name: "plain", pending: []patch.Update{upd("curl", false, false)}},
 			)
-			plan := fastPlan(CmdPatch, f)
+			plan := fastPlan(report.CmdPatch, f)
 			plan.DryRun = true
 			plan.Reboot = policy
 			plan.Selection = patch.Selection{SecurityOnly: true}
@@ -79,7 +80,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 			checkEvents(t, rep, rec)
 			for _, h := range rep.Hosts {
 				fh := f.host(h.Name)
-				if fh.installs != 0 || fh.reboots != 0 || h.Rebooted || h.Status != StatusOK {
+				if fh.installs != 0 || fh.reboots != 0 || h.Rebooted || h.Status != report.StatusOK {
 					t.Errorf("%s: dry-run installed %d, rebooted %d, status %s", h.Name, fh.installs, fh.reboots, h.Status)
 				}
 				for _, u := range h.Updates {
@@ -115,15 +116,15 @@ func TestRebootCommandOnlyIfRequired(t *testing.T) {
 				&fakeHost{name: "flagged", factsReboot: true, pending: []patch.Update{upd("x", true, false)}},
 				&fakeHost{name: "fine"},
 			)
-			plan := fastPlan(CmdReboot, f)
+			plan := fastPlan(report.CmdReboot, f)
 			plan.OnlyIfRequired = only
 			rep, rec := runPlan(t, context.Background(), plan, f, nil)
 			checkEvents(t, rep, rec)
 			m := byName(rep)
-			if h := m["flagged"]; h.Status != StatusOK || !h.Rebooted || h.RebootRequired {
+			if h := m["flagged"]; h.Status != report.StatusOK || !h.Rebooted || h.RebootRequired {
 				t.Errorf("flagged: %+v", h)
 			}
-			if h := m["fine"]; h.Status != StatusOK || h.Rebooted == only {
+			if h := m["fine"]; h.Status != report.StatusOK || h.Rebooted == only {
 				t.Errorf("fine: status %s rebooted %v", h.Status, h.Rebooted)
 			}
 			if f.host("flagged").installs != 0 || len(m["flagged"].Updates) != 0 {
@@ -140,35 +141,35 @@ func TestRebootWait(t *testing.T) {
 	tests := []struct {
 		name      string
 		host      fakeHost
-		status    Status
+		status    report.Status
 		kind      string
 		errSubstr string
-		phases    []Phase // must appear in this order
-		dials     int     // exact dial count when non-zero
+		phases    []report.Phase // must appear in this order
+		dials     int            // exact dial count when non-zero
 	}{
-		{"same boot id for a while, then down, then up", fakeHost{sameBootDials: 3, downDials: 3}, StatusOK, "", "",
-			[]Phase{PhaseRebooting, PhaseWaitingDown, PhaseWaitingUp, PhaseVerifying}, 0},
-		{"readiness probe fails twice", fakeHost{downDials: 1, readyFails: 2}, StatusOK, "", "", nil, 0},
-		{"reboot command loses the connection", fakeHost{rebootErr: transport.ErrConnLost}, StatusOK, "", "", nil, 0},
-		{"plain reboot: one dial before, one after", fakeHost{}, StatusOK, "", "", nil, 2},
-		{"connection died while awaiting the batch", fakeHost{dropWaiting: true}, StatusOK, "", "", nil, 3},
-		{"connection died as the install finished", fakeHost{dropInInstall: true}, StatusOK, "", "", nil, 3},
+		{"same boot id for a while, then down, then up", fakeHost{sameBootDials: 3, downDials: 3}, report.StatusOK, "", "",
+			[]report.Phase{report.PhaseRebooting, report.PhaseWaitingDown, report.PhaseWaitingUp, report.PhaseVerifying}, 0},
+		{"readiness probe fails twice", fakeHost{downDials: 1, readyFails: 2}, report.StatusOK, "", "", nil, 0},
+		{"reboot command loses the connection", fakeHost{rebootErr: transport.ErrConnLost}, report.StatusOK, "", "", nil, 0},
+		{"plain reboot: one dial before, one after", fakeHost{}, report.StatusOK, "", "", nil, 2},
+		{"connection died while awaiting the batch", fakeHost{dropWaiting: true}, report.StatusOK, "", "", nil, 3},
+		{"connection died as the install finished", fakeHost{dropInInstall: true}, report.StatusOK, "", "", nil, 3},
 		{"reboot command fails", fakeHost{rebootErr: fmt.Errorf("%w: permission denied", patch.ErrCommandFailed)},
-			StatusFailed, "command-failed", "reboot: command failed: permission denied", nil, 0},
-		{"boot id never changes", fakeHost{neverReboots: true}, StatusFailed, "reboot-timeout",
+			report.StatusFailed, "command-failed", "reboot: command failed: permission denied", nil, 0},
+		{"boot id never changes", fakeHost{neverReboots: true}, report.StatusFailed, "reboot-timeout",
 			"host did not come back within 60ms: boot id never changed (still h-boot-0)", nil, 0},
-		{"never comes back", fakeHost{neverBack: true}, StatusFailed, "reboot-timeout",
+		{"never comes back", fakeHost{neverBack: true}, report.StatusFailed, "reboot-timeout",
 			"host did not come back within 60ms: last error: dial h: unreachable: connection refused", nil, 0},
-		{"back but never ready", fakeHost{readyFails: 1 << 30}, StatusFailed, "reboot-timeout",
+		{"back but never ready", fakeHost{readyFails: 1 << 30}, report.StatusFailed, "reboot-timeout",
 			"host came back but was not ready within 60ms: last error: readiness probe: not ready yet", nil, 0},
 		// Right after a boot, sshd (sssd/LDAP, automounted homes) or WinRM
 		// (domain logon) may reject good credentials for a while.
-		{"credentials rejected for a while after the reboot", fakeHost{authFailDials: 3}, StatusOK, "", "", nil, 5},
-		{"credentials rejected until the deadline", fakeHost{authAfterBoot: true}, StatusFailed, "auth",
+		{"credentials rejected for a while after the reboot", fakeHost{authFailDials: 3}, report.StatusOK, "", "", nil, 5},
+		{"credentials rejected until the deadline", fakeHost{authAfterBoot: true}, report.StatusFailed, "auth",
 			"host came back but rejected our credentials within 60ms: last error: dial h: authentication failed", nil, 0},
-		{"readiness probe hangs until the deadline", fakeHost{readyHang: true}, StatusFailed, "reboot-timeout",
+		{"readiness probe hangs until the deadline", fakeHost{readyHang: true}, report.StatusFailed, "reboot-timeout",
 			"host came back but was not ready within 60ms: the readiness probe had not finished", nil, 0},
-		{"flag survives the reboot", fakeHost{stickyReboot: true}, StatusFailed, "still-reboot-required",
+		{"flag survives the reboot", fakeHost{stickyReboot: true}, report.StatusFailed, "still-reboot-required",
 			"still requires a reboot after 1 reboot", nil, 0},
 	}
 	for _, tt := range tests {
@@ -177,7 +178,7 @@ func TestRebootWait(t *testing.T) {
 			h.name = "h"
 			h.pending = []patch.Update{upd("kernel", true, true)}
 			f := newFleet(t, &h)
-			plan := fastPlan(CmdPatch, f)
+			plan := fastPlan(report.CmdPatch, f)
 			plan.RebootTimeout = 60 * time.Millisecond
 			plan.MaxRounds = 1
 			rep, rec := runPlan(t, context.Background(), plan, f, nil)
@@ -189,7 +190,7 @@ func TestRebootWait(t *testing.T) {
 			if !r.Updates[0].Installed {
 				t.Error("installed update lost from the result")
 			}
-			if r.Rebooted != (tt.status == StatusOK || tt.kind == "still-reboot-required") {
+			if r.Rebooted != (tt.status == report.StatusOK || tt.kind == "still-reboot-required") {
 				t.Errorf("rebooted %v", r.Rebooted)
 			}
 			if got := rec.phases("h"); !inOrder(got, tt.phases) {
@@ -198,7 +199,7 @@ func TestRebootWait(t *testing.T) {
 			if tt.dials != 0 && f.host("h").dials != tt.dials {
 				t.Errorf("%d dials, want %d", f.host("h").dials, tt.dials)
 			}
-			if r.Status == StatusOK && r.BootIDAfter != "h-boot-1" {
+			if r.Status == report.StatusOK && r.BootIDAfter != "h-boot-1" {
 				t.Errorf("boot id after %q", r.BootIDAfter)
 			}
 		})
@@ -206,7 +207,7 @@ func TestRebootWait(t *testing.T) {
 }
 
 // inOrder reports whether want appears in got as a subsequence.
-func inOrder(got, want []Phase) bool {
+func inOrder(got, want []report.Phase) bool {
 	i := 0
 	for _, p := range got {
 		if i < len(want) && p == want[i] {
@@ -218,7 +219,7 @@ func inOrder(got, want []Phase) bool {
 
 func TestHostRebootTimeoutOverrideWins(t *testing.T) {
 	f := newFleet(t, &fakeHost{name: "slow", neverBack: true, factsReboot: true})
-	plan := fastPlan(CmdReboot, f)
+	plan := fastPlan(report.CmdReboot, f)
 	plan.RebootTimeout = time.Hour
 	plan.Hosts[0].RebootTimeout = 30 * time.Millisecond
 	rep, _ := runPlan(t, context.Background(), plan, f, nil)
@@ -232,7 +233,7 @@ func TestRounds(t *testing.T) {
 		name      string
 		host      fakeHost
 		maxRounds int
-		status    Status
+		status    report.Status
 		kind      string
 		errText   string
 		rounds    int
@@ -240,17 +241,17 @@ func TestRounds(t *testing.T) {
 		installed []string
 	}{
 		{"second wave installed in round two", fakeHost{waves: [][]patch.Update{{upd("b", true, true)}}},
-			0, StatusOK, "", "", 2, 2, []string{"a", "b"}},
+			0, report.StatusOK, "", "", 2, 2, []string{"a", "b"}},
 		{"three waves, default max rounds 3", fakeHost{waves: [][]patch.Update{{upd("b", true, true)}, {upd("c", true, true)}, {upd("d", true, true)}}},
-			0, StatusOK, "", "", 3, 3, []string{"a", "b", "c"}},
+			0, report.StatusOK, "", "", 3, 3, []string{"a", "b", "c"}},
 		{"max rounds 1 leaves the wave pending", fakeHost{waves: [][]patch.Update{{upd("b", true, true)}}},
-			1, StatusOK, "", "", 1, 1, []string{"a"}},
+			1, report.StatusOK, "", "", 1, 1, []string{"a"}},
 		{"update loop", fakeHost{loop: true},
-			0, StatusFailed, "update-loop", "update loop: a reappeared after install", 1, 1, []string{"a"}},
+			0, report.StatusFailed, "update-loop", "update loop: a reappeared after install", 1, 1, []string{"a"}},
 		{"flag never clears", fakeHost{stickyReboot: true, waves: [][]patch.Update{{upd("b", true, true)}}},
-			2, StatusFailed, "still-reboot-required", "still requires a reboot after 2 reboots", 2, 2, []string{"a", "b"}},
+			2, report.StatusFailed, "still-reboot-required", "still requires a reboot after 2 reboots", 2, 2, []string{"a", "b"}},
 		{"failed update retried in the next round, fails again", fakeHost{installFail: map[string]string{"b": "0x80240016"}},
-			0, StatusFailed, "install", "1 updates did not install: b (0x80240016)", 2, 1, []string{"a"}},
+			0, report.StatusFailed, "install", "1 updates did not install: b (0x80240016)", 2, 1, []string{"a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,7 +262,7 @@ func TestRounds(t *testing.T) {
 				h.pending = append(h.pending, upd("b", true, false))
 			}
 			f := newFleet(t, &h)
-			plan := fastPlan(CmdPatch, f)
+			plan := fastPlan(report.CmdPatch, f)
 			plan.MaxRounds = tt.maxRounds
 			rep, rec := runPlan(t, context.Background(), plan, f, nil)
 			checkEvents(t, rep, rec)

@@ -11,6 +11,7 @@ import (
 // otherwise the host has ended.
 func (h *hostRun) nextRound(ctx context.Context) bool {
 	selected := h.r.cfg.Selection.Filter(h.pending)
+	h.markSelected(selected)
 
 	// An update that installed and is pending again will do so forever
 	// (a classic Windows Update failure): stop instead of rebooting in a loop.

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/patchrun/patchrun/report"
 )
 
 // run is one Run call's shared state. Concurrency: its fields are set before
@@ -26,10 +28,10 @@ type run struct {
 // Run executes plan and returns every host's result. Its error is non-nil
 // only when the plan itself is unusable; hosts that fail are results.
 // See the package documentation for the exact semantics.
-func Run(ctx context.Context, plan Plan, deps Deps) (Report, error) {
+func Run(ctx context.Context, plan Plan, deps Deps) (report.Report, error) {
 	cfg, err := resolve(plan, deps)
 	if err != nil {
-		return Report{}, err
+		return report.Report{}, err
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -41,7 +43,7 @@ func Run(ctx context.Context, plan Plan, deps Deps) (Report, error) {
 		rng:  newLockedRand(deps.Rand),
 		stop: deps.Stop,
 	}
-	report := Report{Command: cfg.Command, DryRun: cfg.DryRun, StartedAt: deps.Now()}
+	rep := report.New(cfg.Command, cfg.DryRun, deps.Now())
 	r.hosts = make([]*hostRun, len(cfg.Hosts))
 	for i, h := range cfg.Hosts {
 		r.hosts[i] = newHostRun(r, h)
@@ -72,15 +74,14 @@ func Run(ctx context.Context, plan Plan, deps Deps) (Report, error) {
 	close(finished)
 	watcher.Wait()
 
-	report.Hosts = make([]HostResult, len(r.hosts))
+	hosts := make([]report.HostResult, len(r.hosts))
 	for i, h := range r.hosts {
-		report.Hosts[i] = h.result()
+		hosts[i] = h.result()
 	}
-	report.Summary = summarize(report.Hosts)
-	report.Halted = r.halted
-	report.Interrupted = r.interrupted.Load()
-	report.FinishedAt = deps.Now()
-	return report, nil
+	rep.Halted = r.halted
+	rep.Interrupted = r.interrupted.Load()
+	rep.Finish(hosts, deps.Now())
+	return rep, nil
 }
 
 // watchInterrupt waits for the first Ctrl-C (Stop), the second (ctx), or

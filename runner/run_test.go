@@ -11,11 +11,12 @@ import (
 
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/report"
 )
 
 func TestBadPlanIsRunFatal(t *testing.T) {
 	f := newFleet(t, &fakeHost{name: "a"})
-	good := fastPlan(CmdPatch, f)
+	good := fastPlan(report.CmdPatch, f)
 	tests := []struct {
 		name   string
 		mutate func(*Plan, *Deps)
@@ -28,8 +29,8 @@ func TestBadPlanIsRunFatal(t *testing.T) {
 		{"no dialer", func(_ *Plan, d *Deps) { d.Dialer = nil }, "no dialer"},
 		{"no detector", func(_ *Plan, d *Deps) { d.Detect = nil }, "no backend detector"},
 		{"bad pattern", func(p *Plan, _ *Deps) { p.Selection.Include = []string{"/[/"} }, "selection: pattern"},
-		{"exec without command", func(p *Plan, _ *Deps) { p.Command = CmdExec }, "exec: no command"},
-		{"exec dry-run", func(p *Plan, _ *Deps) { p.Command, p.ExecCommand, p.DryRun = CmdExec, "ls", true }, "exec: dry-run"},
+		{"exec without command", func(p *Plan, _ *Deps) { p.Command = report.CmdExec }, "exec: no command"},
+		{"exec dry-run", func(p *Plan, _ *Deps) { p.Command, p.ExecCommand, p.DryRun = report.CmdExec, "ls", true }, "exec: dry-run"},
 		{"bad policy", func(p *Plan, _ *Deps) { p.Reboot = "sometimes" }, `reboot policy "sometimes"`},
 		{"negative batch", func(p *Plan, _ *Deps) { p.Batch = Budget{N: -1} }, "batch -1"},
 		{"zero ramp step", func(p *Plan, _ *Deps) { p.Ramp = []Budget{{N: 1}, {N: 0}} }, "batch ramp step 2"},
@@ -54,24 +55,24 @@ func TestBadPlanIsRunFatal(t *testing.T) {
 }
 
 func TestExitCode(t *testing.T) {
-	hosts := func(ss ...Status) []HostResult {
-		var out []HostResult
+	hosts := func(ss ...report.Status) []report.HostResult {
+		var out []report.HostResult
 		for _, s := range ss {
-			out = append(out, HostResult{Status: s})
+			out = append(out, report.HostResult{Status: s})
 		}
 		return out
 	}
 	tests := []struct {
 		name string
-		r    Report
+		r    report.Report
 		want int
 	}{
-		{"all ok", Report{Hosts: hosts(StatusOK, StatusOK)}, 0},
-		{"skipped alone is fine", Report{Hosts: hosts(StatusOK, StatusSkipped)}, 0},
-		{"one failed", Report{Hosts: hosts(StatusOK, StatusFailed)}, 2},
-		{"one unreachable", Report{Hosts: hosts(StatusUnreachable, StatusOK)}, 2},
-		{"halted beats failed", Report{Halted: true, Hosts: hosts(StatusFailed, StatusSkipped)}, 3},
-		{"interrupted beats all", Report{Interrupted: true, Halted: true, Hosts: hosts(StatusFailed)}, 130},
+		{"all ok", report.Report{Hosts: hosts(report.StatusOK, report.StatusOK)}, 0},
+		{"skipped alone is fine", report.Report{Hosts: hosts(report.StatusOK, report.StatusSkipped)}, 0},
+		{"one failed", report.Report{Hosts: hosts(report.StatusOK, report.StatusFailed)}, 2},
+		{"one unreachable", report.Report{Hosts: hosts(report.StatusUnreachable, report.StatusOK)}, 2},
+		{"halted beats failed", report.Report{Halted: true, Hosts: hosts(report.StatusFailed, report.StatusSkipped)}, 3},
+		{"interrupted beats all", report.Report{Interrupted: true, Halted: true, Hosts: hosts(report.StatusFailed)}, 130},
 	}
 	for _, tt := range tests {
 		if got := ExitCode(tt.r); got != tt.want {
@@ -83,7 +84,7 @@ func TestExitCode(t *testing.T) {
 func TestEventOrder(t *testing.T) {
 	// An unclassified dial error still means the host was not reached.
 	f := newFleet(t, kernelHost("a"), kernelHost("b"), &fakeHost{name: "c", dialErr: errors.New("no route to host")})
-	plan := fastPlan(CmdPatch, f)
+	plan := fastPlan(report.CmdPatch, f)
 	rep, rec := runPlan(t, context.Background(), plan, f, nil)
 	checkEvents(t, rep, rec)
 
@@ -101,18 +102,18 @@ func TestEventOrder(t *testing.T) {
 		switch {
 		case e.Kind == EventBatch:
 			batchStarted[e.Batch] = true
-		case e.Kind == EventPhase && e.Phase == PhaseRebooting && !batchStarted[e.Batch]:
+		case e.Kind == EventPhase && e.Phase == report.PhaseRebooting && !batchStarted[e.Batch]:
 			t.Errorf("%s rebooting in batch %d before the batch event", e.Host, e.Batch)
 		}
 	}
 	for _, h := range []string{"a", "b", "c"} {
-		if e := first[h]; e.Kind != EventPhase || e.Phase != PhaseConnecting {
+		if e := first[h]; e.Kind != EventPhase || e.Phase != report.PhaseConnecting {
 			t.Errorf("%s: first event %+v, want phase connecting", h, e)
 		}
 	}
 	for _, h := range []string{"a", "b"} {
-		want := []Phase{PhaseConnecting, PhaseFacts, PhaseScanning, PhaseInstalling, PhaseAwaitBatch,
-			PhaseRebooting, PhaseWaitingDown, PhaseVerifying}
+		want := []report.Phase{report.PhaseConnecting, report.PhaseFacts, report.PhaseScanning, report.PhaseInstalling, report.PhaseAwaitBatch,
+			report.PhaseRebooting, report.PhaseWaitingDown, report.PhaseVerifying}
 		if got := rec.phases(h); !inOrder(got, want) {
 			t.Errorf("%s: phases %v", h, got)
 		}
@@ -120,7 +121,7 @@ func TestEventOrder(t *testing.T) {
 	if c := byName(rep)["c"]; c.ErrorKind != "unreachable" || c.Error != "connect: dial c: no route to host" {
 		t.Errorf("c: kind %q error %q", c.ErrorKind, c.Error)
 	}
-	if rep.Summary != (Summary{Hosts: 3, OK: 2, Unreachable: 1, UpdatesFound: 2, UpdatesInstalled: 2, Rebooted: 2}) {
+	if rep.Summary != (report.Summary{Hosts: 3, OK: 2, Unreachable: 1, UpdatesFound: 2, UpdatesInstalled: 2, Rebooted: 2}) {
 		t.Errorf("summary %+v", rep.Summary)
 	}
 	if rep.StartedAt.IsZero() || rep.FinishedAt.Before(rep.StartedAt) || rep.Hosts[0].FinishedAt.IsZero() {
@@ -137,7 +138,7 @@ func BenchmarkRunScan(b *testing.B) {
 			pending: []patch.Update{upd("openssl", true, false), upd("curl", false, false)}})
 	}
 	f := newFleet(b, hs...)
-	plan := fastPlan(CmdScan, f)
+	plan := fastPlan(report.CmdScan, f)
 	plan.Forks = 50
 	deps := f.deps()
 	b.ReportAllocs()

@@ -3,13 +3,9 @@ package runner
 import (
 	"sync"
 
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
-
-// MaxStepOutputs caps HostResult.Output: with DefaultMaxRounds install
-// rounds plus the failing step there is room to spare, and a host's report
-// entry stays bounded whatever a plan asks for.
-const MaxStepOutputs = 8
 
 // stepCapture remembers, for the step in progress, the remote commands that
 // may explain it: the first one, the first that failed, the last one. Only
@@ -28,8 +24,8 @@ type stepCapture struct {
 // capturedCmd is one command's bounded record.
 // Concurrency: written once by record, then only read, under stepCapture.mu.
 type capturedCmd struct {
-	out   StepOutput // Step is filled in when the step ends
-	shown bool       // its tail already went out in the command's own event
+	out   report.StepOutput // Step is filled in when the step ends
+	shown bool              // its tail already went out in the command's own event
 }
 
 // begin starts a new step's capture.
@@ -43,7 +39,7 @@ func (c *stepCapture) begin(install bool) {
 // carry: only for a command that failed or lost its exit status, and never
 // inside an install step (the step's own event carries the round's output).
 func (c *stepCapture) record(line string, res transport.Result, err error) string {
-	cc := &capturedCmd{out: StepOutput{Command: line, ExitCode: res.ExitCode}}
+	cc := &capturedCmd{out: report.StepOutput{Command: line, ExitCode: res.ExitCode}}
 	if err != nil {
 		cc.out.ExitCode = -1
 	}
@@ -70,7 +66,7 @@ func (c *stepCapture) record(line string, res transport.Result, err error) strin
 // failed (later ones are often checks that exit non-zero as data, like
 // `dnf check-update` exiting 100), else the last one (its output did not
 // parse). shown says its tail is already in the log.
-func (c *stepCapture) failure() (StepOutput, bool, bool) {
+func (c *stepCapture) failure() (report.StepOutput, bool, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cc := c.failed
@@ -78,7 +74,7 @@ func (c *stepCapture) failure() (StepOutput, bool, bool) {
 		cc = c.last
 	}
 	if cc == nil {
-		return StepOutput{}, false, false
+		return report.StepOutput{}, false, false
 	}
 	return cc.out, cc.shown, true
 }
@@ -88,14 +84,14 @@ func (c *stepCapture) failure() (StepOutput, bool, bool) {
 // as the tail when it gave one — the backend knows which output matters
 // (Windows Update polls a status script many times; its excerpt is the
 // per-update result).
-func (c *stepCapture) installOutput(failed bool, backendOutput string) (StepOutput, bool) {
+func (c *stepCapture) installOutput(failed bool, backendOutput string) (report.StepOutput, bool) {
 	c.mu.Lock()
 	cc := c.first
 	if failed && c.failed != nil {
 		cc = c.failed
 	}
 	c.mu.Unlock()
-	out := StepOutput{ExitCode: -1}
+	out := report.StepOutput{ExitCode: -1}
 	if cc != nil {
 		out = cc.out
 	}
@@ -106,10 +102,10 @@ func (c *stepCapture) installOutput(failed bool, backendOutput string) (StepOutp
 }
 
 // keepOutput adds a step's output to the host's result, dropping the oldest
-// past MaxStepOutputs.
-func (h *hostRun) keepOutput(o StepOutput) {
-	if len(h.res.Output) >= MaxStepOutputs {
-		h.res.Output = append(h.res.Output[:0], h.res.Output[len(h.res.Output)-MaxStepOutputs+1:]...)
+// past report.MaxStepOutputs.
+func (h *hostRun) keepOutput(o report.StepOutput) {
+	if len(h.res.Output) >= report.MaxStepOutputs {
+		h.res.Output = append(h.res.Output[:0], h.res.Output[len(h.res.Output)-report.MaxStepOutputs+1:]...)
 	}
 	h.res.Output = append(h.res.Output, o)
 }

@@ -9,10 +9,11 @@ import (
 
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
 
-// Command lines the fake backend sends; the runner only sees them as text.
+// report.Command lines the fake backend sends; the runner only sees them as text.
 const (
 	probeLine  = "command -v apt-get"
 	aptInstall = "apt-get -y install openssl"
@@ -49,9 +50,9 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 	tests := []struct {
 		name       string
 		host       func() *fakeHost
-		cmd        Command
-		wantStatus Status
-		want       []StepOutput
+		cmd        report.Command
+		wantStatus report.Status
+		want       []report.StepOutput
 		wantLogs   []logWithOutput // every EventLog of the run with an Output, in order
 	}{
 		{
@@ -61,8 +62,8 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 				h.installLines = []string{aptInstall, aptList}
 				return h
 			},
-			cmd: CmdPatch, wantStatus: StatusFailed,
-			want:     []StepOutput{{Step: "install round 1: 1 updates", Command: aptInstall, ExitCode: 100, Output: aptFailureTail}},
+			cmd: report.CmdPatch, wantStatus: report.StatusFailed,
+			want:     []report.StepOutput{{Step: "install round 1: 1 updates", Command: aptInstall, ExitCode: 100, Output: aptFailureTail}},
 			wantLogs: []logWithOutput{{"install round 1", aptFailureTail}},
 		},
 		{
@@ -73,8 +74,8 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 				h.installOut = "openssl: 404 Not Found"
 				return h
 			},
-			cmd: CmdPatch, wantStatus: StatusFailed,
-			want:     []StepOutput{{Step: "install round 1: 1 updates", Command: aptInstall, ExitCode: 100, Output: "openssl: 404 Not Found"}},
+			cmd: report.CmdPatch, wantStatus: report.StatusFailed,
+			want:     []report.StepOutput{{Step: "install round 1: 1 updates", Command: aptInstall, ExitCode: 100, Output: "openssl: 404 Not Found"}},
 			wantLogs: []logWithOutput{{"install round 1", "openssl: 404 Not Found"}},
 		},
 		{
@@ -87,8 +88,8 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 				h.installLines = []string{dnfInstall, dnfCheck}
 				return h
 			},
-			cmd: CmdPatch, wantStatus: StatusFailed,
-			want: []StepOutput{{Step: "install round 1: 1 updates", Command: dnfInstall, ExitCode: 1,
+			cmd: report.CmdPatch, wantStatus: report.StatusFailed,
+			want: []report.StepOutput{{Step: "install round 1: 1 updates", Command: dnfInstall, ExitCode: 1,
 				Output: "Error: Transaction test error:\n  file /usr/lib64/libssl.so.3 conflicts"}},
 			wantLogs: []logWithOutput{{"install round 1", "Error: Transaction test error:\n  file /usr/lib64/libssl.so.3 conflicts"}},
 		},
@@ -99,8 +100,8 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 				h.installLines = []string{aptInstall}
 				return h
 			},
-			cmd: CmdPatch, wantStatus: StatusOK,
-			want:     []StepOutput{{Step: "install round 1: 1 updates", Command: aptInstall, Output: "Setting up openssl (3.0.15-1) ..."}},
+			cmd: report.CmdPatch, wantStatus: report.StatusOK,
+			want:     []report.StepOutput{{Step: "install round 1: 1 updates", Command: aptInstall, Output: "Setting up openssl (3.0.15-1) ..."}},
 			wantLogs: []logWithOutput{{"install round 1", "Setting up openssl (3.0.15-1) ..."}},
 		},
 		{
@@ -112,8 +113,8 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 				h.scanLine = dnfCheck
 				return h
 			},
-			cmd: CmdScan, wantStatus: StatusFailed,
-			want:     []StepOutput{{Step: "scan", Command: dnfCheck, ExitCode: 1, Output: "Error: Failed to download metadata for repo 'baseos'"}},
+			cmd: report.CmdScan, wantStatus: report.StatusFailed,
+			want:     []report.StepOutput{{Step: "scan", Command: dnfCheck, ExitCode: 1, Output: "Error: Failed to download metadata for repo 'baseos'"}},
 			wantLogs: []logWithOutput{{`run "dnf check-update"`, "Error: Failed to download metadata for repo 'baseos'"}},
 		},
 		{
@@ -124,8 +125,8 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 				h.scanErr = fmt.Errorf("scan: unexpected line: %w", patch.ErrCommandFailed)
 				return h
 			},
-			cmd: CmdScan, wantStatus: StatusFailed,
-			want:     []StepOutput{{Step: "scan", Command: aptList, Output: "WARNING: apt does not have a stable CLI interface"}},
+			cmd: report.CmdScan, wantStatus: report.StatusFailed,
+			want:     []report.StepOutput{{Step: "scan", Command: aptList, Output: "WARNING: apt does not have a stable CLI interface"}},
 			wantLogs: []logWithOutput{{"scan (", "WARNING: apt does not have a stable CLI interface"}},
 		},
 		{
@@ -136,8 +137,8 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 				h.installLines = []string{aptInstall}
 				return h
 			},
-			cmd: CmdPatch, wantStatus: StatusFailed,
-			want: []StepOutput{{Step: "install round 1: 1 updates", Command: aptInstall, ExitCode: -1}},
+			cmd: report.CmdPatch, wantStatus: report.StatusFailed,
+			want: []report.StepOutput{{Step: "install round 1: 1 updates", Command: aptInstall, ExitCode: -1}},
 		},
 		{
 			name: "successful probes and scans carry no output",
@@ -146,7 +147,7 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 				h.scanLine = aptList
 				return h
 			},
-			cmd: CmdScan, wantStatus: StatusOK,
+			cmd: report.CmdScan, wantStatus: report.StatusOK,
 		},
 	}
 	for _, tt := range tests {
@@ -178,7 +179,7 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 	}
 }
 
-func equalOutputs(got, want []StepOutput) bool {
+func equalOutputs(got, want []report.StepOutput) bool {
 	if len(got) != len(want) {
 		return false
 	}
@@ -203,7 +204,7 @@ func TestHugeOutputIsCutToTheCap(t *testing.T) {
 	h := outputHost(map[string]transport.Result{aptInstall: res})
 	h.installLines = []string{aptInstall}
 	f := newFleet(t, h)
-	rep, rec := runPlan(t, context.Background(), fastPlan(CmdPatch, f), f, nil)
+	rep, rec := runPlan(t, context.Background(), fastPlan(report.CmdPatch, f), f, nil)
 
 	out := byName(rep)["h"].Output
 	if len(out) != 1 {
@@ -243,7 +244,7 @@ func TestOutputNeverCarriesTheHostSecret(t *testing.T) {
 	scan := outputHost(map[string]transport.Result{dnfCheck: {ExitCode: 1, Stderr: []byte("Error: Failed to download metadata\n")}})
 	scan.name, scan.scanLine = "scan", dnfCheck
 	f := newFleet(t, inst, scan)
-	plan := fastPlan(CmdPatch, f)
+	plan := fastPlan(report.CmdPatch, f)
 	for i := range plan.Hosts {
 		plan.Hosts[i].Password = inventory.NewSecret(secret, "env:PATCHRUN_PASS")
 	}
@@ -283,13 +284,13 @@ func TestOutputNeverCarriesTheHostSecret(t *testing.T) {
 
 func TestHostOutputKeepsTheNewestEntries(t *testing.T) {
 	h := &hostRun{}
-	for i := 1; i <= MaxStepOutputs+2; i++ {
-		h.keepOutput(StepOutput{Step: fmt.Sprint(i)})
+	for i := 1; i <= report.MaxStepOutputs+2; i++ {
+		h.keepOutput(report.StepOutput{Step: fmt.Sprint(i)})
 	}
 	got := h.res.Output
-	if len(got) != MaxStepOutputs || got[0].Step != "3" || got[len(got)-1].Step != fmt.Sprint(MaxStepOutputs+2) {
+	if len(got) != report.MaxStepOutputs || got[0].Step != "3" || got[len(got)-1].Step != fmt.Sprint(report.MaxStepOutputs+2) {
 		t.Errorf("kept %d entries %v…%v, want %d from 3 to %d", len(got), got[0].Step, got[len(got)-1].Step,
-			MaxStepOutputs, MaxStepOutputs+2)
+			report.MaxStepOutputs, report.MaxStepOutputs+2)
 	}
 }
 

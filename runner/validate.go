@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/patchrun/patchrun/report"
 )
 
 // settings is a validated Plan with every default filled in. It is built once
@@ -22,7 +24,7 @@ func resolve(plan Plan, deps Deps) (settings, error) {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	switch plan.Command {
-	case CmdScan, CmdPatch, CmdReboot, CmdExec:
+	case report.CmdScan, report.CmdPatch, report.CmdReboot, report.CmdExec:
 	default:
 		bad("unknown command %q", plan.Command)
 	}
@@ -44,13 +46,13 @@ func resolve(plan Plan, deps Deps) (settings, error) {
 	if deps.Dialer == nil {
 		bad("no dialer")
 	}
-	if deps.Detect == nil && plan.Command != CmdExec {
+	if deps.Detect == nil && plan.Command != report.CmdExec {
 		bad("no backend detector")
 	}
 	if err := plan.Selection.Validate(); err != nil {
 		bad("selection: %w", err)
 	}
-	if plan.Command == CmdExec {
+	if plan.Command == report.CmdExec {
 		if plan.ExecCommand == "" {
 			bad("exec: no command")
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/patch/windows"
+	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -85,7 +86,7 @@ func TestMixedFleetPatch(t *testing.T) {
 	}})
 	t.Cleanup(func() { dialer.Close() })
 	plan := runner.Plan{
-		Command: runner.CmdPatch, Hosts: hosts, Forks: 9,
+		Command: report.CmdPatch, Hosts: hosts, Forks: 9,
 		ConnectTimeout: 2 * time.Second, StepTimeout: 15 * time.Second,
 		Selection:     patch.Selection{SkipOptional: true},
 		Reboot:        runner.RebootAlways,
@@ -98,24 +99,24 @@ func TestMixedFleetPatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	res := map[string]runner.HostResult{}
+	res := map[string]report.HostResult{}
 	for _, r := range rep.Hosts {
 		res[r.Name] = r
 	}
-	describe := func(r runner.HostResult) string {
+	describe := func(r report.HostResult) string {
 		return fmt.Sprintf("%s: status %s kind %q phase %q rounds %d rebooted %t batch %d error %q",
 			r.Name, r.Status, r.ErrorKind, r.Phase, r.Rounds, r.Rebooted, r.RebootBatch, r.Error)
 	}
 
 	for _, li := range fl.Hosts() {
 		r := res[li.Name]
-		if r.Status != runner.StatusOK || !r.Rebooted || r.BootIDBefore == r.BootIDAfter {
+		if r.Status != report.StatusOK || !r.Rebooted || r.BootIDBefore == r.BootIDAfter {
 			t.Errorf("linux %s", describe(r))
 		}
 	}
 
 	ok := res["win-ok"]
-	if ok.Status != runner.StatusOK || ok.Rounds != 2 || ok.PackageManager != windows.Name || ok.BootIDBefore == ok.BootIDAfter {
+	if ok.Status != report.StatusOK || ok.Rounds != 2 || ok.PackageManager != windows.Name || ok.BootIDBefore == ok.BootIDAfter {
 		t.Errorf("windows ok host: %s", describe(ok))
 	}
 	ssu := false
@@ -134,19 +135,19 @@ func TestMixedFleetPatch(t *testing.T) {
 		t.Errorf("win-ok rebooted %d times, want 2 (one per round)", byName["win-ok"].Boots())
 	}
 
-	if r := res["win-loop"]; r.Status != runner.StatusFailed || r.ErrorKind != "update-loop" || !strings.Contains(r.Error, "Malicious Software Removal Tool") {
+	if r := res["win-loop"]; r.Status != report.StatusFailed || r.ErrorKind != "update-loop" || !strings.Contains(r.Error, "Malicious Software Removal Tool") {
 		t.Errorf("update loop: %s", describe(r))
 	}
 	if r := res["win-never"]; r.ErrorKind != "reboot-timeout" {
 		t.Errorf("host that never returns: %s", describe(r))
 	}
-	if r := res["win-spare"]; r.Status != runner.StatusOK {
+	if r := res["win-spare"]; r.Status != report.StatusOK {
 		t.Errorf("host in the same batch as the failure: %s", describe(r))
 	}
 	if !rep.Halted {
 		t.Errorf("two failures past a budget of 1: the run should be halted")
 	}
-	if r := res["win-late"]; r.Rebooted || r.Status == runner.StatusOK || byName["win-late"].Boots() != 0 {
+	if r := res["win-late"]; r.Rebooted || r.Status == report.StatusOK || byName["win-late"].Boots() != 0 {
 		t.Errorf("the batch after the budget ran out must not reboot: %s (boots %d)", describe(r), byName["win-late"].Boots())
 	}
 }
