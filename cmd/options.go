@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -33,10 +34,10 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file: patchrun YAML, Ansible YAML/INI, or one host per line (required)")
 	f.StringVarP(&o.limit, "limit", "l", "", "hosts to act on: names, groups, globs, comma lists, !exclude, &intersect")
-	f.IntVarP(&o.forks, "forks", "f", 20, "parallel workers for connect/scan/install")
+	f.IntVarP(&o.forks, "forks", "f", runner.DefaultForks, "parallel workers for connect/scan/install")
 	addOutputFlag(c, &o.output)
-	f.DurationVar(&o.connectTimeout, "connect-timeout", 10*time.Second, "timeout for one connection attempt")
-	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "timeout for each per-host phase (scan, install, …)")
+	f.DurationVar(&o.connectTimeout, "connect-timeout", runner.DefaultConnectTimeout, "timeout for one connection attempt")
+	f.DurationVar(&o.timeout, "timeout", runner.DefaultStepTimeout, "timeout for each per-host phase (scan, install, …)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bars, even on a terminal")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every remote command with its exit code and duration")
 	f.StringVar(&o.order, "order", "inventory", "host order: inventory, sorted or shuffle")
@@ -88,23 +89,19 @@ type rebootOptions struct {
 
 func (o *rebootOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
-	f.StringVar(&o.batch, "batch", "10%", "hosts rebooted at once: a count (N), a percentage of the hosts to reboot (N%), or a canary then a ramp (1,10%,25%: the last size repeats)")
+	f.StringVar(&o.batch, "batch", runner.DefaultBatches().String(), "hosts rebooted at once: a count (N), a percentage of the hosts to reboot (N%), or a canary then a ramp (1,10%,25%: the last size repeats)")
 	f.StringVar(&o.maxFailures, "max-failures", "", "failure budget (N or N% of hosts): once more hosts than this have failed, no new reboot batch starts (default: no limit)")
-	f.DurationVar(&o.rebootTimeout, "reboot-timeout", 15*time.Minute, "how long a host may take to go down and come back with a new boot id")
+	f.DurationVar(&o.rebootTimeout, "reboot-timeout", runner.DefaultRebootTimeout, "how long a host may take to go down and come back with a new boot id")
 	f.BoolVar(&o.dryRun, "dry-run", false, "show what would be installed and which hosts would reboot; change nothing")
 }
 
 func (o *rebootOptions) apply(p *runner.Plan) error {
-	steps, err := parseBatch(o.batch)
+	batches, err := parseBatch(o.batch)
 	if err != nil {
 		return err
 	}
-	if len(steps) == 1 {
-		p.Batch = steps[0]
-	} else {
-		p.Ramp = steps
-	}
-	p.MaxFailures = runner.Budget{N: -1}
+	p.Batches = batches
+	p.MaxFailures = runner.Budget{Unlimited: true}
 	if o.maxFailures != "" {
 		mf, err := parseBudget("--max-failures", o.maxFailures)
 		if err != nil {
@@ -123,8 +120,8 @@ func (o *rebootOptions) apply(p *runner.Plan) error {
 // parseBatch reads --batch: one size ("5", "20%"), or a canary then a ramp
 // ("1,10%,25%": the first batch has 1 host, the second 10% of the hosts to
 // reboot, then 25% per batch until done).
-func parseBatch(s string) ([]runner.Budget, error) {
-	var steps []runner.Budget
+func parseBatch(s string) (runner.Batches, error) {
+	var steps runner.Batches
 	for _, part := range strings.Split(s, ",") {
 		b, err := parseBudget("--batch", part)
 		if err != nil {
@@ -147,4 +144,51 @@ func parseBudget(flag, s string) (runner.Budget, error) {
 		return runner.Budget{}, fmt.Errorf("%s %q: want a count like 5 or a percentage like 20%%", flag, s)
 	}
 	return runner.Budget{N: n, Percent: pct}, nil
+}
+
+// validatePlan checks a plan built from flags by the runner's rules (the one
+// place a plan is validated) and names the flag each bad value came from.
+func validatePlan(p runner.Plan) error {
+	err := p.Validate()
+	if err == nil {
+		return nil
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for i, e := range errs {
+		var fe *runner.FieldError
+		if errors.As(e, &fe) {
+			if flag := flagOf(fe.Field); flag != "" {
+				errs[i] = errors.New(fe.Describe(flag))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// flagOf names the flag that sets a runner.Plan field ("" if none does).
+func flagOf(field string) string {
+	switch field {
+	case "Forks":
+		return "--forks"
+	case "Selection":
+		return "--include/--exclude"
+	case "Reboot":
+		return "--reboot"
+	case "Batches":
+		return "--batch"
+	case "MaxFailures":
+		return "--max-failures"
+	case "MaxRounds":
+		return "--max-rounds"
+	case "ConnectTimeout":
+		return "--connect-timeout"
+	case "StepTimeout":
+		return "--timeout"
+	case "RebootTimeout":
+		return "--reboot-timeout"
+	}
+	return ""
 }

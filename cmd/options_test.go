@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/patchrun/patchrun/runner"
@@ -58,8 +59,8 @@ func TestParseBatchRamp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Ramp) != 2 || p.Ramp[1] != (runner.Budget{N: 50, Percent: true}) {
-		t.Errorf("plan ramp = %+v", p.Ramp)
+	if len(p.Batches) != 2 || p.Batches[1] != (runner.Budget{N: 50, Percent: true}) {
+		t.Errorf("plan batches = %+v", p.Batches)
 	}
 }
 
@@ -75,7 +76,7 @@ func TestPatchPlanFromFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Reboot != runner.RebootAlways || p.Batch != (runner.Budget{N: 25, Percent: true}) || p.MaxFailures != (runner.Budget{N: 2}) {
+	if p.Reboot != runner.RebootAlways || p.Batches.String() != "25%" || p.MaxFailures != (runner.Budget{N: 2}) {
 		t.Errorf("plan = %+v", p)
 	}
 	if len(p.Selection.Include) != 1 || p.Selection.Include[0] != "openssl*" {
@@ -90,8 +91,8 @@ func TestPatchPlanFromFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.MaxFailures.N >= 0 {
-		t.Errorf("no --max-failures should mean unlimited (N<0), got %+v", p.MaxFailures)
+	if !p.MaxFailures.Unlimited {
+		t.Errorf("no --max-failures should mean unlimited, got %+v", p.MaxFailures)
 	}
 }
 
@@ -113,6 +114,25 @@ func TestPatchPlanRejectsBadFlags(t *testing.T) {
 		mutate(&o)
 		if _, err := o.plan(); err == nil {
 			t.Errorf("%s: plan() accepted bad flags", name)
+		}
+	}
+}
+
+// The flags' defaults are the runner's: a default changed in one place
+// changes what users get.
+func TestFlagDefaultsAreTheRunners(t *testing.T) {
+	c := (&app{}).newPatchCmd()
+	want := map[string]string{
+		"forks":           fmt.Sprint(runner.DefaultForks),
+		"connect-timeout": runner.DefaultConnectTimeout.String(),
+		"timeout":         runner.DefaultStepTimeout.String(),
+		"reboot-timeout":  runner.DefaultRebootTimeout.String(),
+		"max-rounds":      fmt.Sprint(runner.DefaultMaxRounds),
+		"batch":           runner.DefaultBatches().String(),
+	}
+	for name, def := range want {
+		if got := c.Flags().Lookup(name).DefValue; got != def {
+			t.Errorf("--%s default %q, runner's default %q", name, got, def)
 		}
 	}
 }

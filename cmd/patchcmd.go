@@ -65,7 +65,7 @@ func (o *patchOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.includeOpt, "include-optional", false, "also install optional updates (Windows BrowseOnly: previews, feature packs), skipped by default")
 	f.StringVar(&o.rebootPolicy, "reboot", "if-required", "reboot policy: if-required, always or never")
 	f.BoolVar(&o.noRefresh, "no-refresh", false, "don't refresh package metadata before scanning")
-	f.IntVar(&o.maxRounds, "max-rounds", 3, "most install → reboot → rescan rounds per host (Windows often needs more than one)")
+	f.IntVar(&o.maxRounds, "max-rounds", runner.DefaultMaxRounds, "most install → reboot → rescan rounds per host (Windows often needs more than one)")
 	_ = c.RegisterFlagCompletionFunc("reboot", cobra.FixedCompletions([]string{"if-required", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -73,11 +73,7 @@ func (o *patchOptions) addFlags(c *cobra.Command) {
 // host is contacted.
 func (o *patchOptions) plan() (runner.Plan, error) {
 	p := runner.Plan{Command: report.CmdPatch, Refresh: !o.noRefresh, MaxRounds: o.maxRounds}
-	policy, err := parseRebootPolicy(o.rebootPolicy)
-	if err != nil {
-		return p, err
-	}
-	p.Reboot = policy
+	p.Reboot = runner.RebootPolicy(o.rebootPolicy)
 	if err := o.reboot.apply(&p); err != nil {
 		return p, err
 	}
@@ -90,18 +86,7 @@ func (o *patchOptions) plan() (runner.Plan, error) {
 		Exclude:      trimAll(o.exclude),
 		SkipOptional: !o.includeOpt,
 	}
-	if err := p.Selection.Validate(); err != nil {
-		return p, fmt.Errorf("--include/--exclude: %w", err)
-	}
-	return p, nil
-}
-
-func parseRebootPolicy(s string) (runner.RebootPolicy, error) {
-	switch p := runner.RebootPolicy(s); p {
-	case runner.RebootIfRequired, runner.RebootAlways, runner.RebootNever:
-		return p, nil
-	}
-	return "", fmt.Errorf("--reboot %q: must be if-required, always or never", s)
+	return p, validatePlan(p)
 }
 
 func trimAll(in []string) []string {

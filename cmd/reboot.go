@@ -20,6 +20,9 @@ func (a *app) newRebootCmd() *cobra.Command {
 			if err := r.apply(&plan); err != nil {
 				return cantStart(err)
 			}
+			if err := validatePlan(plan); err != nil {
+				return cantStart(err)
+			}
 			hosts, err := a.hostsFor(&o)
 			if err != nil {
 				return err

@@ -63,7 +63,11 @@ type Selection struct {
 // InstallResult is what an Install produced. Updates carries every update
 // that was asked for, with Installed or Error set.
 type InstallResult struct {
-	Updates        []Update
+	Updates []Update
+	// RebootRequired: the installer itself said a reboot is needed (its
+	// exit code, or an installed update known to need one). The host's
+	// pending-reboot signals are the caller's to read, with
+	// Backend.RebootRequired, once per install.
 	RebootRequired bool
 	// Output is a bounded excerpt of the package manager's output, for logs.
 	Output string

@@ -15,7 +15,7 @@ import (
 func (r *run) rebootInBatches(ctx context.Context, waiting []*hostRun) {
 	limit, limited := r.cfg.failureLimit()
 	for start, batch := 0, 1; start < len(waiting); batch++ {
-		size := r.cfg.batchSize(len(waiting), batch)
+		size := r.cfg.Batches.Size(batch, len(waiting))
 		rest := waiting[start:]
 		if r.stopping(ctx) {
 			for _, h := range rest {

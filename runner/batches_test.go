@@ -29,26 +29,24 @@ func TestBatching(t *testing.T) {
 	tests := []struct {
 		name    string
 		hosts   int
-		batch   Budget
-		ramp    []Budget
+		sizes   Batches
 		batches []int // RebootBatch per host, inventory order
 	}{
-		{"count 2 of 5", 5, Budget{N: 2}, nil, []int{1, 1, 2, 2, 3}},
-		{"zero means 1", 3, Budget{}, nil, []int{1, 2, 3}},
-		{"50% of 4", 4, Budget{N: 50, Percent: true}, nil, []int{1, 1, 2, 2}},
-		{"10% of 5 is at least 1", 5, Budget{N: 10, Percent: true}, nil, []int{1, 2, 3, 4, 5}},
-		{"larger than the fleet", 3, Budget{N: 10}, nil, []int{1, 1, 1}},
-		{"canary then ramp 1,2: the last step repeats", 5, Budget{N: 4}, []Budget{{N: 1}, {N: 2}}, []int{1, 2, 2, 3, 3}},
-		{"canary then 50%", 6, Budget{}, []Budget{{N: 1}, {N: 50, Percent: true}}, []int{1, 2, 2, 2, 3, 3}},
-		{"1,10%,25% of 10", 10, Budget{}, []Budget{{N: 1}, {N: 10, Percent: true}, {N: 25, Percent: true}},
+		{"count 2 of 5", 5, Batches{{N: 2}}, []int{1, 1, 2, 2, 3}},
+		{"none given: the default 10% of 3 is 1", 3, nil, []int{1, 2, 3}},
+		{"50% of 4", 4, Batches{{N: 50, Percent: true}}, []int{1, 1, 2, 2}},
+		{"10% of 5 is at least 1", 5, Batches{{N: 10, Percent: true}}, []int{1, 2, 3, 4, 5}},
+		{"larger than the fleet", 3, Batches{{N: 10}}, []int{1, 1, 1}},
+		{"canary then ramp 1,2: the last step repeats", 5, Batches{{N: 1}, {N: 2}}, []int{1, 2, 2, 3, 3}},
+		{"canary then 50%", 6, Batches{{N: 1}, {N: 50, Percent: true}}, []int{1, 2, 2, 2, 3, 3}},
+		{"1,10%,25% of 10", 10, Batches{{N: 1}, {N: 10, Percent: true}, {N: 25, Percent: true}},
 			[]int{1, 2, 3, 3, 4, 4, 5, 5, 6, 6}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := rebootFleet(t, tt.hosts)
 			plan := fastPlan(report.CmdPatch, f)
-			plan.Batch = tt.batch
-			plan.Ramp = tt.ramp
+			plan.Batches = tt.sizes
 			plan.Forks = 8
 			rep, rec := runPlan(t, context.Background(), plan, f, nil)
 			checkEvents(t, rep, rec)
@@ -119,7 +117,7 @@ func TestFailureBudget(t *testing.T) {
 		{"budget 0: the first lost host halts later batches", Budget{N: 0}, false, true, ExitHalted,
 			[]string{"h2", "h3", "h4"}, "reboot skipped: failure budget spent (1 failures > limit 0); updates were installed, reboot still required"},
 		{"budget 1: one lost host is tolerated", Budget{N: 1}, false, false, ExitHostsFailed, nil, ""},
-		{"unlimited", Budget{N: -1}, true, false, ExitHostsFailed, nil, ""},
+		{"unlimited", Budget{Unlimited: true}, true, false, ExitHostsFailed, nil, ""},
 		{"pool failures count: no batch starts at all", Budget{N: 0}, true, true, ExitHalted,
 			[]string{"h1", "h2", "h3"}, "reboot skipped: failure budget spent (1 failures > limit 0); updates were installed, reboot still required"},
 		{"25% of 4 hosts is 1: two failures halt", Budget{N: 25, Percent: true}, true, true, ExitHalted,

@@ -23,8 +23,9 @@ type Deps struct {
 	Rand *rand.Rand
 }
 
-// Defaults for zero values in a Plan.
+// Defaults for zero values in a Plan (and of the command line's flags).
 const (
+	DefaultForks          = 20
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultStepTimeout    = 30 * time.Minute
 	DefaultRebootTimeout  = 15 * time.Minute

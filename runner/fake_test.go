@@ -557,8 +557,8 @@ func fastPlan(cmd report.Command, f *fakeFleet) Plan {
 		StepTimeout:    5 * time.Second,
 		Refresh:        true,
 		Reboot:         RebootIfRequired,
-		Batch:          Budget{N: 1},
-		MaxFailures:    Budget{N: -1},
+		Batches:        Batches{{N: 1}},
+		MaxFailures:    Budget{Unlimited: true},
 		RebootTimeout:  2 * time.Second,
 		Timing:         Timing{PollInterval: time.Millisecond, PollMax: 4 * time.Millisecond, ProbeTimeout: time.Second},
 	}

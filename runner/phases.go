@@ -73,10 +73,7 @@ func (h *hostRun) checkpoint(ctx context.Context, next report.Phase) bool {
 // "unreachable": the host answered, and retrying cannot help.
 func (h *hostRun) connect(ctx context.Context) bool {
 	h.enter(report.PhaseConnecting)
-	timeout := h.host.ConnectTimeout
-	if timeout <= 0 {
-		timeout = h.r.cfg.ConnectTimeout
-	}
+	timeout := h.connectTimeout()
 	var t transport.Transport
 	err := h.step(ctx, "connect", timeout, func(c context.Context) error {
 		var err error

@@ -114,6 +114,8 @@ func (h *hostRun) bootID(ctx context.Context, t transport.Transport, timeout tim
 	return id, err
 }
 
+// connectTimeout bounds one dial to this host: its own connect timeout
+// wins over the run's.
 func (h *hostRun) connectTimeout() time.Duration {
 	if h.host.ConnectTimeout > 0 {
 		return h.host.ConnectTimeout

@@ -22,18 +22,21 @@ func TestBadPlanIsRunFatal(t *testing.T) {
 		mutate func(*Plan, *Deps)
 		want   string
 	}{
-		{"unknown command", func(p *Plan, _ *Deps) { p.Command = "upgrade" }, `unknown command "upgrade"`},
+		{"unknown command", func(p *Plan, _ *Deps) { p.Command = "upgrade" }, `command "upgrade": want scan, patch, reboot or exec`},
 		{"no hosts", func(p *Plan, _ *Deps) { p.Hosts = nil }, "no hosts"},
 		{"duplicate host", func(p *Plan, _ *Deps) { p.Hosts = append(p.Hosts, p.Hosts[0]) }, `host "a" listed twice`},
-		{"zero forks", func(p *Plan, _ *Deps) { p.Forks = 0 }, "forks 0: must be at least 1"},
+		{"negative forks", func(p *Plan, _ *Deps) { p.Forks = -1 }, "forks -1: must be at least 1"},
 		{"no dialer", func(_ *Plan, d *Deps) { d.Dialer = nil }, "no dialer"},
 		{"no detector", func(_ *Plan, d *Deps) { d.Detect = nil }, "no backend detector"},
 		{"bad pattern", func(p *Plan, _ *Deps) { p.Selection.Include = []string{"/[/"} }, "selection: pattern"},
-		{"exec without command", func(p *Plan, _ *Deps) { p.Command = report.CmdExec }, "exec: no command"},
-		{"exec dry-run", func(p *Plan, _ *Deps) { p.Command, p.ExecCommand, p.DryRun = report.CmdExec, "ls", true }, "exec: dry-run"},
+		{"exec without command", func(p *Plan, _ *Deps) { p.Command = report.CmdExec }, "exec command: exec needs a command"},
+		{"exec dry-run", func(p *Plan, _ *Deps) { p.Command, p.ExecCommand, p.DryRun = report.CmdExec, "ls", true }, "exec does not support a dry run"},
 		{"bad policy", func(p *Plan, _ *Deps) { p.Reboot = "sometimes" }, `reboot policy "sometimes"`},
-		{"negative batch", func(p *Plan, _ *Deps) { p.Batch = Budget{N: -1} }, "batch -1"},
-		{"zero ramp step", func(p *Plan, _ *Deps) { p.Ramp = []Budget{{N: 1}, {N: 0}} }, "batch ramp step 2"},
+		{"negative batch", func(p *Plan, _ *Deps) { p.Batches = Batches{{N: -1}} }, "batch -1: want a count of 1 or more"},
+		{"zero ramp step", func(p *Plan, _ *Deps) { p.Batches = Batches{{N: 1}, {N: 0}} }, "batch 0 (step 2 of 1,0): want a count of 1 or more"},
+		{"unlimited batch", func(p *Plan, _ *Deps) { p.Batches = Batches{{Unlimited: true}} }, "a batch cannot be unlimited"},
+		{"negative failure budget", func(p *Plan, _ *Deps) { p.MaxFailures = Budget{N: -1} }, "max failures -1: want a count of 0 or more"},
+		{"failure budget over 100%", func(p *Plan, _ *Deps) { p.MaxFailures = Budget{N: 101, Percent: true} }, "max failures 101%"},
 		{"negative timeout", func(p *Plan, _ *Deps) { p.StepTimeout = -time.Second }, "step timeout -1s"},
 	}
 	for _, tt := range tests {

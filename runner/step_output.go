@@ -3,6 +3,7 @@ package runner
 import (
 	"sync"
 
+	"github.com/patchrun/patchrun/internal/tail"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
@@ -43,7 +44,8 @@ func (c *stepCapture) record(line string, res transport.Result, err error) strin
 	if err != nil {
 		cc.out.ExitCode = -1
 	}
-	cc.out.Output, cc.out.Truncated = outputTail(res.Stdout, res.Stderr, res.Truncated)
+	cc.out.Output, cc.out.Truncated = tail.Output(res.Stdout, res.Stderr, tail.MaxLines, tail.MaxBytes)
+	cc.out.Truncated = cc.out.Truncated || res.Truncated
 	bad := err != nil || res.ExitCode != 0
 
 	c.mu.Lock()
@@ -96,7 +98,7 @@ func (c *stepCapture) installOutput(failed bool, backendOutput string) (report.S
 		out = cc.out
 	}
 	if backendOutput != "" {
-		out.Output, out.Truncated = excerpt(backendOutput)
+		out.Output, out.Truncated = tail.Text(backendOutput, tail.MaxLines, tail.MaxBytes)
 	}
 	return out, cc != nil || out.Output != ""
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patchrun/patchrun/internal/tail"
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
@@ -211,15 +212,15 @@ func TestHugeOutputIsCutToTheCap(t *testing.T) {
 		t.Fatalf("host output %d entries, want 1", len(out))
 	}
 	o := out[0]
-	if len(o.Output) > maxTailBytes || strings.Count(o.Output, "\n")+1 > maxTailLines || !o.Truncated {
+	if len(o.Output) > tail.MaxBytes || strings.Count(o.Output, "\n")+1 > tail.MaxLines || !o.Truncated {
 		t.Errorf("tail of %d bytes, %d lines, truncated %v: want at most %d bytes and %d lines, truncated",
-			len(o.Output), strings.Count(o.Output, "\n")+1, o.Truncated, maxTailBytes, maxTailLines)
+			len(o.Output), strings.Count(o.Output, "\n")+1, o.Truncated, tail.MaxBytes, tail.MaxLines)
 	}
 	if !strings.HasSuffix(o.Output, lastKept) {
 		t.Errorf("tail ends %q, want the last line kept %q", lastLine(o.Output), lastKept)
 	}
 	for _, e := range rec.kinds(EventLog) {
-		if len(e.Output) > maxTailBytes {
+		if len(e.Output) > tail.MaxBytes {
 			t.Errorf("event %q carries %d bytes of output", e.Detail, len(e.Output))
 		}
 	}
@@ -291,78 +292,5 @@ func TestHostOutputKeepsTheNewestEntries(t *testing.T) {
 	if len(got) != report.MaxStepOutputs || got[0].Step != "3" || got[len(got)-1].Step != fmt.Sprint(report.MaxStepOutputs+2) {
 		t.Errorf("kept %d entries %v…%v, want %d from 3 to %d", len(got), got[0].Step, got[len(got)-1].Step,
 			report.MaxStepOutputs, report.MaxStepOutputs+2)
-	}
-}
-
-func TestOutputTail(t *testing.T) {
-	numbered := func(n, width int) []byte {
-		var b strings.Builder
-		for i := range n {
-			fmt.Fprintf(&b, "%0*d\n", width, i)
-		}
-		return []byte(b.String())
-	}
-	tests := []struct {
-		name           string
-		stdout, stderr []byte
-		transportCut   bool
-		want           string // exact, or checked by check
-		check          func(string) string
-		wantCut        bool
-	}{
-		{name: "nothing", want: ""},
-		{name: "stderr before stdout", stdout: []byte("progress\n"), stderr: []byte("E: broken\n"), want: "E: broken\nprogress"},
-		{name: "blank lines and trailing space dropped", stdout: []byte("a  \n\n   \nb\r\n\n"), want: "a\nb"},
-		{name: "a progress bar keeps its final state", stdout: []byte("Downloading  10%\rDownloading  60%\rDownloading 100%\ndone\n"),
-			want: "Downloading 100%\ndone"},
-		{name: "invalid UTF-8 becomes ?", stdout: []byte("caf\xe9 ok\n"), want: "caf? ok"},
-		{name: "the transport's cut is reported", stdout: []byte("x\n"), transportCut: true, want: "x", wantCut: true},
-		{name: "line cap keeps the last lines", stdout: numbered(100, 3), wantCut: true, check: func(s string) string {
-			if lines := strings.Split(s, "\n"); len(lines) != maxTailLines || lines[0] != "060" || lines[39] != "099" {
-				return fmt.Sprintf("%d lines from %q", len(lines), lines[0])
-			}
-			return ""
-		}},
-		{name: "byte cap keeps whole lines", stdout: numbered(38, 199), wantCut: true, check: func(s string) string {
-			lines := strings.Split(s, "\n")
-			if len(s) > maxTailBytes || len(lines) != maxTailBytes/200 || !strings.HasSuffix(s, "37") {
-				return fmt.Sprintf("%d bytes, %d lines", len(s), len(lines))
-			}
-			for _, l := range lines {
-				if len(l) != 199 {
-					return fmt.Sprintf("partial line %q", l)
-				}
-			}
-			return ""
-		}},
-		{name: "one huge line keeps its end", stdout: []byte(strings.Repeat("é", 5000) + "END\n"), wantCut: true, check: func(s string) string {
-			if len(s) > maxTailBytes || !strings.HasPrefix(s, "…é") || !strings.HasSuffix(s, "éEND") || strings.Contains(s, "?") {
-				return fmt.Sprintf("%d bytes starting %q", len(s), s[:8])
-			}
-			return ""
-		}},
-		{name: "stderr has first claim on the budget", stdout: []byte("progress\n"), stderr: numbered(50, 2), wantCut: true, check: func(s string) string {
-			if strings.Contains(s, "progress") || !strings.HasSuffix(s, "49") {
-				return "stdout displaced stderr"
-			}
-			return ""
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, cut := outputTail(tt.stdout, tt.stderr, tt.transportCut)
-			if cut != tt.wantCut {
-				t.Errorf("cut %v, want %v", cut, tt.wantCut)
-			}
-			if tt.check != nil {
-				if msg := tt.check(got); msg != "" {
-					t.Errorf("%s: got %q", msg, got)
-				}
-				return
-			}
-			if got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
 	}
 }

@@ -30,25 +30,6 @@ const (
 	RebootNever      RebootPolicy = "never"
 )
 
-// Budget is a count or a percentage of hosts ("3" or "10%").
-type Budget struct {
-	N       int
-	Percent bool
-}
-
-// Of resolves the budget against a total (a percentage rounds down, but a
-// non-zero percentage of a non-empty set is at least 1).
-func (b Budget) Of(total int) int {
-	if !b.Percent {
-		return b.N
-	}
-	n := total * b.N / 100
-	if n == 0 && b.N > 0 && total > 0 {
-		n = 1
-	}
-	return n
-}
-
 // Plan is everything a run needs to know, built by cmd from flags.
 type Plan struct {
 	Command report.Command
@@ -63,13 +44,13 @@ type Plan struct {
 	DryRun    bool
 
 	Reboot         RebootPolicy
-	OnlyIfRequired bool   // `reboot --only-if-required`
-	Batch          Budget // hosts rebooted at once; zero means 1
-	// Ramp, when set, gives the sizes of the first batches in order (a
-	// canary then a ramp: 1, 10%, 25%); its last size repeats for the
-	// rest. Batch is ignored then.
-	Ramp          []Budget
-	MaxFailures   Budget // failure budget; past it, no new batch starts; N < 0 means unlimited
+	OnlyIfRequired bool // `reboot --only-if-required`
+	// Batches sizes the reboot batches; empty means DefaultBatches().
+	Batches Batches
+	// MaxFailures is the failure budget: once more hosts than this have
+	// failed, no new batch starts. The zero Budget allows no failure;
+	// Budget{Unlimited: true} never halts.
+	MaxFailures   Budget
 	RebootTimeout time.Duration
 	// MaxRounds caps install → reboot → rescan rounds (Windows often needs
 	// several); 0 means DefaultMaxRounds.

@@ -3,7 +3,10 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/patchrun/patchrun/report"
 )
@@ -17,16 +20,128 @@ type settings struct {
 	execMaxOutput  int
 }
 
-// resolve checks everything that would make the whole run meaningless and
-// fills in defaults. Its errors are run-fatal: no host has been contacted.
-func resolve(plan Plan, deps Deps) (settings, error) {
+// FieldError is a Plan value that is not valid. Field is the Plan field's
+// name ("MaxFailures"), so a caller can say which of its own inputs (a
+// command-line flag) the value came from.
+type FieldError struct {
+	Field   string
+	Value   string // as given, or "" when Problem says it
+	Problem string // what would be right
+}
+
+func (e *FieldError) Error() string {
+	return e.Describe(fieldWords(e.Field))
+}
+
+// Describe words the error under another name for its field (a flag).
+func (e *FieldError) Describe(name string) string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s", name, e.Problem)
+	}
+	return fmt.Sprintf("%s %s: %s", name, e.Value, e.Problem)
+}
+
+// fieldWords names a Plan field in errors.
+func fieldWords(field string) string {
+	switch field {
+	case "ExecCommand":
+		return "exec command"
+	case "Reboot":
+		return "reboot policy"
+	case "Batches":
+		return "batch"
+	case "Timing.PollInterval", "Timing.PollMax", "Timing.ProbeTimeout":
+		field = strings.TrimPrefix(field, "Timing.")
+	}
+	// "MaxFailures" → "max failures"
+	var b strings.Builder
+	for i, r := range field {
+		if unicode.IsUpper(r) && i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// Validate checks every value of the plan that would make the run
+// meaningless; each problem is a *FieldError (joined). It does not look at
+// Hosts, so a command line can be checked before the inventory is read;
+// Run checks the hosts as well. Zero values are valid: they mean the
+// Default* values.
+func (plan Plan) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	bad := func(field string, value any, problem string) {
+		errs = append(errs, &FieldError{Field: field, Value: fmt.Sprint(value), Problem: problem})
+	}
 
 	switch plan.Command {
 	case report.CmdScan, report.CmdPatch, report.CmdReboot, report.CmdExec:
 	default:
-		bad("unknown command %q", plan.Command)
+		bad("Command", strconv.Quote(string(plan.Command)), "want scan, patch, reboot or exec")
+	}
+	if plan.Forks < 0 {
+		bad("Forks", plan.Forks, "must be at least 1")
+	}
+	if err := plan.Selection.Validate(); err != nil {
+		bad("Selection", "", err.Error())
+	}
+	if plan.Command == report.CmdExec {
+		if plan.ExecCommand == "" {
+			bad("ExecCommand", "", "exec needs a command")
+		}
+		if plan.DryRun {
+			bad("DryRun", "", "exec does not support a dry run (the command would not be run at all)")
+		}
+	}
+	switch plan.Reboot {
+	case "", RebootIfRequired, RebootAlways, RebootNever:
+	default:
+		bad("Reboot", strconv.Quote(string(plan.Reboot)), "want if-required, always or never")
+	}
+	for i, b := range plan.Batches {
+		value := b.String()
+		if len(plan.Batches) > 1 {
+			value = fmt.Sprintf("%s (step %d of %s)", b, i+1, plan.Batches)
+		}
+		switch {
+		case b.Unlimited:
+			bad("Batches", value, "a batch cannot be unlimited (hint: 100% reboots every host at once)")
+		case b.N < 1 || (b.Percent && b.N > 100):
+			bad("Batches", value, "want a count of 1 or more or a percentage from 1% to 100%")
+		}
+	}
+	if mf := plan.MaxFailures; !mf.Unlimited && (mf.N < 0 || (mf.Percent && mf.N > 100)) {
+		bad("MaxFailures", mf, "want a count of 0 or more, a percentage from 0% to 100%, or unlimited")
+	}
+	if plan.MaxRounds < 0 {
+		bad("MaxRounds", plan.MaxRounds, "must be at least 1")
+	}
+	if plan.ExecMaxOutput < 0 {
+		bad("ExecMaxOutput", plan.ExecMaxOutput, "must not be negative")
+	}
+	for _, d := range []struct {
+		field string
+		d     time.Duration
+	}{
+		{"ConnectTimeout", plan.ConnectTimeout}, {"StepTimeout", plan.StepTimeout},
+		{"RebootTimeout", plan.RebootTimeout}, {"Timing.PollInterval", plan.Timing.PollInterval},
+		{"Timing.PollMax", plan.Timing.PollMax}, {"Timing.ProbeTimeout", plan.Timing.ProbeTimeout},
+	} {
+		if d.d < 0 {
+			bad(d.field, d.d, "must be positive")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// resolve checks the plan, its hosts and the deps, and fills in defaults.
+// Its errors are run-fatal: no host has been contacted.
+func resolve(plan Plan, deps Deps) (settings, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := plan.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(plan.Hosts) == 0 {
 		bad("no hosts")
@@ -40,67 +155,26 @@ func resolve(plan Plan, deps Deps) (settings, error) {
 		}
 		seen[h.Name] = true
 	}
-	if plan.Forks < 1 {
-		bad("forks %d: must be at least 1", plan.Forks)
-	}
 	if deps.Dialer == nil {
 		bad("no dialer")
 	}
 	if deps.Detect == nil && plan.Command != report.CmdExec {
 		bad("no backend detector")
 	}
-	if err := plan.Selection.Validate(); err != nil {
-		bad("selection: %w", err)
-	}
-	if plan.Command == report.CmdExec {
-		if plan.ExecCommand == "" {
-			bad("exec: no command")
-		}
-		if plan.DryRun {
-			bad("exec: dry-run is not supported (the command would not be run at all)")
-		}
-	}
-	switch plan.Reboot {
-	case "":
-		plan.Reboot = RebootIfRequired
-	case RebootIfRequired, RebootAlways, RebootNever:
-	default:
-		bad("reboot policy %q: want if-required, always or never", plan.Reboot)
-	}
-	if plan.Batch.N < 0 || (plan.Batch.Percent && plan.Batch.N > 100) {
-		bad("batch %d: out of range", plan.Batch.N)
-	}
-	for i, b := range plan.Ramp {
-		if b.N < 1 || (b.Percent && b.N > 100) {
-			bad("batch ramp step %d (%d): want 1 to N hosts or 1%% to 100%%", i+1, b.N)
-		}
-	}
-	if plan.MaxFailures.Percent && plan.MaxFailures.N > 100 {
-		bad("max failures %d%%: out of range", plan.MaxFailures.N)
-	}
-	if plan.MaxRounds < 0 {
-		bad("max rounds %d: must not be negative", plan.MaxRounds)
-	}
-	if plan.ExecMaxOutput < 0 {
-		bad("exec max output %d: must not be negative", plan.ExecMaxOutput)
-	}
-	for _, d := range []struct {
-		name string
-		d    time.Duration
-	}{
-		{"connect timeout", plan.ConnectTimeout}, {"step timeout", plan.StepTimeout},
-		{"reboot timeout", plan.RebootTimeout}, {"poll interval", plan.Timing.PollInterval},
-		{"poll max", plan.Timing.PollMax}, {"probe timeout", plan.Timing.ProbeTimeout},
-	} {
-		if d.d < 0 {
-			bad("%s %s: must not be negative", d.name, d.d)
-		}
-	}
 	if len(errs) > 0 {
 		return settings{}, fmt.Errorf("invalid plan: %w", errors.Join(errs...))
 	}
 
 	s := settings{Plan: plan}
+	if s.Reboot == "" {
+		s.Reboot = RebootIfRequired
+	}
+	if s.Forks == 0 {
+		s.Forks = DefaultForks
+	}
+	if len(s.Batches) == 0 {
+		s.Batches = DefaultBatches()
+	}
 	orDefault(&s.ConnectTimeout, DefaultConnectTimeout)
 	orDefault(&s.StepTimeout, DefaultStepTimeout)
 	orDefault(&s.RebootTimeout, DefaultRebootTimeout)
@@ -128,21 +202,10 @@ func orDefault(d *time.Duration, def time.Duration) {
 	}
 }
 
-// batchSize resolves --batch for the given batch number (1-based) against
-// the hosts that need a reboot: the ramp's step for that batch (its last
-// step once the ramp is used up), or the one batch size.
-func (s *settings) batchSize(candidates, batch int) int {
-	b := s.Batch
-	if n := len(s.Ramp); n > 0 {
-		b = s.Ramp[min(batch, n)-1]
-	}
-	return max(1, b.Of(candidates))
-}
-
-// failureLimit resolves --max-failures against the whole run; ok is false
-// when the budget is unlimited.
+// failureLimit resolves the failure budget against the whole run; ok is
+// false when the budget is unlimited.
 func (s *settings) failureLimit() (limit int, ok bool) {
-	if s.MaxFailures.N < 0 {
+	if s.MaxFailures.Unlimited {
 		return 0, false
 	}
 	return s.MaxFailures.Of(len(s.Hosts)), true

@@ -90,7 +90,7 @@ func TestMixedFleetPatch(t *testing.T) {
 		ConnectTimeout: 2 * time.Second, StepTimeout: 15 * time.Second,
 		Selection:     patch.Selection{SkipOptional: true},
 		Reboot:        runner.RebootAlways,
-		Batch:         runner.Budget{N: 2},
+		Batches:       runner.Batches{{N: 2}},
 		MaxFailures:   runner.Budget{N: 1},
 		RebootTimeout: 3 * time.Second, // generous for loaded CI; the never-returning host waits it out
 		Timing:        runner.Timing{PollInterval: 20 * time.Millisecond, PollMax: 100 * time.Millisecond, ProbeTimeout: time.Second},

@@ -52,10 +52,9 @@ func (b *aptBackend) Install(ctx context.Context, t transport.Transport, updates
 			return b.priv(CmdAptInstall(names))
 		},
 		// Only already-installed packages may be named with --only-upgrade.
-		nameable:       func(u patch.Update) bool { return u.Current != "" },
-		exec:           simpleExec,
-		rescan:         b.Scan,
-		rebootRequired: b.RebootRequired,
+		nameable: func(u patch.Update) bool { return u.Current != "" },
+		exec:     simpleExec,
+		rescan:   b.Scan,
 	})
 }
 

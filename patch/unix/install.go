@@ -22,10 +22,9 @@ type installPlan struct {
 	subset func(names []string) string // exactly these packages
 	// nameable says whether an update may be named on the subset command
 	// line (nil: all may).
-	nameable       func(patch.Update) bool
-	exec           execFunc
-	rescan         func(context.Context, transport.Transport) ([]patch.Update, error)
-	rebootRequired func(context.Context, transport.Transport) (bool, []string, error)
+	nameable func(patch.Update) bool
+	exec     execFunc
+	rescan   func(context.Context, transport.Transport) ([]patch.Update, error)
 }
 
 // simpleExec: exit 0 is success, anything else a failure (apt, dnf, yum).
@@ -116,11 +115,8 @@ func installAndVerify(ctx context.Context, t transport.Transport, updates []patc
 			result.RebootRequired = true
 		}
 	}
-	if need, _, err := p.rebootRequired(ctx, t); err != nil {
-		return result, errors.Join(execErr, err)
-	} else if need {
-		result.RebootRequired = true
-	}
+	// The host's pending-reboot signals are not read here: the caller
+	// reads them once per install round with RebootRequired.
 	return result, execErr
 }
 

@@ -99,12 +99,11 @@ func (b *rpmBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 // selected names; verified by rerunning check-update.
 func (b *rpmBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
 	return installAndVerify(ctx, t, updates, sel, installPlan{
-		what:           b.bin + " upgrade",
-		full:           b.priv(CmdRPMUpgrade(b.bin, nil)),
-		subset:         func(names []string) string { return b.priv(CmdRPMUpgrade(b.bin, names)) },
-		exec:           simpleExec,
-		rescan:         b.checkUpdate,
-		rebootRequired: b.RebootRequired,
+		what:   b.bin + " upgrade",
+		full:   b.priv(CmdRPMUpgrade(b.bin, nil)),
+		subset: func(names []string) string { return b.priv(CmdRPMUpgrade(b.bin, names)) },
+		exec:   simpleExec,
+		rescan: b.checkUpdate,
 	})
 }
 

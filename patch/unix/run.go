@@ -3,8 +3,8 @@ package unix
 import (
 	"context"
 	"fmt"
-	"strings"
 
+	"github.com/patchrun/patchrun/internal/tail"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/transport"
 )
@@ -25,18 +25,12 @@ func run(ctx context.Context, t transport.Transport, what, line string) (transpo
 // commandFailed is the error for a command that ran and failed: it wraps
 // patch.ErrCommandFailed and carries the exit code and the output's tail.
 func commandFailed(what string, res transport.Result) error {
-	return fmt.Errorf("%s: exit status %d: %w: %s", what, res.ExitCode, patch.ErrCommandFailed, outputTail(res, tailLines))
-}
-
-// outputTail is the last n non-blank lines of stdout followed by stderr
-// (stderr last: that is where E:/Error: lines are).
-func outputTail(res transport.Result, n int) string {
-	lines := append(nonEmptyLines(string(res.Stdout)), nonEmptyLines(string(res.Stderr))...)
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	out, _ := tail.Output(res.Stdout, res.Stderr, tailLines, tail.MaxBytes)
+	return fmt.Errorf("%s: exit status %d: %w: %s", what, res.ExitCode, patch.ErrCommandFailed, out)
 }
 
 // excerpt bounds the output kept in InstallResult.Output.
-func excerpt(res transport.Result) string { return outputTail(res, 40) }
+func excerpt(res transport.Result) string {
+	out, _ := tail.Output(res.Stdout, res.Stderr, tail.MaxLines, tail.MaxBytes)
+	return out
+}

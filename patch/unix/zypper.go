@@ -100,12 +100,11 @@ func (b *zypperBackend) Scan(ctx context.Context, t transport.Transport) ([]patc
 // rerunning list-updates.
 func (b *zypperBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
 	return installAndVerify(ctx, t, updates, sel, installPlan{
-		what:           "zypper update",
-		full:           b.priv(CmdZypperUpdate(nil)),
-		subset:         func(names []string) string { return b.priv(CmdZypperUpdate(names)) },
-		exec:           zypperRun,
-		rescan:         b.listUpdates,
-		rebootRequired: b.RebootRequired,
+		what:   "zypper update",
+		full:   b.priv(CmdZypperUpdate(nil)),
+		subset: func(names []string) string { return b.priv(CmdZypperUpdate(names)) },
+		exec:   zypperRun,
+		rescan: b.listUpdates,
 	})
 }
 

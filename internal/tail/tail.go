@@ -1,4 +1,8 @@
-package runner
+// Package tail cuts a command's output down to its end: the lines that say
+// how it finished, within a line and a byte budget. Every excerpt of remote
+// output patchrun keeps (in events, in the report, in error values) is made
+// here, so they all read the same.
+package tail
 
 import (
 	"bytes"
@@ -7,32 +11,33 @@ import (
 	"unicode/utf8"
 )
 
-// Bounds of one output excerpt (an Event's Output, a StepOutput's Output):
-// enough for a package manager's error and the lines that led to it, small
-// enough that a 500-host report stays readable and memory stays bounded.
+// Default bounds of one excerpt (an event's output, a report's step
+// output): enough for a package manager's error and the lines that led to
+// it, small enough that a 500-host report stays readable and memory stays
+// bounded.
 const (
-	maxTailLines = 40
-	maxTailBytes = 4 << 10
+	MaxLines = 40
+	MaxBytes = 4 << 10
 )
 
-// outputTail is the end of a command's output within maxTailLines and
-// maxTailBytes: stderr's last lines first (that is where "E:" and "Error:"
-// are), then as much of stdout's end as still fits. cut reports that
-// anything was left out, here or by the transport's own cap.
-func outputTail(stdout, stderr []byte, transportCut bool) (tail string, cut bool) {
-	errLines, errCut := lastLines(stderr, maxTailLines, maxTailBytes)
+// Output is the end of a command's output within maxLines lines and
+// maxBytes bytes: stderr's last lines first (that is where "E:" and
+// "Error:" are), then as much of stdout's end as still fits. cut reports
+// that anything was left out.
+func Output(stdout, stderr []byte, maxLines, maxBytes int) (tail string, cut bool) {
+	errLines, errCut := lastLines(stderr, maxLines, maxBytes)
 	used := 0
 	for _, l := range errLines {
 		used += len(l) + 1
 	}
-	outLines, outCut := lastLines(stdout, maxTailLines-len(errLines), maxTailBytes-used)
-	return strings.Join(append(errLines, outLines...), "\n"), transportCut || errCut || outCut
+	outLines, outCut := lastLines(stdout, maxLines-len(errLines), maxBytes-used)
+	return strings.Join(append(errLines, outLines...), "\n"), errCut || outCut
 }
 
-// excerpt bounds text that is already an excerpt (a backend's
-// InstallResult.Output) to the same limits.
-func excerpt(text string) (string, bool) {
-	lines, cut := lastLines([]byte(text), maxTailLines, maxTailBytes)
+// Text bounds text that is already an excerpt (a backend's own summary of
+// an install) the same way.
+func Text(text string, maxLines, maxBytes int) (string, bool) {
+	lines, cut := lastLines([]byte(text), maxLines, maxBytes)
 	return strings.Join(lines, "\n"), cut
 }
 
