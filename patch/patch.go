@@ -99,6 +99,12 @@ type Backend interface {
 	// Reboot issues a detached reboot. A nil error or a lost connection both
 	// mean "maybe started": the caller confirms by a changed BootID.
 	Reboot(ctx context.Context, t transport.Transport) error
+	// CancelReboot cancels the reboot this Backend's last Reboot scheduled,
+	// if it has not begun (a run aborted while waiting for it). nil means
+	// it was cancelled and will not happen; ErrRebootNotPending that none
+	// was found waiting (it may already be under way, or was never
+	// scheduled); any other error that it may still happen.
+	CancelReboot(ctx context.Context, t transport.Transport) error
 	// Ready runs the readiness probe after a reboot (e.g. `true`, or
 	// `systemctl is-system-running --wait`; on Windows: servicing idle).
 	Ready(ctx context.Context, t transport.Transport) error
@@ -107,6 +113,10 @@ type Backend interface {
 // ErrCommandFailed wraps a package-manager command that ran and exited with a
 // failure code.
 var ErrCommandFailed = errors.New("command failed")
+
+// ErrRebootNotPending: CancelReboot found no scheduled reboot of ours still
+// waiting.
+var ErrRebootNotPending = errors.New("no scheduled reboot is waiting")
 
 // ErrUnsupported: the host has no package manager patchrun can drive.
 var ErrUnsupported = errors.New("unsupported host")

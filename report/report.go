@@ -92,26 +92,30 @@ func (r *Report) Finish(hosts []HostResult, finishedAt time.Time) {
 
 // HostResult is one host's outcome.
 type HostResult struct {
-	Name           string      `json:"name"`
-	Address        string      `json:"address"`
-	Transport      string      `json:"transport"`
-	OS             string      `json:"os,omitempty"`
-	PackageManager string      `json:"package_manager,omitempty"`
-	Status         Status      `json:"status"`
-	Error          string      `json:"error,omitempty"`
-	ErrorKind      string      `json:"error_kind,omitempty"`   // unreachable | auth | host-key | connection-lost | reboot-timeout | …
-	Phase          Phase       `json:"failed_phase,omitempty"` // where a failure happened
-	Updates        []Update    `json:"updates"`
-	RebootRequired bool        `json:"reboot_required"`
-	RebootReasons  []string    `json:"reboot_reasons,omitempty"`
-	Rebooted       bool        `json:"rebooted"`
-	RebootBatch    int         `json:"reboot_batch,omitempty"`
-	BootIDBefore   string      `json:"boot_id_before,omitempty"`
-	BootIDAfter    string      `json:"boot_id_after,omitempty"`
-	Rounds         int         `json:"rounds,omitempty"`
-	WouldReboot    bool        `json:"would_reboot,omitempty"`  // --dry-run
-	WouldInstall   []string    `json:"would_install,omitempty"` // --dry-run: names of the selected updates
-	Exec           *ExecResult `json:"exec,omitempty"`
+	Name           string   `json:"name"`
+	Address        string   `json:"address"`
+	Transport      string   `json:"transport"`
+	OS             string   `json:"os,omitempty"`
+	PackageManager string   `json:"package_manager,omitempty"`
+	Status         Status   `json:"status"`
+	Error          string   `json:"error,omitempty"`
+	ErrorKind      string   `json:"error_kind,omitempty"`   // unreachable | auth | host-key | connection-lost | reboot-timeout | …
+	Phase          Phase    `json:"failed_phase,omitempty"` // where a failure happened
+	Updates        []Update `json:"updates"`
+	RebootRequired bool     `json:"reboot_required"`
+	RebootReasons  []string `json:"reboot_reasons,omitempty"`
+	Rebooted       bool     `json:"rebooted"`
+	RebootBatch    int      `json:"reboot_batch,omitempty"`
+	BootIDBefore   string   `json:"boot_id_before,omitempty"`
+	BootIDAfter    string   `json:"boot_id_after,omitempty"`
+	// RebootCancel says, for a run aborted after this host's reboot was
+	// scheduled but before it was seen to happen, what became of it (see
+	// the RebootCancel* values); Error says why.
+	RebootCancel string      `json:"reboot_cancel,omitempty"`
+	Rounds       int         `json:"rounds,omitempty"`
+	WouldReboot  bool        `json:"would_reboot,omitempty"`  // --dry-run
+	WouldInstall []string    `json:"would_install,omitempty"` // --dry-run: names of the selected updates
+	Exec         *ExecResult `json:"exec,omitempty"`
 	// Output holds bounded output tails: one per install round, then the
 	// step that failed the host (if a remote command ran in it), oldest
 	// first, at most MaxStepOutputs entries (the oldest are dropped).
@@ -119,6 +123,20 @@ type HostResult struct {
 	StartedAt  time.Time    `json:"started_at"`
 	FinishedAt time.Time    `json:"finished_at"`
 }
+
+// What became of a scheduled reboot when the run was aborted before the
+// host was seen to reboot (HostResult.RebootCancel).
+const (
+	// RebootCancelled: the scheduled reboot was cancelled; it will not
+	// happen.
+	RebootCancelled = "cancelled"
+	// RebootMayStillHappen: the cancel failed or could not be sent; the
+	// host may reboot with nobody watching.
+	RebootMayStillHappen = "may-still-happen"
+	// RebootAlreadyHappened: the host had already rebooted (a new boot id)
+	// when the cancel came.
+	RebootAlreadyHappened = "already-rebooted"
+)
 
 // Update is one update a scan found on the host, with what the run did
 // about it.

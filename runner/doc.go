@@ -118,8 +118,14 @@
 // (hosts waiting end skipped, "interrupted: reboot not started; …"), and
 // reboot waits in flight finish. Cancelling ctx (the second Ctrl-C) aborts
 // everything promptly: hosts in flight end failed with "interrupted during
-// <phase>", plus a half-patched warning when the phase was installing. Either
-// way Report.Interrupted is set and EventInterrupt is emitted once.
+// <phase>", plus a half-patched warning when the phase was installing. A
+// host whose reboot was issued but not yet seen to happen gets it cancelled
+// under a fresh, short context (one connect and one command; the run's is
+// dead): redial, and if the boot id is unchanged, Backend.CancelReboot.
+// HostResult.RebootCancel and the error say "cancelled", "may still happen"
+// (the redial or the cancel failed, or nothing was left to cancel) or
+// "already rebooted". Either way Report.Interrupted is set and
+// EventInterrupt is emitted once.
 //
 // # Events and concurrency
 //

@@ -66,6 +66,8 @@ type fakeHost struct {
 	downDials     int           // then dials that fail while it is down
 	readyFails    int           // Ready fails this many times after each boot
 	rebootErr     error
+	cancelErr     error         // CancelReboot fails with this
+	rebootHang    bool          // Reboot schedules the reboot, then blocks until its ctx ends
 	rebootIssued  chan struct{} // closed at the first Reboot
 	execResult    transport.Result
 	execErr       error
@@ -89,6 +91,7 @@ type fakeHost struct {
 	dials          int
 	installs       int
 	reboots        int
+	cancels        int
 	installedNames []string
 	closes, opens  int
 }
@@ -451,7 +454,7 @@ func (b *fakeBackend) BootID(ctx context.Context, t transport.Transport) (string
 
 func (b *fakeBackend) Reboot(ctx context.Context, t transport.Transport) error {
 	defer b.f.track()()
-	return b.call(t, func() error {
+	err := b.call(t, func() error {
 		h := b.h
 		h.reboots++
 		h.gen++ // the issuing connection dies with the old boot
@@ -463,6 +466,29 @@ func (b *fakeBackend) Reboot(ctx context.Context, t transport.Transport) error {
 			close(h.rebootIssued)
 		}
 		return h.rebootErr
+	})
+	if b.h.rebootHang { // knob: set before Run
+		<-ctx.Done()
+		return fmt.Errorf("reboot: %w", ctx.Err())
+	}
+	return err
+}
+
+func (b *fakeBackend) CancelReboot(ctx context.Context, t transport.Transport) error {
+	defer b.f.track()()
+	return b.call(t, func() error {
+		h := b.h
+		h.cancels++
+		if h.cancelErr != nil {
+			return h.cancelErr
+		}
+		if h.afterReboot != 1 {
+			return fmt.Errorf("cancel reboot: %w", patch.ErrRebootNotPending)
+		}
+		h.afterReboot = 0
+		b.f.rebooting--
+		b.f.trace = append(b.f.trace, "cancel "+h.name)
+		return nil
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
@@ -57,7 +58,12 @@ func (h *hostRun) rebootOnce(ctx context.Context) bool {
 	})
 	// A lost connection or a reboot command that hung mean the reboot may be
 	// under way; the boot id decides. Anything else means it never started.
-	if err != nil && (ctx.Err() != nil || !(errors.Is(err, transport.ErrConnLost) || errors.Is(err, errStepTimeout))) {
+	if err != nil && ctx.Err() != nil {
+		// Aborted while the reboot command ran: it may have been issued.
+		h.abortScheduledReboot(ctx, before)
+		return false
+	}
+	if err != nil && !(errors.Is(err, transport.ErrConnLost) || errors.Is(err, errStepTimeout)) {
 		h.fail(ctx, "reboot", err)
 		return false
 	}
@@ -213,6 +219,10 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 		return true
 	}
 	if ctx.Err() != nil {
+		if !newBoot {
+			h.abortScheduledReboot(ctx, before)
+			return false
+		}
 		h.fail(ctx, "wait for reboot", ctx.Err())
 		return false
 	}
@@ -227,6 +237,52 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 	}
 	h.failWith("reboot-timeout", fmt.Sprintf("%s within %s: %s", what, timeout, last))
 	return false
+}
+
+// abortScheduledReboot ends a host whose reboot was issued but not yet seen
+// to happen when the run was aborted: it cancels the reboot if it has not
+// begun, so no host goes down with nobody watching, and reports what became
+// of it. The run's context is dead, so this works under a fresh one, as
+// short as one connect and one command.
+func (h *hostRun) abortScheduledReboot(runCtx context.Context, before string) {
+	phase := h.currentPhase()
+	step := min(h.r.cfg.StepTimeout, probeCommandFactor*h.r.cfg.Timing.ProbeTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(runCtx), h.connectTimeout()+2*step)
+	defer cancel()
+	outcome, what := h.cancelReboot(ctx, before, step)
+	h.res.RebootCancel = outcome
+	h.res.Phase = phase
+	h.end(report.StatusFailed, fmt.Sprintf("interrupted during %s: %s", phase, what), "interrupted", runCtx.Err())
+}
+
+// cancelReboot reconnects, checks the host has not rebooted yet and asks
+// the backend to cancel the reboot it scheduled.
+func (h *hostRun) cancelReboot(ctx context.Context, before string, step time.Duration) (outcome, what string) {
+	const mayStill = "the scheduled reboot may still happen: "
+	h.closeTransport()
+	t, err := h.dial(ctx, h.connectTimeout())
+	if err != nil {
+		return report.RebootMayStillHappen, mayStill + "reconnect to cancel it: " + err.Error()
+	}
+	h.t = t
+	id, err := h.bootID(ctx, t, step)
+	if err != nil {
+		return report.RebootMayStillHappen, mayStill + "reading boot id to cancel it: " + err.Error()
+	}
+	if id != before {
+		h.res.BootIDAfter, h.res.Rebooted = id, true
+		return report.RebootAlreadyHappened, "the host had already rebooted (new boot id " + id + ")"
+	}
+	err = h.step(ctx, "cancel scheduled reboot", step, func(c context.Context) error {
+		return h.be.CancelReboot(c, t)
+	})
+	switch {
+	case err == nil:
+		return report.RebootCancelled, "the scheduled reboot was cancelled"
+	case errors.Is(err, patch.ErrRebootNotPending):
+		return report.RebootMayStillHappen, mayStill + err.Error() + " (it may already be under way)"
+	}
+	return report.RebootMayStillHappen, mayStill + "cancel failed: " + err.Error()
 }
 
 // nextPollDelay is the wait before the next reboot probe. It backs off

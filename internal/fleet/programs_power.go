@@ -112,7 +112,16 @@ func progSystemctl(ctx context.Context, p *proc) int {
 			p.outf("active\n")
 		}
 		return 0
-	case "start", "stop", "restart", "reload", "daemon-reload", "enable", "disable", "try-restart":
+	case "stop":
+		p.h.stopUnits(rest)
+		return 0
+	case "show":
+		// show -p SubState --value UNIT: the one property patchrun reads.
+		if len(rest) == 2 && rest[0] == "SubState" {
+			p.outf("%s\n", p.h.subState(rest[1]))
+		}
+		return 0
+	case "start", "restart", "reload", "daemon-reload", "enable", "disable", "try-restart":
 		return 0
 	case "status":
 		p.outf("● %s\n    State: running\n    Units: 231 loaded (incl. loaded aliases)\n     Jobs: 0 queued\n   Failed: 0 units\n", p.h.name)
@@ -178,7 +187,7 @@ cmd:
 		unit = "run-u" + strconv.Itoa(100+len(h.units))
 	}
 	unit = strings.TrimSuffix(strings.TrimSuffix(unit, ".service"), ".timer")
-	if h.units[unit] {
+	if h.units[unit] != nil {
 		h.mu.Unlock()
 		kind := "service"
 		if timer {
@@ -187,7 +196,12 @@ cmd:
 		p.errf("Failed to start transient %s unit: Unit %s.%s was already loaded or has a fragment file.\n", kind, unit, kind)
 		return 1
 	}
-	h.units[unit] = true
+	bgCtx, stopUnit := context.WithCancel(p.sh.sess.bgCtx)
+	tu := &transientUnit{timer: timer, state: "running", stop: stopUnit}
+	if timer {
+		tu.state = "waiting"
+	}
+	h.units[unit] = tu
 	h.mu.Unlock()
 	if timer {
 		p.errf("Running timer as unit: %s.timer\nWill run service as unit: %s.service\n", unit, unit)
@@ -197,15 +211,55 @@ cmd:
 	child := p.sh.clone()
 	child.vars = copyEnv(p.env)
 	argv := append([]string(nil), args...)
-	bgCtx := p.sh.sess.bgCtx
 	wait := h.f.cfg.scale(delay)
 	h.f.goTracked(func() {
+		defer stopUnit()
 		if !sleepCtx(bgCtx, wait) {
 			return
 		}
+		h.mu.Lock()
+		tu.state = "elapsed"
+		h.mu.Unlock()
 		child.exec(bgCtx, argv, child.vars, stdio{in: strings.NewReader(""), out: io.Discard, err: io.Discard})
 	})
 	return 0
+}
+
+// transientUnit is a unit systemd-run started. Concurrency: guarded by the
+// host's mu.
+type transientUnit struct {
+	timer bool               // started with --on-active: NAME.timer and NAME.service
+	state string             // the timer's SubState: waiting, elapsed; "running" for a plain service
+	stop  context.CancelFunc // systemctl stop: the command never runs
+}
+
+// unitFor finds the transient unit a systemctl argument names ("NAME",
+// "NAME.timer", "NAME.service"). Called with mu held.
+func (h *SimHost) unitFor(arg string) *transientUnit {
+	return h.units[strings.TrimSuffix(strings.TrimSuffix(arg, ".service"), ".timer")]
+}
+
+// stopUnits is `systemctl stop UNIT…`: a stopped timer never fires; the
+// unit is unloaded, as systemd unloads a stopped transient unit.
+func (h *SimHost) stopUnits(args []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, a := range args {
+		if u := h.unitFor(a); u != nil && (u.state == "waiting" || !strings.HasSuffix(a, ".timer")) {
+			u.stop()
+			delete(h.units, strings.TrimSuffix(strings.TrimSuffix(a, ".service"), ".timer"))
+		}
+	}
+}
+
+// subState is `systemctl show -p SubState --value UNIT`.
+func (h *SimHost) subState(arg string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if u := h.unitFor(arg); u != nil {
+		return u.state
+	}
+	return "dead"
 }
 
 // parseSystemdTime reads systemd time spans: "5", "5s", "2min", "1h", "500ms".

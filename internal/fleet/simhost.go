@@ -54,7 +54,7 @@ type SimHost struct {
 	kernel     string
 	rebootPkgs []string // packages that asked for a reboot since boot (rpm distros)
 	rebootSet  context.CancelFunc
-	units      map[string]bool // transient systemd units of this boot
+	units      map[string]*transientUnit // transient systemd units of this boot
 	// counters and faults
 	reboots   int
 	commands  []string

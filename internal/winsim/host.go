@@ -39,8 +39,11 @@ type Host struct {
 	files     map[string]string
 	tasks     map[string]*task
 	rebooting bool // a reboot is scheduled or in progress
-	down      bool // went down for good (NeverReturn)
-	commands  []string
+	// abortShutdown cancels a scheduled reboot still in its delay
+	// (shutdown /a); nil once the host has started going down.
+	abortShutdown context.CancelFunc
+	down          bool // went down for good (NeverReturn)
+	commands      []string
 }
 
 // updateState is an update and what happened to it. Guarded by Host.mu.

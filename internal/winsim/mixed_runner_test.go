@@ -80,11 +80,7 @@ func TestMixedFleetPatch(t *testing.T) {
 
 	// The product's own dispatch (Windows Update for WinRM hosts, the Unix
 	// probe otherwise), with the simulated installer polled fast.
-	dialer := connect.NewDialer(connect.Options{ConnectTimeout: 2 * time.Second, Windows: windows.Options{
-		PollInterval: 10 * time.Millisecond, StaleAfter: 5 * time.Second,
-		RetryMax: 50 * time.Millisecond, ReadyPause: 10 * time.Millisecond,
-	}})
-	t.Cleanup(func() { dialer.Close() })
+	dialer := fastDialer(t)
 	plan := runner.Plan{
 		Command: report.CmdPatch, Hosts: hosts, Forks: 9,
 		ConnectTimeout: 2 * time.Second, StepTimeout: 15 * time.Second,
@@ -150,4 +146,15 @@ func TestMixedFleetPatch(t *testing.T) {
 	if r := res["win-late"]; r.Rebooted || r.Status == report.StatusOK || byName["win-late"].Boots() != 0 {
 		t.Errorf("the batch after the budget ran out must not reboot: %s (boots %d)", describe(r), byName["win-late"].Boots())
 	}
+}
+
+// fastDialer is the product's dialer with the simulated installer polled
+// fast, closed at cleanup.
+func fastDialer(t *testing.T) *connect.Dialer {
+	d := connect.NewDialer(connect.Options{ConnectTimeout: 2 * time.Second, Windows: windows.Options{
+		PollInterval: 10 * time.Millisecond, StaleAfter: 5 * time.Second,
+		RetryMax: 50 * time.Millisecond, ReadyPause: 10 * time.Millisecond,
+	}})
+	t.Cleanup(func() { d.Close() })
+	return d
 }

@@ -9,6 +9,7 @@ import (
 const (
 	exitShutdownScheduled  = 1190
 	exitShutdownInProgress = 1115
+	exitNoShutdown         = 1116
 )
 
 // shutdown runs `shutdown.exe /r` as the reboot script does (with its
@@ -38,18 +39,40 @@ func (h *Host) scheduleRebootLocked() {
 		return
 	}
 	h.rebooting = true
+	ctx, abort := context.WithCancel(h.ctx)
+	h.abortShutdown = abort
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
+		defer abort()
 		t := time.NewTimer(h.cfg.RebootDelay)
 		defer t.Stop()
 		select {
-		case <-h.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		h.reboot()
+		h.mu.Lock()
+		aborted := ctx.Err() != nil
+		h.abortShutdown = nil
+		h.mu.Unlock()
+		if !aborted {
+			h.reboot()
+		}
 	}()
+}
+
+// abortShutdownLocked is `shutdown.exe /a`: it cancels a reboot still in its
+// delay and answers 0, or 1116 when there is none to abort. Called with mu
+// held.
+func (h *Host) abortShutdownLocked() int {
+	if h.abortShutdown == nil {
+		return exitNoShutdown
+	}
+	h.abortShutdown()
+	h.abortShutdown = nil
+	h.rebooting = false
+	return 0
 }
 
 // reboot takes the host down: running tasks die, the boot identity

@@ -66,6 +66,11 @@ func (h *Host) answer(inv invocation) (any, int) {
 		}
 		first, final, aborted := h.shutdownLocked()
 		return map[string]any{"first_exit": first, "exit": final, "aborted_other": aborted}, 0
+	case windows.ScriptCancelReboot:
+		if filtered {
+			return scriptFailure("Access is denied.", hresultAccessDenied)
+		}
+		return map[string]any{"exit": h.abortShutdownLocked()}, 0
 	case windows.ScriptReady:
 		busy := time.Now().Before(h.busyUntil)
 		ti := "Stopped"

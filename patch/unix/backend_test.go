@@ -396,6 +396,83 @@ func TestRebootRequiredApt(t *testing.T) {
 	}
 }
 
+// CancelReboot cancels exactly the reboot Reboot scheduled: the transient
+// unit's timer (or the sleeping shell without systemd), under sudo when the
+// reboot needed it, and says when there was nothing left to cancel.
+func TestCancelReboot(t *testing.T) {
+	ctx := context.Background()
+	scheduled := func(t *testing.T, f *fakeTransport, b patch.Backend) string {
+		t.Helper()
+		f.prefix[""] = ok("")
+		if err := b.Reboot(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		delete(f.prefix, "")
+		i := strings.Index(f.sent[len(f.sent)-1], RebootUnitPrefix)
+		return strings.Fields(f.sent[len(f.sent)-1][i:])[0]
+	}
+	for _, tt := range []struct {
+		name    string
+		out     string
+		wantErr error
+	}{
+		{"waiting timer stopped", CancelledOut + "\n", nil},
+		{"timer fired", "elapsed\n", patch.ErrRebootNotPending},
+		{"no such timer", "dead\n", patch.ErrRebootNotPending},
+		{"stop failed", "waiting\n", patch.ErrCommandFailed},
+	} {
+		t.Run("systemd: "+tt.name, func(t *testing.T) {
+			f := newFake(t)
+			b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+			unit := scheduled(t, f, b)
+			f.on(CmdSystemdCancelReboot(unit), ok(tt.out))
+			if err := b.CancelReboot(ctx, f); !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("got %v, want %v", err, tt.wantErr)
+			}
+			if !strings.Contains(f.sent[len(f.sent)-1], "systemctl stop "+unit+".timer") {
+				t.Errorf("cancel line %q does not stop %s.timer", f.sent[len(f.sent)-1], unit)
+			}
+		})
+	}
+	t.Run("systemd under sudo", func(t *testing.T) {
+		f := newFake(t)
+		f.on(CmdProbe, ok(sections(SectionOSRelease, osDebian, SectionManagers, "/usr/bin/apt-get", SectionUID, "1000", SectionSystemdRun, "/usr/bin/systemd-run")))
+		b, err := Detect(ctx, f, Options{Sudo: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		unit := scheduled(t, f, b)
+		f.on("sudo -n sh -c '"+CmdSystemdCancelReboot(unit)+"'", ok(CancelledOut))
+		if err := b.CancelReboot(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("nohup: the sleeping shell is killed", func(t *testing.T) {
+		f := newFake(t)
+		f.on(CmdProbe, ok(sections(SectionOSRelease, osAlpine, SectionManagers, "/usr/bin/apt-get", SectionUID, "0", SectionSystemdRun, "")))
+		b, err := Detect(ctx, f, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := scheduled(t, f, b)
+		pkill := `pkill -f "[p]` + strings.TrimPrefix(name, "p") + `"`
+		f.on(pkill, ok(""), exit(1, "", ""))
+		if err := b.CancelReboot(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.CancelReboot(ctx, f); !errors.Is(err, patch.ErrRebootNotPending) {
+			t.Fatalf("nothing left to kill: got %v", err)
+		}
+	})
+	t.Run("nothing scheduled", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+		if err := b.CancelReboot(ctx, f); !errors.Is(err, patch.ErrRebootNotPending) || len(f.sent) != 1 {
+			t.Fatalf("got %v after sending %q", err, f.sent)
+		}
+	})
+}
+
 func TestRebootAndReady(t *testing.T) {
 	ctx := context.Background()
 	const unit = "systemd-run --on-active=7 --unit=" + RebootUnitPrefix
@@ -431,9 +508,12 @@ func TestRebootAndReady(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.on("sudo -n nohup sh -c 'sleep 5; reboot' >/dev/null 2>&1 </dev/null &", ok(""))
+		f.prefix["sudo -n nohup sh -c 'sleep 5; reboot' "+RebootUnitPrefix] = ok("")
 		if err := b.Reboot(ctx, f); err != nil {
 			t.Fatal(err)
+		}
+		if last := f.sent[len(f.sent)-1]; !strings.HasSuffix(last, " >/dev/null 2>&1 </dev/null &") {
+			t.Fatalf("reboot line %q", last)
 		}
 	})
 	t.Run("ready", func(t *testing.T) {

@@ -218,9 +218,31 @@ func CmdSystemdReboot(delay int, unit string) string {
 	return "systemd-run --on-active=" + strconv.Itoa(delay) + " --unit=" + unit + " systemctl reboot"
 }
 
+// CmdSystemdCancelReboot cancels the reboot CmdSystemdReboot scheduled in
+// unit if its timer is still waiting. It prints CancelledOut when it
+// stopped the timer, else the timer's state ("elapsed": it has fired and the
+// reboot is under way; "dead" or nothing: no such timer is loaded). It holds
+// no single quote, so it can run under sudo -n sh -c '…'.
+func CmdSystemdCancelReboot(unit string) string {
+	return "state=$(systemctl show -p SubState --value " + unit + ".timer 2>/dev/null); " +
+		`test "$state" = waiting && systemctl stop ` + unit + ".timer && echo " + CancelledOut + ` || echo "$state"`
+}
+
+// CancelledOut is what a cancel command prints when it cancelled a reboot.
+const CancelledOut = "cancelled"
+
 // CmdNohupReboot is the fallback without systemd: a detached sleep+reboot.
-func CmdNohupReboot(delay int) string {
-	return "nohup sh -c 'sleep " + strconv.Itoa(delay) + "; reboot' >/dev/null 2>&1 </dev/null &"
+// The sleeping shell's $0 is name, so CmdNohupCancelReboot can find it.
+func CmdNohupReboot(delay int, name string) string {
+	return "nohup sh -c 'sleep " + strconv.Itoa(delay) + "; reboot' " + name + " >/dev/null 2>&1 </dev/null &"
+}
+
+// CmdNohupCancelReboot kills the shell CmdNohupReboot left sleeping before
+// its reboot (its sleep then ends harmlessly). pkill exits 1 when nothing
+// matched. The bracket keeps the pattern from matching this command's own
+// shell.
+func CmdNohupCancelReboot(name string) string {
+	return `pkill -f "[` + name[:1] + `]` + name[1:] + `"`
 }
 
 // RebootUnitPrefix starts the transient unit name of a scheduled reboot.

@@ -52,6 +52,10 @@ type host struct {
 	// instead of a second round trip; later Facts calls probe again.
 	fresh bool
 	sudo  bool // prefix privileged commands with SudoPrefix
+	// scheduled names the reboot the last Reboot scheduled (a transient
+	// unit, or the sleeping shell's name without systemd), for CancelReboot.
+	scheduled        string
+	scheduledSystemd bool
 }
 
 func newHost(p probe, manager string, opts Options) host {
@@ -130,11 +134,12 @@ func (h *host) BootID(ctx context.Context, t transport.Transport) (string, error
 
 // rebootLine is the detached reboot command for this host.
 func (h *host) rebootLine(now time.Time) string {
-	if h.probe.systemdRun {
-		unit := RebootUnitPrefix + strconv.FormatInt(now.UnixNano(), 36)
-		return h.priv(CmdSystemdReboot(h.opts.RebootDelay, unit))
+	h.scheduled = RebootUnitPrefix + strconv.FormatInt(now.UnixNano(), 36)
+	h.scheduledSystemd = h.probe.systemdRun
+	if h.scheduledSystemd {
+		return h.priv(CmdSystemdReboot(h.opts.RebootDelay, h.scheduled))
 	}
-	return h.priv(CmdNohupReboot(h.opts.RebootDelay))
+	return h.priv(CmdNohupReboot(h.opts.RebootDelay, h.scheduled))
 }
 
 // Reboot issues a detached reboot. A lost connection or EOF while it runs
@@ -150,6 +155,45 @@ func (h *host) Reboot(ctx context.Context, t transport.Transport) error {
 		return nil
 	}
 	return fmt.Errorf("reboot: %w", err)
+}
+
+// CancelReboot stops the transient unit's timer of the reboot Reboot
+// scheduled (or, without systemd, kills the shell sleeping before it).
+func (h *host) CancelReboot(ctx context.Context, t transport.Transport) error {
+	if h.scheduled == "" {
+		return fmt.Errorf("cancel reboot: %w", patch.ErrRebootNotPending)
+	}
+	if !h.scheduledSystemd {
+		res, err := run(ctx, t, "cancel reboot", h.priv(CmdNohupCancelReboot(h.scheduled)))
+		switch {
+		case err != nil:
+			return err
+		case res.ExitCode == 1:
+			return fmt.Errorf("cancel reboot: %w (no sleeping %s process)", patch.ErrRebootNotPending, h.scheduled)
+		case res.ExitCode != 0:
+			return commandFailed("cancel reboot", res)
+		}
+		return nil
+	}
+	line := CmdSystemdCancelReboot(h.scheduled)
+	if h.sudo {
+		line = SudoPrefix + "sh -c '" + line + "'"
+	}
+	res, err := run(ctx, t, "cancel reboot", line)
+	if err != nil {
+		return err
+	}
+	switch out := strings.TrimSpace(string(res.Stdout)); {
+	case res.ExitCode != 0 || out == "waiting":
+		// waiting: the timer is still set, so systemctl stop failed.
+	case out == CancelledOut:
+		return nil
+	case out == "elapsed" || out == "running":
+		return fmt.Errorf("cancel reboot: %w (%s.timer has fired)", patch.ErrRebootNotPending, h.scheduled)
+	default:
+		return fmt.Errorf("cancel reboot: %w (no %s.timer is loaded)", patch.ErrRebootNotPending, h.scheduled)
+	}
+	return commandFailed("cancel reboot", res)
 }
 
 // Ready runs the readiness probe; nil when it exits 0.

@@ -330,3 +330,30 @@ func TestBackendOverWrappedTransport(t *testing.T) {
 		t.Errorf("long script not uploaded, run with -File and deleted: %s", cmds)
 	}
 }
+
+// An aborted run cancels the reboot it scheduled with shutdown /a while the
+// shutdown's delay runs; a second cancel finds nothing left to abort.
+func TestCancelRebootAbortsTheScheduledShutdown(t *testing.T) {
+	h := startHost(t, winsim.Config{RebootDelay: time.Hour})
+	c := dial(t, h)
+	be := windows.New(fastOptions())
+	if err := be.CancelReboot(testCtx(t), c); !errors.Is(err, patch.ErrRebootNotPending) {
+		t.Fatalf("cancel with nothing scheduled: %v", err)
+	}
+	if err := be.Reboot(testCtx(t), c); err != nil {
+		t.Fatalf("Reboot: %v", err)
+	}
+	if err := be.CancelReboot(testCtx(t), c); err != nil {
+		t.Fatalf("CancelReboot: %v", err)
+	}
+	if err := be.CancelReboot(testCtx(t), c); !errors.Is(err, patch.ErrRebootNotPending) {
+		t.Fatalf("second cancel: %v", err)
+	}
+	if h.Boots() != 0 {
+		t.Errorf("host rebooted %d times", h.Boots())
+	}
+	cmds := strings.Join(h.Commands(), " ")
+	if !strings.Contains(cmds, "cancel-reboot") {
+		t.Errorf("no cancel-reboot script ran: %s", cmds)
+	}
+}

@@ -13,6 +13,7 @@ import (
 const (
 	exitShutdownScheduled  = 1190 // ERROR_SHUTDOWN_IS_SCHEDULED
 	exitShutdownInProgress = 1115 // ERROR_SHUTDOWN_IN_PROGRESS
+	exitNoShutdown         = 1116 // ERROR_NO_SHUTDOWN_IN_PROGRESS (shutdown /a found none to abort)
 )
 
 // rebootReport is the reboot script's result.
@@ -41,6 +42,24 @@ func (b *Backend) Reboot(ctx context.Context, t transport.Transport) error {
 		return fmt.Errorf("reboot: %w: another shutdown is still scheduled after shutdown /a (exit 1190)", patch.ErrCommandFailed)
 	}
 	return fmt.Errorf("reboot: %w: shutdown.exe exit status %d", patch.ErrCommandFailed, r.Exit)
+}
+
+// CancelReboot implements patch.Backend: shutdown.exe /a aborts the
+// shutdown Reboot scheduled while its /t delay runs.
+func (b *Backend) CancelReboot(ctx context.Context, t transport.Transport) error {
+	var r struct {
+		Exit int `json:"exit"`
+	}
+	if err := runScript(ctx, t, ScriptCancelReboot, nil, &r); err != nil {
+		return fmt.Errorf("cancel reboot: %w", err)
+	}
+	switch r.Exit {
+	case 0:
+		return nil
+	case exitNoShutdown:
+		return fmt.Errorf("cancel reboot: %w (shutdown /a: no shutdown to abort, exit 1116)", patch.ErrRebootNotPending)
+	}
+	return fmt.Errorf("cancel reboot: %w: shutdown /a exit status %d", patch.ErrCommandFailed, r.Exit)
 }
 
 // ErrServicingBusy: the servicing stack is still working after a reboot.

@@ -24,6 +24,7 @@ const (
 	ScriptInstallStatus  = "install-status"
 	ScriptInstallCleanup = "install-cleanup"
 	ScriptReboot         = "reboot"
+	ScriptCancelReboot   = "cancel-reboot"
 	ScriptReady          = "ready"
 )
 
@@ -38,7 +39,7 @@ const ArgsPrefix = "$PatchrunArgs = "
 // ScriptNames lists every embedded script.
 func ScriptNames() []string {
 	return []string{ScriptFacts, ScriptBootID, ScriptScan, ScriptInstallStart, ScriptInstaller,
-		ScriptInstallStatus, ScriptInstallCleanup, ScriptReboot, ScriptReady}
+		ScriptInstallStatus, ScriptInstallCleanup, ScriptReboot, ScriptCancelReboot, ScriptReady}
 }
 
 // Script returns the embedded text of scripts/NAME.ps1.
