@@ -288,7 +288,12 @@ func summaryLine(r report.Report) string {
 			}
 			line += fmt.Sprintf("; dry run: %d of %d updates would be installed, %d hosts would reboot; nothing changed", would, s.UpdatesFound, reboots)
 		} else {
-			line += fmt.Sprintf("; %d updates found, %d installed; %d rebooted", s.UpdatesFound, s.UpdatesInstalled, s.Rebooted)
+			line += fmt.Sprintf("; %d updates found, %d installed", s.UpdatesFound, s.UpdatesInstalled)
+			if s.UpdatesUnknown > 0 {
+				// A lost connection hid how their install ended: they may be in.
+				line += fmt.Sprintf(", %d of unknown outcome", s.UpdatesUnknown)
+			}
+			line += fmt.Sprintf("; %d rebooted", s.Rebooted)
 		}
 	case report.CmdReboot:
 		if r.DryRun {

@@ -164,3 +164,17 @@ func TestEveryRegisteredFormatRenders(t *testing.T) {
 		}
 	}
 }
+
+// Updates whose install outcome is unknown are not silently "0 installed".
+func TestSummarySaysWhenInstallOutcomeIsUnknown(t *testing.T) {
+	r := report.New(report.CmdPatch, false, time.Unix(0, 0))
+	r.Finish([]report.HostResult{{Name: "a", Status: report.StatusFailed, Error: "install: connection lost; whether 2 updates were installed is unknown",
+		Updates: []report.Update{{Selected: true, OutcomeUnknown: true}, {Selected: true, OutcomeUnknown: true}}}}, time.Unix(1, 0))
+	var out bytes.Buffer
+	if err := writeText(&out, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "2 updates found, 0 installed, 2 of unknown outcome") {
+		t.Errorf("text output:\n%s", out.String())
+	}
+}

@@ -147,6 +147,10 @@ type Update struct {
 	// Installed is still pending (it failed, see Error, or the run stopped
 	// before installing it); an unselected one was left alone on purpose.
 	Selected bool `json:"selected"`
+	// OutcomeUnknown: an install of this update was under way when the
+	// connection was lost (or the run aborted) and no rescan could tell
+	// whether it went in. Installed is false then, but it may be installed.
+	OutcomeUnknown bool `json:"outcome_unknown,omitempty"`
 }
 
 // ExecResult is one host's `exec` outcome.
@@ -193,7 +197,11 @@ type Summary struct {
 	Skipped          int `json:"skipped"`
 	UpdatesFound     int `json:"updates_found"`
 	UpdatesInstalled int `json:"updates_installed"`
-	Rebooted         int `json:"rebooted"`
+	// UpdatesUnknown counts updates whose install outcome is unknown
+	// (Update.OutcomeUnknown): updates_installed does not count them, and
+	// they may be installed.
+	UpdatesUnknown int `json:"updates_unknown,omitempty"`
+	Rebooted       int `json:"rebooted"`
 }
 
 // Summarize counts a run's results: updates_found is every pending update
@@ -214,8 +222,11 @@ func Summarize(hosts []HostResult) Summary {
 		}
 		s.UpdatesFound += len(h.Updates)
 		for _, u := range h.Updates {
-			if u.Installed {
+			switch {
+			case u.Installed:
 				s.UpdatesInstalled++
+			case u.OutcomeUnknown:
+				s.UpdatesUnknown++
 			}
 		}
 		if h.Rebooted {

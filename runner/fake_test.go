@@ -56,6 +56,8 @@ type fakeHost struct {
 	scanGate      chan struct{} // Scan finishes only once this is closed
 	scanStart     chan struct{} // closed when the first Scan begins
 	dropInInstall bool          // the connection dies as an install finishes
+	lostInInstall bool          // the connection dies before an install's end is seen (it did install)
+	goneAfterLoss bool          // and the host cannot be dialled after that
 	dropWaiting   bool          // the connection dies after the post-install check
 	neverBack     bool          // after a reboot, dials fail forever
 	authAfterBoot bool          // after a reboot, the host rejects our credentials
@@ -419,6 +421,16 @@ func (b *fakeBackend) Install(ctx context.Context, t transport.Transport, update
 		res.RebootRequired = h.rebootReq
 		if h.dropInInstall {
 			h.gen++
+		}
+		if h.lostInInstall {
+			// The packages went in, but the link died before the
+			// package manager's end was seen.
+			h.gen++
+			if h.goneAfterLoss {
+				h.dialErr = transport.ErrUnreachable
+			}
+			res = patch.InstallResult{}
+			return fmt.Errorf("install: %w", transport.ErrConnLost)
 		}
 		return nil
 	})

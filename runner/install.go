@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -27,6 +28,9 @@ func (h *hostRun) install(ctx context.Context, updates []patch.Update) bool {
 	// about what changed on a host.
 	h.mergeInstalled(ir.Updates)
 	if err != nil {
+		if outcomeUnknown(ctx, err) {
+			err = fmt.Errorf("%w; %s", err, h.recheckInstall(ctx, updates))
+		}
 		h.fail(ctx, "install", err)
 		return false
 	}
@@ -52,6 +56,68 @@ func (h *hostRun) install(ctx context.Context, updates []patch.Update) bool {
 	h.res.RebootRequired = required || ir.RebootRequired
 	h.res.RebootReasons = reasons
 	return true
+}
+
+// outcomeUnknown reports whether a failed install's outcome is unknown: the
+// connection was lost, the step timed out or the run was aborted while it
+// ran, so nobody saw how it ended. A package manager that ran and failed
+// (patch.ErrCommandFailed) reported its own outcome.
+func outcomeUnknown(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, errStepTimeout) ||
+		(transport.Kind(err) != "" && !errors.Is(err, patch.ErrCommandFailed))
+}
+
+// recheckInstall finds out what an install whose end nobody saw did: it
+// reconnects and rescans (read-only, so safe to retry), marking each update
+// of the round installed or still pending. When that is impossible (the
+// run was aborted, or the host cannot be reached or scanned) it marks the
+// round's undecided updates OutcomeUnknown instead, so the report never
+// claims they were not installed. It returns a note for the host's error.
+func (h *hostRun) recheckInstall(ctx context.Context, updates []patch.Update) string {
+	if ctx.Err() == nil {
+		var found []patch.Update
+		err := h.withRedial(ctx, func(t transport.Transport) error {
+			return h.step(ctx, "rescan after an install with no known outcome", h.r.cfg.StepTimeout, func(c context.Context) error {
+				var err error
+				found, err = h.be.Scan(c, t)
+				return err
+			})
+		})
+		if err == nil {
+			still := map[string]bool{}
+			for _, u := range found {
+				still[updateKey(u)] = true
+			}
+			installed := 0
+			for _, u := range updates {
+				i := h.indexForOutcome(u)
+				if i < 0 {
+					continue
+				}
+				r := &h.res.Updates[i]
+				if still[updateKey(r.Update)] {
+					r.Installed, r.Error = false, "still pending after the install's connection was lost"
+					continue
+				}
+				r.Installed, r.Error = true, ""
+				h.installed[updateKey(r.Update)] = true
+				installed++
+			}
+			h.pending = found
+			h.mergeFound(found)
+			return fmt.Sprintf("reconnected and rescanned: %d of %d updates installed", installed, len(updates))
+		}
+		h.logf(err, "rescan after an install with no known outcome")
+		defer func() { h.failedStep = nil }() // the install round's output explains more than the rescan's
+	}
+	unknown := 0
+	for _, u := range updates {
+		if i := h.indexForOutcome(u); i >= 0 && !h.res.Updates[i].Installed {
+			h.res.Updates[i].OutcomeUnknown = true
+			unknown++
+		}
+	}
+	return fmt.Sprintf("whether %d updates were installed is unknown", unknown)
 }
 
 // needsReboot applies the reboot policy to a patched host.
