@@ -30,6 +30,7 @@ func TestLab(t *testing.T) {
 		{"scan works through packet loss", testPacketLoss},
 		{"unreachable, changed host key and dpkg lock", testFaults},
 		{"a host that never returns halts later batches", testNeverReturns},
+		{"an abort during the reboot delay cancels the scheduled reboot", testAbortCancelsReboot},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, func(t *testing.T) { s.fn(t, l, p) }) {

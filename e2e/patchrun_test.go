@@ -45,6 +45,7 @@ type hostResult struct {
 	RebootBatch    int      `json:"reboot_batch"`
 	BootIDBefore   string   `json:"boot_id_before"`
 	BootIDAfter    string   `json:"boot_id_after"`
+	RebootCancel   string   `json:"reboot_cancel"`
 	Exec           *struct {
 		ExitCode int    `json:"exit_code"`
 		Stdout   string `json:"stdout"`
