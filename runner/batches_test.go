@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
@@ -125,54 +125,55 @@ func TestFailureBudget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := rebootFleet(t, 3, "h1")
-			f.hosts["h1"].downDials = 0
-			bad := &fakeHost{name: "h4", pending: []patch.Update{upd("kernel", true, true)}}
-			if tt.unreachable {
-				bad.dialErr = transport.ErrUnreachable
-			}
-			f.hosts["h4"], f.order = bad, append(f.order, "h4")
-			plan := fastPlan(report.CmdPatch, f)
-			plan.MaxFailures = tt.maxFailures
-			plan.RebootTimeout = 40 * time.Millisecond
-			rep, rec := runPlan(t, context.Background(), plan, f, nil)
-			checkEvents(t, rep, rec)
+			synctest.Test(t, func(t *testing.T) {
+				f := rebootFleet(t, 3, "h1")
+				f.hosts["h1"].downDials = 0
+				bad := &fakeHost{name: "h4", pending: []patch.Update{upd("kernel", true, true)}}
+				if tt.unreachable {
+					bad.dialErr = transport.ErrUnreachable
+				}
+				f.hosts["h4"], f.order = bad, append(f.order, "h4")
+				plan := realTimePlan(report.CmdPatch, f)
+				plan.MaxFailures = tt.maxFailures
+				rep, rec := runPlan(t, context.Background(), plan, f, nil)
+				checkEvents(t, rep, rec)
 
-			if rep.Halted != tt.halted || ExitCode(rep) != tt.exit {
-				t.Errorf("halted %v exit %d; want %v %d", rep.Halted, ExitCode(rep), tt.halted, tt.exit)
-			}
-			if got := len(rec.kinds(EventHalt)); got != map[bool]int{true: 1}[tt.halted] {
-				t.Errorf("%d halt events", got)
-			}
-			m := byName(rep)
-			for _, name := range []string{"h1", "h2", "h3", "h4"} {
-				h := m[name]
-				if name == "h4" && tt.unreachable {
-					if h.Status != report.StatusUnreachable {
-						t.Errorf("h4: status %s", h.Status)
-					}
-					continue
+				if rep.Halted != tt.halted || ExitCode(rep) != tt.exit {
+					t.Errorf("halted %v exit %d; want %v %d", rep.Halted, ExitCode(rep), tt.halted, tt.exit)
 				}
-				if !h.Updates[0].Installed {
-					t.Errorf("%s: installed update lost: %+v", name, h.Updates)
+				if got := len(rec.kinds(EventHalt)); got != map[bool]int{true: 1}[tt.halted] {
+					t.Errorf("%d halt events", got)
 				}
-				if slices.Contains(tt.skipped, name) {
-					if h.Status != report.StatusSkipped || h.Error != tt.haltDetail || h.Rebooted || !h.RebootRequired {
-						t.Errorf("%s: status %s error %q rebooted %v required %v", name, h.Status, h.Error, h.Rebooted, h.RebootRequired)
+				m := byName(rep)
+				for _, name := range []string{"h1", "h2", "h3", "h4"} {
+					h := m[name]
+					if name == "h4" && tt.unreachable {
+						if h.Status != report.StatusUnreachable {
+							t.Errorf("h4: status %s", h.Status)
+						}
+						continue
 					}
-					if f.host(name).reboots != 0 {
-						t.Errorf("%s rebooted after the halt", name)
+					if !h.Updates[0].Installed {
+						t.Errorf("%s: installed update lost: %+v", name, h.Updates)
 					}
-				} else if name != "h1" && (h.Status != report.StatusOK || !h.Rebooted) {
-					t.Errorf("%s: status %s rebooted %v: %s", name, h.Status, h.Rebooted, h.Error)
+					if slices.Contains(tt.skipped, name) {
+						if h.Status != report.StatusSkipped || h.Error != tt.haltDetail || h.Rebooted || !h.RebootRequired {
+							t.Errorf("%s: status %s error %q rebooted %v required %v", name, h.Status, h.Error, h.Rebooted, h.RebootRequired)
+						}
+						if f.host(name).reboots != 0 {
+							t.Errorf("%s rebooted after the halt", name)
+						}
+					} else if name != "h1" && (h.Status != report.StatusOK || !h.Rebooted) {
+						t.Errorf("%s: status %s rebooted %v: %s", name, h.Status, h.Rebooted, h.Error)
+					}
 				}
-			}
-			if h := m["h1"]; !slices.Contains(tt.skipped, "h1") && (h.Status != report.StatusFailed || h.ErrorKind != "reboot-timeout") {
-				t.Errorf("h1: status %s kind %q", h.Status, h.ErrorKind)
-			}
-			if rep.Summary.Skipped != len(tt.skipped) {
-				t.Errorf("summary %+v", rep.Summary)
-			}
+				if h := m["h1"]; !slices.Contains(tt.skipped, "h1") && (h.Status != report.StatusFailed || h.ErrorKind != "reboot-timeout") {
+					t.Errorf("h1: status %s kind %q", h.Status, h.ErrorKind)
+				}
+				if rep.Summary.Skipped != len(tt.skipped) {
+					t.Errorf("summary %+v", rep.Summary)
+				}
+			})
 		})
 	}
 }

@@ -54,6 +54,7 @@ type fakeHost struct {
 	installGate   chan struct{} // Install finishes only once this is closed
 	installStart  chan struct{} // closed when Install begins
 	scanGate      chan struct{} // Scan finishes only once this is closed
+	scanHang      bool          // Scan blocks until its ctx ends
 	scanStart     chan struct{} // closed when the first Scan begins
 	dropInInstall bool          // the connection dies as an install finishes
 	lostInInstall bool          // the connection dies before an install's end is seen (it did install)
@@ -339,6 +340,10 @@ func (b *fakeBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.
 			b.h.scanStart = nil
 		}
 	})
+	if b.h.scanHang { // knob: set before Run
+		<-ctx.Done()
+		return nil, fmt.Errorf("scan: %w", ctx.Err())
+	}
 	if err := waitGate(ctx, b.h.scanGate); err != nil {
 		return nil, err
 	}
@@ -600,6 +605,14 @@ func fastPlan(cmd report.Command, f *fakeFleet) Plan {
 		RebootTimeout:  2 * time.Second,
 		Timing:         Timing{PollInterval: time.Millisecond, PollMax: 4 * time.Millisecond, ProbeTimeout: time.Second},
 	}
+}
+
+// realTimePlan is a plan with the real default timeouts and poll timing,
+// for tests that run in a synctest bubble, where they take no real time.
+func realTimePlan(cmd report.Command, f *fakeFleet) Plan {
+	p := fastPlan(cmd, f)
+	p.ConnectTimeout, p.StepTimeout, p.RebootTimeout, p.Timing = 0, 0, 0, Timing{}
+	return p
 }
 
 // runPlan runs plan against f with a recorder and returns both.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/patchrun/patchrun/patch"
@@ -149,44 +150,44 @@ func TestOneHostFailureDoesNotAffectOthers(t *testing.T) {
 		{"connection drops in scan", fakeHost{scanErr: transport.ErrConnLost}, report.StatusFailed, "connection-lost", report.PhaseScanning, "scan: connection lost"},
 		{"package manager fails", fakeHost{installErr: fmt.Errorf("%w: dpkg was interrupted", patch.ErrCommandFailed)},
 			report.StatusFailed, "command-failed", report.PhaseInstalling, "install: command failed: dpkg was interrupted"},
-		{"scan hangs past the step timeout", fakeHost{scanGate: make(chan struct{})}, report.StatusFailed, "timeout", report.PhaseScanning,
-			"scan: timed out after 300ms"},
+		{"scan hangs past the step timeout", fakeHost{scanHang: true}, report.StatusFailed, "timeout", report.PhaseScanning,
+			"scan: timed out after 30m0s"},
 		{"backend panics", fakeHost{scanPanic: true}, report.StatusFailed, "internal", report.PhaseScanning, "internal error during scanning: boom"},
 		{"one update fails", fakeHost{installFail: map[string]string{"pkg": "E: held"}},
 			report.StatusFailed, "install", report.PhaseInstalling, "1 updates did not install: pkg (E: held)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bad := tt.bad
-			bad.name = "bad"
-			bad.pending = []patch.Update{upd("pkg", true, false)}
-			f := newFleet(t,
-				&fakeHost{name: "good1", pending: []patch.Update{upd("pkg", true, false)}},
-				&bad,
-				&fakeHost{name: "good2", pending: []patch.Update{upd("pkg", true, false)}},
-			)
-			plan := fastPlan(report.CmdPatch, f)
-			plan.ConnectTimeout = 20 * time.Millisecond
-			plan.StepTimeout = 300 * time.Millisecond
-			rep, rec := runPlan(t, context.Background(), plan, f, nil)
-			checkEvents(t, rep, rec)
-			m := byName(rep)
-			b := m["bad"]
-			if b.Status != tt.status || b.ErrorKind != tt.kind || b.Phase != tt.phase || !strings.Contains(b.Error, tt.errSubstr) {
-				t.Errorf("bad host: status %s kind %q phase %s error %q; want %s %q %s ~%q",
-					b.Status, b.ErrorKind, b.Phase, b.Error, tt.status, tt.kind, tt.phase, tt.errSubstr)
-			}
-			for _, g := range []string{"good1", "good2"} {
-				if m[g].Status != report.StatusOK || !m[g].Updates[0].Installed {
-					t.Errorf("%s hurt by another host: %+v", g, m[g])
+			synctest.Test(t, func(t *testing.T) {
+				bad := tt.bad
+				bad.name = "bad"
+				bad.pending = []patch.Update{upd("pkg", true, false)}
+				f := newFleet(t,
+					&fakeHost{name: "good1", pending: []patch.Update{upd("pkg", true, false)}},
+					&bad,
+					&fakeHost{name: "good2", pending: []patch.Update{upd("pkg", true, false)}},
+				)
+				plan := realTimePlan(report.CmdPatch, f)
+				rep, rec := runPlan(t, context.Background(), plan, f, nil)
+				checkEvents(t, rep, rec)
+				m := byName(rep)
+				b := m["bad"]
+				if b.Status != tt.status || b.ErrorKind != tt.kind || b.Phase != tt.phase || !strings.Contains(b.Error, tt.errSubstr) {
+					t.Errorf("bad host: status %s kind %q phase %s error %q; want %s %q %s ~%q",
+						b.Status, b.ErrorKind, b.Phase, b.Error, tt.status, tt.kind, tt.phase, tt.errSubstr)
 				}
-			}
-			if ExitCode(rep) != ExitHostsFailed {
-				t.Errorf("exit code %d, want 2", ExitCode(rep))
-			}
-			if b.Status == report.StatusFailed && errors.Is(rec.endErr("bad"), transport.ErrConnLost) != (tt.kind == "connection-lost") {
-				t.Errorf("end event error %v does not keep its cause", rec.endErr("bad"))
-			}
+				for _, g := range []string{"good1", "good2"} {
+					if m[g].Status != report.StatusOK || !m[g].Updates[0].Installed {
+						t.Errorf("%s hurt by another host: %+v", g, m[g])
+					}
+				}
+				if ExitCode(rep) != ExitHostsFailed {
+					t.Errorf("exit code %d, want 2", ExitCode(rep))
+				}
+				if b.Status == report.StatusFailed && errors.Is(rec.endErr("bad"), transport.ErrConnLost) != (tt.kind == "connection-lost") {
+					t.Errorf("end event error %v does not keep its cause", rec.endErr("bad"))
+				}
+			})
 		})
 	}
 }

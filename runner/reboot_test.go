@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/patchrun/patchrun/patch"
@@ -157,51 +158,52 @@ func TestRebootWait(t *testing.T) {
 		{"reboot command fails", fakeHost{rebootErr: fmt.Errorf("%w: permission denied", patch.ErrCommandFailed)},
 			report.StatusFailed, "command-failed", "reboot: command failed: permission denied", nil, 0},
 		{"boot id never changes", fakeHost{neverReboots: true}, report.StatusFailed, "reboot-timeout",
-			"host did not come back within 60ms: boot id never changed (still h-boot-0)", nil, 0},
+			"host did not come back within 15m0s: boot id never changed (still h-boot-0)", nil, 0},
 		{"never comes back", fakeHost{neverBack: true}, report.StatusFailed, "reboot-timeout",
-			"host did not come back within 60ms: last error: dial h: unreachable: connection refused", nil, 0},
+			"host did not come back within 15m0s: last error: dial h: unreachable: connection refused", nil, 0},
 		{"back but never ready", fakeHost{readyFails: 1 << 30}, report.StatusFailed, "reboot-timeout",
-			"host came back but was not ready within 60ms: last error: readiness probe: not ready yet", nil, 0},
+			"host came back but was not ready within 15m0s: last error: readiness probe: not ready yet", nil, 0},
 		// Right after a boot, sshd (sssd/LDAP, automounted homes) or WinRM
 		// (domain logon) may reject good credentials for a while.
 		{"credentials rejected for a while after the reboot", fakeHost{authFailDials: 3}, report.StatusOK, "", "", nil, 5},
 		{"credentials rejected until the deadline", fakeHost{authAfterBoot: true}, report.StatusFailed, "auth",
-			"host came back but rejected our credentials within 60ms: last error: dial h: authentication failed", nil, 0},
+			"host came back but rejected our credentials within 15m0s: last error: dial h: authentication failed", nil, 0},
 		{"readiness probe hangs until the deadline", fakeHost{readyHang: true}, report.StatusFailed, "reboot-timeout",
-			"host came back but was not ready within 60ms: the readiness probe had not finished", nil, 0},
+			"host came back but was not ready within 15m0s: the readiness probe had not finished", nil, 0},
 		{"flag survives the reboot", fakeHost{stickyReboot: true}, report.StatusFailed, "still-reboot-required",
 			"still requires a reboot after 1 reboot", nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := tt.host
-			h.name = "h"
-			h.pending = []patch.Update{upd("kernel", true, true)}
-			f := newFleet(t, &h)
-			plan := fastPlan(report.CmdPatch, f)
-			plan.RebootTimeout = 60 * time.Millisecond
-			plan.MaxRounds = 1
-			rep, rec := runPlan(t, context.Background(), plan, f, nil)
-			checkEvents(t, rep, rec)
-			r := rep.Hosts[0]
-			if r.Status != tt.status || r.ErrorKind != tt.kind || !strings.Contains(r.Error, tt.errSubstr) {
-				t.Fatalf("status %s kind %q error %q; want %s %q ~%q", r.Status, r.ErrorKind, r.Error, tt.status, tt.kind, tt.errSubstr)
-			}
-			if !r.Updates[0].Installed {
-				t.Error("installed update lost from the result")
-			}
-			if r.Rebooted != (tt.status == report.StatusOK || tt.kind == "still-reboot-required") {
-				t.Errorf("rebooted %v", r.Rebooted)
-			}
-			if got := rec.phases("h"); !inOrder(got, tt.phases) {
-				t.Errorf("phases %v do not contain %v in order", got, tt.phases)
-			}
-			if tt.dials != 0 && f.host("h").dials != tt.dials {
-				t.Errorf("%d dials, want %d", f.host("h").dials, tt.dials)
-			}
-			if r.Status == report.StatusOK && r.BootIDAfter != "h-boot-1" {
-				t.Errorf("boot id after %q", r.BootIDAfter)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				h := tt.host
+				h.name = "h"
+				h.pending = []patch.Update{upd("kernel", true, true)}
+				f := newFleet(t, &h)
+				plan := realTimePlan(report.CmdPatch, f)
+				plan.MaxRounds = 1
+				rep, rec := runPlan(t, context.Background(), plan, f, nil)
+				checkEvents(t, rep, rec)
+				r := rep.Hosts[0]
+				if r.Status != tt.status || r.ErrorKind != tt.kind || !strings.Contains(r.Error, tt.errSubstr) {
+					t.Fatalf("status %s kind %q error %q; want %s %q ~%q", r.Status, r.ErrorKind, r.Error, tt.status, tt.kind, tt.errSubstr)
+				}
+				if !r.Updates[0].Installed {
+					t.Error("installed update lost from the result")
+				}
+				if r.Rebooted != (tt.status == report.StatusOK || tt.kind == "still-reboot-required") {
+					t.Errorf("rebooted %v", r.Rebooted)
+				}
+				if got := rec.phases("h"); !inOrder(got, tt.phases) {
+					t.Errorf("phases %v do not contain %v in order", got, tt.phases)
+				}
+				if tt.dials != 0 && f.host("h").dials != tt.dials {
+					t.Errorf("%d dials, want %d", f.host("h").dials, tt.dials)
+				}
+				if r.Status == report.StatusOK && r.BootIDAfter != "h-boot-1" {
+					t.Errorf("boot id after %q", r.BootIDAfter)
+				}
+			})
 		})
 	}
 }
@@ -218,14 +220,20 @@ func inOrder(got, want []report.Phase) bool {
 }
 
 func TestHostRebootTimeoutOverrideWins(t *testing.T) {
-	f := newFleet(t, &fakeHost{name: "slow", neverBack: true, factsReboot: true})
-	plan := fastPlan(report.CmdReboot, f)
-	plan.RebootTimeout = time.Hour
-	plan.Hosts[0].RebootTimeout = 30 * time.Millisecond
-	rep, _ := runPlan(t, context.Background(), plan, f, nil)
-	if h := rep.Hosts[0]; h.ErrorKind != "reboot-timeout" || !strings.Contains(h.Error, "within 30ms") {
-		t.Errorf("status %s error %q", h.Status, h.Error)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFleet(t, &fakeHost{name: "slow", neverBack: true, factsReboot: true})
+		plan := realTimePlan(report.CmdReboot, f)
+		plan.RebootTimeout = time.Hour
+		plan.Hosts[0].RebootTimeout = 2 * time.Minute
+		start := time.Now()
+		rep, _ := runPlan(t, context.Background(), plan, f, nil)
+		if h := rep.Hosts[0]; h.ErrorKind != "reboot-timeout" || !strings.Contains(h.Error, "within 2m0s") {
+			t.Errorf("status %s error %q", h.Status, h.Error)
+		}
+		if took := time.Since(start); took < 2*time.Minute || took > 3*time.Minute {
+			t.Errorf("the run took %s, want the host's 2m reboot timeout", took)
+		}
+	})
 }
 
 func TestRounds(t *testing.T) {
