@@ -59,8 +59,8 @@
 // # Reboots
 //
 // After the pool phase, hosts that need a reboot are put, in inventory order,
-// into batches of Plan.Batch.Of(number of such hosts) (at least 1), or, with
-// Plan.Ramp, of each ramp step in turn (the last step repeating). Each
+// into batches sized by Plan.Batches: batch k has Batches[k-1].Of(number of
+// such hosts) hosts (at least 1), the last size repeating. Each
 // batch starts with EventBatch; its hosts reboot in parallel and the next
 // batch starts only when every host of the current one is back and verified,
 // or failed. Per host: read the boot id over the open transport (redialling
@@ -99,14 +99,13 @@
 // # Failure budget
 //
 // failures = hosts that ended failed or unreachable so far (pool phase
-// included). Before each batch, if Plan.MaxFailures.N >= 0 and failures >
-// Plan.MaxFailures.Of(len(Plan.Hosts)), the run halts: EventHalt, no new
+// included). Before each batch, unless Plan.MaxFailures is Unlimited, if
+// failures > Plan.MaxFailures.Of(len(Plan.Hosts)) the run halts: EventHalt, no new
 // batch starts, every host still awaiting a batch ends skipped with an Error
 // saying the budget was spent and that its updates are installed and its
 // reboot still pending (the installed updates stay in its result), and
-// Report.Halted is set. A negative MaxFailures.N means unlimited; note that
-// the zero Budget therefore means "no failure allowed". Hosts of a batch that
-// already started always finish.
+// Report.Halted is set. The zero Budget allows no failure. Hosts of a batch
+// that already started always finish.
 //
 // # Interrupts
 //
