@@ -84,9 +84,22 @@ type Backend interface {
 	Refresh(ctx context.Context, t transport.Transport) error
 	// Scan lists pending updates. It changes nothing on the host.
 	Scan(ctx context.Context, t transport.Transport) ([]Update, error)
-	// Install installs exactly the given updates (already selected).
-	// For a host-wide upgrade pass all of Scan's result.
-	Install(ctx context.Context, t transport.Transport, updates []Update, sel Selection) (InstallResult, error)
+	// Install installs updates (already selected from Scan's result) in one
+	// of two modes, and reports each of them Installed or with an Error:
+	//
+	//   - full false: exactly the given updates, named on the command line
+	//     (apt-get install --only-upgrade NAMES, dnf/yum upgrade NAMES,
+	//     zypper update NAMES). An update that cannot be named (a new apt
+	//     package, pulled in only as a dependency) is reported not installed.
+	//   - full true: the updates are everything Scan found, and the tool's
+	//     host-wide upgrade runs instead (apt-get dist-upgrade, which may add
+	//     new dependencies but never removes a package; dnf/yum upgrade and
+	//     zypper update with no names), so new dependencies and obsoletes are
+	//     handled as the tool intends. Pass true only when updates is all of
+	//     Scan's result: anything else pending is upgraded too.
+	//
+	// Windows installs exactly the given update ids in both modes.
+	Install(ctx context.Context, t transport.Transport, updates []Update, full bool) (InstallResult, error)
 	// RebootRequired checks every pending-reboot signal the OS has.
 	RebootRequired(ctx context.Context, t transport.Transport) (bool, []string, error)
 	// BootID returns the identity of the running boot (Linux boot_id,

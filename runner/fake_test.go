@@ -87,6 +87,7 @@ type fakeHost struct {
 	rebootReq      bool
 	dials          int
 	installs       int
+	fullInstalls   []bool // the mode of each Install call
 	reboots        int
 	installedNames []string
 	closes, opens  int
@@ -367,7 +368,7 @@ func waitGate(ctx context.Context, gate chan struct{}) error {
 	}
 }
 
-func (b *fakeBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
+func (b *fakeBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
 	defer b.f.track()()
 	b.f.snapshot(func() {
 		if b.h.installStart != nil && b.h.installs == 0 {
@@ -395,6 +396,7 @@ func (b *fakeBackend) Install(ctx context.Context, t transport.Transport, update
 	err := b.call(t, func() error {
 		h := b.h
 		h.installs++
+		h.fullInstalls = append(h.fullInstalls, full)
 		if h.installErr != nil {
 			return h.installErr
 		}

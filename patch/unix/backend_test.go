@@ -61,7 +61,7 @@ func TestAptScanAndSecurityInstall(t *testing.T) {
 		"install --only-upgrade labboth labsec linux-image-lab </dev/null"
 	f.on(install, ok("Setting up labsec (1.1) ...\n"))
 	noReboot(f)
-	res, err := b.Install(ctx, f, picked, sel)
+	res, err := b.Install(ctx, f, picked, sel.FullUpgrade())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +74,32 @@ func TestAptScanAndSecurityInstall(t *testing.T) {
 	}
 	if !res.RebootRequired {
 		t.Fatal("installing linux-image-lab predicts a reboot")
+	}
+}
+
+// Without full, Install names exactly the given updates even when the caller
+// gives only some of what Scan found: it never widens to a host-wide upgrade.
+func TestInstallSubsetNamesExactlyTheGivenUpdates(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t)
+	b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+	const scan = "LANG=C LC_ALL=C apt-get -s -o Debug::NoLocking=1 dist-upgrade"
+	ups := parseAptSimulation(capturedFile(t, "apt/dist-upgrade-s.txt"))
+	var one []patch.Update
+	for _, u := range ups {
+		if u.Name == "labsec" {
+			one = append(one, u)
+		}
+	}
+	install := CmdAptInstall([]string{"labsec"})
+	f.on(install, ok("Setting up labsec (1.1) ...\n"))
+	f.on(scan, ok(""))
+	noReboot(f)
+	if _, err := b.Install(ctx, f, one, false); err != nil {
+		t.Fatal(err)
+	}
+	if f.count(install) != 1 || f.count(CmdAptUpgradeAll) != 0 {
+		t.Fatalf("want only %q, sent %q", install, f.sent)
 	}
 }
 
@@ -91,7 +117,7 @@ func TestAptInstallFailures(t *testing.T) {
 		f.on(full, unknown)
 		f.on(scan, ok(capturedFile(t, "apt/dist-upgrade-s.txt")))
 		noReboot(f)
-		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		res, err := b.Install(ctx, f, ups, true)
 		if !errors.Is(err, patch.ErrCommandFailed) || !strings.Contains(err.Error(), "exit status 100") ||
 			!strings.Contains(err.Error(), "E: Unable to locate package") {
 			t.Fatalf("want ErrCommandFailed with exit code and E: line, got %v", err)
@@ -106,7 +132,7 @@ func TestAptInstallFailures(t *testing.T) {
 		f.on(full, captured(t, "apt/install-no-remove")) // real apt with --no-remove
 		f.on(scan, ok(capturedFile(t, "apt/dist-upgrade-s.txt")))
 		noReboot(f)
-		_, err := b.Install(ctx, f, ups, patch.Selection{})
+		_, err := b.Install(ctx, f, ups, true)
 		if !errors.Is(err, patch.ErrCommandFailed) || !strings.Contains(err.Error(), "remove is disabled") {
 			t.Fatalf("want ErrCommandFailed saying removals are disabled, got %v", err)
 		}
@@ -117,7 +143,7 @@ func TestAptInstallFailures(t *testing.T) {
 		f.on(full, exit(0, "", "E: something odd but harmless\n"))
 		f.on(scan, ok(capturedFile(t, "apt/dist-upgrade-s-none.txt")))
 		noReboot(f)
-		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		res, err := b.Install(ctx, f, ups, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +155,7 @@ func TestAptInstallFailures(t *testing.T) {
 		f := newFake(t)
 		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
 		evil := []patch.Update{{Name: "x;reboot", Current: "1"}}
-		res, err := b.Install(ctx, f, evil, patch.Selection{Include: []string{"*"}})
+		res, err := b.Install(ctx, f, evil, false)
 		if err != nil && !errors.Is(err, patch.ErrCommandFailed) {
 			t.Fatal(err)
 		}
@@ -146,7 +172,7 @@ func TestAptInstallFailures(t *testing.T) {
 		f := newFake(t)
 		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
 		sel := patch.Selection{Include: []string{"labdep"}}
-		res, err := b.Install(ctx, f, sel.Filter(ups), sel)
+		res, err := b.Install(ctx, f, sel.Filter(ups), sel.FullUpgrade())
 		if err != nil || len(res.Updates) != 1 || res.Updates[0].Installed || res.Updates[0].Error == "" {
 			t.Fatalf("%v %+v", err, res.Updates)
 		}
@@ -158,7 +184,7 @@ func TestAptInstallFailures(t *testing.T) {
 		f := newFake(t)
 		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
 		f.on(full, fail(transport.ErrConnLost))
-		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		res, err := b.Install(ctx, f, ups, true)
 		if !errors.Is(err, transport.ErrConnLost) {
 			t.Fatalf("want ErrConnLost, got %v", err)
 		}
@@ -194,7 +220,7 @@ func TestDNFScanInstall(t *testing.T) {
 	f.on("LANG=C LC_ALL=C dnf -y upgrade labtool", captured(t, "dnf/upgrade-labtool"))
 	noReboot(f)
 	f.on("LANG=C LC_ALL=C dnf -q needs-restarting -r", captured(t, "dnf/needs-restarting-clean"))
-	res, err := b.Install(ctx, f, sel.Filter(ups), sel)
+	res, err := b.Install(ctx, f, sel.Filter(ups), sel.FullUpgrade())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +278,7 @@ func TestYumAndDNF5Commands(t *testing.T) {
 		f.on("LANG=C LC_ALL=C yum -q -y check-update", ok(""))
 		noReboot(f)
 		f.on("LANG=C LC_ALL=C needs-restarting -r", exit(127, "", "sh: needs-restarting: command not found"))
-		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		res, err := b.Install(ctx, f, ups, true)
 		if err != nil || res.RebootRequired {
 			t.Fatalf("%v reboot=%v", err, res.RebootRequired)
 		}
@@ -311,7 +337,7 @@ func TestZypper(t *testing.T) {
 		f.on(upd, exit(103, "zypper updated itself", ""), ok("done"))
 		after(f)
 		f.on(needs, captured(t, "zypper/needs-rebooting"))
-		res, err := b.Install(ctx, f, picked, sel)
+		res, err := b.Install(ctx, f, picked, sel.FullUpgrade())
 		if err != nil || f.count(upd) != 2 {
 			t.Fatalf("err %v, update sent %d times", err, f.count(upd))
 		}
@@ -325,7 +351,7 @@ func TestZypper(t *testing.T) {
 		f.on(upd, exit(102, "", ""))
 		after(f)
 		f.on(needs, captured(t, "zypper/needs-rebooting"))
-		res, err := b.Install(ctx, f, picked, sel)
+		res, err := b.Install(ctx, f, picked, sel.FullUpgrade())
 		if err != nil || !res.RebootRequired {
 			t.Fatalf("err %v reboot %v", err, res.RebootRequired)
 		}
@@ -336,7 +362,7 @@ func TestZypper(t *testing.T) {
 		f.on(list, captured(t, "zypper/list-updates"))
 		noReboot(f)
 		f.on(needs, captured(t, "zypper/needs-rebooting"))
-		res, err := b.Install(ctx, f, picked, sel)
+		res, err := b.Install(ctx, f, picked, sel.FullUpgrade())
 		if !errors.Is(err, patch.ErrCommandFailed) || f.count(upd) != maxZypperLockTry || !strings.Contains(err.Error(), "locked") {
 			t.Fatalf("err %v, sent %d times", err, f.count(upd))
 		}
@@ -350,7 +376,7 @@ func TestZypper(t *testing.T) {
 		f.on(list, captured(t, "zypper/list-updates"))
 		noReboot(f)
 		f.on(needs, captured(t, "zypper/needs-rebooting"))
-		_, err := b.Install(ctx, f, picked, sel)
+		_, err := b.Install(ctx, f, picked, sel.FullUpgrade())
 		if !errors.Is(err, patch.ErrCommandFailed) || !strings.Contains(err.Error(), "exit status 104") || !strings.Contains(err.Error(), "No provider") {
 			t.Fatalf("err %v", err)
 		}

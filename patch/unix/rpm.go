@@ -95,10 +95,10 @@ func (b *rpmBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 	return ups, nil
 }
 
-// Install runs `upgrade` (yum: `update`) for everything or for exactly the
-// selected names; verified by rerunning check-update.
-func (b *rpmBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
-	return installAndVerify(ctx, t, updates, sel, installPlan{
+// Install runs `upgrade` (yum: `update`) with no names when full, else
+// with exactly the given names; verified by rerunning check-update.
+func (b *rpmBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
+	return installAndVerify(ctx, t, updates, full, installPlan{
 		what:           b.bin + " upgrade",
 		full:           b.priv(CmdRPMUpgrade(b.bin, nil)),
 		subset:         func(names []string) string { return b.priv(CmdRPMUpgrade(b.bin, names)) },

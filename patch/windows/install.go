@@ -31,8 +31,9 @@ type runArgs struct {
 // Install implements patch.Backend: one round of download and install of
 // exactly the given updates, run by a SYSTEM scheduled task and followed by
 // polling its status file. The runner reboots and calls Install again for
-// another round.
-func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
+// another round. full changes nothing: Windows Update has no host-wide
+// upgrade that differs from installing every id.
+func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
 	var ids []string
 	for _, u := range updates {
 		if u.ID == "" {
