@@ -75,7 +75,8 @@ type InstallResult struct {
 //
 // Errors: a transport error is returned wrapped (errors.Is still sees
 // transport.ErrConnLost etc.). A package manager that ran and failed returns
-// an error wrapping ErrCommandFailed, with its output in the text.
+// a *CommandError (errors.Is(err, ErrCommandFailed) holds): one line of
+// text, the output's tail in its Output field.
 type Backend interface {
 	// Name is the package manager's name ("apt", "dnf", "windows-update").
 	Name() string

@@ -298,7 +298,7 @@ func (b *fakeBackend) run(ctx context.Context, t transport.Transport, line strin
 		return res, fmt.Errorf("%s: %w", line, err)
 	}
 	if res.ExitCode != 0 {
-		return res, fmt.Errorf("%s: exit status %d: %w", line, res.ExitCode, patch.ErrCommandFailed)
+		return res, patch.NewCommandError(line, res.ExitCode, res.Stdout, res.Stderr)
 	}
 	return res, nil
 }

@@ -1,93 +1,21 @@
 package runner
 
-import (
-	"bytes"
-	"slices"
-	"strings"
-	"unicode/utf8"
-)
+import "github.com/patchrun/patchrun/patch"
 
 // Bounds of one output excerpt (an Event's Output, a StepOutput's Output):
-// enough for a package manager's error and the lines that led to it, small
-// enough that a 500-host report stays readable and memory stays bounded.
+// the same as a backend's CommandError output.
 const (
-	maxTailLines = 40
-	maxTailBytes = 4 << 10
+	maxTailLines = patch.TailLines
+	maxTailBytes = patch.TailBytes
 )
 
-// outputTail is the end of a command's output within maxTailLines and
-// maxTailBytes: stderr's last lines first (that is where "E:" and "Error:"
-// are), then as much of stdout's end as still fits. cut reports that
-// anything was left out, here or by the transport's own cap.
+// outputTail is patch.Tail of a command's output; cut also reports the
+// transport's own cap.
 func outputTail(stdout, stderr []byte, transportCut bool) (tail string, cut bool) {
-	errLines, errCut := lastLines(stderr, maxTailLines, maxTailBytes)
-	used := 0
-	for _, l := range errLines {
-		used += len(l) + 1
-	}
-	outLines, outCut := lastLines(stdout, maxTailLines-len(errLines), maxTailBytes-used)
-	return strings.Join(append(errLines, outLines...), "\n"), transportCut || errCut || outCut
+	tail, cut = patch.Tail(stdout, stderr)
+	return tail, cut || transportCut
 }
 
 // excerpt bounds text that is already an excerpt (a backend's
 // InstallResult.Output) to the same limits.
-func excerpt(text string) (string, bool) {
-	lines, cut := lastLines([]byte(text), maxTailLines, maxTailBytes)
-	return strings.Join(lines, "\n"), cut
-}
-
-// lastLines returns the last non-blank lines of b, oldest first, that fit in
-// maxLines lines and maxBytes bytes (counting one newline per line). A line
-// rewritten with carriage returns (a progress bar) keeps only its final
-// state; invalid UTF-8 becomes "?" (never longer than what it replaces).
-// It walks back from the end, so a 1 MiB output costs only the bytes it
-// keeps plus one scan of its last line.
-func lastLines(b []byte, maxLines, maxBytes int) (lines []string, cut bool) {
-	b = bytes.TrimRight(b, " \t\r\n")
-	used := 0
-	for len(b) > 0 {
-		if len(lines) >= maxLines {
-			return finish(lines), true
-		}
-		line := b
-		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
-			line, b = b[i+1:], b[:i]
-		} else {
-			b = nil
-		}
-		line = bytes.TrimRight(line, " \t\r")
-		if i := bytes.LastIndexByte(line, '\r'); i >= 0 {
-			line = line[i+1:]
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		room := maxBytes - used - 1
-		if len(line) > room {
-			// Only a single overlong last line is kept in part (its end,
-			// which says how it finished); otherwise stop at a whole line.
-			if len(lines) == 0 && room > len("…") {
-				lines = append(lines, "…"+validTail(line, room-len("…")))
-			}
-			return finish(lines), true
-		}
-		used += len(line) + 1
-		lines = append(lines, strings.ToValidUTF8(string(line), "?"))
-	}
-	return finish(lines), false
-}
-
-// finish puts lines collected back to front in reading order.
-func finish(lines []string) []string {
-	slices.Reverse(lines)
-	return lines
-}
-
-// validTail is the last n bytes of b or fewer, starting on a rune boundary.
-func validTail(b []byte, n int) string {
-	b = b[len(b)-n:]
-	for len(b) > 0 && !utf8.RuneStart(b[0]) {
-		b = b[1:]
-	}
-	return strings.ToValidUTF8(string(b), "?")
-}
+func excerpt(text string) (string, bool) { return patch.TailText(text) }

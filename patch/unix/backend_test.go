@@ -122,6 +122,13 @@ func TestAptInstallFailures(t *testing.T) {
 			!strings.Contains(err.Error(), "E: Unable to locate package") {
 			t.Fatalf("want ErrCommandFailed with exit code and E: line, got %v", err)
 		}
+		// The text is one line; the output's tail is a field, shown once
+		// by the report rather than repeated inside every error message.
+		var ce *patch.CommandError
+		if strings.Contains(err.Error(), "\n") || !errors.As(err, &ce) ||
+			ce.ExitCode != 100 || !strings.Contains(ce.Output, "Building dependency tree") {
+			t.Fatalf("want a one-line *patch.CommandError with the output tail in Output, got %q (%#v)", err, ce)
+		}
 		if inst, failed := installedNames(res); inst != nil || len(failed) != len(ups) {
 			t.Fatalf("installed %v failed %v", inst, failed)
 		}

@@ -3,14 +3,10 @@ package unix
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/transport"
 )
-
-// tailLines is how much of a failed command's output goes into its error.
-const tailLines = 20
 
 // run sends one command line. A transport error is wrapped so errors.Is
 // still sees transport.ErrConnLost and friends; a non-zero exit is data.
@@ -22,21 +18,15 @@ func run(ctx context.Context, t transport.Transport, what, line string) (transpo
 	return res, nil
 }
 
-// commandFailed is the error for a command that ran and failed: it wraps
-// patch.ErrCommandFailed and carries the exit code and the output's tail.
+// commandFailed is the error for a command that ran and failed: a
+// *patch.CommandError with the exit code, the line that says why and the
+// output's bounded tail.
 func commandFailed(what string, res transport.Result) error {
-	return fmt.Errorf("%s: exit status %d: %w: %s", what, res.ExitCode, patch.ErrCommandFailed, outputTail(res, tailLines))
-}
-
-// outputTail is the last n non-blank lines of stdout followed by stderr
-// (stderr last: that is where E:/Error: lines are).
-func outputTail(res transport.Result, n int) string {
-	lines := append(nonEmptyLines(string(res.Stdout)), nonEmptyLines(string(res.Stderr))...)
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return patch.NewCommandError(what, res.ExitCode, res.Stdout, res.Stderr)
 }
 
 // excerpt bounds the output kept in InstallResult.Output.
-func excerpt(res transport.Result) string { return outputTail(res, 40) }
+func excerpt(res transport.Result) string {
+	out, _ := patch.Tail(res.Stdout, res.Stderr)
+	return out
+}

@@ -79,7 +79,8 @@ func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []
 		Output:         summary(started.Task, st),
 	}
 	if st.Phase == PhaseFailed {
-		return res, fmt.Errorf("install (task %s): %w: installer failed: %s", started.Task, patch.ErrCommandFailed, st.Error)
+		return res, &patch.CommandError{Command: "installer task " + started.Task, ExitCode: -1,
+			Reason: "installer failed: " + st.Error, Output: res.Output}
 	}
 	return res, nil
 }
