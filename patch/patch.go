@@ -80,6 +80,11 @@ type InstallResult struct {
 type Backend interface {
 	// Name is the package manager's name ("apt", "dnf", "windows-update").
 	Name() string
+	// RecoveryHint says how an operator checks or repairs this host's
+	// package manager after an install was cut short (one line, e.g. "run
+	// dpkg --audit, then dpkg --configure -a"): the runner adds it to an
+	// interrupted install's message.
+	RecoveryHint() string
 	Facts(ctx context.Context, t transport.Transport) (Facts, error)
 	// Refresh updates package metadata (apt-get update, dnf makecache, …).
 	Refresh(ctx context.Context, t transport.Transport) error

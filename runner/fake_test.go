@@ -76,6 +76,7 @@ type fakeHost struct {
 	scanLine     string   // Scan runs it; non-zero fails the scan
 	installLines []string // Install runs them in order; the install fails if the first exits non-zero
 	installOut   string   // the backend's own InstallResult.Output
+	hint         string   // RecoveryHint, if not the default
 
 	// state
 	boot, gen      int
@@ -289,6 +290,13 @@ func (b *fakeBackend) call(t transport.Transport, fn func() error) error {
 }
 
 func (b *fakeBackend) Name() string { return "fakepm" }
+
+func (b *fakeBackend) RecoveryHint() string {
+	if b.h.hint != "" {
+		return b.h.hint
+	}
+	return "run fakepm --verify"
+}
 
 // run sends a knob's command line over t (outside the fleet lock: the fake
 // transport takes it).

@@ -13,6 +13,11 @@ type aptBackend struct{ host }
 
 var _ patch.Backend = (*aptBackend)(nil)
 
+// RecoveryHint: dpkg lists and finishes half-installed packages.
+func (b *aptBackend) RecoveryHint() string {
+	return "run dpkg --audit, then dpkg --configure -a to finish half-configured packages"
+}
+
 func (b *aptBackend) Facts(ctx context.Context, t transport.Transport) (patch.Facts, error) {
 	return b.facts(ctx, t, b.RebootRequired)
 }

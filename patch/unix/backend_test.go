@@ -517,3 +517,29 @@ func TestFactsReusesDetectProbeOnce(t *testing.T) {
 		t.Errorf("a second Facts sent the probe %d times in all, want 2 (it must re-probe)", n)
 	}
 }
+
+// Each package manager names its own recovery tools, never another's.
+func TestRecoveryHintNamesTheHostsOwnTools(t *testing.T) {
+	for _, tt := range []struct {
+		os, managers string
+		want, not    []string
+	}{
+		{osDebian, "/usr/bin/apt-get", []string{"dpkg --audit", "dpkg --configure -a"}, []string{"rpm", "zypper"}},
+		{osRocky, "/usr/bin/dnf", []string{"rpm -Va", "dnf history"}, []string{"dpkg", "zypper"}},
+		{osCentOS7, "/usr/bin/yum", []string{"rpm -Va", "yum history"}, []string{"dpkg", "zypper"}},
+		{osSLES, "/usr/bin/zypper", []string{"zypper verify"}, []string{"dpkg", "dnf"}},
+	} {
+		b := detectWith(t, newFake(t), tt.os, tt.managers, Options{})
+		hint := b.RecoveryHint()
+		for _, w := range tt.want {
+			if !strings.Contains(hint, w) {
+				t.Errorf("%s: hint %q lacks %q", b.Name(), hint, w)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(hint, n) {
+				t.Errorf("%s: hint %q names %q", b.Name(), hint, n)
+			}
+		}
+	}
+}

@@ -24,6 +24,12 @@ const (
 	checkUpdatePending = 100
 )
 
+// RecoveryHint: rpm verifies installed files; the tool's history shows the
+// transaction that was cut short.
+func (b *rpmBackend) RecoveryHint() string {
+	return "run rpm -Va to find damaged packages and " + b.bin + " history to see the interrupted transaction"
+}
+
 func (b *rpmBackend) Facts(ctx context.Context, t transport.Transport) (patch.Facts, error) {
 	return b.facts(ctx, t, b.RebootRequired)
 }

@@ -53,6 +53,11 @@ func zypperRun(ctx context.Context, t transport.Transport, what, line string) (t
 	}
 }
 
+// RecoveryHint: zypper verify finds and fixes broken dependencies.
+func (b *zypperBackend) RecoveryHint() string {
+	return "run zypper verify to find and repair broken dependencies"
+}
+
 func (b *zypperBackend) Facts(ctx context.Context, t transport.Transport) (patch.Facts, error) {
 	return b.facts(ctx, t, b.RebootRequired)
 }
