@@ -50,7 +50,7 @@ func runScript(ctx context.Context, t transport.Transport, name string, args, ou
 		}
 		return fmt.Errorf("%s.ps1: %w", name, err)
 	}
-	payload, perr := winrm.ParseFramed(res.Stdout)
+	payload, perr := ParseFramed(res.Stdout)
 	if perr != nil && notPowerShell(res) {
 		return fmt.Errorf("%s.ps1: %w: exit status %d", name, ErrNoPowerShell, res.ExitCode)
 	}

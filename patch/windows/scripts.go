@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/patchrun/patchrun/transport/winrm"
 )
 
 //go:embed scripts/*.ps1
@@ -68,7 +66,7 @@ func Compose(name string, args any) (string, error) {
 	}
 	argsLine := ArgsPrefix + "[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('" +
 		base64.StdEncoding.EncodeToString(js) + "')) | ConvertFrom-Json"
-	return marker + "\n" + argsLine + "\n" + winrm.PSWriteResult + rest, nil
+	return marker + "\n" + argsLine + "\n" + PSWriteResult + rest, nil
 }
 
 // ParseScript is the inverse of Compose for a simulated host: the script's
