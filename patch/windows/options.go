@@ -24,6 +24,12 @@ type Options struct {
 	// CleanupTimeout bounds the best-effort removal of the task and its
 	// files, which runs even when ctx has ended. Default 30s.
 	CleanupTimeout time.Duration
+	// ReadyCommand, when set, is a PowerShell script that must exit 0 before
+	// a rebooted host counts as ready, run after the servicing stack is idle
+	// (powershell.exe -NoProfile -NonInteractive, like patchrun's own
+	// scripts). It says "not yet" with `exit 1`, a failing last statement
+	// or an uncaught error. Empty: servicing idle alone means ready.
+	ReadyCommand string
 	// NewRunID names an install's task and work directory; nil means a
 	// random id. Tests may fix it.
 	NewRunID func() (string, error)
