@@ -59,6 +59,8 @@ func (h *Host) answer(inv invocation) (any, int) {
 		return h.installStatusLocked(inv)
 	case windows.ScriptInstallCleanup:
 		return h.cleanupLocked(inv)
+	case windows.ScriptInstallLeftovers:
+		return h.leftoversLocked(), 0
 	case windows.ScriptReboot:
 		if filtered {
 			return scriptFailure("Access is denied.", hresultAccessDenied)

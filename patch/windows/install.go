@@ -30,7 +30,8 @@ type runArgs struct {
 
 // Install implements patch.Backend: one round of download and install of
 // exactly the given updates, run by a SYSTEM scheduled task and followed by
-// polling its status file. The runner reboots and calls Install again for
+// polling its status file. It first removes what earlier runs killed
+// before their own cleanup left behind (sweepLeftovers). The runner reboots and calls Install again for
 // another round. full changes nothing: Windows Update has no host-wide
 // upgrade that differs from installing every id.
 func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
@@ -55,6 +56,7 @@ func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []
 
 	ctx, cancel := context.WithTimeout(ctx, b.opts.InstallTimeout)
 	defer cancel()
+	swept := b.sweepLeftovers(ctx, t)
 	// Cleanup runs even when ctx ended (Ctrl-C, timeout): a task left behind
 	// would keep its files forever. It is bounded on its own.
 	defer b.cleanup(ctx, t, runID)
@@ -76,7 +78,7 @@ func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []
 	res := patch.InstallResult{
 		Updates:        applyResults(updates, st),
 		RebootRequired: st.RebootRequired,
-		Output:         summary(started.Task, st),
+		Output:         sweptLine(swept) + summary(started.Task, st),
 	}
 	if st.Phase == PhaseFailed {
 		return res, &patch.CommandError{Command: "installer task " + started.Task, ExitCode: -1,

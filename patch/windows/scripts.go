@@ -21,8 +21,10 @@ const (
 	ScriptInstaller      = "installer"
 	ScriptInstallStatus  = "install-status"
 	ScriptInstallCleanup = "install-cleanup"
-	ScriptReboot         = "reboot"
-	ScriptReady          = "ready"
+	// ScriptInstallLeftovers lists what earlier, killed runs left behind.
+	ScriptInstallLeftovers = "install-leftovers"
+	ScriptReboot           = "reboot"
+	ScriptReady            = "ready"
 )
 
 // MarkerPrefix starts the first line of every embedded script.
@@ -36,7 +38,7 @@ const ArgsPrefix = "$PatchrunArgs = "
 // ScriptNames lists every embedded script.
 func ScriptNames() []string {
 	return []string{ScriptFacts, ScriptBootID, ScriptScan, ScriptInstallStart, ScriptInstaller,
-		ScriptInstallStatus, ScriptInstallCleanup, ScriptReboot, ScriptReady}
+		ScriptInstallStatus, ScriptInstallCleanup, ScriptInstallLeftovers, ScriptReboot, ScriptReady}
 }
 
 // Script returns the embedded text of scripts/NAME.ps1.
