@@ -175,7 +175,7 @@ func (d *Dialer) dialSSH(ctx context.Context, h inventory.Host) (transport.Trans
 // backend options. It is a runner.DetectFunc.
 func (d *Dialer) Detect(ctx context.Context, h inventory.Host, t transport.Transport) (patch.Backend, error) {
 	if h.Transport == inventory.TransportWinRM {
-		return d.windowsBackend(), nil
+		return d.windowsBackend(h), nil
 	}
 	return unix.Detect(ctx, t, unixOptions(h))
 }

@@ -79,18 +79,37 @@ type InstallResult struct {
 //
 // Errors: a transport error is returned wrapped (errors.Is still sees
 // transport.ErrConnLost etc.). A package manager that ran and failed returns
-// an error wrapping ErrCommandFailed, with its output in the text.
+// a *CommandError (errors.Is(err, ErrCommandFailed) holds): one line of
+// text, the output's tail in its Output field.
 type Backend interface {
 	// Name is the package manager's name ("apt", "dnf", "windows-update").
 	Name() string
+	// RecoveryHint says how an operator checks or repairs this host's
+	// package manager after an install was cut short (one line, e.g. "run
+	// dpkg --audit, then dpkg --configure -a"): the runner adds it to an
+	// interrupted install's message.
+	RecoveryHint() string
 	Facts(ctx context.Context, t transport.Transport) (Facts, error)
 	// Refresh updates package metadata (apt-get update, dnf makecache, …).
 	Refresh(ctx context.Context, t transport.Transport) error
 	// Scan lists pending updates. It changes nothing on the host.
 	Scan(ctx context.Context, t transport.Transport) ([]Update, error)
-	// Install installs exactly the given updates (already selected).
-	// For a host-wide upgrade pass all of Scan's result.
-	Install(ctx context.Context, t transport.Transport, updates []Update, sel Selection) (InstallResult, error)
+	// Install installs updates (already selected from Scan's result) in one
+	// of two modes, and reports each of them Installed or with an Error:
+	//
+	//   - full false: exactly the given updates, named on the command line
+	//     (apt-get install --only-upgrade NAMES, dnf/yum upgrade NAMES,
+	//     zypper update NAMES). An update that cannot be named (a new apt
+	//     package, pulled in only as a dependency) is reported not installed.
+	//   - full true: the updates are everything Scan found, and the tool's
+	//     host-wide upgrade runs instead (apt-get dist-upgrade, which may add
+	//     new dependencies but never removes a package; dnf/yum upgrade and
+	//     zypper update with no names), so new dependencies and obsoletes are
+	//     handled as the tool intends. Pass true only when updates is all of
+	//     Scan's result: anything else pending is upgraded too.
+	//
+	// Windows installs exactly the given update ids in both modes.
+	Install(ctx context.Context, t transport.Transport, updates []Update, full bool) (InstallResult, error)
 	// RebootRequired checks every pending-reboot signal the OS has.
 	RebootRequired(ctx context.Context, t transport.Transport) (bool, []string, error)
 	// BootID returns the identity of the running boot (Linux boot_id,

@@ -18,6 +18,14 @@ func (s Selection) Validate() error {
 	return nil
 }
 
+// FullUpgrade reports whether the selection picks every pending update, so
+// an install may use the package manager's host-wide upgrade (see
+// Backend.Install). SkipOptional does not narrow it: only Windows has
+// optional updates, and Windows installs by id in either mode.
+func (s Selection) FullUpgrade() bool {
+	return !s.SecurityOnly && len(s.Include) == 0 && len(s.Exclude) == 0
+}
+
 // Filter returns the updates the selection picks, in their original order.
 func (s Selection) Filter(updates []Update) []Update {
 	var out []Update

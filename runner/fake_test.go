@@ -82,6 +82,7 @@ type fakeHost struct {
 	scanLine     string   // Scan runs it; non-zero fails the scan
 	installLines []string // Install runs them in order; the install fails if the first exits non-zero
 	installOut   string   // the backend's own InstallResult.Output
+	hint         string   // RecoveryHint, if not the default
 
 	// state
 	boot, gen      int
@@ -93,6 +94,7 @@ type fakeHost struct {
 	rebootReq      bool
 	dials          int
 	installs       int
+	fullInstalls   []bool // the mode of each Install call
 	reboots        int
 	cancels        int
 	installedNames []string
@@ -296,6 +298,13 @@ func (b *fakeBackend) call(t transport.Transport, fn func() error) error {
 
 func (b *fakeBackend) Name() string { return "fakepm" }
 
+func (b *fakeBackend) RecoveryHint() string {
+	if b.h.hint != "" {
+		return b.h.hint
+	}
+	return "run fakepm --verify"
+}
+
 // run sends a knob's command line over t (outside the fleet lock: the fake
 // transport takes it).
 func (b *fakeBackend) run(ctx context.Context, t transport.Transport, line string) (transport.Result, error) {
@@ -304,7 +313,7 @@ func (b *fakeBackend) run(ctx context.Context, t transport.Transport, line strin
 		return res, fmt.Errorf("%s: %w", line, err)
 	}
 	if res.ExitCode != 0 {
-		return res, fmt.Errorf("%s: exit status %d: %w", line, res.ExitCode, patch.ErrCommandFailed)
+		return res, patch.NewCommandError(line, res.ExitCode, res.Stdout, res.Stderr)
 	}
 	return res, nil
 }
@@ -378,7 +387,7 @@ func waitGate(ctx context.Context, gate chan struct{}) error {
 	}
 }
 
-func (b *fakeBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
+func (b *fakeBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
 	defer b.f.track()()
 	b.f.snapshot(func() {
 		if b.h.installStart != nil && b.h.installs == 0 {
@@ -406,6 +415,7 @@ func (b *fakeBackend) Install(ctx context.Context, t transport.Transport, update
 	err := b.call(t, func() error {
 		h := b.h
 		h.installs++
+		h.fullInstalls = append(h.fullInstalls, full)
 		if h.installErr != nil {
 			return h.installErr
 		}

@@ -244,7 +244,10 @@ func (h *hostRun) fail(ctx context.Context, what string, err error) {
 	if ctx.Err() != nil {
 		msg := "interrupted during " + string(phase)
 		if phase == report.PhaseInstalling {
-			msg += ": host may be half-patched: check the package manager (e.g. dpkg --audit)"
+			msg += ": host may be half-patched"
+			if h.be != nil && h.be.RecoveryHint() != "" {
+				msg += ": " + h.be.RecoveryHint()
+			}
 		}
 		h.end(report.StatusFailed, msg, "interrupted", err)
 		return

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/patch"
+	"github.com/patchrun/patchrun/patch/windows"
 	"github.com/patchrun/patchrun/report"
 )
 
@@ -122,7 +123,7 @@ func TestSecondCtrlCAbortsPromptly(t *testing.T) {
 		{"during install", func(a *fakeHost) <-chan struct{} {
 			a.installHang, a.installStart = true, make(chan struct{})
 			return a.installStart
-		}, "interrupted during installing: host may be half-patched: check the package manager (e.g. dpkg --audit)"},
+		}, "interrupted during installing: host may be half-patched: run fakepm --verify"},
 		{"during reboot wait", func(a *fakeHost) <-chan struct{} {
 			a.neverBack, a.rebootIssued = true, make(chan struct{})
 			return a.rebootIssued
@@ -176,5 +177,27 @@ func TestFirstCtrlCStartsNoFurtherRound(t *testing.T) {
 	if h.Status != report.StatusSkipped || !h.Rebooted || h.Rounds != 1 || f.host("a").installs != 1 ||
 		h.Error != "interrupted: install round 2 not started; 1 selected updates still pending" {
 		t.Errorf("status %s error %q rebooted %v rounds %d installs %d", h.Status, h.Error, h.Rebooted, h.Rounds, f.host("a").installs)
+	}
+}
+
+// The half-patched warning carries the host's own backend's recovery hint:
+// a Windows host is never told to run dpkg.
+func TestInterruptedInstallHintComesFromTheBackend(t *testing.T) {
+	a := kernelHost("win")
+	a.hint = windows.New(windows.Options{}).RecoveryHint()
+	a.installHang, a.installStart = true, make(chan struct{})
+	f := newFleet(t, a)
+	plan := fastPlan(report.CmdPatch, f)
+	plan.StepTimeout = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := make(chan struct{})
+	after(t, a.installStart, func() { close(stop); cancel() })
+
+	rep, _ := runPlan(t, ctx, plan, f, stop)
+	h := rep.Hosts[0]
+	if !strings.HasPrefix(h.Error, "interrupted during installing: host may be half-patched: ") ||
+		!strings.Contains(h.Error, "Get-WindowsUpdateLog") || strings.Contains(h.Error, "dpkg") {
+		t.Fatalf("error %q: want the Windows backend's hint and no dpkg", h.Error)
 	}
 }

@@ -169,3 +169,31 @@ func TestJitterStaysInUpperHalf(t *testing.T) {
 		}
 	}
 }
+
+// The backend is told which install mode the selection means: a host-wide
+// upgrade only when nothing narrows the selection, so a security-only run
+// never runs the package manager's full upgrade.
+func TestInstallModeFollowsSelection(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		sel  patch.Selection
+		full bool
+	}{
+		{"everything", patch.Selection{SkipOptional: true}, true},
+		{"security only", patch.Selection{SecurityOnly: true}, false},
+		{"include", patch.Selection{Include: []string{"openssl*"}}, false},
+		{"exclude", patch.Selection{Exclude: []string{"kernel*"}}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFleet(t, &fakeHost{name: "a", pending: []patch.Update{
+				{Name: "openssl", Security: true}, {Name: "curl", Security: true},
+			}})
+			plan := fastPlan(report.CmdPatch, f)
+			plan.Selection = tt.sel
+			runPlan(t, context.Background(), plan, f, nil)
+			if got := f.host("a").fullInstalls; len(got) != 1 || got[0] != tt.full {
+				t.Fatalf("install modes %v, want [%v]", got, tt.full)
+			}
+		})
+	}
+}

@@ -55,6 +55,7 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 		wantStatus report.Status
 		want       []report.StepOutput
 		wantLogs   []logWithOutput // every EventLog of the run with an Output, in order
+		wantError  string          // the host's one-line error, when it failed
 	}{
 		{
 			name: "failed install keeps its tail, once",
@@ -66,6 +67,8 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 			cmd: report.CmdPatch, wantStatus: report.StatusFailed,
 			want:     []report.StepOutput{{Step: "install round 1: 1 updates", Command: aptInstall, ExitCode: 100, Output: aptFailureTail}},
 			wantLogs: []logWithOutput{{"install round 1", aptFailureTail}},
+			// The tail is in Output once; the error is one line.
+			wantError: "install: " + aptInstall + ": exit status 100: command failed: E: Unable to fetch some archives",
 		},
 		{
 			name: "the backend's own excerpt is the install's output",
@@ -158,6 +161,12 @@ func TestStepOutputInReportAndEvents(t *testing.T) {
 			h := byName(rep)["h"]
 			if h.Status != tt.wantStatus {
 				t.Fatalf("status %s (%s), want %s", h.Status, h.Error, tt.wantStatus)
+			}
+			if tt.wantError != "" && h.Error != tt.wantError {
+				t.Errorf("host error %q, want %q", h.Error, tt.wantError)
+			}
+			if strings.Contains(h.Error, "\n") {
+				t.Errorf("host error spans lines: %q", h.Error)
 			}
 			if !equalOutputs(h.Output, tt.want) {
 				t.Errorf("host output\n got %+v\nwant %+v", h.Output, tt.want)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/internal/fleet"
-	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/patch/unix"
 	"github.com/patchrun/patchrun/transport"
 	sshtr "github.com/patchrun/patchrun/transport/ssh"
@@ -99,7 +98,7 @@ func TestRealBackendFullCycle(t *testing.T) {
 			if security == 0 {
 				t.Error("scan found no security updates")
 			}
-			res, err := b.Install(ctx, tr, ups, patch.Selection{})
+			res, err := b.Install(ctx, tr, ups, true)
 			if err != nil {
 				t.Fatalf("install: %v\n%s", err, res.Output)
 			}

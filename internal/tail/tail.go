@@ -96,3 +96,14 @@ func validTail(b []byte, n int) string {
 	}
 	return strings.ToValidUTF8(string(b), "?")
 }
+
+// LastLine is the last non-blank line of stderr, else of stdout, within
+// maxBytes: the line that most often says why a command failed.
+func LastLine(stdout, stderr []byte, maxBytes int) string {
+	for _, b := range [][]byte{stderr, stdout} {
+		if l, _ := lastLines(b, 1, maxBytes); len(l) > 0 {
+			return l[0]
+		}
+	}
+	return ""
+}

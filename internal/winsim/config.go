@@ -47,6 +47,18 @@ type Config struct {
 	AllowUnencrypted bool
 
 	Faults Faults
+
+	// PowerShell answers PowerShell scripts other than patchrun's own, by
+	// their exact text (without the transport's progress prelude): an
+	// inventory's ready_command, for instance. Any other script fails.
+	PowerShell map[string]PSAnswer
+}
+
+// PSAnswer is what a PowerShell script in Config.PowerShell prints and
+// exits with.
+type PSAnswer struct {
+	Stdout, Stderr string
+	Exit           int
 }
 
 // DefaultPassword is the built-in Administrator's password when Users is nil.

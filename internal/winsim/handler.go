@@ -104,10 +104,24 @@ func (h *Host) exec(ctx context.Context, inv invocation, stdout, stderr io.Write
 	case inv.ps && isDecodeStep(inv.text):
 		return h.decodeUpload(inv, stderr)
 	case inv.ps:
-		fmt.Fprint(stderr, "winsim: this simulated host runs only patchrun's own PowerShell scripts\r\n")
+		if a, ok := h.cfg.PowerShell[withoutPrelude(inv.text)]; ok {
+			fmt.Fprint(stdout, a.Stdout)
+			fmt.Fprint(stderr, a.Stderr)
+			return a.Exit
+		}
+		fmt.Fprint(stderr, "winsim: this simulated host runs only patchrun's own PowerShell scripts and Config.PowerShell\r\n")
 		return 1
 	}
 	return h.runCmd(inv, stdout, stderr)
+}
+
+// withoutPrelude drops the line transport/winrm puts before every script
+// (progress records off).
+func withoutPrelude(text string) string {
+	if first, rest, ok := strings.Cut(text, "\n"); ok && strings.HasPrefix(first, "$ProgressPreference") {
+		return rest
+	}
+	return text
 }
 
 // decodeUTF16Base64 is the -EncodedCommand decoding.

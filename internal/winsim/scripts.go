@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/patch/windows"
-	"github.com/patchrun/patchrun/transport/winrm"
 )
 
 // hresultAccessDenied is E_ACCESSDENIED as the scripts format it.
@@ -25,7 +24,7 @@ func (h *Host) runScript(ctx context.Context, inv invocation, stdout, stderr io.
 		return 1
 	}
 	// Some noise before the frame, as a real profile or module might print.
-	fmt.Fprint(stdout, "\r\n"+winrm.FrameMarker(js)+"\r\n")
+	fmt.Fprint(stdout, "\r\n"+windows.FrameMarker(js)+"\r\n")
 	return code
 }
 
@@ -60,6 +59,8 @@ func (h *Host) answer(inv invocation) (any, int) {
 		return h.installStatusLocked(inv)
 	case windows.ScriptInstallCleanup:
 		return h.cleanupLocked(inv)
+	case windows.ScriptInstallLeftovers:
+		return h.leftoversLocked(), 0
 	case windows.ScriptReboot:
 		if filtered {
 			return scriptFailure("Access is denied.", hresultAccessDenied)

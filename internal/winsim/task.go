@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,7 +14,7 @@ import (
 )
 
 // taskPrefix names patchrun's scheduled tasks.
-const taskPrefix = "patchrun-"
+const taskPrefix = windows.TaskPrefix
 
 // task is a registered scheduled task. Guarded by Host.mu.
 type task struct {
@@ -209,4 +211,55 @@ func (h *Host) cleanupLocked(inv invocation) (any, int) {
 		}
 	}
 	return map[string]bool{"removed": true}, 0
+}
+
+// leftoversLocked is install-leftovers: every task and work directory, with
+// the task's state and the status file's heartbeat. (The simulated file
+// system keeps no times, so dir_written stays empty.)
+func (h *Host) leftoversLocked() windows.LeftoversReport {
+	runs := map[string]*windows.LeftoverRun{}
+	get := func(id string) *windows.LeftoverRun {
+		if runs[id] == nil {
+			runs[id] = &windows.LeftoverRun{RunID: id}
+		}
+		return runs[id]
+	}
+	for id, tk := range h.tasks {
+		get(id).TaskState = tk.state
+	}
+	root := h.normPath(`C:\ProgramData\patchrun`, "") + `\`
+	for p, body := range h.files {
+		rest, ok := strings.CutPrefix(p, root)
+		if !ok {
+			continue
+		}
+		id, file, _ := strings.Cut(rest, `\`)
+		run := get(id)
+		if file == "status.json" {
+			var st statusFile
+			if json.Unmarshal([]byte(body), &st) == nil {
+				run.Heartbeat = st.Heartbeat
+			}
+		}
+	}
+	out := windows.LeftoversReport{Now: formatTime(time.Now()), Runs: []windows.LeftoverRun{}}
+	for _, id := range slices.Sorted(maps.Keys(runs)) {
+		out.Runs = append(out.Runs, *runs[id])
+	}
+	return out
+}
+
+// AddLeftover leaves on the host what a run killed before its cleanup
+// leaves: the scheduled task patchrun-<runID> (running or not) and its
+// work directory, whose status last beat at heartbeat.
+func (h *Host) AddLeftover(runID string, heartbeat time.Time, running bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	state := "Ready"
+	if running {
+		state = "Running"
+	}
+	h.tasks[runID] = &task{runID: runID, state: state, running: running}
+	h.files[h.normPath(workDir(runID)+`\installer.ps1`, "")] = "# patchrun-script: installer\n"
+	h.writeStatusLocked(runID, &statusFile{Phase: windows.PhaseDownloading, Heartbeat: formatTime(heartbeat), Updates: []windows.UpdateResult{}})
 }

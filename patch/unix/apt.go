@@ -13,6 +13,11 @@ type aptBackend struct{ host }
 
 var _ patch.Backend = (*aptBackend)(nil)
 
+// RecoveryHint: dpkg lists and finishes half-installed packages.
+func (b *aptBackend) RecoveryHint() string {
+	return "run dpkg --audit, then dpkg --configure -a to finish half-configured packages"
+}
+
 func (b *aptBackend) Facts(ctx context.Context, t transport.Transport) (patch.Facts, error) {
 	return b.facts(ctx, t, b.RebootRequired)
 }
@@ -40,12 +45,12 @@ func (b *aptBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 	return parseAptSimulation(string(res.Stdout)), nil
 }
 
-// Install runs dist-upgrade for a host-wide upgrade, else `install
-// --only-upgrade` with exactly the selected, already-installed names (a new
+// Install runs dist-upgrade when full, else `install --only-upgrade` with
+// exactly the given, already-installed names (a new
 // package in the list comes in as its parent's dependency). Success is
 // verified by rescanning: an update still pending is not installed.
-func (b *aptBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
-	return installAndVerify(ctx, t, updates, sel, installPlan{
+func (b *aptBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
+	return installAndVerify(ctx, t, updates, full, installPlan{
 		what: "apt-get install",
 		full: b.priv(CmdAptUpgradeAll),
 		subset: func(names []string) string {

@@ -61,7 +61,7 @@ func TestAptScanAndSecurityInstall(t *testing.T) {
 		"install --only-upgrade labboth labsec linux-image-lab </dev/null"
 	f.on(install, ok("Setting up labsec (1.1) ...\n"))
 	noReboot(f)
-	res, err := b.Install(ctx, f, picked, sel)
+	res, err := b.Install(ctx, f, picked, sel.FullUpgrade())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +82,32 @@ func TestAptScanAndSecurityInstall(t *testing.T) {
 	}
 }
 
+// Without full, Install names exactly the given updates even when the caller
+// gives only some of what Scan found: it never widens to a host-wide upgrade.
+func TestInstallSubsetNamesExactlyTheGivenUpdates(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t)
+	b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+	const scan = "LANG=C LC_ALL=C apt-get -s -o Debug::NoLocking=1 dist-upgrade"
+	ups := parseAptSimulation(capturedFile(t, "apt/dist-upgrade-s.txt"))
+	var one []patch.Update
+	for _, u := range ups {
+		if u.Name == "labsec" {
+			one = append(one, u)
+		}
+	}
+	install := CmdAptInstall([]string{"labsec"})
+	f.on(install, ok("Setting up labsec (1.1) ...\n"))
+	f.on(scan, ok(""))
+	noReboot(f)
+	if _, err := b.Install(ctx, f, one, false); err != nil {
+		t.Fatal(err)
+	}
+	if f.count(install) != 1 || f.count(CmdAptUpgradeAll) != 0 {
+		t.Fatalf("want only %q, sent %q", install, f.sent)
+	}
+}
+
 func TestAptInstallFailures(t *testing.T) {
 	ctx := context.Background()
 	const scan = "LANG=C LC_ALL=C apt-get -s -o Debug::NoLocking=1 dist-upgrade"
@@ -96,10 +122,17 @@ func TestAptInstallFailures(t *testing.T) {
 		f.on(full, unknown)
 		f.on(scan, ok(capturedFile(t, "apt/dist-upgrade-s.txt")))
 		noReboot(f)
-		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		res, err := b.Install(ctx, f, ups, true)
 		if !errors.Is(err, patch.ErrCommandFailed) || !strings.Contains(err.Error(), "exit status 100") ||
 			!strings.Contains(err.Error(), "E: Unable to locate package") {
 			t.Fatalf("want ErrCommandFailed with exit code and E: line, got %v", err)
+		}
+		// The text is one line; the output's tail is a field, shown once
+		// by the report rather than repeated inside every error message.
+		var ce *patch.CommandError
+		if strings.Contains(err.Error(), "\n") || !errors.As(err, &ce) ||
+			ce.ExitCode != 100 || !strings.Contains(ce.Output, "Building dependency tree") {
+			t.Fatalf("want a one-line *patch.CommandError with the output tail in Output, got %q (%#v)", err, ce)
 		}
 		if inst, failed := installedNames(res); inst != nil || len(failed) != len(ups) {
 			t.Fatalf("installed %v failed %v", inst, failed)
@@ -111,7 +144,7 @@ func TestAptInstallFailures(t *testing.T) {
 		f.on(full, captured(t, "apt/install-no-remove")) // real apt with --no-remove
 		f.on(scan, ok(capturedFile(t, "apt/dist-upgrade-s.txt")))
 		noReboot(f)
-		_, err := b.Install(ctx, f, ups, patch.Selection{})
+		_, err := b.Install(ctx, f, ups, true)
 		if !errors.Is(err, patch.ErrCommandFailed) || !strings.Contains(err.Error(), "remove is disabled") {
 			t.Fatalf("want ErrCommandFailed saying removals are disabled, got %v", err)
 		}
@@ -122,7 +155,7 @@ func TestAptInstallFailures(t *testing.T) {
 		f.on(full, exit(0, "", "E: something odd but harmless\n"))
 		f.on(scan, ok(capturedFile(t, "apt/dist-upgrade-s-none.txt")))
 		noReboot(f)
-		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		res, err := b.Install(ctx, f, ups, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +167,7 @@ func TestAptInstallFailures(t *testing.T) {
 		f := newFake(t)
 		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
 		evil := []patch.Update{{Name: "x;reboot", Current: "1"}}
-		res, err := b.Install(ctx, f, evil, patch.Selection{Include: []string{"*"}})
+		res, err := b.Install(ctx, f, evil, false)
 		if err != nil && !errors.Is(err, patch.ErrCommandFailed) {
 			t.Fatal(err)
 		}
@@ -151,7 +184,7 @@ func TestAptInstallFailures(t *testing.T) {
 		f := newFake(t)
 		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
 		sel := patch.Selection{Include: []string{"labdep"}}
-		res, err := b.Install(ctx, f, sel.Filter(ups), sel)
+		res, err := b.Install(ctx, f, sel.Filter(ups), sel.FullUpgrade())
 		if err != nil || len(res.Updates) != 1 || res.Updates[0].Installed || res.Updates[0].Error == "" {
 			t.Fatalf("%v %+v", err, res.Updates)
 		}
@@ -163,7 +196,7 @@ func TestAptInstallFailures(t *testing.T) {
 		f := newFake(t)
 		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
 		f.on(full, fail(transport.ErrConnLost))
-		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		res, err := b.Install(ctx, f, ups, true)
 		if !errors.Is(err, transport.ErrConnLost) {
 			t.Fatalf("want ErrConnLost, got %v", err)
 		}
@@ -199,7 +232,7 @@ func TestDNFScanInstall(t *testing.T) {
 	f.on("LANG=C LC_ALL=C dnf -y upgrade labtool", captured(t, "dnf/upgrade-labtool"))
 	noReboot(f)
 	f.on("LANG=C LC_ALL=C dnf -q needs-restarting -r", captured(t, "dnf/needs-restarting-clean"))
-	res, err := b.Install(ctx, f, sel.Filter(ups), sel)
+	res, err := b.Install(ctx, f, sel.Filter(ups), sel.FullUpgrade())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +290,7 @@ func TestYumAndDNF5Commands(t *testing.T) {
 		f.on("LANG=C LC_ALL=C yum -q -y check-update", ok(""))
 		noReboot(f)
 		f.on("LANG=C LC_ALL=C needs-restarting -r", exit(127, "", "sh: needs-restarting: command not found"))
-		res, err := b.Install(ctx, f, ups, patch.Selection{})
+		res, err := b.Install(ctx, f, ups, true)
 		if err != nil || res.RebootRequired {
 			t.Fatalf("%v reboot=%v", err, res.RebootRequired)
 		}
@@ -316,7 +349,7 @@ func TestZypper(t *testing.T) {
 		f.on(upd, exit(103, "zypper updated itself", ""), ok("done"))
 		after(f)
 		f.on(needs, captured(t, "zypper/needs-rebooting"))
-		res, err := b.Install(ctx, f, picked, sel)
+		res, err := b.Install(ctx, f, picked, sel.FullUpgrade())
 		if err != nil || f.count(upd) != 2 {
 			t.Fatalf("err %v, update sent %d times", err, f.count(upd))
 		}
@@ -330,7 +363,7 @@ func TestZypper(t *testing.T) {
 		f.on(upd, exit(102, "", ""))
 		after(f)
 		f.on(needs, captured(t, "zypper/needs-rebooting"))
-		res, err := b.Install(ctx, f, picked, sel)
+		res, err := b.Install(ctx, f, picked, sel.FullUpgrade())
 		if err != nil || !res.RebootRequired {
 			t.Fatalf("err %v reboot %v", err, res.RebootRequired)
 		}
@@ -341,7 +374,7 @@ func TestZypper(t *testing.T) {
 		f.on(list, captured(t, "zypper/list-updates"))
 		noReboot(f)
 		f.on(needs, captured(t, "zypper/needs-rebooting"))
-		res, err := b.Install(ctx, f, picked, sel)
+		res, err := b.Install(ctx, f, picked, sel.FullUpgrade())
 		if !errors.Is(err, patch.ErrCommandFailed) || f.count(upd) != maxZypperLockTry || !strings.Contains(err.Error(), "locked") {
 			t.Fatalf("err %v, sent %d times", err, f.count(upd))
 		}
@@ -355,7 +388,7 @@ func TestZypper(t *testing.T) {
 		f.on(list, captured(t, "zypper/list-updates"))
 		noReboot(f)
 		f.on(needs, captured(t, "zypper/needs-rebooting"))
-		_, err := b.Install(ctx, f, picked, sel)
+		_, err := b.Install(ctx, f, picked, sel.FullUpgrade())
 		if !errors.Is(err, patch.ErrCommandFailed) || !strings.Contains(err.Error(), "exit status 104") || !strings.Contains(err.Error(), "No provider") {
 			t.Fatalf("err %v", err)
 		}
@@ -567,5 +600,31 @@ func TestFactsReusesDetectProbeOnce(t *testing.T) {
 	}
 	if n := f.count(CmdProbe); n != 2 {
 		t.Errorf("a second Facts sent the probe %d times in all, want 2 (it must re-probe)", n)
+	}
+}
+
+// Each package manager names its own recovery tools, never another's.
+func TestRecoveryHintNamesTheHostsOwnTools(t *testing.T) {
+	for _, tt := range []struct {
+		os, managers string
+		want, not    []string
+	}{
+		{osDebian, "/usr/bin/apt-get", []string{"dpkg --audit", "dpkg --configure -a"}, []string{"rpm", "zypper"}},
+		{osRocky, "/usr/bin/dnf", []string{"rpm -Va", "dnf history"}, []string{"dpkg", "zypper"}},
+		{osCentOS7, "/usr/bin/yum", []string{"rpm -Va", "yum history"}, []string{"dpkg", "zypper"}},
+		{osSLES, "/usr/bin/zypper", []string{"zypper verify"}, []string{"dpkg", "dnf"}},
+	} {
+		b := detectWith(t, newFake(t), tt.os, tt.managers, Options{})
+		hint := b.RecoveryHint()
+		for _, w := range tt.want {
+			if !strings.Contains(hint, w) {
+				t.Errorf("%s: hint %q lacks %q", b.Name(), hint, w)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(hint, n) {
+				t.Errorf("%s: hint %q names %q", b.Name(), hint, n)
+			}
+		}
 	}
 }

@@ -39,10 +39,11 @@ func simpleExec(ctx context.Context, t transport.Transport, what, line string) (
 	return res, false, nil
 }
 
-// installAndVerify runs the install and marks each requested update
+// installAndVerify runs the install (the host-wide upgrade when full, else
+// the subset command naming exactly the updates) and marks each requested update
 // Installed or sets its Error, verified by rescanning: an update that is no
 // longer pending was installed.
-func installAndVerify(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection, p installPlan) (patch.InstallResult, error) {
+func installAndVerify(ctx context.Context, t transport.Transport, updates []patch.Update, full bool, p installPlan) (patch.InstallResult, error) {
 	result := patch.InstallResult{Updates: append([]patch.Update(nil), updates...)}
 	if len(updates) == 0 {
 		return result, nil
@@ -63,7 +64,7 @@ func installAndVerify(ctx context.Context, t transport.Transport, updates []patc
 
 	line := ""
 	switch {
-	case isFullUpgrade(sel):
+	case full:
 		line = p.full
 	case len(names) > 0:
 		line = p.subset(names)

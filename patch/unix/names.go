@@ -3,8 +3,6 @@ package unix
 import (
 	"regexp"
 	"strings"
-
-	"github.com/patchrun/patchrun/patch"
 )
 
 // safeName matches package names we are willing to put on a command line.
@@ -34,11 +32,4 @@ func needsReboot(name string) bool {
 		}
 	}
 	return false
-}
-
-// isFullUpgrade: a zero Selection asks for a host-wide upgrade, so the
-// tool's own full-upgrade command runs (it also takes new dependencies and
-// obsoletes into account); anything else installs exactly the named updates.
-func isFullUpgrade(sel patch.Selection) bool {
-	return !sel.SecurityOnly && len(sel.Include) == 0 && len(sel.Exclude) == 0
 }

@@ -24,6 +24,12 @@ const (
 	checkUpdatePending = 100
 )
 
+// RecoveryHint: rpm verifies installed files; the tool's history shows the
+// transaction that was cut short.
+func (b *rpmBackend) RecoveryHint() string {
+	return "run rpm -Va to find damaged packages and " + b.bin + " history to see the interrupted transaction"
+}
+
 func (b *rpmBackend) Facts(ctx context.Context, t transport.Transport) (patch.Facts, error) {
 	return b.facts(ctx, t, b.RebootRequired)
 }
@@ -95,10 +101,10 @@ func (b *rpmBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 	return ups, nil
 }
 
-// Install runs `upgrade` (yum: `update`) for everything or for exactly the
-// selected names; verified by rerunning check-update.
-func (b *rpmBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
-	return installAndVerify(ctx, t, updates, sel, installPlan{
+// Install runs `upgrade` (yum: `update`) with no names when full, else
+// with exactly the given names; verified by rerunning check-update.
+func (b *rpmBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
+	return installAndVerify(ctx, t, updates, full, installPlan{
 		what:   b.bin + " upgrade",
 		full:   b.priv(CmdRPMUpgrade(b.bin, nil)),
 		subset: func(names []string) string { return b.priv(CmdRPMUpgrade(b.bin, names)) },

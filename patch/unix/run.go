@@ -9,9 +9,6 @@ import (
 	"github.com/patchrun/patchrun/transport"
 )
 
-// tailLines is how much of a failed command's output goes into its error.
-const tailLines = 20
-
 // run sends one command line. A transport error is wrapped so errors.Is
 // still sees transport.ErrConnLost and friends; a non-zero exit is data.
 func run(ctx context.Context, t transport.Transport, what, line string) (transport.Result, error) {
@@ -22,11 +19,11 @@ func run(ctx context.Context, t transport.Transport, what, line string) (transpo
 	return res, nil
 }
 
-// commandFailed is the error for a command that ran and failed: it wraps
-// patch.ErrCommandFailed and carries the exit code and the output's tail.
+// commandFailed is the error for a command that ran and failed: a
+// *patch.CommandError with the exit code, the line that says why and the
+// output's bounded tail.
 func commandFailed(what string, res transport.Result) error {
-	out, _ := tail.Output(res.Stdout, res.Stderr, tailLines, tail.MaxBytes)
-	return fmt.Errorf("%s: exit status %d: %w: %s", what, res.ExitCode, patch.ErrCommandFailed, out)
+	return patch.NewCommandError(what, res.ExitCode, res.Stdout, res.Stderr)
 }
 
 // excerpt bounds the output kept in InstallResult.Output.

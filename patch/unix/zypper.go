@@ -53,6 +53,11 @@ func zypperRun(ctx context.Context, t transport.Transport, what, line string) (t
 	}
 }
 
+// RecoveryHint: zypper verify finds and fixes broken dependencies.
+func (b *zypperBackend) RecoveryHint() string {
+	return "run zypper verify to find and repair broken dependencies"
+}
+
 func (b *zypperBackend) Facts(ctx context.Context, t transport.Transport) (patch.Facts, error) {
 	return b.facts(ctx, t, b.RebootRequired)
 }
@@ -95,11 +100,11 @@ func (b *zypperBackend) Scan(ctx context.Context, t transport.Transport) ([]patc
 	return ups, nil
 }
 
-// Install runs `zypper update` for everything or exactly the selected
-// names; 103 reruns, 102 means installed and reboot needed. Verified by
+// Install runs `zypper update` with no names when full, else with exactly
+// the given names; 103 reruns, 102 means installed and reboot needed. Verified by
 // rerunning list-updates.
-func (b *zypperBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
-	return installAndVerify(ctx, t, updates, sel, installPlan{
+func (b *zypperBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
+	return installAndVerify(ctx, t, updates, full, installPlan{
 		what:   "zypper update",
 		full:   b.priv(CmdZypperUpdate(nil)),
 		subset: func(names []string) string { return b.priv(CmdZypperUpdate(names)) },

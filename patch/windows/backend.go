@@ -32,6 +32,13 @@ func New(opts Options) patch.Backend {
 // Name implements patch.Backend.
 func (b *Backend) Name() string { return Name }
 
+// RecoveryHint: the installer runs as a scheduled task that outlives the
+// connection, so its task state and the Windows Update log tell what
+// happened (a leftover task is removed by the next run).
+func (b *Backend) RecoveryHint() string {
+	return "check Get-ScheduledTask -TaskName 'patchrun-*' and Get-WindowsUpdateLog"
+}
+
 // Refresh is a no-op on Windows: the Windows Update searcher that Scan uses
 // goes online to the update service (or WSUS) on every search, so there is
 // no local index to refresh first.

@@ -94,7 +94,7 @@ func TestInstallRunsTaskAndCleansUp(t *testing.T) {
 	}
 	sel := patch.Selection{SkipOptional: true}
 	chosen := sel.Filter(ups)
-	res, err := be.Install(testCtx(t), c, chosen, sel)
+	res, err := be.Install(testCtx(t), c, chosen, sel.FullUpgrade())
 	if err != nil {
 		t.Fatalf("Install: %v", err)
 	}
@@ -138,7 +138,7 @@ func TestInstallSurvivesDroppedConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := be.Install(testCtx(t), c, ups[:2], patch.Selection{})
+	res, err := be.Install(testCtx(t), c, ups[:2], false)
 	if err != nil {
 		t.Fatalf("Install across dropped connections: %v", err)
 	}
@@ -163,7 +163,7 @@ func TestInstallStaleHeartbeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err = be.Install(testCtx(t), c, ups[:1], patch.Selection{})
+	_, err = be.Install(testCtx(t), c, ups[:1], false)
 	if !errors.Is(err, windows.ErrStaleHeartbeat) || !strings.Contains(err.Error(), "installer heartbeat stale") {
 		t.Fatalf("want a stale heartbeat error, got %v", err)
 	}
@@ -185,7 +185,7 @@ func TestInstallPerUpdateFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := be.Install(testCtx(t), c, ups[:3], patch.Selection{})
+	res, err := be.Install(testCtx(t), c, ups[:3], false)
 	if err != nil {
 		t.Fatalf("a failed update is a result, not an error: %v", err)
 	}
@@ -286,7 +286,7 @@ func TestAccessDeniedHint(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "LocalAccountTokenFilterPolicy=1") || !strings.Contains(err.Error(), "0x80070005") {
 			t.Fatalf("want access denied with the hint, got %v", err)
 		}
-		_, err = be.Install(testCtx(t), c, []patch.Update{{Name: "x", ID: winsim.DefaultUpdates()[0].ID}}, patch.Selection{})
+		_, err = be.Install(testCtx(t), c, []patch.Update{{Name: "x", ID: winsim.DefaultUpdates()[0].ID}}, false)
 		if err == nil || !strings.Contains(err.Error(), "built-in Administrator") {
 			t.Fatalf("install as a filtered admin: want the hint, got %v", err)
 		}
@@ -322,7 +322,7 @@ func TestBackendOverWrappedTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := be.Install(testCtx(t), c, ups[:1], patch.Selection{})
+	res, err := be.Install(testCtx(t), c, ups[:1], false)
 	if err != nil || !res.Updates[0].Installed {
 		t.Fatalf("Install over plain Run and Upload: %v %+v", err, res.Updates)
 	}

@@ -7,7 +7,8 @@
 // simulated host (internal/winsim) can recognise it, takes its arguments
 // from $PatchrunArgs (JSON, inserted by Compose), and reports its result
 // only through Write-PatchrunResult (a framed line of base64 JSON, see
-// transport/winrm.ParseFramed), so banners and warnings cannot break parsing.
+// ParseFramed), so banners and warnings cannot break parsing. The framing
+// lives here, with the scripts; transport/winrm only runs PowerShell.
 //
 // Windows Update refuses to download or install from a WinRM logon, so
 // Install registers a one-off scheduled task running as SYSTEM, which writes

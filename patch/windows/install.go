@@ -30,9 +30,11 @@ type runArgs struct {
 
 // Install implements patch.Backend: one round of download and install of
 // exactly the given updates, run by a SYSTEM scheduled task and followed by
-// polling its status file. The runner reboots and calls Install again for
-// another round.
-func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, sel patch.Selection) (patch.InstallResult, error) {
+// polling its status file. It first removes what earlier runs killed
+// before their own cleanup left behind (sweepLeftovers). The runner reboots and calls Install again for
+// another round. full changes nothing: Windows Update has no host-wide
+// upgrade that differs from installing every id.
+func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
 	var ids []string
 	for _, u := range updates {
 		if u.ID == "" {
@@ -54,6 +56,7 @@ func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []
 
 	ctx, cancel := context.WithTimeout(ctx, b.opts.InstallTimeout)
 	defer cancel()
+	swept := b.sweepLeftovers(ctx, t)
 	// Cleanup runs even when ctx ended (Ctrl-C, timeout): a task left behind
 	// would keep its files forever. It is bounded on its own.
 	defer b.cleanup(ctx, t, runID)
@@ -75,10 +78,11 @@ func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []
 	res := patch.InstallResult{
 		Updates:        applyResults(updates, st),
 		RebootRequired: st.RebootRequired,
-		Output:         summary(started.Task, st),
+		Output:         sweptLine(swept) + summary(started.Task, st),
 	}
 	if st.Phase == PhaseFailed {
-		return res, fmt.Errorf("install (task %s): %w: installer failed: %s", started.Task, patch.ErrCommandFailed, st.Error)
+		return res, &patch.CommandError{Command: "installer task " + started.Task, ExitCode: -1,
+			Reason: "installer failed: " + st.Error, Output: res.Output}
 	}
 	return res, nil
 }

@@ -24,6 +24,17 @@ type Options struct {
 	// CleanupTimeout bounds the best-effort removal of the task and its
 	// files, which runs even when ctx has ended. Default 30s.
 	CleanupTimeout time.Duration
+	// ReadyCommand, when set, is a PowerShell script that must exit 0 before
+	// a rebooted host counts as ready, run after the servicing stack is idle
+	// (powershell.exe -NoProfile -NonInteractive, like patchrun's own
+	// scripts). It says "not yet" with `exit 1`, a failing last statement
+	// or an uncaught error. Empty: servicing idle alone means ready.
+	ReadyCommand string
+	// SweepAfter is how long an earlier run's installer task must have
+	// been finished and silent before Install removes it with its work
+	// directory (what a run killed before its cleanup leaves). A running
+	// task is never removed. Default DefaultSweepAfter.
+	SweepAfter time.Duration
 	// NewRunID names an install's task and work directory; nil means a
 	// random id. Tests may fix it.
 	NewRunID func() (string, error)
@@ -37,6 +48,9 @@ const (
 	DefaultRetryMax       = 30 * time.Second
 	DefaultReadyPause     = 5 * time.Second
 	DefaultCleanupTimeout = 30 * time.Second
+	// DefaultSweepAfter is twice DefaultInstallTimeout: a live run gives up
+	// on its installer (and cleans up itself) long before.
+	DefaultSweepAfter = 2 * DefaultInstallTimeout
 )
 
 func (o Options) withDefaults() Options {
@@ -57,6 +71,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CleanupTimeout <= 0 {
 		o.CleanupTimeout = DefaultCleanupTimeout
+	}
+	if o.SweepAfter <= 0 {
+		o.SweepAfter = DefaultSweepAfter
 	}
 	if o.NewRunID == nil {
 		o.NewRunID = randomRunID

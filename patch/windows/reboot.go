@@ -91,5 +91,5 @@ func (b *Backend) Ready(ctx context.Context, t transport.Transport) error {
 				ErrServicingBusy, r.ServicingInProgress, r.TrustedInstaller)
 		}
 	}
-	return nil
+	return b.runReadyCommand(ctx, t)
 }

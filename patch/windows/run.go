@@ -33,7 +33,7 @@ type scriptError struct {
 // runScript composes and runs the named script and decodes its framed
 // result into out. Transport errors are wrapped (errors.Is still sees
 // transport.ErrConnLost etc.); a script that reports an error, exits
-// non-zero or frames nothing gives an error wrapping patch.ErrCommandFailed.
+// non-zero or frames nothing gives a *patch.CommandError.
 func runScript(ctx context.Context, t transport.Transport, name string, args, out any) error {
 	script, err := Compose(name, args)
 	if err != nil {
@@ -50,35 +50,26 @@ func runScript(ctx context.Context, t transport.Transport, name string, args, ou
 		}
 		return fmt.Errorf("%s.ps1: %w", name, err)
 	}
-	payload, perr := winrm.ParseFramed(res.Stdout)
+	payload, perr := ParseFramed(res.Stdout)
 	if perr != nil && notPowerShell(res) {
-		return fmt.Errorf("%s.ps1: %w: exit status %d%s", name, ErrNoPowerShell, res.ExitCode, stderrTail(res))
+		return fmt.Errorf("%s.ps1: %w: exit status %d", name, ErrNoPowerShell, res.ExitCode)
 	}
 	if perr != nil {
-		return fmt.Errorf("%s.ps1: exit status %d: %w: %v%s", name, res.ExitCode, patch.ErrCommandFailed, perr, stderrTail(res))
+		ce := patch.NewCommandError(name+".ps1", res.ExitCode, res.Stdout, res.Stderr)
+		ce.Reason = perr.Error()
+		return ce
 	}
 	var se scriptError
 	if err := json.Unmarshal(payload, &se); err == nil && se.Error != "" {
-		return fmt.Errorf("%s: %w: %s", name, patch.ErrCommandFailed, describeFailure(se.HResult, se.Error))
+		ce := patch.NewCommandError(name+".ps1", -1, nil, res.Stderr)
+		ce.Reason = describeFailure(se.HResult, se.Error)
+		return ce
 	}
 	if res.ExitCode != 0 {
-		return fmt.Errorf("%s: exit status %d: %w%s", name, res.ExitCode, patch.ErrCommandFailed, stderrTail(res))
+		return patch.NewCommandError(name+".ps1", res.ExitCode, nil, res.Stderr)
 	}
 	if err := json.Unmarshal(payload, out); err != nil {
-		return fmt.Errorf("%s: %w: result does not decode: %v", name, patch.ErrCommandFailed, err)
+		return &patch.CommandError{Command: name + ".ps1", ExitCode: res.ExitCode, Reason: "result does not decode: " + err.Error()}
 	}
 	return nil
-}
-
-// stderrTail is the end of a script's (already CLIXML-decoded) stderr, for
-// error messages.
-func stderrTail(res transport.Result) string {
-	s := strings.TrimSpace(string(res.Stderr))
-	if s == "" {
-		return ""
-	}
-	if len(s) > 600 {
-		s = "…" + s[len(s)-600:]
-	}
-	return "\n" + s
 }

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/patchrun/patchrun/transport/winrm"
 )
 
 //go:embed scripts/*.ps1
@@ -23,9 +21,11 @@ const (
 	ScriptInstaller      = "installer"
 	ScriptInstallStatus  = "install-status"
 	ScriptInstallCleanup = "install-cleanup"
-	ScriptReboot         = "reboot"
-	ScriptCancelReboot   = "cancel-reboot"
-	ScriptReady          = "ready"
+	// ScriptInstallLeftovers lists what earlier, killed runs left behind.
+	ScriptInstallLeftovers = "install-leftovers"
+	ScriptReboot           = "reboot"
+	ScriptCancelReboot     = "cancel-reboot"
+	ScriptReady            = "ready"
 )
 
 // MarkerPrefix starts the first line of every embedded script.
@@ -39,7 +39,7 @@ const ArgsPrefix = "$PatchrunArgs = "
 // ScriptNames lists every embedded script.
 func ScriptNames() []string {
 	return []string{ScriptFacts, ScriptBootID, ScriptScan, ScriptInstallStart, ScriptInstaller,
-		ScriptInstallStatus, ScriptInstallCleanup, ScriptReboot, ScriptCancelReboot, ScriptReady}
+		ScriptInstallStatus, ScriptInstallCleanup, ScriptInstallLeftovers, ScriptReboot, ScriptCancelReboot, ScriptReady}
 }
 
 // Script returns the embedded text of scripts/NAME.ps1.
@@ -69,7 +69,7 @@ func Compose(name string, args any) (string, error) {
 	}
 	argsLine := ArgsPrefix + "[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('" +
 		base64.StdEncoding.EncodeToString(js) + "')) | ConvertFrom-Json"
-	return marker + "\n" + argsLine + "\n" + winrm.PSWriteResult + rest, nil
+	return marker + "\n" + argsLine + "\n" + PSWriteResult + rest, nil
 }
 
 // ParseScript is the inverse of Compose for a simulated host: the script's

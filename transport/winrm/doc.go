@@ -24,8 +24,11 @@
 //   - one reused remote shell per Client, recycled every N commands,
 //     recreated once when the host lost it (reboot), deleted on Close;
 //   - PowerShell helpers: -EncodedCommand lines, chunked hash-verified
-//     upload for long scripts and files, CLIXML stderr decoding, and result
-//     framing (ResultMarker, ParseFramed, PSWriteResult).
+//     upload for long scripts and files, CLIXML stderr decoding. Running
+//     PowerShell is the transport's job (its own Upload runs a PowerShell
+//     step, and cmd.exe's line limit is a property of the WinRM shell);
+//     what a script prints and how a result is framed is the script
+//     protocol's, in patch/windows.
 //
 // A Client belongs to one worker; its operations are serialized.
 package winrm

@@ -1,11 +1,15 @@
-package winrm
+package windows
 
 import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
+
+// The script protocol's result framing: a script prints its machine result
+// as one marked line, whatever else PowerShell or the host prints.
 
 // ResultMarker starts the line on which a script reports its machine
 // result: the marker, then base64 of UTF-8 JSON. Banners, warnings and
@@ -54,10 +58,21 @@ func ParseFramed(stdout []byte) ([]byte, error) {
 	return nil, fmt.Errorf("no %s line in the script output (%d bytes): %q", ResultMarker, len(stdout), tailExcerpt(stdout))
 }
 
+// frameExcerptMax bounds the output a framing error quotes.
+const frameExcerptMax = 200
+
+// excerpt keeps the start of s.
+func excerpt(s string) string {
+	if len(s) > frameExcerptMax {
+		return strings.ToValidUTF8(s[:frameExcerptMax], "") + "…"
+	}
+	return s
+}
+
 // tailExcerpt keeps the end of the output, where a script's error usually is.
 func tailExcerpt(b []byte) string {
-	if len(b) > excerptMax {
-		return "…" + string(b[len(b)-excerptMax:])
+	if len(b) > frameExcerptMax {
+		return "…" + strings.ToValidUTF8(string(b[len(b)-frameExcerptMax:]), "")
 	}
 	return string(b)
 }

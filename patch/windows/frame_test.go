@@ -1,4 +1,4 @@
-package winrm
+package windows
 
 import (
 	"strings"
