@@ -17,7 +17,7 @@ func (a *app) newRebootCmd() *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error {
 			plan := runner.Plan{Command: runner.CmdReboot, Reboot: runner.RebootAlways, OnlyIfRequired: onlyIfRequired}
 			if err := r.apply(&plan); err != nil {
-				return cantStart(err)
+				return err
 			}
 			hosts, err := a.hostsFor(&o)
 			if err != nil {

@@ -5,21 +5,11 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/spf13/cobra"
-)
-
-// Exit codes (FEATURES.md).
-const (
-	ExitOK          = 0
-	ExitCantStart   = 1 // bad flags, bad inventory
-	ExitHostsFailed = 2 // one or more hosts failed or were unreachable
-	ExitHalted      = 3 // the failure budget was spent
-	ExitInterrupted = 130
 )
 
 // Streams are the process's standard streams, replaceable in tests.
@@ -57,25 +47,15 @@ func Run(ctx context.Context, args []string, s Streams) int {
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return app.exitCode
+	for _, line := range errorLines(err) {
+		fmt.Fprintf(s.Err, "patchrun: %s\n", line)
 	}
-	var ce *codedError
-	if errors.As(err, &ce) {
-		if ce.err != nil {
-			fmt.Fprintf(s.Err, "patchrun: %v\n", ce.err)
-		}
-		return ce.code
-	}
-	fmt.Fprintf(s.Err, "patchrun: %v\n", err)
-	return ExitCantStart
+	return exitCode(err)
 }
 
-// app carries what every command shares: the streams and, after a run, the
-// exit code it chose.
+// app carries what every command shares: the streams.
 type app struct {
-	streams  Streams
-	exitCode int
+	streams Streams
 }
 
 func (a *app) newRootCmd() *cobra.Command {
@@ -88,12 +68,13 @@ hosts in controlled batches, confirming each one really came back.
 
 Exit codes: 0 all hosts fine; 1 the run could not start (bad flags or
 inventory); 2 one or more hosts failed or were unreachable; 3 halted because
-the failure budget was spent; 130 interrupted.`,
+the failure budget was spent; 5 the run finished but its result could not be
+written; 130 interrupted (SIGINT, SIGTERM or SIGHUP).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &codedError{code: ExitCantStart, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(
 		a.newScanCmd(),
@@ -106,22 +87,3 @@ the failure budget was spent; 130 interrupted.`,
 	)
 	return root
 }
-
-// codedError carries an exit code through cobra. A nil err means the
-// message was already printed.
-type codedError struct {
-	code int
-	err  error
-}
-
-func (e *codedError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *codedError) Unwrap() error { return e.err }
-
-// cantStart marks err as "the run could not start" (exit 1).
-func cantStart(err error) error { return &codedError{code: ExitCantStart, err: err} }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,14 +15,14 @@ import (
 )
 
 // hostsFor checks the common flags and loads the inventory: everything that
-// must hold before any host is contacted. Its errors mean exit 1.
+// must hold before any host is contacted.
 func (a *app) hostsFor(o *commonOptions) ([]inventory.Host, error) {
 	if err := o.validate(); err != nil {
-		return nil, cantStart(err)
+		return nil, err
 	}
 	hosts, err := a.loadHosts(o)
 	if err != nil {
-		return nil, cantStart(err)
+		return nil, err
 	}
 	return hosts, nil
 }
@@ -90,7 +91,8 @@ func (a *app) logger(verbose bool) *slog.Logger {
 }
 
 // runFleet is the one path every fleet command (and demo) goes through:
-// build the plan, run it with two-stage Ctrl-C, render, pick the exit code.
+// build the plan, run it with two-stage Ctrl-C, render; its error is the
+// run's outcome (see exitCode).
 func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, hosts []inventory.Host, tune ...func(*connect.Options)) error {
 	if len(hosts) == 0 { // an empty --shard: an empty report, exit 0
 		now := time.Now()
@@ -118,13 +120,13 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	dialer := connect.NewDialer(copts)
 	// A malformed ssh config would fail every SSH host: stop before any.
 	if err := dialer.CheckSSHConfig(); err != nil {
-		return cantStart(err)
+		return err
 	}
 	defer dialer.Close()
 
 	obs, err := a.newObserver(o, plan)
 	if err != nil {
-		return cantStart(err)
+		return err
 	}
 	runCtx, stop, release := interrupts(ctx, obs.notice)
 	defer release()
@@ -137,13 +139,12 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	})
 	obs.finish()
 	if err != nil {
-		return cantStart(err)
+		return err
 	}
 	if err := a.render(o.output, report); err != nil {
-		return &codedError{code: ExitHostsFailed, err: fmt.Errorf("write result: %w", err)}
+		return errors.Join(&resultError{fmt.Errorf("write result: %w", err)}, outcome(report))
 	}
-	a.exitCode = runner.ExitCode(report)
-	return nil
+	return outcome(report)
 }
 
 // stderrIsTerminal decides between progress bars and plain lines.

@@ -53,33 +53,6 @@ func TestBadPlanIsRunFatal(t *testing.T) {
 	}
 }
 
-func TestExitCode(t *testing.T) {
-	hosts := func(ss ...Status) []HostResult {
-		var out []HostResult
-		for _, s := range ss {
-			out = append(out, HostResult{Status: s})
-		}
-		return out
-	}
-	tests := []struct {
-		name string
-		r    Report
-		want int
-	}{
-		{"all ok", Report{Hosts: hosts(StatusOK, StatusOK)}, 0},
-		{"skipped alone is fine", Report{Hosts: hosts(StatusOK, StatusSkipped)}, 0},
-		{"one failed", Report{Hosts: hosts(StatusOK, StatusFailed)}, 2},
-		{"one unreachable", Report{Hosts: hosts(StatusUnreachable, StatusOK)}, 2},
-		{"halted beats failed", Report{Halted: true, Hosts: hosts(StatusFailed, StatusSkipped)}, 3},
-		{"interrupted beats all", Report{Interrupted: true, Halted: true, Hosts: hosts(StatusFailed)}, 130},
-	}
-	for _, tt := range tests {
-		if got := ExitCode(tt.r); got != tt.want {
-			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestEventOrder(t *testing.T) {
 	// An unclassified dial error still means the host was not reached.
 	f := newFleet(t, kernelHost("a"), kernelHost("b"), &fakeHost{name: "c", dialErr: errors.New("no route to host")})

@@ -1,0 +1,104 @@
+package cmd
+
+import (
+	"errors"
+
+	"github.com/patchrun/patchrun/runner"
+)
+
+// Exit codes. This table is the only place they are defined; exitCode is
+// the only place an error becomes one.
+//
+//	0    every host is fine (also: nothing to do, e.g. an empty --shard)
+//	1    the run could not start: bad flags, inventory or config; no host
+//	     was contacted. Any error not listed below.
+//	2    the run finished; one or more hosts failed or were unreachable
+//	3    halted: the failure budget was spent; hosts not yet rebooted are
+//	     skipped
+//	4    reserved: a maintenance window that closes before the run ends
+//	5    the run finished but its result could not be written in full:
+//	     stdout (the table or JSON) or the --events file failed (a full
+//	     disk, a closed pipe, a bad descriptor)
+//	130  interrupted by SIGINT (Ctrl-C), SIGTERM or SIGHUP
+//
+// When several apply the highest in this order wins: 5 (without the
+// result nothing else can be read), then 130, 3, 2.
+const (
+	ExitOK               = 0
+	ExitCantStart        = 1
+	ExitHostsFailed      = 2
+	ExitHalted           = 3
+	ExitResultNotWritten = 5
+	ExitInterrupted      = 130
+)
+
+// The outcomes of a run that finished but was not all fine. Commands return
+// them (alone or joined with a resultError) and exitCode maps them.
+var (
+	errHostsFailed = errors.New("one or more hosts failed or were unreachable")
+	errHalted      = errors.New("halted: the failure budget was spent")
+	errInterrupted = errors.New("interrupted")
+)
+
+// resultError is a failure to write the run's result: stdout or the
+// --events file.
+type resultError struct{ err error }
+
+func (e *resultError) Error() string { return e.err.Error() }
+func (e *resultError) Unwrap() error { return e.err }
+
+// exitCode maps the error a command returned to the process exit code.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, new(*resultError)):
+		return ExitResultNotWritten
+	case errors.Is(err, errInterrupted):
+		return ExitInterrupted
+	case errors.Is(err, errHalted):
+		return ExitHalted
+	case errors.Is(err, errHostsFailed):
+		return ExitHostsFailed
+	}
+	return ExitCantStart
+}
+
+// outcome is a finished run's result as an error: nil when every host is
+// fine. Hosts that had nothing to do (reboot --only-if-required on a host
+// that needs none) are fine.
+func outcome(r runner.Report) error {
+	switch {
+	case r.Interrupted:
+		return errInterrupted
+	case r.Halted:
+		return errHalted
+	}
+	for _, h := range r.Hosts {
+		if h.Status == runner.StatusFailed || h.Status == runner.StatusUnreachable {
+			return errHostsFailed
+		}
+	}
+	return nil
+}
+
+// errorLines are the messages to print for a command's error: a run
+// outcome alone prints nothing (the result on stdout says it all).
+func errorLines(err error) []string {
+	if err == nil {
+		return nil
+	}
+	// Only a join is split: a resultError never is.
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var lines []string
+		for _, e := range joined.Unwrap() {
+			lines = append(lines, errorLines(e)...)
+		}
+		return lines
+	}
+	switch err {
+	case errHostsFailed, errHalted, errInterrupted:
+		return nil
+	}
+	return []string{err.Error()}
+}
