@@ -5,6 +5,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,10 +26,21 @@ type Streams struct {
 
 // Main runs patchrun with the process's arguments and returns the exit code.
 func Main() int {
-	return Run(context.Background(), os.Args[1:], Streams{
+	// A closed pipe on stdout is a failed write of the result (exit 5), not
+	// a silent death by SIGPIPE.
+	ignoreSIGPIPE()
+	code := Run(context.Background(), os.Args[1:], Streams{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		Getenv: os.Getenv, IsTerminal: isTerminal,
 	})
+	// Some file systems (NFS) report a failed write only at close. Go
+	// reopens a closed descriptor 1 on /dev/null before any of our code
+	// runs, so `>&-` cannot be told from output discarded on purpose.
+	if err := os.Stdout.Close(); err != nil && code != ExitResultNotWritten {
+		fmt.Fprintf(os.Stderr, "patchrun: write result: %v\n", err)
+		return ExitResultNotWritten
+	}
+	return code
 }
 
 // Run runs patchrun with args and returns the exit code. Tests call it
@@ -40,6 +52,11 @@ func Run(ctx context.Context, args []string, s Streams) int {
 	if s.IsTerminal == nil {
 		s.IsTerminal = func(any) bool { return false }
 	}
+	// Every write to stdout goes through out: a failed one (a full disk, a
+	// closed pipe) fails the run even where the writer's error was lost
+	// (cobra's help, a tabwriter).
+	out := &checkedWriter{w: s.Out}
+	s.Out = out
 	app := &app{streams: s}
 	root := app.newRootCmd()
 	root.SetArgs(args)
@@ -47,6 +64,9 @@ func Run(ctx context.Context, args []string, s Streams) int {
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	err := root.ExecuteContext(ctx)
+	if out.err != nil && !errors.As(err, new(*resultError)) {
+		err = errors.Join(&resultError{fmt.Errorf("write result: %w", out.err)}, err)
+	}
 	for _, line := range errorLines(err) {
 		fmt.Fprintf(s.Err, "patchrun: %s\n", line)
 	}
@@ -86,4 +106,18 @@ written; 130 interrupted (SIGINT, SIGTERM or SIGHUP).`,
 		a.newVersionCmd(),
 	)
 	return root
+}
+
+// checkedWriter keeps the first write error of the writer it wraps.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }
