@@ -85,4 +85,3 @@ func exitOf(t *testing.T, err error) int {
 	}
 	return 0
 }
-
