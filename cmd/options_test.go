@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/patchrun/patchrun/runner"
@@ -113,6 +115,17 @@ func TestPatchPlanRejectsBadFlags(t *testing.T) {
 		mutate(&o)
 		if _, err := o.plan(); err == nil {
 			t.Errorf("%s: plan() accepted bad flags", name)
+		}
+	}
+}
+
+// A bad --batch is quoted as the user typed it, not as the empty part
+// the parser tripped on.
+func TestBatchErrorQuotesTheValueGiven(t *testing.T) {
+	for _, in := range []string{"1,,2", ",", "1,x"} {
+		_, err := parseBatch(in)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("--batch %q", in)) {
+			t.Errorf("parseBatch(%q) = %v, want an error quoting --batch %q", in, err, in)
 		}
 	}
 }
