@@ -10,6 +10,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/patchrun/patchrun/internal/termtext"
 	"github.com/patchrun/patchrun/runner"
 )
 
@@ -237,7 +238,7 @@ func (b *barObserver) describe() string {
 	}
 	if b.busy != nil {
 		if s := b.busy.summary(2); s != "" {
-			d += " · " + s
+			d += " · " + termtext.Line(s)
 		}
 	}
 	return d
@@ -249,10 +250,11 @@ func (b *barObserver) tick() {
 	b.bar.Describe(b.describe())
 }
 
-// above prints a line above the bar.
+// above prints a line above the bar, escaped: it carries host names,
+// errors and remote output.
 func (b *barObserver) above(line string) {
 	_ = b.bar.Clear()
-	fmt.Fprintln(b.w, line)
+	fmt.Fprintln(b.w, termtext.Text(line))
 	_ = b.bar.RenderBlank()
 }
 

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/patchrun/patchrun/internal/termtext"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/runner"
 )
@@ -39,7 +40,7 @@ func writeText(w io.Writer, r runner.Report) error {
 			if h.Exec != nil {
 				exit = fmt.Sprint(h.Exec.ExitCode)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Name, h.Status, exit, oneLine(h.Error))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", termtext.Line(h.Name), h.Status, exit, oneLine(h.Error))
 		}
 	default:
 		fmt.Fprintln(tw, "HOST\tSTATUS\tOS\tUPDATES\tSECURITY\tINSTALLED\tREBOOT\tBATCH\tBOOT ID\tERROR")
@@ -51,7 +52,7 @@ func writeText(w io.Writer, r runner.Report) error {
 				updates, security = "-", "-"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-				h.Name, h.Status, dash(h.OS), updates, security, installedCell(r, inst),
+				termtext.Line(h.Name), h.Status, dash(termtext.Line(h.OS)), updates, security, installedCell(r, inst),
 				rebootCell(r, h), batchCell(h), bootIDCell(h), oneLine(h.Error))
 		}
 	}
@@ -78,12 +79,12 @@ func writeFailureOutput(w io.Writer, r runner.Report) {
 		if len(h.Output) == 0 && !strings.Contains(strings.TrimSpace(h.Error), "\n") && len(h.Error) <= 120 {
 			continue // the table already shows all there is
 		}
-		fmt.Fprintf(w, "\n%s %s: %s\n", h.Name, h.Status, strings.TrimSpace(h.Error))
+		fmt.Fprintf(w, "\n%s %s: %s\n", termtext.Line(h.Name), h.Status, termtext.Text(strings.TrimSpace(h.Error)))
 		if n := len(h.Output); n > 0 {
 			o := h.Output[n-1]
 			head := "  " + o.Step
 			if o.Command != "" {
-				head += fmt.Sprintf(": %s", o.Command)
+				head += fmt.Sprintf(": %s", termtext.Line(o.Command))
 			}
 			if o.ExitCode >= 0 {
 				head += fmt.Sprintf(" (exit %d)", o.ExitCode)
@@ -92,7 +93,7 @@ func writeFailureOutput(w io.Writer, r runner.Report) {
 			if o.Truncated {
 				fmt.Fprintln(w, "    …")
 			}
-			for _, line := range strings.Split(strings.TrimRight(o.Output, "\n"), "\n") {
+			for _, line := range strings.Split(strings.TrimRight(termtext.Text(o.Output), "\n"), "\n") {
 				fmt.Fprintln(w, "    "+line)
 			}
 		}
@@ -183,8 +184,8 @@ func dash(s string) string {
 	return s
 }
 
-// oneLine keeps a multi-line error from breaking the table; the full text
-// is in the JSON output.
+// oneLine keeps a multi-line error from breaking the table, and escapes
+// what a terminal would act on; the full text is in the JSON output.
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -193,7 +194,7 @@ func oneLine(s string) string {
 	if len(s) > 120 {
 		s = s[:117] + "..."
 	}
-	return s
+	return termtext.Line(s)
 }
 
 // writePending lists each host's pending updates (scan, dry run).
@@ -202,7 +203,7 @@ func writePending(w io.Writer, r runner.Report) {
 		if len(h.Updates) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s:\n", h.Name)
+		fmt.Fprintf(w, "\n%s:\n", termtext.Line(h.Name))
 		wouldInstall := map[string]bool{}
 		for _, name := range h.WouldInstall {
 			wouldInstall[name] = true
@@ -235,7 +236,7 @@ func writePending(w io.Writer, r runner.Report) {
 			if len(tags) > 0 {
 				line += "  [" + strings.Join(tags, ", ") + "]"
 			}
-			fmt.Fprintln(w, line)
+			fmt.Fprintln(w, termtext.Line(line))
 		}
 	}
 }
@@ -246,13 +247,13 @@ func writeExecBlocks(w io.Writer, r runner.Report) {
 		if h.Exec == nil {
 			continue
 		}
-		fmt.Fprintf(w, "=== %s (exit %d)\n", h.Name, h.Exec.ExitCode)
+		fmt.Fprintf(w, "=== %s (exit %d)\n", termtext.Line(h.Name), h.Exec.ExitCode)
 		if h.Exec.Stdout != "" {
-			fmt.Fprint(w, ensureNewline(h.Exec.Stdout))
+			fmt.Fprint(w, ensureNewline(termtext.Text(h.Exec.Stdout)))
 		}
 		if h.Exec.Stderr != "" {
 			fmt.Fprintln(w, "--- stderr")
-			fmt.Fprint(w, ensureNewline(h.Exec.Stderr))
+			fmt.Fprint(w, ensureNewline(termtext.Text(h.Exec.Stderr)))
 		}
 		if h.Exec.Truncated {
 			fmt.Fprintln(w, "--- output truncated")

@@ -11,6 +11,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/patchrun/patchrun/internal/termtext"
 )
 
 // Streams are the process's standard streams, replaceable in tests.
@@ -68,7 +70,8 @@ func Run(ctx context.Context, args []string, s Streams) int {
 		err = errors.Join(&resultError{fmt.Errorf("write result: %w", out.err)}, err)
 	}
 	for _, line := range errorLines(err) {
-		fmt.Fprintf(s.Err, "patchrun: %s\n", line)
+		// Errors echo inventory values and file contents.
+		fmt.Fprintf(s.Err, "patchrun: %s\n", termtext.Text(line))
 	}
 	return exitCode(err)
 }

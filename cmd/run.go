@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/connect"
+	"github.com/patchrun/patchrun/internal/termtext"
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/runner"
 )
@@ -39,7 +40,7 @@ func (a *app) loadHosts(o *commonOptions) ([]inventory.Host, error) {
 		return nil, err
 	}
 	for _, w := range inv.Warnings {
-		fmt.Fprintf(a.streams.Err, "patchrun: warning: %v\n", w)
+		fmt.Fprintf(a.streams.Err, "patchrun: warning: %s\n", termtext.Text(w.Error()))
 	}
 	hosts := inv.Hosts
 	if o.limit != "" {
