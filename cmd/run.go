@@ -125,11 +125,11 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	}
 	defer dialer.Close()
 
-	obs, err := a.newObserver(o, plan)
+	obs, err := a.newObserver(o, plan, runInputs(o.inventory, home, copts.SSHConfig, hosts))
 	if err != nil {
 		return err
 	}
-	runCtx, stop, release := interrupts(ctx, obs.notice)
+	runCtx, stop, release := interrupts(ctx, func(msg string) { obs.notice(eventSignal, msg) })
 	defer release()
 
 	report, err := runner.Run(runCtx, plan, runner.Deps{
@@ -138,14 +138,15 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 		Observer: obs,
 		Stop:     stop,
 	})
-	obs.finish()
+	eventsErr := obs.finish()
 	if err != nil {
 		return err
 	}
+	var renderErr error
 	if err := a.render(o.output, report); err != nil {
-		return errors.Join(&resultError{fmt.Errorf("write result: %w", err)}, outcome(report))
+		renderErr = &resultError{fmt.Errorf("write result: %w", err)}
 	}
-	return outcome(report)
+	return errors.Join(renderErr, eventsErr, outcome(report))
 }
 
 // stderrIsTerminal decides between progress bars and plain lines.
