@@ -57,7 +57,7 @@ Windows host whose connection drops mid-install, one whose update fails with
 	f.BoolVar(&o.faults, "faults", false, "inject faults: a held package lock, handshake resets, a host that never comes back")
 	f.StringVar(&o.batch, "batch", "4", "hosts rebooted at once (N or N%)")
 	f.BoolVar(&o.keep, "keep", false, "keep the temporary inventory directory (the fleet itself stops when demo ends)")
-	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
+	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text, wide or json")
 	f.IntVarP(&o.forks, "forks", "f", 20, "parallel workers")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every remote command")
 	f.BoolVar(&o.noProg, "no-progress", false, "no progress bars, even on a terminal")

@@ -64,7 +64,7 @@ func TestTextOutputEscapesEveryRemoteField(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	if c := rawControl(out.String()); c != "" {

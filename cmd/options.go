@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/patchrun/patchrun/runner"
 )
+
+// outputFormats are the --output values.
+func outputFormats() []string { return []string{"text", "wide", "json"} }
 
 // commonOptions are the flags every fleet command takes.
 type commonOptions struct {
@@ -33,7 +37,7 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file: patchrun YAML, Ansible YAML/INI, or one host per line (required)")
 	f.StringVarP(&o.limit, "limit", "l", "", "hosts to act on: names, groups, globs, comma lists, !exclude, &intersect")
 	f.IntVarP(&o.forks, "forks", "f", 20, "parallel workers for connect/scan/install")
-	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
+	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text (fitted to the terminal), wide (every column in full) or json")
 	f.DurationVar(&o.connectTimeout, "connect-timeout", 10*time.Second, "timeout for one connection attempt")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "timeout for each per-host phase (scan, install, …)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bars, even on a terminal")
@@ -43,7 +47,7 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.askPass, "ask-pass", false, "prompt once for a password used by hosts without password_env/password_file")
 	f.BoolVar(&o.noSSHConfig, "no-ssh-config", false, "ignore ~/.ssh/config (by default it fills HostName, User, Port, IdentityFile and ProxyJump the inventory leaves unset)")
 	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats(), cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"inventory", "sorted", "shuffle"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -55,8 +59,8 @@ func (o *commonOptions) validate() error {
 	if o.forks < 1 {
 		return fmt.Errorf("--forks %d: must be at least 1", o.forks)
 	}
-	if o.output != "text" && o.output != "json" {
-		return fmt.Errorf("--output %q: must be text or json", o.output)
+	if !slices.Contains(outputFormats(), o.output) {
+		return fmt.Errorf("--output %q: must be text, wide or json", o.output)
 	}
 	if o.connectTimeout <= 0 {
 		return fmt.Errorf("--connect-timeout %s: must be positive", o.connectTimeout)

@@ -23,14 +23,14 @@ func TestTextShowsBootIDChangeAndErrors(t *testing.T) {
 		Summary: runner.Summary{Hosts: 2, OK: 1, Failed: 1, UpdatesFound: 2, UpdatesInstalled: 2, Rebooted: 1},
 	}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{wide: true}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
 	for _, want := range []string{
-		"11111111→22222222",                             // the proof of the reboot
-		"Nov 19 17:33:04→Nov 22 17:33:12",               // Windows' LastBootUpTime
-		"reboot: host did not come back within 10m0s …", // multi-line error kept on one row
+		"11111111-aaaa→22222222-bbbb",                               // the proof of the reboot
+		"2026-11-19T17:33:04.6640580Z→2026-11-22T17:33:12.0065627Z", // Windows' LastBootUpTime
+		"reboot: host did not come back within 10m0s …",             // multi-line error kept on one row
 		"2 hosts: 1 ok, 1 failed, 0 unreachable, 0 skipped; 2 updates found, 2 installed; 1 rebooted",
 	} {
 		if !strings.Contains(text, want) {
@@ -59,7 +59,7 @@ func TestDryRunListsWhatWouldBeInstalled(t *testing.T) {
 		Summary: runner.Summary{Hosts: 1, OK: 1, UpdatesFound: 2},
 	}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -83,7 +83,7 @@ func TestUnscannedHostsShowNoCounts(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(out.String(), "\n")
@@ -100,7 +100,7 @@ func TestRebootDryRunSaysNothingChanged(t *testing.T) {
 		Hosts:   []runner.HostResult{{Name: "a", Status: runner.StatusOK, WouldReboot: true}, {Name: "b", Status: runner.StatusOK}},
 		Summary: runner.Summary{Hosts: 2, OK: 2}}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "dry run: 1 hosts would reboot; nothing changed") {
@@ -117,7 +117,7 @@ func TestPendingListTagsOptionalAndShowsKBOnce(t *testing.T) {
 		},
 	}}}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -137,7 +137,7 @@ func TestFailedHostShowsItsLastOutput(t *testing.T) {
 			ExitCode: 100, Output: "The following packages will be REMOVED:\n  libfoo1\nE: Packages need to be removed but remove is disabled."}},
 	}}}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()

@@ -24,6 +24,9 @@ type Streams struct {
 	// IsTerminal reports whether a stream is an interactive terminal (for
 	// progress bars and --ask-pass).
 	IsTerminal func(f any) bool
+	// Width is the number of columns of a terminal stream, 0 for anything
+	// else (the table is fitted to it).
+	Width func(f any) int
 }
 
 // Main runs patchrun with the process's arguments and returns the exit code.
@@ -33,7 +36,7 @@ func Main() int {
 	ignoreSIGPIPE()
 	code := Run(context.Background(), os.Args[1:], Streams{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
-		Getenv: os.Getenv, IsTerminal: isTerminal,
+		Getenv: os.Getenv, IsTerminal: isTerminal, Width: terminalWidth,
 	})
 	// Some file systems (NFS) report a failed write only at close. Go
 	// reopens a closed descriptor 1 on /dev/null before any of our code
@@ -54,16 +57,19 @@ func Run(ctx context.Context, args []string, s Streams) int {
 	if s.IsTerminal == nil {
 		s.IsTerminal = func(any) bool { return false }
 	}
+	if s.Width == nil {
+		s.Width = func(any) int { return 0 }
+	}
 	// Every write to stdout goes through out: a failed one (a full disk, a
 	// closed pipe) fails the run even where the writer's error was lost
 	// (cobra's help, a tabwriter).
 	out := &checkedWriter{w: s.Out}
-	s.Out = out
-	app := &app{streams: s}
+	app := &app{streams: s, stdout: s.Out}
+	app.streams.Out = out
 	root := app.newRootCmd()
 	root.SetArgs(args)
 	root.SetIn(s.In)
-	root.SetOut(s.Out)
+	root.SetOut(out)
 	root.SetErr(s.Err)
 	err := root.ExecuteContext(ctx)
 	if out.err != nil && !errors.As(err, new(*resultError)) {
@@ -79,6 +85,7 @@ func Run(ctx context.Context, args []string, s Streams) int {
 // app carries what every command shares: the streams.
 type app struct {
 	streams Streams
+	stdout  any // the Out stream as given, for its terminal width
 }
 
 func (a *app) newRootCmd() *cobra.Command {

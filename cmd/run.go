@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/patchrun/patchrun/connect"
@@ -147,6 +148,16 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 		renderErr = &resultError{fmt.Errorf("write result: %w", err)}
 	}
 	return errors.Join(renderErr, eventsErr, outcome(report))
+}
+
+// outputWidth is the width the text result is fitted to: COLUMNS when set
+// (as ls does), else stdout's terminal width, else 0, no limit (a file or a
+// pipe gets whole rows).
+func (a *app) outputWidth() int {
+	if n, err := strconv.Atoi(a.streams.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return a.streams.Width(a.stdout)
 }
 
 // stderrIsTerminal decides between progress bars and plain lines.
