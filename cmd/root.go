@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/patchrun/patchrun/internal/termtext"
+	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/runner"
 )
 
 // Streams are the process's standard streams, replaceable in tests.
@@ -51,6 +53,21 @@ func Main() int {
 // Run runs patchrun with args and returns the exit code. Tests call it
 // directly.
 func Run(ctx context.Context, args []string, s Streams) int {
+	return newApp(s).execute(ctx, args)
+}
+
+// app carries what every command shares: the streams, and the seam where a
+// command line becomes a run.
+type app struct {
+	streams Streams
+	stdout  any // the Out stream as given, for its terminal width
+	// fleetRun, when set, replaces running a plan: a test sees the options,
+	// plan and hosts a command line produced, exactly as typed, without
+	// contacting a host.
+	fleetRun func(o *commonOptions, plan runner.Plan, hosts []inventory.Host) error
+}
+
+func newApp(s Streams) *app {
 	if s.Getenv == nil {
 		s.Getenv = func(string) string { return "" }
 	}
@@ -60,32 +77,30 @@ func Run(ctx context.Context, args []string, s Streams) int {
 	if s.Width == nil {
 		s.Width = func(any) int { return 0 }
 	}
+	return &app{streams: s, stdout: s.Out}
+}
+
+// execute runs the command line args and returns the exit code.
+func (a *app) execute(ctx context.Context, args []string) int {
 	// Every write to stdout goes through out: a failed one (a full disk, a
 	// closed pipe) fails the run even where the writer's error was lost
 	// (cobra's help, a tabwriter).
-	out := &checkedWriter{w: s.Out}
-	app := &app{streams: s, stdout: s.Out}
-	app.streams.Out = out
-	root := app.newRootCmd()
+	out := &checkedWriter{w: a.streams.Out}
+	a.streams.Out = out
+	root := a.newRootCmd()
 	root.SetArgs(args)
-	root.SetIn(s.In)
+	root.SetIn(a.streams.In)
 	root.SetOut(out)
-	root.SetErr(s.Err)
+	root.SetErr(a.streams.Err)
 	err := root.ExecuteContext(ctx)
 	if out.err != nil && !errors.As(err, new(*resultError)) {
 		err = errors.Join(&resultError{fmt.Errorf("write result: %w", out.err)}, err)
 	}
 	for _, line := range errorLines(err) {
 		// Errors echo inventory values and file contents.
-		fmt.Fprintf(s.Err, "patchrun: %s\n", termtext.Text(line))
+		fmt.Fprintf(a.streams.Err, "patchrun: %s\n", termtext.Text(line))
 	}
 	return exitCode(err)
-}
-
-// app carries what every command shares: the streams.
-type app struct {
-	streams Streams
-	stdout  any // the Out stream as given, for its terminal width
 }
 
 func (a *app) newRootCmd() *cobra.Command {

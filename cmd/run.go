@@ -96,6 +96,9 @@ func (a *app) logger(verbose bool) *slog.Logger {
 // build the plan, run it with two-stage Ctrl-C, render; its error is the
 // run's outcome (see exitCode).
 func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, hosts []inventory.Host, tune ...func(*connect.Options)) error {
+	if a.fleetRun != nil {
+		return a.fleetRun(o, plan, hosts)
+	}
 	if len(hosts) == 0 { // an empty --shard: an empty report, exit 0
 		now := time.Now()
 		empty := runner.Report{Command: plan.Command, DryRun: plan.DryRun, StartedAt: now, FinishedAt: now, Hosts: []runner.HostResult{}}
