@@ -94,7 +94,11 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	root.SetErr(a.streams.Err)
 	err := root.ExecuteContext(ctx)
 	if out.err != nil && !errors.As(err, new(*resultError)) {
-		err = errors.Join(&resultError{fmt.Errorf("write result: %w", out.err)}, err)
+		if err != nil && errors.Is(err, out.err) {
+			err = &resultError{fmt.Errorf("write result: %w", err)} // the command returned the write error
+		} else {
+			err = errors.Join(&resultError{fmt.Errorf("write result: %w", out.err)}, err)
+		}
 	}
 	for _, line := range errorLines(err) {
 		// Errors echo inventory values and file contents.
