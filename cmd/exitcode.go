@@ -2,27 +2,14 @@ package cmd
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/patchrun/patchrun/runner"
 )
 
-// Exit codes. This table is the only place they are defined; exitCode is
-// the only place an error becomes one.
-//
-//	0    every host is fine (also: nothing to do, e.g. an empty --shard)
-//	1    the run could not start: bad flags, inventory or config; no host
-//	     was contacted. Any error not listed below.
-//	2    the run finished; one or more hosts failed or were unreachable
-//	3    halted: the failure budget was spent; hosts not yet rebooted are
-//	     skipped
-//	4    reserved: a maintenance window that closes before the run ends
-//	5    the run finished but its result could not be written in full:
-//	     stdout (the table or JSON) or the --events file failed (a full
-//	     disk, a closed pipe, a bad descriptor)
-//	130  interrupted by SIGINT (Ctrl-C), SIGTERM or SIGHUP
-//
-// When several apply the highest in this order wins: 5 (without the
-// result nothing else can be read), then 130, 3, 2.
+// Exit codes: exitCodes is the only place they are explained (--help
+// prints it), exitCode the only place an error becomes one.
 const (
 	ExitOK               = 0
 	ExitCantStart        = 1
@@ -31,6 +18,37 @@ const (
 	ExitResultNotWritten = 5
 	ExitInterrupted      = 130
 )
+
+// exitCodes is the table of exit codes, in the order that decides when
+// several apply: the first that applies wins (without the result nothing
+// else can be read). 4 is kept for a maintenance window that closes
+// before the run ends.
+func exitCodes() []struct {
+	code    int
+	meaning string
+} {
+	return []struct {
+		code    int
+		meaning string
+	}{
+		{ExitResultNotWritten, "the run finished but its result could not be written: stdout or the --events file"},
+		{ExitInterrupted, "interrupted by SIGINT (Ctrl-C), SIGTERM or SIGHUP"},
+		{ExitHalted, "halted: the failure budget was spent; hosts not yet rebooted are skipped"},
+		{ExitHostsFailed, "the run finished; one or more hosts failed or were unreachable"},
+		{ExitCantStart, "the run could not start: bad flags, inventory or config; no host was contacted"},
+		{ExitOK, "every host is fine, or there was nothing to do (an empty --shard)"},
+	}
+}
+
+// exitCodeHelp is the table as --help shows it.
+func exitCodeHelp() string {
+	var b strings.Builder
+	b.WriteString("Exit codes (when several apply, the first listed wins):\n")
+	for _, c := range exitCodes() {
+		fmt.Fprintf(&b, "  %-3d  %s\n", c.code, c.meaning)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
 
 // The outcomes of a run that finished but was not all fine. Commands return
 // them (alone or joined with a resultError) and exitCode maps them.

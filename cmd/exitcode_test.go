@@ -53,3 +53,13 @@ func TestErrorLinesSkipOutcomes(t *testing.T) {
 		t.Errorf("write failure lines %q", got)
 	}
 }
+
+// --help explains every exit code, from the one table.
+func TestHelpListsEveryExitCode(t *testing.T) {
+	r := runCLI(t, nil, "--help")
+	for _, c := range []int{ExitOK, ExitCantStart, ExitHostsFailed, ExitHalted, ExitResultNotWritten, ExitInterrupted} {
+		if !strings.Contains(r.stdout, fmt.Sprintf("\n  %-3d  ", c)) {
+			t.Errorf("--help does not explain exit code %d:\n%s", c, r.stdout)
+		}
+	}
+}

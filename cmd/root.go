@@ -115,10 +115,7 @@ func (a *app) newRootCmd() *cobra.Command {
 hosts over WinRM in parallel, finds missing updates, installs them, and reboots
 hosts in controlled batches, confirming each one really came back.
 
-Exit codes: 0 all hosts fine; 1 the run could not start (bad flags or
-inventory); 2 one or more hosts failed or were unreachable; 3 halted because
-the failure budget was spent; 5 the run finished but its result could not be
-written; 130 interrupted (SIGINT, SIGTERM or SIGHUP).`,
+` + exitCodeHelp(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
