@@ -148,13 +148,18 @@ func TestSignalsOnTheRealProcess(t *testing.T) {
 		signals     []syscall.Signal
 		installTime time.Duration // per package
 		aborted     bool
-		notice      string
+		notices     []string
 	}{
-		{"SIGHUP", []syscall.Signal{syscall.SIGHUP}, 100 * time.Millisecond, false, "SIGHUP (terminal or session closed): no new work will start"},
-		{"SIGHUP twice", []syscall.Signal{syscall.SIGHUP, syscall.SIGHUP}, 100 * time.Millisecond, false, "SIGHUP (terminal or session closed) again: ignored"},
-		{"SIGTERM", []syscall.Signal{syscall.SIGTERM}, 100 * time.Millisecond, false, "SIGTERM: no new work will start; in-flight installs and reboots are finishing (send SIGTERM again to abort them)"},
+		{"SIGHUP", []syscall.Signal{syscall.SIGHUP}, 100 * time.Millisecond, false,
+			[]string{"SIGHUP (terminal or session closed): no new work will start"}},
+		{"SIGTERM", []syscall.Signal{syscall.SIGTERM}, 100 * time.Millisecond, false,
+			[]string{"SIGTERM: no new work will start; in-flight installs and reboots are finishing (send SIGTERM again to abort them)"}},
 		// An install that would take minutes: only the abort can end it.
-		{"SIGTERM twice", []syscall.Signal{syscall.SIGTERM, syscall.SIGTERM}, time.Minute, true, "second signal, SIGTERM: aborting in-flight work"},
+		{"SIGTERM twice", []syscall.Signal{syscall.SIGTERM, syscall.SIGTERM}, time.Minute, true,
+			[]string{"second signal, SIGTERM: aborting in-flight work"}},
+		// A second SIGHUP is ignored: the SIGTERM after it is what aborts.
+		{"SIGHUP twice", []syscall.Signal{syscall.SIGHUP, syscall.SIGHUP, syscall.SIGTERM}, time.Minute, true,
+			[]string{"SIGHUP (terminal or session closed) again: ignored", "second signal, SIGTERM: aborting in-flight work"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,8 +215,10 @@ func TestSignalsOnTheRealProcess(t *testing.T) {
 			if !rep.Interrupted || len(rep.Hosts) != 3 {
 				t.Errorf("report: interrupted %v with %d hosts", rep.Interrupted, len(rep.Hosts))
 			}
-			if !strings.Contains(errOut.String(), tt.notice) {
-				t.Errorf("stderr lacks %q:\n%s", tt.notice, errOut.String())
+			for _, notice := range tt.notices {
+				if !strings.Contains(errOut.String(), notice) {
+					t.Errorf("stderr lacks %q:\n%s", notice, errOut.String())
+				}
 			}
 			h := hostByName(t, rep, first.Name())
 			if tt.aborted {
