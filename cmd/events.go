@@ -72,7 +72,7 @@ type runInput struct{ what, path string }
 // file that is one of the run's inputs (compared by identity, so another
 // spelling of the same path or a hard link is caught too). "-" is
 // refused: stdout carries only the result.
-func openEvents(path string, inputs []runInput, next observer) (*eventsObserver, error) {
+func openEvents(path string, inputs []runInput, stdout any, next observer) (*eventsObserver, error) {
 	if path == "-" {
 		return nil, fmt.Errorf("--events -: stdout carries only the result (hint: --events run-events.jsonl)")
 	}
@@ -83,7 +83,7 @@ func openEvents(path string, inputs []runInput, next observer) (*eventsObserver,
 	if err != nil {
 		return nil, fmt.Errorf("--events: %w", err)
 	}
-	if err := checkEventsFile(f, inputs); err != nil {
+	if err := checkEventsFile(f, inputs, stdout); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("--events %s: %w", path, err)
 	}
@@ -92,8 +92,9 @@ func openEvents(path string, inputs []runInput, next observer) (*eventsObserver,
 }
 
 // checkEventsFile refuses what the opened file must not be, then empties
-// it: nothing is truncated before the checks pass.
-func checkEventsFile(f *os.File, inputs []runInput) error {
+// it: nothing is truncated before the checks pass. stdout is the result's
+// stream: a file both are written to would hold neither.
+func checkEventsFile(f *os.File, inputs []runInput, stdout any) error {
 	fi, err := f.Stat()
 	if err != nil {
 		return err
@@ -106,6 +107,11 @@ func checkEventsFile(f *os.File, inputs []runInput) error {
 	for _, in := range inputs {
 		if st, err := os.Stat(in.path); err == nil && os.SameFile(fi, st) {
 			return fmt.Errorf("is the run's %s %s: refusing to overwrite an input (hint: --events run-events.jsonl)", in.what, in.path)
+		}
+	}
+	if out, ok := stdout.(*os.File); ok && fi.Mode().IsRegular() {
+		if st, err := out.Stat(); err == nil && os.SameFile(fi, st) {
+			return fmt.Errorf("is where stdout goes: the result and the events would overwrite each other (hint: --events run-events.jsonl)")
 		}
 	}
 	if fi.Mode().IsRegular() {

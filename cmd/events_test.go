@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -117,6 +119,18 @@ func TestEventsPathIsCheckedBeforeWriting(t *testing.T) {
 		if now, _ := os.ReadFile(filepath.Join(dir, name)); string(now) != string(data) {
 			t.Errorf("%s was overwritten", name)
 		}
+	}
+
+	// The file stdout is redirected to (scan -o json --events r.json > r.json).
+	result, err := os.Create(filepath.Join(t.TempDir(), "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer result.Close()
+	var errOut bytes.Buffer
+	if code := Run(context.Background(), []string{"scan", "-i", inv, "-o", "json", "--events", result.Name()},
+		Streams{In: strings.NewReader(""), Out: result, Err: &errOut}); code != ExitCantStart || !strings.Contains(errOut.String(), "is where stdout goes") {
+		t.Errorf("--events onto stdout's file: exit %d, stderr %q", code, errOut.String())
 	}
 
 	path := filepath.Join(t.TempDir(), "events.jsonl")

@@ -40,7 +40,7 @@ func (a *app) newObserver(o *commonOptions, plan runner.Plan, inputs []runInput)
 		every = barRefreshEvery
 	}
 	if o.events != "" {
-		ev, err := openEvents(o.events, inputs, inner)
+		ev, err := openEvents(o.events, inputs, a.stdout, inner)
 		if err != nil {
 			return nil, err
 		}
