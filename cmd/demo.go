@@ -67,13 +67,13 @@ Windows host whose connection drops mid-install, one whose update fails with
 
 func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	if o.hosts < 1 || o.hosts > 2000 {
-		return cantStart(fmt.Errorf("--hosts %d: want 1 to 2000", o.hosts))
+		return fmt.Errorf("--hosts %d: want 1 to 2000", o.hosts)
 	}
 	if o.windows < 0 || o.windows > 200 {
-		return cantStart(fmt.Errorf("--windows %d: want 0 to 200", o.windows))
+		return fmt.Errorf("--windows %d: want 0 to 200", o.windows)
 	}
 	if o.timeScale <= 0 || o.timeScale > 1 {
-		return cantStart(fmt.Errorf("--time-scale %g: want a value in (0, 1]", o.timeScale))
+		return fmt.Errorf("--time-scale %g: want a value in (0, 1]", o.timeScale)
 	}
 	po := patchOptions{
 		common: commonOptions{
@@ -86,7 +86,7 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	}
 	plan, err := po.plan()
 	if err != nil {
-		return cantStart(err)
+		return err
 	}
 	// Simulated hosts come back in a second or two: poll them faster than
 	// real hosts so the demo stays brisk.
@@ -94,11 +94,11 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	// Check every flag before anything starts: a bad --batch must not
 	// cost a fleet start-up first.
 	if err := po.common.validate(); err != nil {
-		return cantStart(err)
+		return err
 	}
 	dir, err := os.MkdirTemp("", "patchrun-demo-")
 	if err != nil {
-		return cantStart(fmt.Errorf("demo: %w", err))
+		return fmt.Errorf("demo: %w", err)
 	}
 	if o.keep {
 		fmt.Fprintf(a.streams.Err, "demo: inventory directory %s (kept)\n", dir)
@@ -116,7 +116,7 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	ctx := c.Context()
 	fl, err := fleet.Start(ctx, cfg)
 	if err != nil {
-		return cantStart(fmt.Errorf("demo: start simulated fleet: %w", err))
+		return fmt.Errorf("demo: start simulated fleet: %w", err)
 	}
 	defer fl.Close()
 	if o.faults {
@@ -124,16 +124,16 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	}
 	invPath, err := fl.WriteInventory(dir)
 	if err != nil {
-		return cantStart(fmt.Errorf("demo: write inventory: %w", err))
+		return fmt.Errorf("demo: write inventory: %w", err)
 	}
 	if o.windows > 0 {
 		wf, err := winsim.StartFleet(ctx, winsim.FleetConfig{Count: o.windows, TimeScale: o.timeScale, Faults: o.faults})
 		if err != nil {
-			return cantStart(fmt.Errorf("demo: start simulated windows hosts: %w", err))
+			return fmt.Errorf("demo: start simulated windows hosts: %w", err)
 		}
 		defer wf.Close()
 		if err := winsim.AppendInventory(invPath, wf.Hosts()); err != nil {
-			return cantStart(fmt.Errorf("demo: add windows hosts to the inventory: %w", err))
+			return fmt.Errorf("demo: add windows hosts to the inventory: %w", err)
 		}
 		if o.faults {
 			fmt.Fprintf(a.streams.Err, "demo: windows faults: %s\n", wf.FaultSummary())

@@ -20,14 +20,14 @@ cmd.exe over WinRM) and prints each host's output and exit code. A non-zero
 exit marks that host failed (exit code 2).`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return cantStart(fmt.Errorf("exec: no command given (hint: patchrun exec -i hosts.yaml -l web1 -- uptime)"))
+				return fmt.Errorf("exec: no command given (hint: patchrun exec -i hosts.yaml -l web1 -- uptime)")
 			}
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			command := strings.TrimSpace(strings.Join(args, " "))
 			if command == "" {
-				return cantStart(fmt.Errorf("exec: empty command (hint: patchrun exec -i hosts.yaml -- uptime)"))
+				return fmt.Errorf("exec: empty command (hint: patchrun exec -i hosts.yaml -- uptime)")
 			}
 			hosts, err := a.hostsFor(&o)
 			if err != nil {

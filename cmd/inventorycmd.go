@@ -6,6 +6,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/patchrun/patchrun/internal/termtext"
 )
 
 // inventoryHost is one line of `patchrun inventory -o json`. Secrets appear
@@ -57,8 +59,8 @@ func (a *app) newInventoryCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(a.streams.Out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "HOST\tADDRESS\tPORT\tTRANSPORT\tUSER\tGROUPS\tPASSWORD")
 			for _, h := range out {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", h.Name, h.Address, h.Port, h.Transport,
-					dash(h.User), dash(strings.Join(h.Groups, ",")), dash(h.Password))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", termtext.Line(h.Name), termtext.Line(h.Address), h.Port, h.Transport,
+					dash(termtext.Line(h.User)), dash(termtext.Line(strings.Join(h.Groups, ","))), dash(termtext.Line(h.Password)))
 			}
 			if err := tw.Flush(); err != nil {
 				return err

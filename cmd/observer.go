@@ -10,6 +10,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/patchrun/patchrun/internal/termtext"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
@@ -19,17 +20,19 @@ import (
 type observer interface {
 	runner.Observer
 	// notice tells the user something that is not a runner event (a
-	// Ctrl-C being handled).
-	notice(msg string)
+	// Ctrl-C being handled), logged under the event name given.
+	notice(event, msg string)
 	// tick is called periodically so long phases still show progress.
 	tick()
-	finish()
+	// finish ends the output; its error is a part of the result that
+	// could not be written (the --events stream).
+	finish() error
 }
 
 // newObserver returns the run's observer, locked: the runner serialises its
 // own Event calls, but notices come from the signal goroutine. With
 // --events it also writes the JSONL stream.
-func (a *app) newObserver(o *commonOptions, plan runner.Plan) (observer, error) {
+func (a *app) newObserver(o *commonOptions, plan runner.Plan, inputs []runInput) (observer, error) {
 	log := a.logger(o.verbose)
 	var inner observer = &lineObserver{log: log, total: len(plan.Hosts), busy: newInflight()}
 	every := lineProgressEvery
@@ -38,7 +41,7 @@ func (a *app) newObserver(o *commonOptions, plan runner.Plan) (observer, error) 
 		every = barRefreshEvery
 	}
 	if o.events != "" {
-		ev, err := openEvents(o.events, inner)
+		ev, err := openEvents(o.events, inputs, a.stdout, inner)
 		if err != nil {
 			return nil, err
 		}
@@ -95,20 +98,20 @@ func (l *lockedObserver) Event(e runner.Event) {
 	l.inner.Event(e)
 }
 
-func (l *lockedObserver) notice(msg string) {
+func (l *lockedObserver) notice(event, msg string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.inner.notice(msg)
+	l.inner.notice(event, msg)
 }
 
 // finish stops the ticker (joining it) and finishes the inner observer.
 // Safe to call once.
-func (l *lockedObserver) finish() {
+func (l *lockedObserver) finish() error {
 	close(l.stop)
 	<-l.done
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.inner.finish()
+	return l.inner.finish()
 }
 
 // lineObserver writes one timestamped line per event: for cron, CI and
@@ -135,9 +138,9 @@ func (l *lineObserver) tick() {
 	l.log.Info("run.progress", "done", l.busy.done, "total", l.total, "busy", l.busy.summary(5))
 }
 
-func (l *lineObserver) notice(msg string) { l.log.Warn(eventSignal, "detail", msg) }
+func (l *lineObserver) notice(event, msg string) { l.log.Warn(event, "detail", msg) }
 
-func (l *lineObserver) finish() {}
+func (l *lineObserver) finish() error { return nil }
 
 // logEvent maps an event to a fixed event name and attributes.
 func logEvent(log *slog.Logger, e runner.Event) {
@@ -238,7 +241,7 @@ func (b *barObserver) describe() string {
 	}
 	if b.busy != nil {
 		if s := b.busy.summary(2); s != "" {
-			d += " · " + s
+			d += " · " + termtext.Line(s)
 		}
 	}
 	return d
@@ -250,10 +253,11 @@ func (b *barObserver) tick() {
 	b.bar.Describe(b.describe())
 }
 
-// above prints a line above the bar.
+// above prints a line above the bar, escaped: it carries host names,
+// errors and remote output.
 func (b *barObserver) above(line string) {
 	_ = b.bar.Clear()
-	fmt.Fprintln(b.w, line)
+	fmt.Fprintln(b.w, termtext.Text(line))
 	_ = b.bar.RenderBlank()
 }
 
@@ -316,11 +320,12 @@ func (b *barObserver) advance(failed bool) {
 	_ = b.bar.Add(1)
 }
 
-func (b *barObserver) notice(msg string) { b.above("■ " + msg) }
+func (b *barObserver) notice(_, msg string) { b.above("■ " + msg) }
 
-func (b *barObserver) finish() {
+func (b *barObserver) finish() error {
 	if b.bar != nil {
 		_ = b.bar.Finish()
 		fmt.Fprintln(b.w)
 	}
+	return nil
 }

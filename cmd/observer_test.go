@@ -102,7 +102,7 @@ type countingObserver struct {
 }
 
 func (c *countingObserver) Event(runner.Event) {}
-func (c *countingObserver) notice(string)      {}
+func (c *countingObserver) notice(_, _ string) {}
 func (c *countingObserver) tick() {
 	if c.finished {
 		c.late = true
@@ -112,7 +112,7 @@ func (c *countingObserver) tick() {
 	default:
 	}
 }
-func (c *countingObserver) finish() { c.finished = true }
+func (c *countingObserver) finish() error { c.finished = true; return nil }
 
 func TestLockedObserverTicksUntilFinish(t *testing.T) {
 	inner := &countingObserver{ticks: make(chan struct{}, 1)}

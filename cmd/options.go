@@ -122,8 +122,13 @@ func (o *rebootOptions) apply(p *runner.Plan) error {
 // reboot, then 25% per batch until done).
 func parseBatch(s string) (runner.Batches, error) {
 	var steps runner.Batches
-	for _, part := range strings.Split(s, ",") {
+	parts := strings.Split(s, ",")
+	for i, part := range parts {
 		b, err := parseBudget("--batch", part)
+		if err != nil && len(parts) > 1 {
+			// Quote the value given, not the one bad part ("1,,2" has "").
+			return nil, fmt.Errorf("--batch %q: size %d of the ramp is %q: want counts like 5 or percentages like 20%% (a ramp like 1,10%%,25%%)", s, i+1, strings.TrimSpace(part))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w (or a ramp like 1,10%%,25%%)", err)
 		}

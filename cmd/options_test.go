@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/patchrun/patchrun/runner"
@@ -133,6 +134,17 @@ func TestFlagDefaultsAreTheRunners(t *testing.T) {
 	for name, def := range want {
 		if got := c.Flags().Lookup(name).DefValue; got != def {
 			t.Errorf("--%s default %q, runner's default %q", name, got, def)
+		}
+	}
+}
+
+// A bad --batch is quoted as the user typed it, not as the empty part
+// the parser tripped on.
+func TestBatchErrorQuotesTheValueGiven(t *testing.T) {
+	for _, in := range []string{"1,,2", ",", "1,x"} {
+		_, err := parseBatch(in)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("--batch %q", in)) {
+			t.Errorf("parseBatch(%q) = %v, want an error quoting --batch %q", in, err, in)
 		}
 	}
 }

@@ -42,7 +42,7 @@ the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			plan, err := o.plan()
 			if err != nil {
-				return cantStart(err)
+				return err
 			}
 			hosts, err := a.hostsFor(&o.common)
 			if err != nil {

@@ -18,10 +18,10 @@ func (a *app) newRebootCmd() *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error {
 			plan := runner.Plan{Command: report.CmdReboot, Reboot: runner.RebootAlways, OnlyIfRequired: onlyIfRequired}
 			if err := r.apply(&plan); err != nil {
-				return cantStart(err)
+				return err
 			}
 			if err := validatePlan(plan); err != nil {
-				return cantStart(err)
+				return err
 			}
 			hosts, err := a.hostsFor(&o)
 			if err != nil {

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
+	"github.com/patchrun/patchrun/internal/termtext"
 	"github.com/patchrun/patchrun/report"
 )
 
@@ -17,8 +18,8 @@ func (a *app) render(format string, r report.Report) error {
 	switch report.Format(format) {
 	case report.FormatJSON:
 		return report.WriteJSON(a.streams.Out, r)
-	case report.FormatText:
-		return writeText(a.streams.Out, r)
+	case report.FormatText, report.FormatWide:
+		return writeText(a.streams.Out, r, layout{width: a.outputWidth(), wide: format == string(report.FormatWide)})
 	}
 	return fmt.Errorf("no writer for output format %q", format)
 }
@@ -29,23 +30,39 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// layout is how the text result is shaped: wide shows every column in full
+// (whole OS names and boot ids, no cuts); otherwise names are shortened,
+// columns with nothing to say left out, and with width > 0 the table is
+// cut to fit that many columns.
+type layout struct {
+	width int
+	wide  bool
+}
+
 // writeText prints a summary table per host, then the details a person
 // needs: pending updates for scan and dry runs, output for exec, errors.
-func writeText(w io.Writer, r report.Report) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+func writeText(w io.Writer, r report.Report, l layout) error {
+	width := l.width
+	if l.wide {
+		width = 0
+	}
+	var t table
 	switch r.Command {
 	case report.CmdExec:
 		writeExecBlocks(w, r)
-		fmt.Fprintln(tw, "HOST\tSTATUS\tEXIT\tERROR")
+		t.cols = []column{{name: "HOST", min: 12, always: true}, {name: "STATUS", always: true}, {name: "EXIT", always: true},
+			{name: "ERROR", min: 30, optional: true}}
 		for _, h := range r.Hosts {
 			exit := "-"
 			if h.Exec != nil {
 				exit = fmt.Sprint(h.Exec.ExitCode)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Name, h.Status, exit, oneLine(h.Error))
+			t.add(termtext.Line(h.Name), string(h.Status), exit, oneLine(h.Error, l.wide))
 		}
 	default:
-		fmt.Fprintln(tw, "HOST\tSTATUS\tOS\tUPDATES\tSECURITY\tINSTALLED\tREBOOT\tBATCH\tBOOT ID\tERROR")
+		t.cols = []column{{name: "HOST", min: 12, always: true}, {name: "STATUS", always: true}, {name: "OS", min: 10},
+			{name: "UPDATES", short: "UPD"}, {name: "SECURITY", short: "SEC"}, {name: "INSTALLED", short: "INST"},
+			{name: "REBOOT"}, {name: "BATCH"}, {name: "BOOT ID"}, {name: "ERROR", min: 30, optional: true}}
 		for _, h := range r.Hosts {
 			found, sec, inst := countUpdates(h.Updates)
 			updates, security := fmt.Sprint(found), fmt.Sprint(sec)
@@ -53,18 +70,22 @@ func writeText(w io.Writer, r report.Report) error {
 				// "0" would read as "clean" for a host never scanned.
 				updates, security = "-", "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-				h.Name, h.Status, dash(h.OS), updates, security, installedCell(r, inst),
-				rebootCell(r, h), batchCell(h), bootIDCell(h), oneLine(h.Error))
+			os := h.OS
+			if !l.wide {
+				os = shortOS(os)
+			}
+			t.add(termtext.Line(h.Name), string(h.Status), dash(termtext.Line(os)), updates, security, installedCell(r, inst),
+				rebootCell(r, h), batchCell(h), bootIDCell(h, l.wide), oneLine(h.Error, l.wide))
 		}
 	}
-	if err := tw.Flush(); err != nil {
+	widths, err := t.write(w, width, !l.wide)
+	if err != nil {
 		return err
 	}
 	if r.Command == report.CmdScan || r.DryRun {
 		writePending(w, r)
 	}
-	writeFailureOutput(w, r)
+	writeFailureOutput(w, r, widths["ERROR"])
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, summaryLine(r))
 	return nil
@@ -72,21 +93,23 @@ func writeText(w io.Writer, r report.Report) error {
 
 // writeFailureOutput shows, for each failed host, the full error and the
 // last remote output the runner kept, so nobody has to re-run a failed
-// install by hand to see why it failed.
-func writeFailureOutput(w io.Writer, r report.Report) {
+// install by hand to see why it failed. errorWidth is the table's ERROR
+// column: an error that fitted there is not repeated.
+func writeFailureOutput(w io.Writer, r report.Report, errorWidth int) {
 	for _, h := range r.Hosts {
 		if h.Status != report.StatusFailed && h.Status != report.StatusUnreachable {
 			continue
 		}
-		if len(h.Output) == 0 && !strings.Contains(strings.TrimSpace(h.Error), "\n") && len(h.Error) <= 120 {
+		shown := oneLine(h.Error, true)
+		if len(h.Output) == 0 && shown == termtext.Line(strings.TrimSpace(h.Error)) && utf8.RuneCountInString(shown) <= errorWidth {
 			continue // the table already shows all there is
 		}
-		fmt.Fprintf(w, "\n%s %s: %s\n", h.Name, h.Status, strings.TrimSpace(h.Error))
+		fmt.Fprintf(w, "\n%s %s: %s\n", termtext.Line(h.Name), h.Status, termtext.Text(strings.TrimSpace(h.Error)))
 		if n := len(h.Output); n > 0 {
 			o := h.Output[n-1]
 			head := "  " + o.Step
 			if o.Command != "" {
-				head += fmt.Sprintf(": %s", o.Command)
+				head += fmt.Sprintf(": %s", termtext.Line(o.Command))
 			}
 			if o.ExitCode >= 0 {
 				head += fmt.Sprintf(" (exit %d)", o.ExitCode)
@@ -95,7 +118,7 @@ func writeFailureOutput(w io.Writer, r report.Report) {
 			if o.Truncated {
 				fmt.Fprintln(w, "    …")
 			}
-			for _, line := range strings.Split(strings.TrimRight(o.Output, "\n"), "\n") {
+			for _, line := range strings.Split(strings.TrimRight(termtext.Text(o.Output), "\n"), "\n") {
 				fmt.Fprintln(w, "    "+line)
 			}
 		}
@@ -159,24 +182,58 @@ func batchCell(h report.HostResult) string {
 }
 
 // bootIDCell shows the boot identity change that proves a reboot: the
-// first characters of the ids before and after.
-func bootIDCell(h report.HostResult) string {
+// ids before and after, in full when wide; else the first characters of a
+// Linux boot_id, or the time of a Windows host's new boot.
+func bootIDCell(h report.HostResult, wide bool) string {
 	if !h.Rebooted || h.BootIDBefore == "" {
 		return "-"
 	}
-	return shortID(h.BootIDBefore) + "→" + shortID(h.BootIDAfter)
+	if wide {
+		return termtext.Line(h.BootIDBefore) + "→" + termtext.Line(h.BootIDAfter)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, h.BootIDAfter); err == nil {
+		return "→" + t.UTC().Format("15:04:05")
+	}
+	return termtext.Line(prefix(h.BootIDBefore, 4) + "→" + prefix(h.BootIDAfter, 4))
 }
 
-// shortID abbreviates a boot identity: a Linux boot_id UUID to its first 8
-// characters, a Windows LastBootUpTime to its date and time.
-func shortID(id string) string {
-	if t, err := time.Parse(time.RFC3339Nano, id); err == nil {
-		return t.UTC().Format("Jan 02 15:04:05")
+func prefix(s string, n int) string {
+	if rs := []rune(s); len(rs) > n {
+		return string(rs[:n])
 	}
-	if len(id) > 8 {
-		return id[:8]
+	return s
+}
+
+// shortOS shortens an OS name for the table: Windows product names lose
+// "Microsoft", the build number and long edition names; the rest is kept.
+func shortOS(s string) string {
+	if !strings.Contains(s, "Windows") {
+		return s
 	}
-	return id
+	f := strings.Fields(strings.TrimPrefix(s, "Microsoft "))
+	if n := len(f); n > 2 && isBuild(f[n-1]) {
+		f = f[:n-1]
+	}
+	for i, w := range f {
+		switch w {
+		case "Datacenter":
+			f[i] = "DC"
+		case "Standard":
+			f[i] = "Std"
+		case "Enterprise":
+			f[i] = "Ent"
+		}
+	}
+	return strings.Join(f, " ")
+}
+
+func isBuild(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(s) >= 4
 }
 
 func dash(s string) string {
@@ -186,15 +243,17 @@ func dash(s string) string {
 	return s
 }
 
-// oneLine keeps a multi-line error from breaking the table; the full text
-// is in the JSON output.
-func oneLine(s string) string {
+// oneLine keeps a multi-line error from breaking the table, and escapes
+// what a terminal would act on; unless wide, a long line is cut at 120
+// characters. The full text is under the table and in the JSON output.
+func oneLine(s string, wide bool) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i] + " …"
 	}
-	if len(s) > 120 {
-		s = s[:117] + "..."
+	s = termtext.Line(s)
+	if !wide {
+		s = cut(s, 120)
 	}
 	return s
 }
@@ -205,7 +264,7 @@ func writePending(w io.Writer, r report.Report) {
 		if len(h.Updates) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s:\n", h.Name)
+		fmt.Fprintf(w, "\n%s:\n", termtext.Line(h.Name))
 		wouldInstall := map[string]bool{}
 		for _, name := range h.WouldInstall {
 			wouldInstall[name] = true
@@ -238,7 +297,7 @@ func writePending(w io.Writer, r report.Report) {
 			if len(tags) > 0 {
 				line += "  [" + strings.Join(tags, ", ") + "]"
 			}
-			fmt.Fprintln(w, line)
+			fmt.Fprintln(w, termtext.Line(line))
 		}
 	}
 }
@@ -249,13 +308,13 @@ func writeExecBlocks(w io.Writer, r report.Report) {
 		if h.Exec == nil {
 			continue
 		}
-		fmt.Fprintf(w, "=== %s (exit %d)\n", h.Name, h.Exec.ExitCode)
+		fmt.Fprintf(w, "=== %s (exit %d)\n", termtext.Line(h.Name), h.Exec.ExitCode)
 		if h.Exec.Stdout != "" {
-			fmt.Fprint(w, ensureNewline(h.Exec.Stdout))
+			fmt.Fprint(w, ensureNewline(termtext.Text(h.Exec.Stdout)))
 		}
 		if h.Exec.Stderr != "" {
 			fmt.Fprintln(w, "--- stderr")
-			fmt.Fprint(w, ensureNewline(h.Exec.Stderr))
+			fmt.Fprint(w, ensureNewline(termtext.Text(h.Exec.Stderr)))
 		}
 		if h.Exec.Truncated {
 			fmt.Fprintln(w, "--- output truncated")

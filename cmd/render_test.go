@@ -24,14 +24,14 @@ func TestTextShowsBootIDChangeAndErrors(t *testing.T) {
 		Summary: report.Summary{Hosts: 2, OK: 1, Failed: 1, UpdatesFound: 2, UpdatesInstalled: 2, Rebooted: 1},
 	}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{wide: true}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
 	for _, want := range []string{
-		"11111111→22222222",                             // the proof of the reboot
-		"Nov 19 17:33:04→Nov 22 17:33:12",               // Windows' LastBootUpTime
-		"reboot: host did not come back within 10m0s …", // multi-line error kept on one row
+		"11111111-aaaa→22222222-bbbb",                               // the proof of the reboot
+		"2026-11-19T17:33:04.6640580Z→2026-11-22T17:33:12.0065627Z", // Windows' LastBootUpTime
+		"reboot: host did not come back within 10m0s …",             // multi-line error kept on one row
 		"2 hosts: 1 ok, 1 failed, 0 unreachable, 0 skipped; 2 updates found, 2 installed; 1 rebooted",
 	} {
 		if !strings.Contains(text, want) {
@@ -60,7 +60,7 @@ func TestDryRunListsWhatWouldBeInstalled(t *testing.T) {
 		Summary: report.Summary{Hosts: 1, OK: 1, UpdatesFound: 2},
 	}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -84,7 +84,7 @@ func TestUnscannedHostsShowNoCounts(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(out.String(), "\n")
@@ -101,7 +101,7 @@ func TestRebootDryRunSaysNothingChanged(t *testing.T) {
 		Hosts:   []report.HostResult{{Name: "a", Status: report.StatusOK, WouldReboot: true}, {Name: "b", Status: report.StatusOK}},
 		Summary: report.Summary{Hosts: 2, OK: 2}}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "dry run: 1 hosts would reboot; nothing changed") {
@@ -118,7 +118,7 @@ func TestPendingListTagsOptionalAndShowsKBOnce(t *testing.T) {
 		},
 	}}}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -138,7 +138,7 @@ func TestFailedHostShowsItsLastOutput(t *testing.T) {
 			ExitCode: 100, Output: "The following packages will be REMOVED:\n  libfoo1\nE: Packages need to be removed but remove is disabled."}},
 	}}}
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -158,7 +158,7 @@ func TestFailedHostShowsItsLastOutput(t *testing.T) {
 func TestEveryRegisteredFormatRenders(t *testing.T) {
 	for _, f := range report.Formats() {
 		var out bytes.Buffer
-		a := &app{streams: Streams{Out: &out}}
+		a := &app{streams: Streams{Out: &out, Getenv: func(string) string { return "" }, Width: func(any) int { return 0 }}}
 		if err := a.render(string(f), report.New(report.CmdScan, false, time.Unix(0, 0))); err != nil || out.Len() == 0 {
 			t.Errorf("format %s: %v, %d bytes", f, err, out.Len())
 		}
@@ -171,7 +171,7 @@ func TestSummarySaysWhenInstallOutcomeIsUnknown(t *testing.T) {
 	r.Finish([]report.HostResult{{Name: "a", Status: report.StatusFailed, Error: "install: connection lost; whether 2 updates were installed is unknown",
 		Updates: []report.Update{{Selected: true, OutcomeUnknown: true}, {Selected: true, OutcomeUnknown: true}}}}, time.Unix(1, 0))
 	var out bytes.Buffer
-	if err := writeText(&out, r); err != nil {
+	if err := writeText(&out, r, layout{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "2 updates found, 0 installed, 2 of unknown outcome") {

@@ -11,15 +11,10 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-)
 
-// Exit codes (FEATURES.md).
-const (
-	ExitOK          = 0
-	ExitCantStart   = 1 // bad flags, bad inventory
-	ExitHostsFailed = 2 // one or more hosts failed or were unreachable
-	ExitHalted      = 3 // the failure budget was spent
-	ExitInterrupted = 130
+	"github.com/patchrun/patchrun/internal/termtext"
+	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/runner"
 )
 
 // Streams are the process's standard streams, replaceable in tests.
@@ -31,51 +26,85 @@ type Streams struct {
 	// IsTerminal reports whether a stream is an interactive terminal (for
 	// progress bars and --ask-pass).
 	IsTerminal func(f any) bool
+	// Width is the number of columns of a terminal stream, 0 for anything
+	// else (the table is fitted to it).
+	Width func(f any) int
 }
 
 // Main runs patchrun with the process's arguments and returns the exit code.
 func Main() int {
-	return Run(context.Background(), os.Args[1:], Streams{
+	// A closed pipe on stdout is a failed write of the result (exit 5), not
+	// a silent death by SIGPIPE.
+	ignoreSIGPIPE()
+	code := Run(context.Background(), os.Args[1:], Streams{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
-		Getenv: os.Getenv, IsTerminal: isTerminal,
+		Getenv: os.Getenv, IsTerminal: isTerminal, Width: terminalWidth,
 	})
+	// Some file systems (NFS) report a failed write only at close. Go
+	// reopens a closed descriptor 1 on /dev/null before any of our code
+	// runs, so `>&-` cannot be told from output discarded on purpose.
+	if err := os.Stdout.Close(); err != nil && code != ExitResultNotWritten {
+		fmt.Fprintf(os.Stderr, "patchrun: write result: %v\n", err)
+		return ExitResultNotWritten
+	}
+	return code
 }
 
 // Run runs patchrun with args and returns the exit code. Tests call it
 // directly.
 func Run(ctx context.Context, args []string, s Streams) int {
+	return newApp(s).execute(ctx, args)
+}
+
+// app carries what every command shares: the streams, and the seam where a
+// command line becomes a run.
+type app struct {
+	streams Streams
+	stdout  any // the Out stream as given, for its terminal width
+	// fleetRun, when set, replaces running a plan: a test sees the options,
+	// plan and hosts a command line produced, exactly as typed, without
+	// contacting a host.
+	fleetRun func(o *commonOptions, plan runner.Plan, hosts []inventory.Host) error
+}
+
+func newApp(s Streams) *app {
 	if s.Getenv == nil {
 		s.Getenv = func(string) string { return "" }
 	}
 	if s.IsTerminal == nil {
 		s.IsTerminal = func(any) bool { return false }
 	}
-	app := &app{streams: s}
-	root := app.newRootCmd()
-	root.SetArgs(args)
-	root.SetIn(s.In)
-	root.SetOut(s.Out)
-	root.SetErr(s.Err)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return app.exitCode
+	if s.Width == nil {
+		s.Width = func(any) int { return 0 }
 	}
-	var ce *codedError
-	if errors.As(err, &ce) {
-		if ce.err != nil {
-			fmt.Fprintf(s.Err, "patchrun: %v\n", ce.err)
-		}
-		return ce.code
-	}
-	fmt.Fprintf(s.Err, "patchrun: %v\n", err)
-	return ExitCantStart
+	return &app{streams: s, stdout: s.Out}
 }
 
-// app carries what every command shares: the streams and, after a run, the
-// exit code it chose.
-type app struct {
-	streams  Streams
-	exitCode int
+// execute runs the command line args and returns the exit code.
+func (a *app) execute(ctx context.Context, args []string) int {
+	// Every write to stdout goes through out: a failed one (a full disk, a
+	// closed pipe) fails the run even where the writer's error was lost
+	// (cobra's help, a tabwriter).
+	out := &checkedWriter{w: a.streams.Out}
+	a.streams.Out = out
+	root := a.newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(a.streams.In)
+	root.SetOut(out)
+	root.SetErr(a.streams.Err)
+	err := root.ExecuteContext(ctx)
+	if out.err != nil && !errors.As(err, new(*resultError)) {
+		if err != nil && errors.Is(err, out.err) {
+			err = &resultError{fmt.Errorf("write result: %w", err)} // the command returned the write error
+		} else {
+			err = errors.Join(&resultError{fmt.Errorf("write result: %w", out.err)}, err)
+		}
+	}
+	for _, line := range errorLines(err) {
+		// Errors echo inventory values and file contents.
+		fmt.Fprintf(a.streams.Err, "patchrun: %s\n", termtext.Text(line))
+	}
+	return exitCode(err)
 }
 
 func (a *app) newRootCmd() *cobra.Command {
@@ -86,14 +115,12 @@ func (a *app) newRootCmd() *cobra.Command {
 hosts over WinRM in parallel, finds missing updates, installs them, and reboots
 hosts in controlled batches, confirming each one really came back.
 
-Exit codes: 0 all hosts fine; 1 the run could not start (bad flags or
-inventory); 2 one or more hosts failed or were unreachable; 3 halted because
-the failure budget was spent; 130 interrupted.`,
+` + exitCodeHelp(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &codedError{code: ExitCantStart, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(
 		a.newScanCmd(),
@@ -107,21 +134,16 @@ the failure budget was spent; 130 interrupted.`,
 	return root
 }
 
-// codedError carries an exit code through cobra. A nil err means the
-// message was already printed.
-type codedError struct {
-	code int
-	err  error
+// checkedWriter keeps the first write error of the writer it wraps.
+type checkedWriter struct {
+	w   io.Writer
+	err error
 }
 
-func (e *codedError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
 	}
-	return e.err.Error()
+	return n, err
 }
-
-func (e *codedError) Unwrap() error { return e.err }
-
-// cantStart marks err as "the run could not start" (exit 1).
-func cantStart(err error) error { return &codedError{code: ExitCantStart, err: err} }

@@ -2,27 +2,30 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/patchrun/patchrun/connect"
+	"github.com/patchrun/patchrun/internal/termtext"
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
 // hostsFor checks the common flags and loads the inventory: everything that
-// must hold before any host is contacted. Its errors mean exit 1.
+// must hold before any host is contacted.
 func (a *app) hostsFor(o *commonOptions) ([]inventory.Host, error) {
 	if err := o.validate(); err != nil {
-		return nil, cantStart(err)
+		return nil, err
 	}
 	hosts, err := a.loadHosts(o)
 	if err != nil {
-		return nil, cantStart(err)
+		return nil, err
 	}
 	return hosts, nil
 }
@@ -39,7 +42,7 @@ func (a *app) loadHosts(o *commonOptions) ([]inventory.Host, error) {
 		return nil, err
 	}
 	for _, w := range inv.Warnings {
-		fmt.Fprintf(a.streams.Err, "patchrun: warning: %v\n", w)
+		fmt.Fprintf(a.streams.Err, "patchrun: warning: %s\n", termtext.Text(w.Error()))
 	}
 	hosts := inv.Hosts
 	if o.limit != "" {
@@ -91,8 +94,12 @@ func (a *app) logger(verbose bool) *slog.Logger {
 }
 
 // runFleet is the one path every fleet command (and demo) goes through:
-// build the plan, run it with two-stage Ctrl-C, render, pick the exit code.
+// build the plan, run it with two-stage Ctrl-C, render; its error is the
+// run's outcome (see exitCode).
 func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, hosts []inventory.Host, tune ...func(*connect.Options)) error {
+	if a.fleetRun != nil {
+		return a.fleetRun(o, plan, hosts)
+	}
 	if len(hosts) == 0 { // an empty --shard: an empty report, exit 0
 		return a.render(o.output, report.New(plan.Command, plan.DryRun, time.Now()))
 	}
@@ -117,15 +124,15 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	dialer := connect.NewDialer(copts)
 	// A malformed ssh config would fail every SSH host: stop before any.
 	if err := dialer.CheckSSHConfig(); err != nil {
-		return cantStart(err)
+		return err
 	}
 	defer dialer.Close()
 
-	obs, err := a.newObserver(o, plan)
+	obs, err := a.newObserver(o, plan, runInputs(o.inventory, home, copts.SSHConfig, hosts))
 	if err != nil {
-		return cantStart(err)
+		return err
 	}
-	runCtx, stop, release := interrupts(ctx, obs.notice)
+	runCtx, stop, release := interrupts(ctx, func(msg string) { obs.notice(eventSignal, msg) })
 	defer release()
 
 	report, err := runner.Run(runCtx, plan, runner.Deps{
@@ -134,15 +141,25 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 		Observer: obs,
 		Stop:     stop,
 	})
-	obs.finish()
+	eventsErr := obs.finish()
 	if err != nil {
-		return cantStart(err)
+		return err
 	}
+	var renderErr error
 	if err := a.render(o.output, report); err != nil {
-		return &codedError{code: ExitHostsFailed, err: fmt.Errorf("write result: %w", err)}
+		renderErr = &resultError{fmt.Errorf("write result: %w", err)}
 	}
-	a.exitCode = runner.ExitCode(report)
-	return nil
+	return errors.Join(renderErr, eventsErr, outcome(report))
+}
+
+// outputWidth is the width the text result is fitted to: COLUMNS when set
+// (as ls does), else stdout's terminal width, else 0, no limit (a file or a
+// pipe gets whole rows).
+func (a *app) outputWidth() int {
+	if n, err := strconv.Atoi(a.streams.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return a.streams.Width(a.stdout)
 }
 
 // stderrIsTerminal decides between progress bars and plain lines.

@@ -2,40 +2,50 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
-// interrupts implements the two-stage Ctrl-C: the first signal closes stop
-// (no new work is scheduled; in-flight installs finish), the second cancels
-// the returned context (everything aborts). notify tells the user; it is
-// called from the signal goroutine, so it must be safe against concurrent
-// output (the observer's notice is). release undoes it all.
+// interrupts implements the two-stage stop. The first SIGINT (Ctrl-C),
+// SIGTERM or SIGHUP closes stop: no new work is scheduled, in-flight
+// installs and reboots finish, and the result is still written. A second
+// SIGINT or SIGTERM cancels the returned context (everything aborts).
+// SIGHUP never aborts: a dropped terminal or SSH session can deliver it
+// twice (the kernel to the foreground job, the shell to every job), and the
+// work in flight must still finish. notify tells the user, naming the
+// signal; it is called from the signal goroutine, so it must be safe
+// against concurrent output (the observer's notice is). release undoes it
+// all.
 func interrupts(parent context.Context, notify func(string)) (ctx context.Context, stop <-chan struct{}, release func()) {
 	ctx, cancel := context.WithCancel(parent)
 	stopCh := make(chan struct{})
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		n := 0
+		stopped := false
 		for {
 			select {
 			case <-done:
 				return
-			case <-sigs:
-				n++
-				if n == 1 {
-					notify("interrupt: no new work will start; in-flight installs and reboots are finishing (press Ctrl-C again to abort them)")
+			case sig := <-sigs:
+				name, abort := describeSignal(sig)
+				switch {
+				case !stopped:
+					stopped = true
+					notify(fmt.Sprintf("%s: no new work will start; in-flight installs and reboots are finishing (%s to abort them)", name, abort))
 					close(stopCh)
-					continue
+				case sig == syscall.SIGHUP:
+					notify(name + " again: ignored; in-flight work is still finishing (send SIGTERM to abort it)")
+				default:
+					notify(fmt.Sprintf("second signal, %s: aborting in-flight work", name))
+					cancel()
+					return
 				}
-				notify("second interrupt: aborting in-flight work")
-				cancel()
-				return
 			}
 		}
 	}()
@@ -45,4 +55,18 @@ func interrupts(parent context.Context, notify func(string)) (ctx context.Contex
 		<-finished
 		cancel()
 	}
+}
+
+// describeSignal names a signal as a user knows it, and says how to
+// abort after it.
+func describeSignal(sig os.Signal) (name, abort string) {
+	switch sig {
+	case os.Interrupt:
+		return "interrupt (SIGINT, Ctrl-C)", "press Ctrl-C again"
+	case syscall.SIGTERM:
+		return "SIGTERM", "send SIGTERM again"
+	case syscall.SIGHUP:
+		return "SIGHUP (terminal or session closed)", "send SIGTERM"
+	}
+	return sig.String(), "send SIGTERM"
 }

@@ -136,3 +136,103 @@ func installStarted(commands []string) bool {
 	}
 	return false
 }
+
+// SIGHUP (a dropped terminal or SSH session) and SIGTERM (systemd, a CI
+// runner) stop a real patchrun process as the first Ctrl-C does: the
+// install in flight finishes, nothing new starts, the JSON report is still
+// written and the exit code is 130. A second SIGHUP does not abort; a
+// second SIGTERM does, and the report is still written.
+func TestSignalsOnTheRealProcess(t *testing.T) {
+	tests := []struct {
+		name        string
+		signals     []syscall.Signal
+		installTime time.Duration // per package
+		aborted     bool
+		notices     []string
+	}{
+		{"SIGHUP", []syscall.Signal{syscall.SIGHUP}, 100 * time.Millisecond, false,
+			[]string{"SIGHUP (terminal or session closed): no new work will start"}},
+		{"SIGTERM", []syscall.Signal{syscall.SIGTERM}, 100 * time.Millisecond, false,
+			[]string{"SIGTERM: no new work will start; in-flight installs and reboots are finishing (send SIGTERM again to abort them)"}},
+		// An install that would take minutes: only the abort can end it.
+		{"SIGTERM twice", []syscall.Signal{syscall.SIGTERM, syscall.SIGTERM}, time.Minute, true,
+			[]string{"second signal, SIGTERM: aborting in-flight work"}},
+		// A second SIGHUP is ignored: the SIGTERM after it is what aborts.
+		{"SIGHUP twice", []syscall.Signal{syscall.SIGHUP, syscall.SIGHUP, syscall.SIGTERM}, time.Minute, true,
+			[]string{"SIGHUP (terminal or session closed) again: ignored", "second signal, SIGTERM: aborting in-flight work"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fl, inv := startFleet(t, fleet.Config{PerDistro: map[fleet.Distro]int{fleet.Debian12: 3}, InstallTime: tt.installTime})
+			hosts := fl.Hosts()
+			first := fl.Host(hosts[0].Name)
+			c := patchrunProcess(t, "patch", "-i", inv, "-o", "json", "--forks", "1")
+			var out bytes.Buffer
+			var errOut syncBuffer
+			c.Stdout, c.Stderr = &out, &errOut
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waited := make(chan error, 1)
+			go func() { waited <- c.Wait() }()
+			deadline := time.After(30 * time.Second)
+			for !installStarted(first.CommandsSeen()) {
+				select {
+				case err := <-waited:
+					t.Fatalf("patchrun ended before the install started: %v\n%s", err, errOut.String())
+				case <-deadline:
+					_ = c.Process.Kill()
+					t.Fatal("the first host's install never started")
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+			for i, sig := range tt.signals {
+				if err := c.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				// A signal sent while the same one is still pending is
+				// merged into it: wait until patchrun has seen each.
+				for strings.Count(errOut.String(), "msg=run.signal") <= i {
+					select {
+					case <-deadline:
+						_ = c.Process.Kill()
+						t.Fatalf("no notice for signal %d; stderr:\n%s", i+1, errOut.String())
+					case <-time.After(5 * time.Millisecond):
+					}
+				}
+			}
+			var err error
+			select {
+			case err = <-waited:
+			case <-time.After(2 * time.Minute):
+				_ = c.Process.Kill()
+				t.Fatalf("patchrun did not end after %v; stderr:\n%s", tt.signals, errOut.String())
+			}
+			if code := exitOf(t, err); code != ExitInterrupted {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, ExitInterrupted, errOut.String())
+			}
+			rep := decodeReport(t, cliResult{stdout: out.String(), stderr: errOut.String()})
+			if !rep.Interrupted || len(rep.Hosts) != 3 {
+				t.Errorf("report: interrupted %v with %d hosts", rep.Interrupted, len(rep.Hosts))
+			}
+			for _, notice := range tt.notices {
+				if !strings.Contains(errOut.String(), notice) {
+					t.Errorf("stderr lacks %q:\n%s", notice, errOut.String())
+				}
+			}
+			h := hostByName(t, rep, first.Name())
+			if tt.aborted {
+				if h.Status != report.StatusFailed || h.ErrorKind != "interrupted" {
+					t.Errorf("%s: %s/%s %q; want failed, interrupted", h.Name, h.Status, h.ErrorKind, h.Error)
+				}
+			} else if n := len(first.Pending()); n != 0 || h.Status != report.StatusSkipped {
+				t.Errorf("%s: %d updates pending, status %s: the in-flight install was cut short", h.Name, n, h.Status)
+			}
+			for _, info := range hosts[1:] {
+				if installStarted(fl.Host(info.Name).CommandsSeen()) {
+					t.Errorf("%s: an install started after %v", info.Name, tt.signals)
+				}
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ type Format string
 
 const (
 	FormatText Format = "text"
+	FormatWide Format = "wide"
 	FormatJSON Format = "json"
 )
 
@@ -26,7 +27,8 @@ type registered struct {
 // writer where results are rendered.
 func registry() []registered {
 	return []registered{
-		{FormatText, "a table for people, with details under it"},
+		{FormatText, "a table for people fitted to the terminal, with details under it"},
+		{FormatWide, "the text table with every column in full"},
 		{FormatJSON, "one JSON document (schema_version " + fmt.Sprint(SchemaVersion) + ")"},
 	}
 }

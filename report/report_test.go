@@ -73,7 +73,7 @@ func TestSummarize(t *testing.T) {
 }
 
 func TestFormats(t *testing.T) {
-	if got := FormatNames(); got != "text or json" {
+	if got := FormatNames(); got != "text, wide or json" {
 		t.Errorf("FormatNames = %q", got)
 	}
 	for _, f := range Formats() {
@@ -85,7 +85,7 @@ func TestFormats(t *testing.T) {
 		}
 	}
 	_, err := ParseFormat("yaml")
-	if err == nil || !strings.Contains(err.Error(), `"yaml"`) || !strings.Contains(err.Error(), "text or json") {
+	if err == nil || !strings.Contains(err.Error(), `"yaml"`) || !strings.Contains(err.Error(), "text, wide or json") {
 		t.Errorf("ParseFormat(yaml) error = %v, want it to name the value and the choices", err)
 	}
 }

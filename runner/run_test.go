@@ -57,33 +57,6 @@ func TestBadPlanIsRunFatal(t *testing.T) {
 	}
 }
 
-func TestExitCode(t *testing.T) {
-	hosts := func(ss ...report.Status) []report.HostResult {
-		var out []report.HostResult
-		for _, s := range ss {
-			out = append(out, report.HostResult{Status: s})
-		}
-		return out
-	}
-	tests := []struct {
-		name string
-		r    report.Report
-		want int
-	}{
-		{"all ok", report.Report{Hosts: hosts(report.StatusOK, report.StatusOK)}, 0},
-		{"skipped alone is fine", report.Report{Hosts: hosts(report.StatusOK, report.StatusSkipped)}, 0},
-		{"one failed", report.Report{Hosts: hosts(report.StatusOK, report.StatusFailed)}, 2},
-		{"one unreachable", report.Report{Hosts: hosts(report.StatusUnreachable, report.StatusOK)}, 2},
-		{"halted beats failed", report.Report{Halted: true, Hosts: hosts(report.StatusFailed, report.StatusSkipped)}, 3},
-		{"interrupted beats all", report.Report{Interrupted: true, Halted: true, Hosts: hosts(report.StatusFailed)}, 130},
-	}
-	for _, tt := range tests {
-		if got := ExitCode(tt.r); got != tt.want {
-			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestEventOrder(t *testing.T) {
 	// An unclassified dial error still means the host was not reached.
 	f := newFleet(t, kernelHost("a"), kernelHost("b"), &fakeHost{name: "c", dialErr: errors.New("no route to host")})

@@ -71,6 +71,17 @@ func unescape(s string) (string, bool) {
 			b.WriteByte('\\')
 		case 'c':
 			return b.String(), true
+		case 'a':
+			b.WriteByte('\a')
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			// \NNN: up to three octal digits ('\033' is ESC).
+			v := 0
+			for n := 0; n < 3 && i < len(s) && s[i] >= '0' && s[i] <= '7'; n++ {
+				v = v*8 + int(s[i]-'0')
+				i++
+			}
+			i--
+			b.WriteByte(byte(v))
 		default:
 			b.WriteByte('\\')
 			b.WriteByte(s[i])

@@ -64,6 +64,7 @@ func TestShell(t *testing.T) {
 		{"dangling and", "true &&", "", "sh: 1: Syntax error: end of file unexpected\n", 2},
 		{"background job returns at once", "sleep 1000 >/dev/null 2>&1 </dev/null &", "", "", 0},
 		{"printf", `printf '%s-%d\n' a 7`, "a-7\n", "", 0},
+		{"printf octal and bell escapes", `printf '\033]0;x\007\a'`, "\x1b]0;x\x07\x07", "", 0},
 		{"exit stops the list", "exit 4; echo no", "", "", 4},
 		{"uptime", "uptime -p", "~up ", "", 0},
 	}

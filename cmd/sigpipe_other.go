@@ -1,0 +1,6 @@
+//go:build !unix
+
+package cmd
+
+// ignoreSIGPIPE: only Unix has SIGPIPE.
+func ignoreSIGPIPE() {}
