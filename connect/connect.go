@@ -21,7 +21,7 @@ import (
 
 // Options configure every connection of a run.
 type Options struct {
-	AgentSocket    string        // SSH_AUTH_SOCK; "" means no agent
+	AgentSocket    string        // SSH_AUTH_SOCK as set (see ssh.Config.AgentSocket)
 	ConnectTimeout time.Duration // default for hosts without their own
 	// Home is the user's home directory, where hosts without an ssh_key
 	// find OpenSSH's default identities (~/.ssh/id_ed25519, …); "" means

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -66,11 +67,10 @@ func loadCredentials(ctx context.Context, cfg Config) (*credentials, error) {
 	}
 
 	var agentClient agent.ExtendedAgent
-	if cfg.AgentSocket != "" {
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "unix", cfg.AgentSocket)
+	if ep, ok := agentEndpointFor(runtime.GOOS, cfg.AgentSocket); ok {
+		conn, err := dialAgent(ctx, ep)
 		if err != nil {
-			creds.agentErr = fmt.Errorf("ssh-agent at %s: %w", cfg.AgentSocket, err)
+			creds.agentErr = err
 		} else {
 			creds.agent = conn
 			agentClient = agent.NewClient(conn)
