@@ -31,8 +31,12 @@ const (
 // the same file, from any number of goroutines. mu serialises every check
 // with every append, so parallel first connections to the same host (a jump
 // host shared by a whole fleet, say) under accept-new record it exactly
-// once, and a dial after an append sees the new line. Other processes'
-// writes to the file are not watched.
+// once, and a dial after an append sees the new line. Other processes (or
+// other KnownHosts on the same file) are kept consistent through a lock on
+// the file: an append holds it exclusively and re-reads the file before
+// adding a line, so a host another run has just recorded is not recorded
+// twice, and one recorded meanwhile with a different key is refused as
+// changed; reads hold it shared, so they never see half a line.
 type KnownHosts struct {
 	path   string
 	policy string
@@ -79,8 +83,27 @@ func (k *KnownHosts) Path() string { return k.path }
 // Policy is PolicyStrict or PolicyAcceptNew.
 func (k *KnownHosts) Policy() string { return k.policy }
 
-// reloadLocked re-reads the file; the caller holds mu (or owns k alone).
+// reloadLocked re-reads the file under a shared file lock; the caller
+// holds mu (or owns k alone).
 func (k *KnownHosts) reloadLocked() error {
+	f, err := os.Open(k.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return k.parseLocked()
+	}
+	if err != nil {
+		return fmt.Errorf("known_hosts: %w", err)
+	}
+	defer f.Close()
+	if err := lockFile(f, false); err != nil {
+		return fmt.Errorf("known_hosts: lock %s: %w", k.path, err)
+	}
+	defer unlockFile(f)
+	return k.parseLocked()
+}
+
+// parseLocked reads the file into k.check; the caller holds mu and, unless
+// the file is missing, a lock on it.
+func (k *KnownHosts) parseLocked() error {
 	files := []string{k.path}
 	if _, err := os.Stat(k.path); errors.Is(err, fs.ErrNotExist) {
 		files = nil
@@ -98,9 +121,23 @@ func (k *KnownHosts) reloadLocked() error {
 func (k *KnownHosts) callback(hostname string, remote net.Addr, key gossh.PublicKey) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	err := k.check(hostname, remote, key)
+	known, err := k.verifyLocked(hostname, remote, key)
+	switch {
+	case err != nil || known:
+		return err
+	case k.policy == PolicyAcceptNew:
+		return k.recordLocked(hostname, remote, key)
+	}
+	return k.unknownError(hostname, key)
+}
+
+// verifyLocked checks key against the file as last read: known is true
+// when it matches, and err is set when the file refuses it (a changed or
+// revoked key). Neither means the host is unknown.
+func (k *KnownHosts) verifyLocked(hostname string, remote net.Addr, key gossh.PublicKey) (known bool, err error) {
+	err = k.check(hostname, remote, key)
 	if err == nil {
-		return nil
+		return true, nil
 	}
 	var (
 		keyErr  *knownhosts.KeyError
@@ -108,17 +145,15 @@ func (k *KnownHosts) callback(hostname string, remote net.Addr, key gossh.Public
 	)
 	switch {
 	case errors.As(err, &revoked):
-		return fmt.Errorf("host key of %s is REVOKED at %s:%d (%s): %w",
+		return false, fmt.Errorf("host key of %s is REVOKED at %s:%d (%s): %w",
 			knownhosts.Normalize(hostname), revoked.Revoked.Filename, revoked.Revoked.Line,
 			describeKey(key), transport.ErrHostKey)
 	case errors.As(err, &keyErr) && len(keyErr.Want) > 0:
-		return k.changedError(hostname, key, keyErr.Want)
-	case errors.As(err, &keyErr) && k.policy == PolicyAcceptNew:
-		return k.recordLocked(hostname, key)
+		return false, k.changedError(hostname, key, keyErr.Want)
 	case errors.As(err, &keyErr):
-		return k.unknownError(hostname, key)
+		return false, nil
 	}
-	return fmt.Errorf("check host key of %s against %s: %w: %w", hostname, k.path, transport.ErrHostKey, err)
+	return false, fmt.Errorf("check host key of %s against %s: %w: %w", hostname, k.path, transport.ErrHostKey, err)
 }
 
 // changedError is deliberately loud: a changed key is how a
@@ -150,28 +185,41 @@ func (k *KnownHosts) unknownError(hostname string, key gossh.PublicKey) error {
 }
 
 // recordLocked appends hostname's key to the file (accept-new's first use)
-// and re-reads it so later dials check against the recorded key.
-func (k *KnownHosts) recordLocked(hostname string, key gossh.PublicKey) error {
-	line := knownhosts.Line([]string{hostname}, key) + "\n"
+// and re-reads it so later dials check against the recorded key. It holds
+// the file's lock from the re-check to the end of the append, so another
+// run recording hosts in the same file at the same time cannot interleave.
+func (k *KnownHosts) recordLocked(hostname string, remote net.Addr, key gossh.PublicKey) error {
+	fail := func(err error) error {
+		return fmt.Errorf("record host key of %s in %s: %w: %w", hostname, k.path, transport.ErrHostKey, err)
+	}
 	if err := os.MkdirAll(filepath.Dir(k.path), 0o700); err != nil {
-		return fmt.Errorf("record host key of %s: %w: %w", hostname, transport.ErrHostKey, err)
+		return fail(err)
 	}
 	f, err := os.OpenFile(k.path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("record host key of %s: %w: %w", hostname, transport.ErrHostKey, err)
+		return fail(err)
 	}
+	defer f.Close()
+	if err := lockFile(f, true); err != nil {
+		return fail(fmt.Errorf("lock: %w", err))
+	}
+	defer unlockFile(f)
+	// Another run may have recorded the host since we last read the file.
+	if err := k.parseLocked(); err != nil {
+		return fail(err)
+	}
+	if known, err := k.verifyLocked(hostname, remote, key); err != nil || known {
+		return err
+	}
+	line := knownhosts.Line([]string{hostname}, key) + "\n"
 	if endsWithoutNewline(f) {
 		line = "\n" + line
 	}
-	_, werr := f.WriteString(line)
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
+	if _, err := f.WriteString(line); err != nil {
+		return fail(err)
 	}
-	if werr != nil {
-		return fmt.Errorf("record host key of %s in %s: %w: %w", hostname, k.path, transport.ErrHostKey, werr)
-	}
-	if err := k.reloadLocked(); err != nil {
-		return fmt.Errorf("record host key of %s: %w: %w", hostname, transport.ErrHostKey, err)
+	if err := k.parseLocked(); err != nil {
+		return fail(err)
 	}
 	return nil
 }
