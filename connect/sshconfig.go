@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/patchrun/patchrun/internal/fsread"
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/transport/ssh"
 )
@@ -37,7 +38,7 @@ func (c *userSSHConfig) load() ([]byte, error) {
 		if c.path == "" {
 			return
 		}
-		data, err := os.ReadFile(c.path)
+		data, err := fsread.ReadFile(c.path, fsread.LimitConfig)
 		if errors.Is(err, fs.ErrNotExist) {
 			return // ssh without a config file is the normal case
 		}

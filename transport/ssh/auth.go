@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"runtime"
 	"strings"
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/patchrun/patchrun/internal/fsread"
 	"github.com/patchrun/patchrun/transport"
 )
 
@@ -137,7 +137,7 @@ var errPassphrase = errors.New("protected by a passphrase")
 // readKeyFile parses one private key. An encrypted key cannot be used
 // unattended: the user is told to load it into ssh-agent instead.
 func readKeyFile(path string) (gossh.Signer, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := fsread.ReadFile(path, fsread.LimitKey)
 	if err != nil {
 		return nil, fmt.Errorf("private key: %w: %w", transport.ErrAuth, err)
 	}

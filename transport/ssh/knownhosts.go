@@ -16,6 +16,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/patchrun/patchrun/internal/fsread"
 	"github.com/patchrun/patchrun/transport"
 )
 
@@ -86,6 +87,10 @@ func (k *KnownHosts) Policy() string { return k.policy }
 // reloadLocked re-reads the file under a shared file lock; the caller
 // holds mu (or owns k alone).
 func (k *KnownHosts) reloadLocked() error {
+	// Checked before opening: opening a FIFO would wait for a writer.
+	if err := checkKnownHostsFile(k.path); err != nil {
+		return k.parseLocked()
+	}
 	f, err := os.Open(k.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return k.parseLocked()
@@ -105,14 +110,33 @@ func (k *KnownHosts) reloadLocked() error {
 // the file is missing, a lock on it.
 func (k *KnownHosts) parseLocked() error {
 	files := []string{k.path}
-	if _, err := os.Stat(k.path); errors.Is(err, fs.ErrNotExist) {
+	switch err := checkKnownHostsFile(k.path); {
+	case errors.Is(err, fs.ErrNotExist):
 		files = nil
+	case err != nil:
+		return fmt.Errorf("known_hosts: %w", err)
 	}
 	cb, err := knownhosts.New(files...)
 	if err != nil {
 		return fmt.Errorf("known_hosts %s: %w", k.path, err)
 	}
 	k.check = cb
+	return nil
+}
+
+// checkKnownHostsFile refuses what the parser must not be given: anything
+// but a regular file (a directory, /dev/zero), or a file over the cap.
+func checkKnownHostsFile(path string) error {
+	if err := fsread.CheckRegular(path); err != nil {
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() > fsread.LimitKnownHosts {
+		return fmt.Errorf("%s: %w: over the %s limit", path, fsread.ErrTooLarge, fsread.HumanSize(fsread.LimitKnownHosts))
+	}
 	return nil
 }
 
