@@ -48,6 +48,7 @@ type fakeServer struct {
 	files map[string][]byte // uploads by path; guarded by mu
 
 	signalled chan string // every "signal" request received, in order
+	started   chan string // every exec command line, as it starts
 }
 
 type serverOpts struct {
@@ -72,7 +73,7 @@ func startServer(t testing.TB, o serverOpts) *fakeServer {
 	s := &fakeServer{
 		t: t, ln: ln, hostKey: o.hostKey, addr: ln.Addr().String(),
 		port: ln.Addr().(*net.TCPAddr).Port, resetFirst: o.resetFirst, forwarding: o.forwarding,
-		quit: make(chan struct{}), files: map[string][]byte{}, signalled: make(chan string, 16),
+		quit: make(chan struct{}), files: map[string][]byte{}, signalled: make(chan string, 16), started: make(chan string, 64),
 	}
 	if s.hostKey == nil {
 		s.hostKey = newSigner(t)
@@ -212,6 +213,10 @@ func (s *fakeServer) session(nc gossh.NewChannel, c *stallConn) {
 				continue
 			}
 			req.Reply(true, nil)
+			select {
+			case s.started <- p.Command:
+			default: // nobody is watching
+			}
 			s.goTracked(func() { s.exec(p.Command, ch, c, signals, gone) })
 		case "signal":
 			var p struct{ Signal string }

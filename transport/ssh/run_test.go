@@ -142,28 +142,29 @@ func TestKeepaliveDetectsStalledPeer(t *testing.T) {
 		t.Fatalf("healthy connection: %v, want our own deadline (not a keepalive failure)", err)
 	}
 
-	start := time.Now()
+	// The stalled command never ends by itself: only the keepalive can
+	// end this Run.
 	_, err = c.Run(t.Context(), transport.Command{Line: "stall"})
 	if !errors.Is(err, transport.ErrConnLost) || !strings.Contains(err.Error(), "keepalive") {
 		t.Fatalf("stalled peer: %v, want ErrConnLost naming the keepalive", err)
-	}
-	// Detection takes one interval plus CountMax intervals without answer.
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %s to notice a stalled peer", d)
 	}
 }
 
 func TestRunContextCancel(t *testing.T) {
 	srv, c := connect(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	start := time.Now()
+	// Cancel once the command runs ("sleep" never ends by itself).
+	go func() {
+		for line := range srv.started {
+			if line == "sleep" {
+				cancel()
+				return
+			}
+		}
+	}()
 	_, err := c.Run(ctx, transport.Command{Line: "sleep"})
 	if !errors.Is(err, context.Canceled) || errors.Is(err, transport.ErrConnLost) {
 		t.Fatalf("err = %v, want context.Canceled and not ErrConnLost", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("cancel took %s", d)
 	}
 	// The connection survives a cancelled command.
 	res, err := c.Run(t.Context(), transport.Command{Line: "exit 3"})
