@@ -50,7 +50,7 @@ func loadCredentials(ctx context.Context, cfg Config) (*credentials, error) {
 	var encrypted []string // passphrase-protected key files
 	var encryptedErr error
 	for _, path := range cfg.KeyFiles {
-		s, err := readKeyFile(path)
+		s, err := cfg.Keys.signer(path)
 		if errors.Is(err, errPassphrase) {
 			// Usually such a key is loaded in the agent (the common
 			// workstation setup): skip the file and let the agent offer it.

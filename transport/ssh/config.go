@@ -35,6 +35,9 @@ type Config struct {
 	// KeyFiles are private key paths tried in order, before agent keys.
 	// Passphrase-protected keys are refused with a hint to use ssh-agent.
 	KeyFiles []string
+	// Keys, when set, shares parsed key files between the Dials of a run
+	// (see KeyFiles); nil reads them on every Dial.
+	Keys *KeyFiles
 	// AgentSocket is SSH_AUTH_SOCK as the user set it. On Unix it is the
 	// agent's socket and "" means no agent. On Windows "" means the OpenSSH
 	// agent service (WindowsAgentPipe), as ssh.exe does; the value may name
@@ -69,7 +72,8 @@ type Config struct {
 
 	// Jump, when set, is a ProxyJump host: the target's TCP stream is a
 	// direct-tcpip channel on the jump host's connection. A nil
-	// Jump.HostKeys or Jump.DialContext is inherited from this Config.
+	// Jump.HostKeys, Jump.Keys or Jump.DialContext is inherited from this
+	// Config.
 	Jump *Config
 
 	// DialContext opens the TCP connection (a test seam); nil means a
