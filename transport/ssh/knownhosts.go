@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -264,15 +265,17 @@ func endsWithoutNewline(f *os.File) bool {
 
 // algorithmsFor lists host key algorithms for the key types the file knows
 // for hostname, so a server with several host keys presents the one we can
-// check instead of one we have never seen (a false "changed key"). nil means
-// the host is unknown: accept the library's defaults.
+// check instead of one we have never seen (a false "changed key"). For a
+// host the file does not know it is defaultHostKeyAlgorithms(). Either way
+// ed25519 comes first: the order only picks which of a server's keys is
+// presented, the set alone decides what can be verified.
 func (k *KnownHosts) algorithmsFor(hostname string) []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var keyErr *knownhosts.KeyError
 	err := k.check(hostname, &net.TCPAddr{IP: net.IPv4zero}, k.probe)
-	if !errors.As(err, &keyErr) {
-		return nil
+	if !errors.As(err, &keyErr) || len(keyErr.Want) == 0 {
+		return defaultHostKeyAlgorithms()
 	}
 	var algos []string
 	seen := map[string]bool{}
@@ -284,7 +287,34 @@ func (k *KnownHosts) algorithmsFor(hostname string) []string {
 			}
 		}
 	}
-	return algos
+	return preferEd25519(algos)
+}
+
+// defaultHostKeyAlgorithms is what a host not yet in known_hosts may
+// present: every algorithm the library accepts by default (old hosts that
+// only have an RSA or DSA key still work), ed25519 first, as OpenSSH
+// orders them, so accept-new records the key OpenSSH's ssh would.
+func defaultHostKeyAlgorithms() []string {
+	return preferEd25519(slices.Concat(gossh.SupportedAlgorithms().HostKeys, gossh.InsecureAlgorithms().HostKeys))
+}
+
+// preferEd25519 moves ed25519 ahead of the other algorithms, among
+// certificates and among plain keys, and certificates ahead of plain keys;
+// the rest keep their order.
+func preferEd25519(algos []string) []string {
+	rank := func(a string) int {
+		r := 1
+		if a == gossh.KeyAlgoED25519 || a == gossh.CertAlgoED25519v01 {
+			r = 0
+		}
+		if !strings.Contains(a, "-cert-") {
+			r += 2
+		}
+		return r
+	}
+	out := slices.Clone(algos)
+	slices.SortStableFunc(out, func(a, b string) int { return rank(a) - rank(b) })
+	return out
 }
 
 // algorithmsForKeyType maps a key type to the signature algorithms that
