@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/pem"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -51,5 +53,29 @@ func BenchmarkLoadCredentials(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkAcceptNew is a first run under accept-new over a fleet of new
+// hosts: each is checked and recorded in one known_hosts file.
+func BenchmarkAcceptNew(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint(n, "-hosts"), func(b *testing.B) {
+			keys := make([]gossh.PublicKey, n)
+			for i := range keys {
+				keys[i] = fleetHostKey(b, i, "real")
+			}
+			for b.Loop() {
+				kh, err := OpenKnownHosts(filepath.Join(b.TempDir(), "known_hosts"), PolicyAcceptNew)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i, key := range keys {
+					if err := kh.callback(fleetHostName(i), &net.TCPAddr{}, key); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }

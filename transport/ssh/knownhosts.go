@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -35,10 +36,11 @@ const (
 // host shared by a whole fleet, say) under accept-new record it exactly
 // once, and a dial after an append sees the new line. Other processes (or
 // other KnownHosts on the same file) are kept consistent through a lock on
-// the file: an append holds it exclusively and re-reads the file before
-// adding a line, so a host another run has just recorded is not recorded
-// twice, and one recorded meanwhile with a different key is refused as
-// changed; reads hold it shared, so they never see half a line.
+// the file: an append holds it exclusively and, if the file changed since
+// it was last read, re-reads it before adding a line, so a host another
+// run has just recorded is not recorded twice, and one recorded meanwhile
+// with a different key is refused as changed; reads hold it shared, so they
+// never see half a line.
 type KnownHosts struct {
 	path   string
 	policy string
@@ -48,6 +50,15 @@ type KnownHosts struct {
 
 	mu    sync.Mutex
 	check gossh.HostKeyCallback // the file as last read; guarded by mu
+	// recorded holds the keys this KnownHosts appended since the file was
+	// last read, by host as written in the file, so recording a host costs
+	// one append instead of a re-read of the whole file (which made a first
+	// run over n new hosts O(n^2)); guarded by mu.
+	recorded map[string][]gossh.PublicKey
+	// seen is the file as last read plus our appends since; a file that
+	// differs from it under the lock was written by someone else and is
+	// read again. nil means unknown: read it again. Guarded by mu.
+	seen fs.FileInfo
 }
 
 // OpenKnownHosts reads the known_hosts file at path under policy
@@ -89,7 +100,7 @@ func (k *KnownHosts) Policy() string { return k.policy }
 // holds mu (or owns k alone).
 func (k *KnownHosts) reloadLocked() error {
 	// Checked before opening: opening a FIFO would wait for a writer.
-	if err := checkKnownHostsFile(k.path); err != nil {
+	if _, err := checkKnownHostsFile(k.path); err != nil {
 		return k.parseLocked()
 	}
 	f, err := os.Open(k.path)
@@ -111,7 +122,10 @@ func (k *KnownHosts) reloadLocked() error {
 // the file is missing, a lock on it.
 func (k *KnownHosts) parseLocked() error {
 	files := []string{k.path}
-	switch err := checkKnownHostsFile(k.path); {
+	// Stat before reading: a line appended meanwhile by a writer that does
+	// not lock makes the next append read the file again, never the reverse.
+	fi, err := checkKnownHostsFile(k.path)
+	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		files = nil
 	case err != nil:
@@ -121,24 +135,30 @@ func (k *KnownHosts) parseLocked() error {
 	if err != nil {
 		return fmt.Errorf("known_hosts %s: %w", k.path, err)
 	}
-	k.check = cb
+	k.check, k.seen, k.recorded = cb, fi, nil
 	return nil
+}
+
+// changedSince reports whether the file, now cur, differs from what k has
+// read and appended.
+func (k *KnownHosts) changedSince(cur fs.FileInfo) bool {
+	return k.seen == nil || !os.SameFile(k.seen, cur) || k.seen.Size() != cur.Size() || !k.seen.ModTime().Equal(cur.ModTime())
 }
 
 // checkKnownHostsFile refuses what the parser must not be given: anything
 // but a regular file (a directory, /dev/zero), or a file over the cap.
-func checkKnownHostsFile(path string) error {
+func checkKnownHostsFile(path string) (fs.FileInfo, error) {
 	if err := fsread.CheckRegular(path); err != nil {
-		return err
+		return nil, err
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if fi.Size() > fsread.LimitKnownHosts {
-		return fmt.Errorf("%s: %w: over the %s limit", path, fsread.ErrTooLarge, fsread.HumanSize(fsread.LimitKnownHosts))
+		return nil, fmt.Errorf("%s: %w: over the %s limit", path, fsread.ErrTooLarge, fsread.HumanSize(fsread.LimitKnownHosts))
 	}
-	return nil
+	return fi, nil
 }
 
 // callback is the HostKeyCallback for one Dial. hostname is the address we
@@ -146,7 +166,7 @@ func checkKnownHostsFile(path string) error {
 func (k *KnownHosts) callback(hostname string, remote net.Addr, key gossh.PublicKey) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	known, err := k.verifyLocked(hostname, remote, key)
+	known, err := k.verifyLocked(hostname, remote, key, k.reloadLocked)
 	switch {
 	case err != nil || known:
 		return err
@@ -156,10 +176,34 @@ func (k *KnownHosts) callback(hostname string, remote net.Addr, key gossh.Public
 	return k.unknownError(hostname, key)
 }
 
-// verifyLocked checks key against the file as last read: known is true
-// when it matches, and err is set when the file refuses it (a changed or
-// revoked key). Neither means the host is unknown.
-func (k *KnownHosts) verifyLocked(hostname string, remote net.Addr, key gossh.PublicKey) (known bool, err error) {
+// verifyLocked checks key against the file as last read and the keys
+// recorded since: known is true when it matches, and err is set when the
+// file refuses it (a changed or revoked key). Neither means the host is
+// unknown. reread reads the file again (under the lock the caller holds or
+// a shared one), for the file and line of a key recorded since.
+func (k *KnownHosts) verifyLocked(hostname string, remote net.Addr, key gossh.PublicKey, reread func() error) (known bool, err error) {
+	known, err = k.verifyFileLocked(hostname, remote, key)
+	if err != nil || known {
+		return known, err
+	}
+	recorded := k.recorded[knownhosts.Normalize(hostname)]
+	for _, r := range recorded {
+		if bytes.Equal(r.Marshal(), key.Marshal()) {
+			return true, nil
+		}
+	}
+	if len(recorded) == 0 {
+		return false, nil
+	}
+	// Changed since we recorded it: the file names the line.
+	if err := reread(); err != nil {
+		return false, err
+	}
+	return k.verifyFileLocked(hostname, remote, key)
+}
+
+// verifyFileLocked is verifyLocked against the file as last read only.
+func (k *KnownHosts) verifyFileLocked(hostname string, remote net.Addr, key gossh.PublicKey) (known bool, err error) {
 	err = k.check(hostname, remote, key)
 	if err == nil {
 		return true, nil
@@ -229,11 +273,17 @@ func (k *KnownHosts) recordLocked(hostname string, remote net.Addr, key gossh.Pu
 		return fail(fmt.Errorf("lock: %w", err))
 	}
 	defer unlockFile(f)
-	// Another run may have recorded the host since we last read the file.
-	if err := k.parseLocked(); err != nil {
+	before, err := f.Stat()
+	if err != nil {
 		return fail(err)
 	}
-	if known, err := k.verifyLocked(hostname, remote, key); err != nil || known {
+	// Another run may have recorded the host since we last read the file.
+	if k.changedSince(before) {
+		if err := k.parseLocked(); err != nil {
+			return fail(err)
+		}
+	}
+	if known, err := k.verifyLocked(hostname, remote, key, k.parseLocked); err != nil || known {
 		return err
 	}
 	line := knownhosts.Line([]string{hostname}, key) + "\n"
@@ -241,10 +291,18 @@ func (k *KnownHosts) recordLocked(hostname string, remote net.Addr, key gossh.Pu
 		line = "\n" + line
 	}
 	if _, err := f.WriteString(line); err != nil {
+		k.seen = nil // a partial line: read the file again next time
 		return fail(err)
 	}
-	if err := k.parseLocked(); err != nil {
-		return fail(err)
+	host := knownhosts.Normalize(hostname)
+	if k.recorded == nil {
+		k.recorded = map[string][]gossh.PublicKey{}
+	}
+	k.recorded[host] = append(k.recorded[host], key)
+	// Our line alone grew the file: what we know is still all of it.
+	k.seen = nil
+	if after, err := f.Stat(); err == nil && after.Size() == before.Size()+int64(len(line)) {
+		k.seen = after
 	}
 	return nil
 }
@@ -273,14 +331,20 @@ func (k *KnownHosts) algorithmsFor(hostname string) []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var keyErr *knownhosts.KeyError
-	err := k.check(hostname, &net.TCPAddr{IP: net.IPv4zero}, k.probe)
-	if !errors.As(err, &keyErr) || len(keyErr.Want) == 0 {
+	var known []gossh.PublicKey
+	if err := k.check(hostname, &net.TCPAddr{IP: net.IPv4zero}, k.probe); errors.As(err, &keyErr) {
+		for _, w := range keyErr.Want {
+			known = append(known, w.Key)
+		}
+	}
+	known = append(known, k.recorded[knownhosts.Normalize(hostname)]...)
+	if len(known) == 0 {
 		return defaultHostKeyAlgorithms()
 	}
 	var algos []string
 	seen := map[string]bool{}
-	for _, w := range keyErr.Want {
-		for _, a := range algorithmsForKeyType(w.Key.Type()) {
+	for _, w := range known {
+		for _, a := range algorithmsForKeyType(w.Type()) {
 			if !seen[a] {
 				seen[a] = true
 				algos = append(algos, a)

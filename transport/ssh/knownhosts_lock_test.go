@@ -6,16 +6,19 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/patchrun/patchrun/transport"
 )
@@ -132,23 +135,39 @@ func TestAcceptNewRacingDifferentKeyIsRefused(t *testing.T) {
 }
 
 // The same with a real second process: the test binary run again as a
-// helper that accepts the same fleet.
+// helper that accepts the same fleet. Both have read the (empty) file
+// before either records anything.
 func TestAcceptNewTwoProcessesRecordOnce(t *testing.T) {
 	if os.Getenv("PATCHRUN_TEST_KNOWN_HOSTS_HELPER") != "" {
 		return
 	}
 	const n = 120
 	path := filepath.Join(t.TempDir(), "known_hosts")
+	own := openKnownHosts(t, path, PolicyAcceptNew)
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestKnownHostsHelperProcess$")
 	cmd.Env = append(os.Environ(), "PATCHRUN_TEST_KNOWN_HOSTS_HELPER="+path, "PATCHRUN_TEST_KNOWN_HOSTS_N="+strconv.Itoa(n))
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	start, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ownErr := acceptFleet(t, openKnownHosts(t, path, PolicyAcceptNew), n)
+	out := bufio.NewReader(stdout)
+	if ready, err := out.ReadString('\n'); ready != "ready\n" {
+		t.Fatalf("helper process: %q %v\n%s", ready, err, stderr.String())
+	}
+	start.Close()
+	ownErr := acceptFleet(t, own, n)
+	rest, _ := io.ReadAll(out)
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("helper process: %v\n%s", err, out.String())
+		t.Fatalf("helper process: %v\n%s%s", err, rest, stderr.String())
 	}
 	if ownErr != nil {
 		t.Fatal(ownErr)
@@ -157,7 +176,8 @@ func TestAcceptNewTwoProcessesRecordOnce(t *testing.T) {
 }
 
 // TestKnownHostsHelperProcess is the second process of the test above; it
-// does nothing when run normally.
+// does nothing when run normally. It opens the file, says "ready", and
+// starts when its stdin closes.
 func TestKnownHostsHelperProcess(t *testing.T) {
 	path := os.Getenv("PATCHRUN_TEST_KNOWN_HOSTS_HELPER")
 	if path == "" {
@@ -167,7 +187,58 @@ func TestKnownHostsHelperProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := acceptFleet(t, openKnownHosts(t, path, PolicyAcceptNew), n); err != nil {
+	kh := openKnownHosts(t, path, PolicyAcceptNew)
+	fmt.Println("ready")
+	if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
 		t.Fatal(err)
 	}
+	if err := acceptFleet(t, kh, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A line written by a tool that takes no lock (ssh-keyscan >> known_hosts)
+// between two of our appends is seen by the next one.
+func TestAcceptNewSeesUnlockedWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "known_hosts")
+	kh := openKnownHosts(t, path, PolicyAcceptNew)
+	if err := kh.callback(fleetHostName(0), &net.TCPAddr{}, fleetHostKey(t, 0, "real")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(knownhosts.Line([]string{fleetHostName(1)}, fleetHostKey(t, 1, "real")) + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	err = kh.callback(fleetHostName(1), &net.TCPAddr{}, fleetHostKey(t, 1, "impostor"))
+	if !errors.Is(err, transport.ErrHostKey) || !strings.Contains(err.Error(), "CHANGED") || !strings.Contains(err.Error(), path+":2") {
+		t.Fatalf("key differing from a line another tool wrote: err %v, want a changed-key error naming %s:2", err, path)
+	}
+	checkOneLinePerHost(t, path, 2)
+}
+
+// Hosts recorded in this run are checked and asked for the key type we
+// hold without reading the file again; a different key names the line.
+func TestAcceptNewRecordedHostsWithoutRereading(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "known_hosts")
+	kh := openKnownHosts(t, path, PolicyAcceptNew)
+	for i := range 3 {
+		if err := kh.callback(fleetHostName(i), &net.TCPAddr{}, fleetHostKey(t, i, "real")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := kh.algorithmsFor(fleetHostName(1)); !slices.Equal(got, []string{gossh.KeyAlgoED25519}) {
+		t.Errorf("algorithms for a host recorded this run: %v, want its key type", got)
+	}
+	if err := kh.callback(fleetHostName(1), &net.TCPAddr{}, fleetHostKey(t, 1, "real")); err != nil {
+		t.Errorf("recorded host, same key: %v", err)
+	}
+	err := kh.callback(fleetHostName(1), &net.TCPAddr{}, fleetHostKey(t, 1, "impostor"))
+	if !errors.Is(err, transport.ErrHostKey) || !strings.Contains(err.Error(), path+":2") {
+		t.Errorf("recorded host, other key: err %v, want a changed-key error naming %s:2", err, path)
+	}
+	checkOneLinePerHost(t, path, 3)
 }
