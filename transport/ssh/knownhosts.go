@@ -254,9 +254,10 @@ func (k *KnownHosts) unknownError(hostname string, key gossh.PublicKey) error {
 }
 
 // recordLocked appends hostname's key to the file (accept-new's first use)
-// and re-reads it so later dials check against the recorded key. It holds
-// the file's lock from the re-check to the end of the append, so another
-// run recording hosts in the same file at the same time cannot interleave.
+// and remembers it, so later dials check against the recorded key. It
+// holds the file's lock from the re-check to the end of the append, so
+// another run recording hosts in the same file at the same time cannot
+// interleave.
 func (k *KnownHosts) recordLocked(hostname string, remote net.Addr, key gossh.PublicKey) error {
 	fail := func(err error) error {
 		return fmt.Errorf("record host key of %s in %s: %w: %w", hostname, k.path, transport.ErrHostKey, err)
@@ -299,7 +300,8 @@ func (k *KnownHosts) recordLocked(hostname string, remote net.Addr, key gossh.Pu
 		k.recorded = map[string][]gossh.PublicKey{}
 	}
 	k.recorded[host] = append(k.recorded[host], key)
-	// Our line alone grew the file: what we know is still all of it.
+	// If our line alone grew the file, what we know is still all of it;
+	// otherwise someone wrote meanwhile: read it again next time.
 	k.seen = nil
 	if after, err := f.Stat(); err == nil && after.Size() == before.Size()+int64(len(line)) {
 		k.seen = after
