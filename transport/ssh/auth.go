@@ -139,7 +139,7 @@ var errPassphrase = errors.New("protected by a passphrase")
 func readKeyFile(path string) (gossh.Signer, error) {
 	pem, err := fsread.ReadFile(path, fsread.LimitKey)
 	if err != nil {
-		return nil, fmt.Errorf("private key: %w: %w", transport.ErrAuth, err)
+		return nil, fmt.Errorf("private key: %w: %w", err, transport.ErrAuth)
 	}
 	s, err := gossh.ParsePrivateKey(pem)
 	var missing *gossh.PassphraseMissingError
