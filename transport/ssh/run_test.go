@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -127,27 +128,39 @@ func TestRunConnectionDropped(t *testing.T) {
 	}
 }
 
+// In a synctest bubble (fake clock, in-memory connection) so that the
+// healthy half cannot fail because a loaded machine answered a keepalive
+// late.
 func TestKeepaliveDetectsStalledPeer(t *testing.T) {
-	const interval = 50 * time.Millisecond
-	_, c := connect(t, func(cfg *Config) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 50 * time.Millisecond
+		key := newClientKey(t)
+		srv := startServer(t, serverOpts{authorized: []gossh.PublicKey{key.pub()}, inMemory: true})
+		cfg := srv.config(t, key)
 		cfg.KeepaliveInterval = interval
 		cfg.KeepaliveCountMax = 2
-	})
-	// Keepalives answered: a command longer than the detection window runs
-	// to completion on a healthy connection.
-	ctx, cancel := context.WithTimeout(t.Context(), 5*interval)
-	_, err := c.Run(ctx, transport.Command{Line: "sleep"})
-	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("healthy connection: %v, want our own deadline (not a keepalive failure)", err)
-	}
+		c := dial(t, cfg)
+		// Keepalives answered: a command longer than the detection window
+		// runs to completion on a healthy connection.
+		ctx, cancel := context.WithTimeout(t.Context(), 5*interval)
+		_, err := c.Run(ctx, transport.Command{Line: "sleep"})
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("healthy connection: %v, want our own deadline (not a keepalive failure)", err)
+		}
 
-	// The stalled command never ends by itself: only the keepalive can
-	// end this Run.
-	_, err = c.Run(t.Context(), transport.Command{Line: "stall"})
-	if !errors.Is(err, transport.ErrConnLost) || !strings.Contains(err.Error(), "keepalive") {
-		t.Fatalf("stalled peer: %v, want ErrConnLost naming the keepalive", err)
-	}
+		// The stalled command never ends by itself: only the keepalive can
+		// end this Run, after one interval plus CountMax unanswered ones.
+		start := time.Now()
+		_, err = c.Run(t.Context(), transport.Command{Line: "stall"})
+		if !errors.Is(err, transport.ErrConnLost) || !strings.Contains(err.Error(), "keepalive") {
+			t.Fatalf("stalled peer: %v, want ErrConnLost naming the keepalive", err)
+		}
+		if d, want := time.Since(start), interval*(1+2); d > want+interval {
+			t.Errorf("a stalled peer was noticed after %s on the bubble's clock, want about %s", d, want)
+		}
+		c.Close()
+	})
 }
 
 func TestRunContextCancel(t *testing.T) {
