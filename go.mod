@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/Azure/go-ntlmssp v0.0.0-20221128193559-754e69321358
+	github.com/Microsoft/go-winio v0.6.4
 	github.com/bodgit/ntlmssp v0.0.0-20240506230425-31973bb52d9b
 	github.com/masterzen/winrm v0.0.0-20240702205601-3fad6e106085
 	github.com/schollz/progressbar/v3 v3.19.1

@@ -21,7 +21,7 @@ import (
 
 // Options configure every connection of a run.
 type Options struct {
-	AgentSocket    string        // SSH_AUTH_SOCK; "" means no agent
+	AgentSocket    string        // SSH_AUTH_SOCK as set (see ssh.Config.AgentSocket)
 	ConnectTimeout time.Duration // default for hosts without their own
 	// Home is the user's home directory, where hosts without an ssh_key
 	// find OpenSSH's default identities (~/.ssh/id_ed25519, …); "" means
@@ -45,6 +45,7 @@ type Options struct {
 type Dialer struct {
 	opts       Options
 	userConfig *userSSHConfig // read once, then read-only
+	keys       *ssh.KeyFiles  // each key file parsed once per run
 
 	mu         sync.Mutex
 	knownHosts map[string]*ssh.KnownHosts // by file and policy
@@ -52,7 +53,7 @@ type Dialer struct {
 
 // NewDialer returns a Dialer; Close it when the run ends.
 func NewDialer(opts Options) *Dialer {
-	return &Dialer{opts: opts, userConfig: &userSSHConfig{path: opts.SSHConfig}, knownHosts: map[string]*ssh.KnownHosts{}}
+	return &Dialer{opts: opts, userConfig: &userSSHConfig{path: opts.SSHConfig}, keys: &ssh.KeyFiles{}, knownHosts: map[string]*ssh.KnownHosts{}}
 }
 
 // CheckSSHConfig reads Options.SSHConfig now (if no Dial has yet) and
@@ -135,6 +136,7 @@ func (d *Dialer) sshConfig(h inventory.Host) (ssh.Config, error) {
 		User:           h.User,
 		Password:       h.Password.Reveal(),
 		HostKeys:       kh,
+		Keys:           d.keys,
 		AgentSocket:    d.opts.AgentSocket,
 		ConnectTimeout: d.connectTimeout(h),
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/patchrun/patchrun/internal/fsread"
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/transport/ssh"
 )
@@ -37,7 +38,7 @@ func (c *userSSHConfig) load() ([]byte, error) {
 		if c.path == "" {
 			return
 		}
-		data, err := os.ReadFile(c.path)
+		data, err := fsread.ReadFile(c.path, fsread.LimitConfig)
 		if errors.Is(err, fs.ErrNotExist) {
 			return // ssh without a config file is the normal case
 		}
@@ -109,15 +110,14 @@ func applyEntry(cfg *ssh.Config, h inventory.Host, e ssh.SSHConfigEntry) {
 	}
 }
 
-// identityFiles expands the config's IdentityFile values and keeps the
-// files that exist: ssh skips a missing identity silently, and so do we.
-// ParseSSHConfig already expanded %h and ~; the tokens left are expanded
-// here for the host being dialled, and any other token is refused rather
-// than guessed at.
+// identityFiles expands the config's IdentityFile values for the host being
+// dialled and keeps the files that exist: ssh skips a missing identity
+// silently, and so do we. This is the one place they are expanded: a second
+// pass would turn an escaped %% back into a token.
 func (c *userSSHConfig) identityFiles(files []string, home string, cfg ssh.Config, name string) ([]string, error) {
 	var out []string
 	for _, f := range files {
-		p, err := expandTokens(f, tokens{home: home, localUser: c.localUser, remoteUser: cfg.User, port: cfg.Port, name: name})
+		p, err := expandTokens(f, tokens{home: home, localUser: c.localUser, remoteUser: cfg.User, host: cfg.Address, port: cfg.Port, name: name})
 		if err != nil {
 			return nil, fmt.Errorf("%s: IdentityFile %q: %w", c.path, f, err)
 		}
@@ -133,20 +133,25 @@ type tokens struct {
 	home       string // %d and ~
 	localUser  string // %u
 	remoteUser string // %r
+	host       string // %h: the address dialled, after HostName
 	port       int    // %p
 	name       string // %n: the name as given, before HostName
 }
 
-// expandTokens expands ~ and the supported % tokens in an IdentityFile path.
+// expandTokens expands a leading ~ and the supported % tokens in an
+// IdentityFile path, in one pass: values inserted (a home directory with a %
+// in its name) are never expanded again.
 func expandTokens(p string, t tokens) (string, error) {
+	var b strings.Builder
+	start := 0
 	if p == "~" || strings.HasPrefix(p, "~/") || strings.HasPrefix(p, `~\`) {
 		if t.home == "" {
 			return "", errors.New("~ used but the home directory is unknown")
 		}
-		p = t.home + p[1:]
+		b.WriteString(t.home)
+		start = 1
 	}
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
+	for i := start; i < len(p); i++ {
 		if p[i] != '%' {
 			b.WriteByte(p[i])
 			continue
@@ -163,6 +168,8 @@ func expandTokens(p string, t tokens) (string, error) {
 			v = t.localUser
 		case 'r':
 			v = t.remoteUser
+		case 'h':
+			v = t.host
 		case 'n':
 			v = t.name
 		case 'p':

@@ -40,8 +40,12 @@ type sshTestEnv struct {
 
 func newSSHTestEnv(t *testing.T, config string) sshTestEnv {
 	t.Helper()
-	home := t.TempDir()
-	// ParseSSHConfig expands ~ itself, from the OS's home variable.
+	return newSSHTestEnvAt(t, t.TempDir(), config)
+}
+
+func newSSHTestEnvAt(t *testing.T, home, config string) sshTestEnv {
+	t.Helper()
+	// Nothing may fall back to the real user's home.
 	t.Setenv("HOME", home)
 	t.Setenv("USERPROFILE", home)
 	e := sshTestEnv{home: home, config: filepath.Join(home, ".ssh", "config"), knownHosts: filepath.Join(home, "known_hosts")}
@@ -185,7 +189,7 @@ func TestSSHConfigWithLoadedInventory(t *testing.T) {
 	}
 }
 
-// Without $HOME, ParseSSHConfig leaves ~ alone; Options.Home expands it.
+// ~ is Options.Home, not whatever $HOME says.
 func TestSSHConfigTildeUsesOptionsHome(t *testing.T) {
 	e := newSSHTestEnv(t, "Host alias\n  IdentityFile ~/.ssh/id_alias\n")
 	t.Setenv("HOME", "")
@@ -304,5 +308,58 @@ func TestSSHConfigReadOnceUnderConcurrency(t *testing.T) {
 	cfg, err := d.sshConfig(e.host("alias"))
 	if err != nil || describe(&cfg) != alias {
 		t.Errorf("after the file was removed the dialer changed its mind: %s (%v)", describe(&cfg), err)
+	}
+}
+
+// Each IdentityFile is expanded exactly once, so an escaped %% stays a
+// literal % in the path instead of becoming a token on a second pass.
+func TestSSHConfigIdentityFileTokens(t *testing.T) {
+	u, err := user.Current()
+	if err != nil {
+		t.Skip("current user unknown:", err)
+	}
+	me := u.Username[strings.LastIndex(u.Username, `\`)+1:]
+	tests := []struct {
+		identity string
+		want     string // relative to the home directory
+	}{
+		{"~/id_plain", "id_plain"},
+		{"%d/id_plain", "id_plain"},
+		{"~/id_%%u", "id_%u"},
+		{"%d/id_%%u", "id_%u"},
+		{"~/id_%u", "id_" + me},
+		{"~/id_%%%u", "id_%" + me},
+		{"~/id_%%%%u", "id_%%u"},
+		{"~/%%h", "%h"},
+		{"~/%%d", "%d"},
+		{"~/%h", "10.1.2.3"},
+		{"~/%r@%h", "cfguser@10.1.2.3"},
+		{"~/%n-%p", "alias-2201"},
+		{"%d/%%d%%%u", "%d%" + me},
+		{"~/a~b", "a~b"},
+	}
+	for _, tt := range tests {
+		// A home directory with a % in its name is inserted as it is,
+		// never expanded as tokens.
+		for _, homeName := range []string{"home", "50%%u"} {
+			t.Run(strings.ReplaceAll(homeName+"/"+tt.identity, "%", "pct"), func(t *testing.T) {
+				home := filepath.Join(t.TempDir(), homeName)
+				e := newSSHTestEnvAt(t, home, "Host alias\n  HostName 10.1.2.3\n  User cfguser\n  Port 2201\n  IdentityFile "+tt.identity+"\n")
+				want := e.path(tt.want)
+				if err := os.MkdirAll(filepath.Dir(want), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(want, []byte("key"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				cfg, err := NewDialer(Options{Home: e.home, SSHConfig: e.config}).sshConfig(e.host("alias"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(cfg.KeyFiles) != 1 || cfg.KeyFiles[0] != want {
+					t.Errorf("IdentityFile %s: key files %q, want [%s]", tt.identity, cfg.KeyFiles, want)
+				}
+			})
+		}
 	}
 }

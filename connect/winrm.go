@@ -3,8 +3,8 @@ package connect
 import (
 	"context"
 	"fmt"
-	"os"
 
+	"github.com/patchrun/patchrun/internal/fsread"
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/transport"
 	"github.com/patchrun/patchrun/transport/winrm"
@@ -31,7 +31,7 @@ func (d *Dialer) winrmConfig(h inventory.Host) (winrm.Config, error) {
 		SPN:            h.WinRMKerberosSPN,
 	}
 	if h.WinRMCACert != "" {
-		pem, err := os.ReadFile(h.WinRMCACert)
+		pem, err := fsread.ReadFile(h.WinRMCACert, fsread.LimitCABundle)
 		if err != nil {
 			return cfg, fmt.Errorf("host %s: winrm_ca_cert: %w", h.Name, err)
 		}

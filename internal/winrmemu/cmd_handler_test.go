@@ -5,7 +5,6 @@ import (
 	"io"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/patchrun/patchrun/internal/winrmemu"
 )
@@ -76,13 +75,13 @@ func TestCmdHandlerStopsOnSignal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
 		if err := p.Signal(sig); err != nil {
 			t.Fatal(err)
 		}
+		// Stopped, not run out: "timeout" would have printed the echo.
 		stdout, _, code := runProcess(t, p, "", false)
-		if stdout != "" || code != 1 || time.Since(start) > 5*time.Second {
-			t.Errorf("%s: stdout %q code %d after %v", sig, stdout, code, time.Since(start))
+		if stdout != "" || code != 1 {
+			t.Errorf("%s: stdout %q code %d", sig, stdout, code)
 		}
 	}
 }

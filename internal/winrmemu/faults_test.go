@@ -45,8 +45,8 @@ func TestGoDownRefusesThenInvalidatesShells(t *testing.T) {
 	if err := <-blockedErr; err == nil || strings.HasPrefix(err.Error(), "answered") {
 		t.Errorf("Receive in flight across GoDown: want a lost connection, got %v", err)
 	}
-	if !s.IsDown() {
-		t.Fatal("IsDown false after GoDown")
+	if !s.IsDown() || s.ReturnScheduled() {
+		t.Fatalf("after GoDown: down %v, return scheduled %v; want down until ComeUp", s.IsDown(), s.ReturnScheduled())
 	}
 	req, _, err := c.request(aReceive, shell, "PT1S", "")
 	if err != nil {
@@ -85,6 +85,9 @@ func TestDownForComesBackByItself(t *testing.T) {
 	c := newRawClient(t, s)
 	s.DownFor(200 * time.Millisecond)
 	start := time.Now()
+	if !s.ReturnScheduled() {
+		t.Error("DownFor scheduled no return")
+	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(5 * time.Second)

@@ -308,6 +308,14 @@ func (s *Server) IsDown() bool {
 	return s.down
 }
 
+// ReturnScheduled says whether the server is down and due back by itself
+// (DownFor), as opposed to down until ComeUp.
+func (s *Server) ReturnScheduled() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.down && s.upTimer != nil
+}
+
 func (s *Server) stopTimerLocked() {
 	if s.upTimer != nil {
 		close(s.upTimer)

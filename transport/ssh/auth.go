@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
+	"runtime"
 	"strings"
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/patchrun/patchrun/internal/fsread"
 	"github.com/patchrun/patchrun/transport"
 )
 
@@ -49,7 +50,7 @@ func loadCredentials(ctx context.Context, cfg Config) (*credentials, error) {
 	var encrypted []string // passphrase-protected key files
 	var encryptedErr error
 	for _, path := range cfg.KeyFiles {
-		s, err := readKeyFile(path)
+		s, err := cfg.Keys.signer(path)
 		if errors.Is(err, errPassphrase) {
 			// Usually such a key is loaded in the agent (the common
 			// workstation setup): skip the file and let the agent offer it.
@@ -66,11 +67,10 @@ func loadCredentials(ctx context.Context, cfg Config) (*credentials, error) {
 	}
 
 	var agentClient agent.ExtendedAgent
-	if cfg.AgentSocket != "" {
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "unix", cfg.AgentSocket)
+	if ep, ok := agentEndpointFor(runtime.GOOS, cfg.AgentSocket); ok {
+		conn, err := dialAgent(ctx, ep)
 		if err != nil {
-			creds.agentErr = fmt.Errorf("ssh-agent at %s: %w", cfg.AgentSocket, err)
+			creds.agentErr = err
 		} else {
 			creds.agent = conn
 			agentClient = agent.NewClient(conn)
@@ -137,9 +137,9 @@ var errPassphrase = errors.New("protected by a passphrase")
 // readKeyFile parses one private key. An encrypted key cannot be used
 // unattended: the user is told to load it into ssh-agent instead.
 func readKeyFile(path string) (gossh.Signer, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := fsread.ReadFile(path, fsread.LimitKey)
 	if err != nil {
-		return nil, fmt.Errorf("private key: %w: %w", transport.ErrAuth, err)
+		return nil, fmt.Errorf("private key: %w: %w", err, transport.ErrAuth)
 	}
 	s, err := gossh.ParsePrivateKey(pem)
 	var missing *gossh.PassphraseMissingError

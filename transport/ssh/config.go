@@ -35,8 +35,14 @@ type Config struct {
 	// KeyFiles are private key paths tried in order, before agent keys.
 	// Passphrase-protected keys are refused with a hint to use ssh-agent.
 	KeyFiles []string
-	// AgentSocket is the ssh-agent socket (the caller passes SSH_AUTH_SOCK);
-	// "" means no agent.
+	// Keys, when set, shares parsed key files between the Dials of a run
+	// (see KeyFiles); nil reads them on every Dial.
+	Keys *KeyFiles
+	// AgentSocket is SSH_AUTH_SOCK as the user set it. On Unix it is the
+	// agent's socket and "" means no agent. On Windows "" means the OpenSSH
+	// agent service (WindowsAgentPipe), as ssh.exe does; the value may name
+	// another pipe (\\.\pipe\...) or a Unix socket. An agent that cannot
+	// be reached is skipped, and the auth error says why.
 	AgentSocket string
 	// Password, when set, enables "password" and "keyboard-interactive"
 	// auth. It is an already-resolved secret: never logged, never in errors.
@@ -66,7 +72,8 @@ type Config struct {
 
 	// Jump, when set, is a ProxyJump host: the target's TCP stream is a
 	// direct-tcpip channel on the jump host's connection. A nil
-	// Jump.HostKeys or Jump.DialContext is inherited from this Config.
+	// Jump.HostKeys, Jump.Keys or Jump.DialContext is inherited from this
+	// Config.
 	Jump *Config
 
 	// DialContext opens the TCP connection (a test seam); nil means a

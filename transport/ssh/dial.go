@@ -36,6 +36,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		if jcfg.DialContext == nil {
 			jcfg.DialContext = cfg.DialContext
 		}
+		if jcfg.Keys == nil {
+			jcfg.Keys = cfg.Keys
+		}
 		var err error
 		if jump, err = Dial(ctx, jcfg); err != nil {
 			return nil, fmt.Errorf("ssh %s: jump host: %w", hostport, err)

@@ -274,16 +274,12 @@ func TestDialUnreachable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			start := time.Now()
 			_, err := Dial(t.Context(), Config{
 				Address: "127.0.0.1", Port: tt.port, User: "u", Password: "p", HostKeys: kh,
 				HandshakeTimeout: 200 * time.Millisecond, RetryBackoff: time.Millisecond,
 			})
 			if !errors.Is(err, transport.ErrUnreachable) {
 				t.Fatalf("err = %v, want ErrUnreachable", err)
-			}
-			if d := time.Since(start); d > 2*time.Second {
-				t.Errorf("took %s", d)
 			}
 		})
 	}
@@ -296,11 +292,24 @@ func TestDialCancelledIsNotUnreachable(t *testing.T) {
 	}
 	t.Cleanup(func() { mute.Close() })
 	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(50*time.Millisecond, cancel)
+	// Cancel in the middle of the handshake: once the server has the
+	// connection and says nothing.
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := mute.Accept(); err == nil {
+			accepted <- c
+			cancel()
+		}
+	}()
 	_, err = Dial(ctx, Config{
 		Address: "127.0.0.1", Port: mute.Addr().(*net.TCPAddr).Port, User: "u", Password: "p",
 		HostKeys: openKnownHosts(t, knownHostsFile(t), PolicyStrict),
 	})
+	select {
+	case c := <-accepted:
+		c.Close()
+	default:
+	}
 	if !errors.Is(err, context.Canceled) || errors.Is(err, transport.ErrUnreachable) {
 		t.Fatalf("err = %v, want context.Canceled and not unreachable", err)
 	}

@@ -2,6 +2,7 @@ package ssh
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
@@ -48,6 +49,7 @@ type fakeServer struct {
 	files map[string][]byte // uploads by path; guarded by mu
 
 	signalled chan string // every "signal" request received, in order
+	started   chan string // every exec command line, as it starts
 }
 
 type serverOpts struct {
@@ -58,6 +60,9 @@ type serverOpts struct {
 	forwarding bool              // act as a jump host
 	hostKey    gossh.Signer      // nil means a fresh ed25519 key
 	extraKeys  []gossh.Signer    // more host keys (several key types)
+	// inMemory serves connections over net.Pipe instead of TCP (config
+	// dials them), so a test can run in a testing/synctest bubble.
+	inMemory bool
 }
 
 // newSigner is a fresh ed25519 key (a host key, or an impostor's).
@@ -65,14 +70,17 @@ func newSigner(t testing.TB) gossh.Signer { return newClientKey(t).signer }
 
 func startServer(t testing.TB, o serverOpts) *fakeServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var ln net.Listener = newPipeListener()
+	if !o.inMemory {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s := &fakeServer{
 		t: t, ln: ln, hostKey: o.hostKey, addr: ln.Addr().String(),
 		port: ln.Addr().(*net.TCPAddr).Port, resetFirst: o.resetFirst, forwarding: o.forwarding,
-		quit: make(chan struct{}), files: map[string][]byte{}, signalled: make(chan string, 16),
+		quit: make(chan struct{}), files: map[string][]byte{}, signalled: make(chan string, 16), started: make(chan string, 64),
 	}
 	if s.hostKey == nil {
 		s.hostKey = newSigner(t)
@@ -212,6 +220,10 @@ func (s *fakeServer) session(nc gossh.NewChannel, c *stallConn) {
 				continue
 			}
 			req.Reply(true, nil)
+			select {
+			case s.started <- p.Command:
+			default: // nobody is watching
+			}
 			s.goTracked(func() { s.exec(p.Command, ch, c, signals, gone) })
 		case "signal":
 			var p struct{ Signal string }
@@ -457,7 +469,117 @@ func (s *fakeServer) config(t testing.TB, key *clientKey) Config {
 	if key != nil {
 		cfg.KeyFiles = []string{key.file(t)}
 	}
+	if pl, ok := s.ln.(*pipeListener); ok {
+		cfg.DialContext = pl.dial
+	}
 	return cfg
+}
+
+// bufferedPipe is net.Pipe with buffered writes, as a TCP connection has:
+// both SSH peers send their version line before reading the other's, which
+// deadlocks on net.Pipe's unbuffered writes.
+func bufferedPipe() (net.Conn, net.Conn) {
+	ab, ba := newPipeBuffer(), newPipeBuffer()
+	return &pipeEnd{r: ba, w: ab}, &pipeEnd{r: ab, w: ba}
+}
+
+// pipeBuffer is one direction of a bufferedPipe.
+type pipeBuffer struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	buf    bytes.Buffer
+	closed bool
+}
+
+func newPipeBuffer() *pipeBuffer {
+	b := &pipeBuffer{}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *pipeBuffer) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+type pipeEnd struct{ r, w *pipeBuffer }
+
+func (p *pipeEnd) Read(out []byte) (int, error) {
+	p.r.mu.Lock()
+	defer p.r.mu.Unlock()
+	for p.r.buf.Len() == 0 && !p.r.closed {
+		p.r.cond.Wait()
+	}
+	if p.r.buf.Len() == 0 {
+		return 0, io.EOF
+	}
+	return p.r.buf.Read(out)
+}
+
+func (p *pipeEnd) Write(in []byte) (int, error) {
+	p.w.mu.Lock()
+	defer p.w.mu.Unlock()
+	if p.w.closed {
+		return 0, net.ErrClosed
+	}
+	p.w.buf.Write(in)
+	p.w.cond.Broadcast()
+	return len(in), nil
+}
+
+func (p *pipeEnd) Close() error {
+	p.r.close()
+	p.w.close()
+	return nil
+}
+
+func (p *pipeEnd) LocalAddr() net.Addr              { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+func (p *pipeEnd) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2222} }
+func (p *pipeEnd) SetDeadline(time.Time) error      { return nil }
+func (p *pipeEnd) SetReadDeadline(time.Time) error  { return nil }
+func (p *pipeEnd) SetWriteDeadline(time.Time) error { return nil }
+
+// pipeListener hands out the server ends of bufferedPipe connections that its
+// dial makes: a listener with no sockets, whose every wait is on a channel.
+type pipeListener struct {
+	conns     chan net.Conn
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return nil
+}
+
+// Addr is a fixed loopback address: what known_hosts names the server by.
+func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2222} }
+
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	client, server := bufferedPipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.done:
+		return nil, errors.New("connection refused: the server has shut down")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // clientKey is a fresh ed25519 client key pair.

@@ -197,22 +197,31 @@ func TestAcceptNewKeepsLastLineIntact(t *testing.T) {
 	}
 }
 
+// hostSigner returns a function that wraps a freshly generated crypto key
+// (key, err) as an SSH host key.
+func hostSigner(t *testing.T) func(key any, err error) gossh.Signer {
+	return func(key any, err error) gossh.Signer {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := gossh.NewSignerFromKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
 // A host with several host keys must present the type we know, or the
 // first dial after adding a key type would look like a changed key.
 func TestHostKeyAlgorithmsFollowKnownHosts(t *testing.T) {
 	key := newClientKey(t)
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ecSigner, err := gossh.NewSignerFromKey(ec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := startServer(t, serverOpts{authorized: []gossh.PublicKey{key.pub()}, extraKeys: []gossh.Signer{ecSigner}})
-	// x/crypto prefers ECDSA over ed25519; srv.config trusts only the
-	// ed25519 key, so without HostKeyAlgorithms this dial would see the
-	// ECDSA key and report a changed key.
+	ecSigner := hostSigner(t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	// srv.config trusts only the ECDSA key (the server's primary one); we
+	// prefer ed25519, which the server also has, so without following
+	// known_hosts this dial would see the ed25519 key and report a change.
+	srv := startServer(t, serverOpts{authorized: []gossh.PublicKey{key.pub()}, hostKey: ecSigner, extraKeys: []gossh.Signer{newSigner(t)}})
 	cfg := srv.config(t, key)
 	dial(t, cfg).Close()
 }
@@ -235,13 +244,15 @@ func TestAlgorithmsFor(t *testing.T) {
 		host  string
 		want  []string
 	}{
-		{name: "unknown host", lines: []string{edLine}, host: "other.example:22", want: nil},
+		{name: "unknown host: every algorithm, ed25519 first", lines: []string{edLine}, host: "other.example:22", want: defaultHostKeyAlgorithms()},
 		{name: "ed25519", lines: []string{edLine}, host: "h.example:22", want: []string{"ssh-ed25519"}},
 		{name: "rsa signs with sha2 too", lines: []string{rsaLine}, host: "h.example:22",
 			want: []string{"rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"}},
-		{name: "both, file order, no duplicates", lines: []string{edLine, rsaLine, edLine}, host: "h.example:22",
+		{name: "both, no duplicates", lines: []string{edLine, rsaLine, edLine}, host: "h.example:22",
 			want: []string{"ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"}},
-		{name: "other port is another host", lines: []string{edLine}, host: "h.example:2222", want: nil},
+		{name: "ed25519 first whatever the file order", lines: []string{rsaLine, edLine}, host: "h.example:22",
+			want: []string{"ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"}},
+		{name: "other port is another host", lines: []string{edLine}, host: "h.example:2222", want: defaultHostKeyAlgorithms()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,6 +261,40 @@ func TestAlgorithmsFor(t *testing.T) {
 				t.Errorf("algorithmsFor(%q) = %v, want %v", tt.host, got, tt.want)
 			}
 		})
+	}
+}
+
+// For a host we do not know yet, every algorithm the library accepts is
+// offered (no host that worked before is cut off), ed25519 first.
+func TestDefaultHostKeyAlgorithms(t *testing.T) {
+	all := slices.Concat(gossh.SupportedAlgorithms().HostKeys, gossh.InsecureAlgorithms().HostKeys)
+	got := defaultHostKeyAlgorithms()
+	if len(got) != len(all) || !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(all))) {
+		t.Errorf("offered %v, want exactly %v", got, all)
+	}
+	if got[0] != gossh.CertAlgoED25519v01 || slices.Index(got, gossh.KeyAlgoED25519) > slices.Index(got, gossh.KeyAlgoECDSA256) {
+		t.Errorf("offered %v, want ed25519 first among certificates and among plain keys", got)
+	}
+}
+
+// A new host with several host keys is recorded by its ed25519 key, as
+// OpenSSH's own ssh would, not by whichever the library lists first.
+func TestAcceptNewRecordsEd25519(t *testing.T) {
+	key := newClientKey(t)
+	signer := hostSigner(t)
+	ecSigner := signer(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	rsaSigner := signer(rsa.GenerateKey(rand.Reader, 2048))
+	srv := startServer(t, serverOpts{authorized: []gossh.PublicKey{key.pub()}, extraKeys: []gossh.Signer{ecSigner, rsaSigner}})
+	path := filepath.Join(t.TempDir(), "known_hosts")
+	cfg := srv.config(t, key)
+	cfg.HostKeys = openKnownHosts(t, path, PolicyAcceptNew)
+	dial(t, cfg).Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := srv.knownLine() + "\n"; string(data) != want {
+		t.Errorf("known_hosts = %q, want the ed25519 key %q", data, want)
 	}
 }
 

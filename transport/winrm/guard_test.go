@@ -99,13 +99,11 @@ func TestGuardAbandonsHungPostAndStaysBroken(t *testing.T) {
 	g := newGuard(inner, 100*time.Millisecond, func() { killed++ })
 	t.Cleanup(func() { close(unblock); <-exited })
 
-	start := time.Now()
+	// The inner Post is released only at cleanup: only the guard can
+	// end this one.
 	_, err := g.Post(nil, soap.NewMessage())
 	if !errors.Is(err, transport.ErrConnLost) {
 		t.Fatalf("err = %v, want ErrConnLost", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("hung Post returned after %s", d)
 	}
 	if killed != 1 {
 		t.Errorf("connections killed %d times, want 1", killed)
