@@ -3,10 +3,11 @@ package inventory
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
+
+	"github.com/patchrun/patchrun/internal/fsread"
 )
 
 // LoadOptions carries what Load needs from the outside world, so tests (and
@@ -56,7 +57,7 @@ func Load(path string, opts LoadOptions) ([]Host, error) {
 // LoadInventory is Load that also returns the detected format and warnings.
 func LoadInventory(path string, opts LoadOptions) (Inventory, error) {
 	inv := Inventory{Path: path}
-	data, err := os.ReadFile(path)
+	data, err := fsread.ReadFile(path, fsread.LimitInventory)
 	if err != nil {
 		return inv, fmt.Errorf("read inventory: %w", err)
 	}

@@ -1,12 +1,16 @@
 package inventory
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/patchrun/patchrun/internal/fsread"
 )
 
 // resolver turns hostSpecs into Hosts with one set of rules for every
@@ -151,7 +155,16 @@ func (r *resolver) knownHosts(v values) string {
 		}
 		return joinPath(r.home, ".ssh", "known_hosts")
 	}
-	p, _ := r.path(st)
+	p, ok := r.path(st)
+	if !ok {
+		return ""
+	}
+	// A missing file is fine: accept-new creates it, and strict refuses
+	// every host with a message saying the key is unknown.
+	if err := fsread.CheckRegular(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		r.probs.add(st.line, st.key, fileProblem("known_hosts file", p, err), "give the path of a known_hosts file")
+		return ""
+	}
 	return p
 }
 
@@ -164,22 +177,18 @@ func (r *resolver) existingFile(v values, key, hint string) string {
 	return r.fileAt(st, hint)
 }
 
-// fileAt resolves the path written in st and checks the file is there.
+// fileAt resolves the path written in st and checks it is a regular file,
+// so a directory or a device (/dev/zero) is refused now, not at dial time.
 func (r *resolver) fileAt(st setting, hint string) string {
 	p, ok := r.path(st)
 	if !ok {
 		return ""
 	}
-	fi, err := os.Stat(p)
-	switch {
-	case err != nil:
-		if !filepath.IsAbs(st.val) && !strings.HasPrefix(st.val, "~") {
+	if err := fsread.CheckRegular(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(st.val) && !strings.HasPrefix(st.val, "~") {
 			hint = joinHints("relative paths start at the inventory file's directory", hint)
 		}
-		r.probs.add(st.line, st.key, "cannot use "+p+": "+statReason(err), hint)
-		return ""
-	case fi.IsDir():
-		r.probs.add(st.line, st.key, p+" is a directory, not a file", hint)
+		r.probs.add(st.line, st.key, fileProblem("", p, err), hint)
 		return ""
 	}
 	return p
