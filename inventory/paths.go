@@ -19,6 +19,10 @@ func (r *resolver) path(st setting) (string, bool) {
 		r.probs.add(st.line, st.key, "empty path", "give a file path or remove the key")
 		return "", false
 	}
+	if msg := checkControl(p); msg != "" {
+		r.probs.add(st.line, st.key, msg, "remove the control character")
+		return "", false
+	}
 	if p == "~" || strings.HasPrefix(p, "~/") || strings.HasPrefix(p, `~\`) {
 		if r.home == "" {
 			r.probs.add(st.line, st.key, "cannot expand ~: home directory unknown", "write the full path")

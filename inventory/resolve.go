@@ -65,7 +65,19 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 	}
 	h.Transport = v.choice(keyTransport, TransportSSH, "ssh (default) or winrm", TransportSSH, TransportWinRM)
 	h.Address = v.text(keyAddress, s.name)
+	// Only a value text accepted: an empty or control-character one is
+	// reported already.
+	if st, _, ok := v.get(keyAddress); ok && st.val == h.Address {
+		if msg := checkAddress(st.val); msg != "" {
+			r.probs.add(st.line, st.key, msg, "write only the host: user, port and options have their own keys")
+		}
+	}
 	h.User = v.text(keyUser, r.defaultUser)
+	if st, _, ok := v.get(keyUser); ok && st.val == h.User {
+		if msg := checkUser(st.val, h.Transport); msg != "" {
+			r.probs.add(st.line, st.key, msg, "write the login name alone")
+		}
+	}
 	if h.User == "" {
 		r.probs.add(s.line, s.key+".user", "no user given and the current user is unknown", "set user: in defaults")
 	}
@@ -228,6 +240,10 @@ func (v values) text(key, def string) string {
 	}
 	if st.val == "" {
 		v.p.add(st.line, st.key, "empty value", "give it a value or remove the key")
+		return def
+	}
+	if msg := checkControl(st.val); msg != "" {
+		v.p.add(st.line, st.key, msg, "remove the control character")
 		return def
 	}
 	return st.val

@@ -3,7 +3,6 @@ package inventory
 import (
 	"encoding/json"
 	"strings"
-	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -104,19 +103,3 @@ func mergeVars(base, top map[string]string) map[string]string {
 	}
 	return out
 }
-
-// checkHostName returns why name can't be a host (or group) name, or "".
-// Commas, colons and spaces would collide with --limit syntax.
-func checkHostName(name string) string {
-	switch {
-	case name == "":
-		return "empty name"
-	case strings.ContainsAny(name, ",&!~*?[]"):
-		return "name " + quote(name) + " contains one of , & ! ~ * ? [ ] (they mean something in --limit)"
-	case strings.IndexFunc(name, unicode.IsSpace) >= 0:
-		return "name " + quote(name) + " contains whitespace"
-	}
-	return ""
-}
-
-func quote(s string) string { return `"` + s + `"` }
