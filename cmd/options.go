@@ -14,7 +14,7 @@ import (
 // commonOptions are the flags every fleet command takes.
 type commonOptions struct {
 	inventory      string
-	limit          string
+	limit          limitFlag
 	forks          int
 	output         string
 	connectTimeout time.Duration
@@ -31,7 +31,7 @@ type commonOptions struct {
 func (o *commonOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file: patchrun YAML, Ansible YAML/INI, or one host per line (required)")
-	f.StringVarP(&o.limit, "limit", "l", "", "hosts to act on: names, groups, globs, comma lists, !exclude, &intersect")
+	f.VarP(&o.limit, "limit", "l", "hosts to act on: names, groups, globs, comma lists, !exclude, &intersect")
 	f.IntVarP(&o.forks, "forks", "f", 20, "parallel workers for connect/scan/install")
 	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
 	f.DurationVar(&o.connectTimeout, "connect-timeout", 10*time.Second, "timeout for one connection attempt")
@@ -45,6 +45,20 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"inventory", "sorted", "shuffle"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// limitFlag is --limit, remembering whether it was given at all: -l "" (an
+// unset variable in a script) must be refused, not mean every host.
+type limitFlag struct {
+	pattern string
+	set     bool
+}
+
+func (l *limitFlag) String() string { return l.pattern }
+func (l *limitFlag) Type() string   { return "string" }
+func (l *limitFlag) Set(s string) error {
+	l.pattern, l.set = s, true
+	return nil
 }
 
 // validate checks flag values that cobra's types can't.

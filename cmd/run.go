@@ -41,8 +41,8 @@ func (a *app) loadHosts(o *commonOptions) ([]inventory.Host, error) {
 		fmt.Fprintf(a.streams.Err, "patchrun: warning: %v\n", w)
 	}
 	hosts := inv.Hosts
-	if o.limit != "" {
-		if hosts, err = inventory.Select(hosts, o.limit); err != nil {
+	if o.limit.set {
+		if hosts, err = inventory.Select(hosts, o.limit.pattern); err != nil {
 			return nil, err
 		}
 	}
