@@ -251,12 +251,7 @@ func TestAnsibleBecomePasswordWarns(t *testing.T) {
 	f := newFixture(t)
 	inv := f.mustLoad("hosts.ini", "[g]\nh1 ansible_become_pass=hunter2\n")
 	want := []string{`hosts.ini:2: h1.ansible_become_pass: ignored: patchrun does not use become, and the value is not kept`}
-	var got []string
-	for _, w := range inv.Warnings {
-		c := *w
-		c.File = filepath.Base(c.File)
-		got = append(got, c.Error())
-	}
+	got := warningLines(inv)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings = %q, want %q", got, want)
 	}
@@ -281,5 +276,38 @@ func TestAnsibleComplexVarsKept(t *testing.T) {
 	}
 	if _, ok := h.Vars["nothing"]; ok {
 		t.Errorf("a null Ansible var (None) should be unset, got %q", h.Vars["nothing"])
+	}
+}
+
+// Typos Ansible accepts silently get one warning each: a child group no
+// section defines, and vars for a group without hosts. The file still loads.
+func TestAnsibleINITyposWarn(t *testing.T) {
+	f := newFixture(t)
+	inv := f.mustLoad("hosts.ini", `[web]
+w1
+[prod:children]
+web
+wbe
+[nogroup:vars]
+ansible_user=x
+[prod:vars]
+ansible_user=deploy
+[all:vars]
+ansible_port=22
+[empty]
+[empty:vars]
+ansible_user=y
+`)
+	want := []string{
+		`hosts.ini:5: [prod:children]: group "wbe" is not defined anywhere in the file (hint: add a [wbe] section with its hosts, or fix the name)`,
+		`hosts.ini:6: [nogroup:vars]: group "nogroup" has no hosts, so these vars apply to nothing (hint: add a [nogroup] section with its hosts, or fix the name)`,
+		`hosts.ini:13: [empty:vars]: group "empty" has no hosts, so these vars apply to nothing (hint: add a [empty] section with its hosts, or fix the name)`,
+	}
+	got := warningLines(inv)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings:\n got %q\nwant %q", got, want)
+	}
+	if h := hostByName(t, inv.Hosts, "w1"); h.User != "deploy" {
+		t.Errorf("w1 user = %q, want deploy from [prod:vars] through children", h.User)
 	}
 }
