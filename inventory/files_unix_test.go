@@ -58,7 +58,7 @@ func TestInputPathsMustBeFiles(t *testing.T) {
 func TestMissingKnownHostsAllowed(t *testing.T) {
 	f := newFixture(t)
 	inv := f.mustLoad("inventory.yaml", "defaults:\n  host_key_policy: accept-new\n  known_hosts: new/known_hosts\nhosts: [a]\n")
-	if got := inv.Hosts[0].KnownHosts; got != filepath.Join(f.dir, "new/known_hosts") {
+	if got := inv.Hosts[0].SSH.KnownHosts; got != filepath.Join(f.dir, "new/known_hosts") {
 		t.Errorf("known_hosts = %q", got)
 	}
 }

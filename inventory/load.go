@@ -141,7 +141,7 @@ func applyAskPass(hosts []Host, ask func(string) (string, error)) error {
 // needsPassword reports whether --ask-pass should cover h: it has no
 // password reference and does not log in from a Kerberos credential cache.
 func needsPassword(h Host) bool {
-	return !h.Password.IsSet() && h.WinRMKerberosCCache == ""
+	return !h.Password.IsSet() && (h.WinRM == nil || h.WinRM.KerberosCCache == "")
 }
 
 // currentUser is the login name of whoever runs patchrun, without a Windows

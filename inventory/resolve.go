@@ -88,34 +88,42 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 
 	// SSH settings are checked only for SSH hosts: defaults often carry an
 	// ssh_key that Windows hosts in the same file never use.
-	h.HostKeyPolicy = v.choice(keyHostKeyPolicy, HostKeyStrict, "strict (default) or accept-new", HostKeyStrict, HostKeyAcceptNew)
-	h.ProxyJump = v.text(keyProxyJump, "")
-	if strings.ContainsAny(h.ProxyJump, " \t") {
+	ssh := SSHSettings{
+		HostKeyPolicy: v.choice(keyHostKeyPolicy, HostKeyStrict, "strict (default) or accept-new", HostKeyStrict, HostKeyAcceptNew),
+		ProxyJump:     v.text(keyProxyJump, ""),
+	}
+	if strings.ContainsAny(ssh.ProxyJump, " \t") {
 		st, _, _ := v.get(keyProxyJump)
 		r.probs.add(st.line, st.key, "must not contain spaces", `write it as "user@jumphost:22"`)
 	}
 	if h.Transport == TransportSSH {
-		h.SSHKey = r.existingFile(v, keySSHKey, "remove ssh_key to use ssh-agent and ~/.ssh/config instead")
-		h.KnownHosts = r.knownHosts(v)
+		ssh.Key = r.existingFile(v, keySSHKey, "remove ssh_key to use ssh-agent and ~/.ssh/config instead")
+		ssh.KnownHosts = r.knownHosts(v)
+		h.SSH = &ssh
 	}
 
-	h.WinRMHTTPS = v.boolean(keyWinRMHTTPS)
-	h.WinRMAuth = v.choice(keyWinRMAuth, "ntlm", "ntlm (default), basic or kerberos", "ntlm", "basic", "kerberos")
-	h.WinRMServerName = v.text(keyWinRMServerName, "")
-	h.WinRMInsecure = v.boolean(keyWinRMInsecure)
-	h.WinRMAllowBasicHTTP = v.boolean(keyWinRMAllowBasic)
-	h.WinRMEncryption = v.choice(keyWinRMEncryption, "auto", "auto (default) or never", "auto", "never")
+	w := WinRMSettings{
+		HTTPS:          v.boolean(keyWinRMHTTPS),
+		Auth:           v.choice(keyWinRMAuth, "ntlm", "ntlm (default), basic or kerberos", "ntlm", "basic", "kerberos"),
+		ServerName:     v.text(keyWinRMServerName, ""),
+		Insecure:       v.boolean(keyWinRMInsecure),
+		AllowBasicHTTP: v.boolean(keyWinRMAllowBasic),
+		Encryption:     v.choice(keyWinRMEncryption, "auto", "auto (default) or never", "auto", "never"),
+	}
 	if h.Transport == TransportWinRM {
-		h.WinRMCACert = r.existingFile(v, keyWinRMCACert, "remove winrm_ca_cert to trust the system roots")
-		if h.WinRMAuth == "basic" && !h.WinRMHTTPS && !h.WinRMAllowBasicHTTP {
+		w.CACert = r.existingFile(v, keyWinRMCACert, "remove winrm_ca_cert to trust the system roots")
+		if w.Auth == "basic" && !w.HTTPS && !w.AllowBasicHTTP {
 			st, _, _ := v.get(keyWinRMAuth)
 			r.probs.add(st.line, st.key, "basic auth over plain HTTP sends the password readable on the wire",
 				"set winrm_https: true, or winrm_allow_basic_http: true if you accept that")
 		}
 	}
-	r.kerberos(v, &h)
+	r.kerberos(v, &h, &w)
+	if h.Transport == TransportWinRM {
+		h.WinRM = &w
+	}
 	var portSet bool
-	h.Port, portSet = r.port(v, h)
+	h.Port, portSet = r.port(v, h.Transport, w.HTTPS)
 	h.Explicit = explicitKeys(v, h, portSet)
 	return h
 }
@@ -124,11 +132,11 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 // different transport is skipped: "port: 22" in defaults must not send a
 // WinRM host to 22, while "ansible_port: 5986" in a windows group still applies.
 // set reports whether the inventory's own value was used.
-func (r *resolver) port(v values, h Host) (port int, set bool) {
+func (r *resolver) port(v values, transport string, https bool) (port int, set bool) {
 	def := 22
-	if h.Transport == TransportWinRM {
+	if transport == TransportWinRM {
 		def = 5985
-		if h.WinRMHTTPS {
+		if https {
 			def = 5986
 		}
 	}
@@ -142,7 +150,7 @@ func (r *resolver) port(v values, h Host) (port int, set bool) {
 		return 0, false
 	}
 	if inherited := at < len(v.spec.layers)-1; inherited {
-		if t := v.transportAt(at); t != h.Transport && isDefaultPort(t, n) {
+		if t := v.transportAt(at); t != transport && isDefaultPort(t, n) {
 			return def, false
 		}
 	}
