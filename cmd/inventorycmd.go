@@ -41,7 +41,7 @@ func (a *app) newInventoryCmd() *cobra.Command {
 				}
 				ih := inventoryHost{
 					Name: h.Name, Address: h.Address, Port: h.Port, Transport: h.Transport,
-					User: user, Groups: h.Groups, Password: h.Password.Source(), Source: h.Source,
+					User: user, Groups: h.Groups, Password: h.Password.Source(), Source: h.Source(),
 				}
 				if ih.Groups == nil {
 					ih.Groups = []string{}

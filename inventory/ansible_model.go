@@ -136,7 +136,7 @@ func (a *ansibleInventory) specs(p, warns *problems) []hostSpec {
 			}
 			return sorted[i] < sorted[j]
 		})
-		s := hostSpec{name: hn, line: h.line, key: hn, vars: map[string]string{}}
+		s := hostSpec{name: hn, line: h.line, key: hn}
 		for _, g := range sorted {
 			s.layers = append(s.layers, layers[g])
 			s.vars = mergeVars(s.vars, groupVars[g])

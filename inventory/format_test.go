@@ -65,7 +65,7 @@ func TestLoadPlainList(t *testing.T) {
 			t.Errorf("%s = port %d addr %s user %s", n, h.Port, h.Address, h.User)
 		}
 	}
-	if got := hostByName(t, inv.Hosts, "web2").Source; got != inv.Path+":4" {
+	if got := hostByName(t, inv.Hosts, "web2").Source(); got != inv.Path+":4" {
 		t.Errorf("source = %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"log/slog"
+	"strconv"
 	"time"
 )
 
@@ -29,7 +30,8 @@ type Host struct {
 	Address string   // DNS name or IP; defaults to Name
 	Port    int      // 22 for ssh; 5985/5986 for winrm unless set
 	Groups  []string // groups the host belongs to, in inventory order
-	Source  string   // "file:line" where the host was defined, for error messages
+	File    string   // the inventory file the host was defined in, as given to Load
+	Line    int      // the line of File where the host was defined
 
 	Transport string // TransportSSH or TransportWinRM
 	User      string
@@ -51,8 +53,18 @@ type Host struct {
 	ReadyCommand   string // readiness probe after reboot; "" means the backend default
 
 	// Vars holds any extra key: value pairs a host carried (Ansible vars we
-	// do not interpret), for display only.
+	// do not interpret), for display only; nil when there are none.
 	Vars map[string]string
+}
+
+// Source is "file:line" where the host was defined, for messages. It is
+// built on demand: a million hosts need not carry a million copies of the
+// inventory path.
+func (h Host) Source() string {
+	if h.Line == 0 {
+		return h.File
+	}
+	return h.File + ":" + strconv.Itoa(h.Line)
 }
 
 // SSHSettings are what an SSH host needs beyond address, port and user.

@@ -38,7 +38,7 @@ func readHostList(data []byte, p *problems) []hostSpec {
 			if port != "" {
 				own[keyPort] = setting{val: port, line: line, key: n + ".port"}
 			}
-			specs = append(specs, hostSpec{name: n, line: line, key: n, layers: []layer{own}, vars: map[string]string{}})
+			specs = append(specs, hostSpec{name: n, line: line, key: n, layers: []layer{own}})
 		}
 	}
 	return specs

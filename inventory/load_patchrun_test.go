@@ -45,17 +45,16 @@ func TestLoadFeaturesExample(t *testing.T) {
 	known := filepath.Join(f.home, ".ssh", "known_hosts")
 	src := filepath.Join(f.dir, "inventory.yaml")
 	want := []Host{
-		{Name: "web1", Address: "10.0.0.5", Port: 22, Groups: []string{"web"}, Source: src + ":11",
+		{Name: "web1", Address: "10.0.0.5", Port: 22, Groups: []string{"web"}, File: src, Line: 11,
 			Transport: "ssh", User: "root", SSH: &SSHSettings{Key: key, KnownHosts: known, HostKeyPolicy: "strict"},
-			Explicit: ExplicitAddress | ExplicitUser | ExplicitPort | ExplicitSSHKey, Vars: map[string]string{}},
-		{Name: "web2", Address: "web2", Port: 22, Groups: []string{"web"}, Source: src + ":13",
+			Explicit: ExplicitAddress | ExplicitUser | ExplicitPort | ExplicitSSHKey},
+		{Name: "web2", Address: "web2", Port: 22, Groups: []string{"web"}, File: src, Line: 13,
 			Transport: "ssh", User: "root", SSH: &SSHSettings{Key: key, KnownHosts: known, HostKeyPolicy: "strict"},
-			Explicit: ExplicitUser | ExplicitPort | ExplicitSSHKey, // address defaults to the name
-			Vars:     map[string]string{}},
-		{Name: "win1", Address: "10.0.0.9", Port: 5986, Groups: []string{"windows"}, Source: src + ":14",
+			Explicit: ExplicitUser | ExplicitPort | ExplicitSSHKey}, // address defaults to the name
+		{Name: "win1", Address: "10.0.0.9", Port: 5986, Groups: []string{"windows"}, File: src, Line: 14,
 			Transport: "winrm", User: "Administrator", Password: NewSecret("hunter2", "env:WIN_ADMIN_PASSWORD"),
 			Explicit: ExplicitAddress | ExplicitUser | ExplicitPort,
-			WinRM:    &WinRMSettings{HTTPS: true, Auth: "ntlm", Encryption: "auto"}, Vars: map[string]string{}},
+			WinRM:    &WinRMSettings{HTTPS: true, Auth: "ntlm", Encryption: "auto"}},
 	}
 	if !reflect.DeepEqual(inv.Hosts, want) {
 		t.Errorf("hosts:\n got %+v\nwant %+v", inv.Hosts, want)

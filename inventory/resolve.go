@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,40 @@ type resolver struct {
 	probs       *problems
 	warns       *problems
 	secretFiles map[string]fileSecret // password files read once per Load
+	fileChecks  map[string]error      // paths checked once per Load, not once per host
+
+	// Hosts with equal settings or group lists share one copy.
+	ssh    shared[SSHSettings]
+	winrm  shared[WinRMSettings]
+	groups sharedLists
+}
+
+// shared hands out one pointer per distinct value.
+type shared[T comparable] map[T]*T
+
+func (s shared[T]) get(v T) *T {
+	if p, ok := s[v]; ok {
+		return p
+	}
+	p := &v
+	s[v] = p
+	return p
+}
+
+// sharedLists hands out one slice per distinct list of names.
+type sharedLists map[string][]string
+
+func (s sharedLists) get(list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	key := strings.Join(list, "\x00") // names hold no NUL: checkHostName refuses it
+	if l, ok := s[key]; ok {
+		return l
+	}
+	l := slices.Clip(list)
+	s[key] = l
+	return l
 }
 
 func newResolver(path string, opts LoadOptions, probs, warns *problems) (*resolver, error) {
@@ -40,6 +75,10 @@ func newResolver(path string, opts LoadOptions, probs, warns *problems) (*resolv
 		probs:       probs,
 		warns:       warns,
 		secretFiles: map[string]fileSecret{},
+		fileChecks:  map[string]error{},
+		ssh:         shared[SSHSettings]{},
+		winrm:       shared[WinRMSettings]{},
+		groups:      sharedLists{},
 	}
 	if r.getenv == nil {
 		r.getenv = os.Getenv
@@ -59,8 +98,9 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 	v := values{spec: s, p: r.probs}
 	h := Host{
 		Name:   s.name,
-		Groups: s.groups,
-		Source: fmt.Sprintf("%s:%d", r.file, s.line),
+		Groups: r.groups.get(s.groups),
+		File:   r.file,
+		Line:   s.line,
 		Vars:   s.vars,
 	}
 	h.Transport = v.choice(keyTransport, TransportSSH, "ssh (default) or winrm", TransportSSH, TransportWinRM)
@@ -99,7 +139,7 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 	if h.Transport == TransportSSH {
 		ssh.Key = r.existingFile(v, keySSHKey, "remove ssh_key to use ssh-agent and ~/.ssh/config instead")
 		ssh.KnownHosts = r.knownHosts(v)
-		h.SSH = &ssh
+		h.SSH = r.ssh.get(ssh)
 	}
 
 	w := WinRMSettings{
@@ -120,7 +160,7 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 	}
 	r.kerberos(v, &h, &w)
 	if h.Transport == TransportWinRM {
-		h.WinRM = &w
+		h.WinRM = r.winrm.get(w)
 	}
 	var portSet bool
 	h.Port, portSet = r.port(v, h.Transport, w.HTTPS)
@@ -181,7 +221,7 @@ func (r *resolver) knownHosts(v values) string {
 	}
 	// A missing file is fine: accept-new creates it, and strict refuses
 	// every host with a message saying the key is unknown.
-	if err := fsread.CheckRegular(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := r.checkRegular(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		r.probs.add(st.line, st.key, fileProblem("known_hosts file", p, err), "give the path of a known_hosts file")
 		return ""
 	}
@@ -204,7 +244,7 @@ func (r *resolver) fileAt(st setting, hint string) string {
 	if !ok {
 		return ""
 	}
-	if err := fsread.CheckRegular(p); err != nil {
+	if err := r.checkRegular(p); err != nil {
 		if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(st.val) && !strings.HasPrefix(st.val, "~") {
 			hint = joinHints("relative paths start at the inventory file's directory", hint)
 		}
@@ -212,6 +252,16 @@ func (r *resolver) fileAt(st setting, hint string) string {
 		return ""
 	}
 	return p
+}
+
+// checkRegular is fsread.CheckRegular, once per path per Load.
+func (r *resolver) checkRegular(p string) error {
+	err, ok := r.fileChecks[p]
+	if !ok {
+		err = fsread.CheckRegular(p)
+		r.fileChecks[p] = err
+	}
+	return err
 }
 
 // values looks settings up through a hostSpec's layers and converts them,

@@ -92,8 +92,16 @@ func normalizeYAML(v any) any {
 	return v
 }
 
-// mergeVars returns base overlaid with top (top wins), as a new map.
+// mergeVars returns base overlaid with top (top wins). When either is
+// empty the other is returned as is, so hosts with the same vars share one
+// map: maps handed out here are read-only.
 func mergeVars(base, top map[string]string) map[string]string {
+	switch {
+	case len(top) == 0:
+		return base
+	case len(base) == 0:
+		return top
+	}
 	out := make(map[string]string, len(base)+len(top))
 	for k, v := range base {
 		out[k] = v
