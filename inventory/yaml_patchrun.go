@@ -57,7 +57,7 @@ func readPatchrunHosts(n *yaml.Node, defaults layer, defaultVars map[string]stri
 		var nameNode *yaml.Node
 		switch item.Kind {
 		case yaml.ScalarNode:
-			nameNode, own = item, layer{}
+			nameNode = item
 		case yaml.MappingNode:
 			own, vars, nameNode = readSettings(item, path, true, p)
 		default:
