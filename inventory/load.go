@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/patchrun/patchrun/internal/fsread"
 )
 
@@ -69,12 +71,20 @@ func LoadInventory(path string, opts LoadOptions) (Inventory, error) {
 		inv.Format = detectFormat(path, data)
 	}
 	probs, warns := newProblems(path), newProblems(path)
+	var root *yaml.Node
+	switch inv.Format {
+	case formatYAML, FormatPatchrun, FormatAnsibleYAML:
+		root = yamlRoot(data, probs)
+		if inv.Format == formatYAML {
+			inv.Format = yamlFlavour(root)
+		}
+	}
 	var specs []hostSpec
 	switch inv.Format {
 	case FormatPatchrun:
-		specs = readPatchrunYAML(data, probs)
+		specs = readPatchrunYAML(root, probs)
 	case FormatAnsibleYAML:
-		specs = readAnsibleYAML(data, probs, warns)
+		specs = readAnsibleYAML(root, probs, warns)
 	case FormatAnsibleINI:
 		specs = readAnsibleINI(data, probs, warns)
 	case FormatList:

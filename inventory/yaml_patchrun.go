@@ -8,8 +8,8 @@ import (
 )
 
 // readPatchrunYAML reads the native format: defaults:, groups:, hosts:.
-func readPatchrunYAML(data []byte, p *problems) []hostSpec {
-	root := yamlRoot(data, p)
+// root is yamlRoot's answer.
+func readPatchrunYAML(root *yaml.Node, p *problems) []hostSpec {
 	if root == nil {
 		return nil
 	}
