@@ -91,6 +91,15 @@ func checkUser(u, transport string) string {
 	return ""
 }
 
+// checkProxyJump refuses characters no "[ssh://][user@]host[:port],…"
+// jump spec holds (the SSH transport parses the spec itself), or "".
+func checkProxyJump(spec string) string {
+	if strings.ContainsAny(spec, userShellChars) {
+		return "proxy jump " + quote(spec) + " contains one of " + userShellChars
+	}
+	return ""
+}
+
 // checkShortText refuses empty, overlong, non-UTF-8 or control-character
 // text, the rules every name, address and user shares. The message does
 // not start with what the text is; callers add it.

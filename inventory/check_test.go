@@ -86,3 +86,11 @@ func TestErrorKeysEscaped(t *testing.T) {
 		t.Errorf("errors:\n got %q\nwant %q", got, want)
 	}
 }
+
+func TestProxyJumpCharactersChecked(t *testing.T) {
+	_, err := newFixture(t).load("inventory.yaml", "hosts:\n  - name: a\n    proxy_jump: \"ops@gw;id\"\n  - name: b\n    proxy_jump: ssh://ops@[2001:db8::1]:2222,bastion\n")
+	want := []string{"inventory.yaml:3: hosts[0].proxy_jump: proxy jump \"ops@gw;id\" contains one of `$;|&<>(){}'\"*?!# (hint: write it as \"user@jumphost:22\", hops separated by commas)"}
+	if got := errorLines(err); !reflect.DeepEqual(got, want) {
+		t.Errorf("errors:\n got %q\nwant %q", got, want)
+	}
+}

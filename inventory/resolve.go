@@ -135,6 +135,9 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 	if strings.ContainsAny(ssh.ProxyJump, " \t") {
 		st, _, _ := v.get(keyProxyJump)
 		r.probs.add(st.line, st.key, "must not contain spaces", `write it as "user@jumphost:22"`)
+	} else if msg := checkProxyJump(ssh.ProxyJump); msg != "" {
+		st, _, _ := v.get(keyProxyJump)
+		r.probs.add(st.line, st.key, msg, `write it as "user@jumphost:22", hops separated by commas`)
 	}
 	if h.Transport == TransportSSH {
 		ssh.Key = r.existingFile(v, keySSHKey, "remove ssh_key to use ssh-agent and ~/.ssh/config instead")
