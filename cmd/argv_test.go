@@ -51,7 +51,7 @@ func TestFlagsAsTyped(t *testing.T) {
 
 	p := run("patch", "-i", inv)
 	if o := p.opts; o.forks != 20 || o.output != "text" || o.connectTimeout != 10*time.Second || o.timeout != 30*time.Minute ||
-		o.order != "inventory" || o.limit != "" || o.shard != "" || o.events != "" {
+		o.order != "inventory" || o.limit.pattern != "" || o.shard != "" || o.events != "" {
 		t.Errorf("patch defaults: %+v", o)
 	}
 	if pl := p.plan; pl.Command != report.CmdPatch || pl.Batches.String() != "10%" ||
@@ -83,8 +83,8 @@ func TestFlagsAsTyped(t *testing.T) {
 		t.Errorf("reboot plan: %+v", p.plan)
 	}
 	name := p.hosts[0].Name
-	if p = run("exec", "-i", inv, "-l", name, "ls", "-l", "/tmp"); p.plan.ExecCommand != "ls -l /tmp" || len(p.hosts) != 1 || p.opts.limit != name {
-		t.Errorf("exec: command %q on %d hosts, limit %q", p.plan.ExecCommand, len(p.hosts), p.opts.limit)
+	if p = run("exec", "-i", inv, "-l", name, "ls", "-l", "/tmp"); p.plan.ExecCommand != "ls -l /tmp" || len(p.hosts) != 1 || p.opts.limit.pattern != name {
+		t.Errorf("exec: command %q on %d hosts, limit %q", p.plan.ExecCommand, len(p.hosts), p.opts.limit.pattern)
 	}
 
 	for _, bad := range [][]string{

@@ -135,14 +135,18 @@ func runInputs(inventoryPath, home, sshConfig string, hosts []inventory.Host) []
 	add("inventory", inventoryPath)
 	add("ssh config", sshConfig)
 	for _, h := range hosts {
-		add("key file", h.SSHKey)
-		add("known_hosts file", h.KnownHosts)
+		if h.SSH != nil {
+			add("key file", h.SSH.Key)
+			add("known_hosts file", h.SSH.KnownHosts)
+		}
 		if p, ok := strings.CutPrefix(h.Password.Source(), "file:"); ok {
 			add("password file", p)
 		}
-		add("CA bundle", h.WinRMCACert)
-		add("krb5.conf", h.WinRMKrb5Conf)
-		add("Kerberos credential cache", h.WinRMKerberosCCache)
+		if h.WinRM != nil {
+			add("CA bundle", h.WinRM.CACert)
+			add("krb5.conf", h.WinRM.Krb5Conf)
+			add("Kerberos credential cache", h.WinRM.KerberosCCache)
+		}
 	}
 	if home != "" {
 		sshDir, _ := filepath.Glob(filepath.Join(home, ".ssh", "*"))

@@ -38,18 +38,18 @@ func (a *app) newInventoryCmd() *cobra.Command {
 			var out []inventoryHost
 			for _, h := range hosts {
 				user := h.User
-				if h.WinRMAuth == "kerberos" && h.WinRMKerberosRealm != "" && user != "" {
-					user += "@" + h.WinRMKerberosRealm // the principal patchrun logs in as
+				if w := h.WinRM; w != nil && w.Auth == "kerberos" && w.KerberosRealm != "" && user != "" {
+					user += "@" + w.KerberosRealm // the principal patchrun logs in as
 				}
 				ih := inventoryHost{
 					Name: h.Name, Address: h.Address, Port: h.Port, Transport: h.Transport,
-					User: user, Groups: h.Groups, Password: h.Password.Source(), Source: h.Source,
+					User: user, Groups: h.Groups, Password: h.Password.Source(), Source: h.Source(),
 				}
 				if ih.Groups == nil {
 					ih.Groups = []string{}
 				}
-				if h.Transport == "ssh" {
-					ih.HostKeyPolicy = h.HostKeyPolicy
+				if h.SSH != nil {
+					ih.HostKeyPolicy = h.SSH.HostKeyPolicy
 				}
 				out = append(out, ih)
 			}

@@ -16,7 +16,7 @@ import (
 // commonOptions are the flags every fleet command takes.
 type commonOptions struct {
 	inventory      string
-	limit          string
+	limit          limitFlag
 	forks          int
 	output         string
 	connectTimeout time.Duration
@@ -33,7 +33,7 @@ type commonOptions struct {
 func (o *commonOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file: patchrun YAML, Ansible YAML/INI, or one host per line (required)")
-	f.StringVarP(&o.limit, "limit", "l", "", "hosts to act on: names, groups, globs, comma lists, !exclude, &intersect")
+	f.VarP(&o.limit, "limit", "l", "hosts to act on: names, groups, globs, comma lists, !exclude, &intersect")
 	f.IntVarP(&o.forks, "forks", "f", runner.DefaultForks, "parallel workers for connect/scan/install")
 	addOutputFlag(c, &o.output)
 	f.DurationVar(&o.connectTimeout, "connect-timeout", runner.DefaultConnectTimeout, "timeout for one connection attempt")
@@ -57,6 +57,20 @@ func addOutputFlag(c *cobra.Command, output *string) {
 	}
 	c.Flags().StringVarP(output, "output", "o", string(report.FormatText), "result format on stdout: "+report.FormatNames())
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(completions, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// limitFlag is --limit, remembering whether it was given at all: -l "" (an
+// unset variable in a script) must be refused, not mean every host.
+type limitFlag struct {
+	pattern string
+	set     bool
+}
+
+func (l *limitFlag) String() string { return l.pattern }
+func (l *limitFlag) Type() string   { return "string" }
+func (l *limitFlag) Set(s string) error {
+	l.pattern, l.set = s, true
+	return nil
 }
 
 // validate checks flag values that cobra's types can't.

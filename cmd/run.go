@@ -45,8 +45,8 @@ func (a *app) loadHosts(o *commonOptions) ([]inventory.Host, error) {
 		fmt.Fprintf(a.streams.Err, "patchrun: warning: %s\n", termtext.Text(w.Error()))
 	}
 	hosts := inv.Hosts
-	if o.limit != "" {
-		if hosts, err = inventory.Select(hosts, o.limit); err != nil {
+	if o.limit.set {
+		if hosts, err = inventory.Select(hosts, o.limit.pattern); err != nil {
 			return nil, err
 		}
 	}

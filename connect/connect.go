@@ -122,7 +122,11 @@ func (d *Dialer) defaultIdentities() []string {
 // the user's ssh config for whatever the inventory left at its defaults,
 // then the built-in defaults (OpenSSH's identities, port 22).
 func (d *Dialer) sshConfig(h inventory.Host) (ssh.Config, error) {
-	kh, err := d.hostKeys(h.KnownHosts, h.HostKeyPolicy)
+	s := h.SSH
+	if s == nil {
+		s = &inventory.SSHSettings{} // a Host built by hand: no key, no jump
+	}
+	kh, err := d.hostKeys(s.KnownHosts, s.HostKeyPolicy)
 	if err != nil {
 		return ssh.Config{}, fmt.Errorf("host %s: %w", h.Name, err)
 	}
@@ -142,8 +146,8 @@ func (d *Dialer) sshConfig(h inventory.Host) (ssh.Config, error) {
 	}
 	applyEntry(&cfg, h, own)
 	switch {
-	case h.SSHKey != "":
-		cfg.KeyFiles = []string{h.SSHKey}
+	case s.Key != "":
+		cfg.KeyFiles = []string{s.Key}
 	case own.IdentityFiles != nil:
 		// As in ssh, configured identities replace the default ones.
 		if cfg.KeyFiles, err = d.userConfig.identityFiles(own.IdentityFiles, d.opts.Home, cfg, h.Name); err != nil {
@@ -154,7 +158,7 @@ func (d *Dialer) sshConfig(h inventory.Host) (ssh.Config, error) {
 	}
 	jump := own.ProxyJump
 	if explicit(h, inventory.ExplicitProxyJump) {
-		jump = h.ProxyJump
+		jump = s.ProxyJump
 	}
 	if jump != "" {
 		if cfg.Jump, err = d.proxyJump(jump, cfg); err != nil {

@@ -23,7 +23,8 @@ func TestDefaultIdentitiesWhenNoKeyIsNamed(t *testing.T) {
 	}
 	d := NewDialer(Options{Home: home})
 	kh := filepath.Join(home, "known_hosts")
-	h := inventory.Host{Name: "web1", Address: "web1", Port: 22, User: "root", KnownHosts: kh, HostKeyPolicy: inventory.HostKeyStrict}
+	h := inventory.Host{Name: "web1", Address: "web1", Port: 22, User: "root",
+		SSH: &inventory.SSHSettings{KnownHosts: kh, HostKeyPolicy: inventory.HostKeyStrict}}
 	cfg, err := d.sshConfig(h)
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +34,7 @@ func TestDefaultIdentitiesWhenNoKeyIsNamed(t *testing.T) {
 		t.Errorf("default identities %q, want %q (OpenSSH order, existing files only)", cfg.KeyFiles, want)
 	}
 
-	h.SSHKey = "/etc/patchrun/key"
+	h.SSH.Key = "/etc/patchrun/key"
 	cfg, err = d.sshConfig(h)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +80,7 @@ func TestWinRMConfigMapping(t *testing.T) {
 	h := inventory.Host{
 		Name: "win1", Address: "10.0.0.9", Port: 5986, Transport: inventory.TransportWinRM,
 		User: "Administrator", Password: inventory.NewSecret("s3cret", "env:WIN_PASS"),
-		WinRMHTTPS: true, WinRMAuth: "ntlm", WinRMCACert: ca, WinRMServerName: "win1.corp",
+		WinRM: &inventory.WinRMSettings{HTTPS: true, Auth: "ntlm", CACert: ca, ServerName: "win1.corp"},
 	}
 	cfg, err := d.winrmConfig(h)
 	if err != nil {
@@ -91,10 +92,11 @@ func TestWinRMConfigMapping(t *testing.T) {
 	}
 
 	// Kerberos: what the inventory resolved reaches the client unchanged.
-	kh := h
-	kh.WinRMAuth, kh.User = "kerberos", "patchsvc"
-	kh.WinRMKerberosRealm, kh.WinRMKrb5Conf = "CORP.EXAMPLE.COM", "/etc/patchrun/krb5.conf"
-	kh.WinRMKerberosCCache, kh.WinRMKerberosSPN = "/tmp/krb5cc_patchrun", "HTTP/win1.corp.example.com"
+	kh, kw := h, *h.WinRM
+	kh.WinRM = &kw
+	kh.WinRM.Auth, kh.User = "kerberos", "patchsvc"
+	kh.WinRM.KerberosRealm, kh.WinRM.Krb5Conf = "CORP.EXAMPLE.COM", "/etc/patchrun/krb5.conf"
+	kh.WinRM.KerberosCCache, kh.WinRM.KerberosSPN = "/tmp/krb5cc_patchrun", "HTTP/win1.corp.example.com"
 	cfg, err = d.winrmConfig(kh)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +106,7 @@ func TestWinRMConfigMapping(t *testing.T) {
 		t.Errorf("kerberos settings not mapped: realm %q krb5.conf %q ccache %q spn %q", cfg.Realm, cfg.KrbConfig, cfg.KrbCCache, cfg.SPN)
 	}
 
-	h.WinRMCACert = filepath.Join(dir, "missing.pem")
+	h.WinRM.CACert = filepath.Join(dir, "missing.pem")
 	if _, err := d.winrmConfig(h); err == nil || !strings.Contains(err.Error(), "winrm_ca_cert") {
 		t.Errorf("missing CA file: error %v should name winrm_ca_cert", err)
 	}

@@ -62,7 +62,7 @@ func TestSSHConfigFileIsCapped(t *testing.T) {
 func TestWinRMCABundleIsCapped(t *testing.T) {
 	for path, want := range badInputs(t, fsread.LimitCABundle) {
 		t.Run(path, func(t *testing.T) {
-			h := inventory.Host{Name: "win1", Address: "10.0.0.9", Transport: inventory.TransportWinRM, WinRMHTTPS: true, WinRMCACert: path}
+			h := inventory.Host{Name: "win1", Address: "10.0.0.9", Transport: inventory.TransportWinRM, WinRM: &inventory.WinRMSettings{HTTPS: true, CACert: path}}
 			_, err := NewDialer(Options{}).winrmConfig(h)
 			wantMentions(t, err, append(want, "winrm_ca_cert"))
 		})

@@ -86,9 +86,9 @@ func explicit(h inventory.Host, k inventory.ExplicitKeys) bool {
 	case inventory.ExplicitPort:
 		return h.Port != 0 && h.Port != ssh.DefaultPort
 	case inventory.ExplicitSSHKey:
-		return h.SSHKey != ""
+		return h.SSH != nil && h.SSH.Key != ""
 	case inventory.ExplicitProxyJump:
-		return h.ProxyJump != ""
+		return h.SSH != nil && h.SSH.ProxyJump != ""
 	}
 	return false
 }

@@ -73,7 +73,7 @@ func (e sshTestEnv) path(rel string) string { return filepath.Join(e.home, rel) 
 // host is what the inventory resolves for a host that sets nothing.
 func (e sshTestEnv) host(name string) inventory.Host {
 	return inventory.Host{Name: name, Address: name, Port: 22, User: "localme", Transport: inventory.TransportSSH,
-		KnownHosts: e.knownHosts, HostKeyPolicy: inventory.HostKeyStrict}
+		SSH: &inventory.SSHSettings{KnownHosts: e.knownHosts, HostKeyPolicy: inventory.HostKeyStrict}}
 }
 
 // describe renders what a connection would do: who, where, with which
@@ -120,19 +120,19 @@ func TestSSHConfigPrecedence(t *testing.T) {
 			with("alias", func(h *inventory.Host) { h.Explicit = inventory.ExplicitPort }),
 			"cfguser@10.1.2.3:22 keys=" + aliasKey + viaBastion},
 		{"explicit ssh_key wins over IdentityFile; the jump host keeps its own", e.config,
-			with("alias", func(h *inventory.Host) { h.SSHKey, h.Explicit = invKey, inventory.ExplicitSSHKey }),
+			with("alias", func(h *inventory.Host) { h.SSH.Key, h.Explicit = invKey, inventory.ExplicitSSHKey }),
 			"cfguser@10.1.2.3:2201 keys=" + invKey + viaBastion},
 		{"explicit proxy_jump wins over ProxyJump", e.config,
-			with("alias", func(h *inventory.Host) { h.ProxyJump, h.Explicit = "ops@gw:2200", inventory.ExplicitProxyJump }),
+			with("alias", func(h *inventory.Host) { h.SSH.ProxyJump, h.Explicit = "ops@gw:2200", inventory.ExplicitProxyJump }),
 			"cfguser@10.1.2.3:2201 keys=" + aliasKey + " via ops@gw:2200 keys=" + aliasKey},
 		{"values a host built in code set are not overridden", e.config,
 			with("alias", func(h *inventory.Host) { h.Address, h.Port = "10.9.9.9", 2222 }),
 			"cfguser@10.9.9.9:2222 keys=" + aliasKey + viaBastion},
 		{"inventory jump host named by alias is resolved through the config", e.config,
-			with("plain", func(h *inventory.Host) { h.ProxyJump = "bastion" }),
+			with("plain", func(h *inventory.Host) { h.SSH.ProxyJump = "bastion" }),
 			"localme@plain:22 keys=" + defKey + " via jumper@192.0.2.7:2022 keys=" + bastionKey},
 		{"user and port written in the jump spec win over the jump host's config", e.config,
-			with("plain", func(h *inventory.Host) { h.ProxyJump = "ops@bastion:23" }),
+			with("plain", func(h *inventory.Host) { h.SSH.ProxyJump = "ops@bastion:23" }),
 			"localme@plain:22 keys=" + defKey + " via ops@192.0.2.7:23 keys=" + bastionKey},
 		{"a host the config does not name gets the defaults", e.config, e.host("plain"),
 			"localme@plain:22 keys=" + defKey},

@@ -13,25 +13,29 @@ import (
 // winrmConfig maps an inventory host to the WinRM client's config. The CA
 // bundle is read here so a missing file is a clear per-host error.
 func (d *Dialer) winrmConfig(h inventory.Host) (winrm.Config, error) {
+	w := h.WinRM
+	if w == nil {
+		w = &inventory.WinRMSettings{} // a Host built by hand: the client's defaults
+	}
 	cfg := winrm.Config{
 		Address:        h.Address,
 		Port:           h.Port,
-		HTTPS:          h.WinRMHTTPS,
-		Auth:           h.WinRMAuth,
+		HTTPS:          w.HTTPS,
+		Auth:           w.Auth,
 		User:           h.User,
 		Password:       h.Password.Reveal(),
-		ServerName:     h.WinRMServerName,
-		Insecure:       h.WinRMInsecure,
-		AllowBasicHTTP: h.WinRMAllowBasicHTTP,
-		Encryption:     h.WinRMEncryption,
+		ServerName:     w.ServerName,
+		Insecure:       w.Insecure,
+		AllowBasicHTTP: w.AllowBasicHTTP,
+		Encryption:     w.Encryption,
 		ConnectTimeout: d.connectTimeout(h),
-		Realm:          h.WinRMKerberosRealm,
-		KrbConfig:      h.WinRMKrb5Conf,
-		KrbCCache:      h.WinRMKerberosCCache,
-		SPN:            h.WinRMKerberosSPN,
+		Realm:          w.KerberosRealm,
+		KrbConfig:      w.Krb5Conf,
+		KrbCCache:      w.KerberosCCache,
+		SPN:            w.KerberosSPN,
 	}
-	if h.WinRMCACert != "" {
-		pem, err := fsread.ReadFile(h.WinRMCACert, fsread.LimitCABundle)
+	if w.CACert != "" {
+		pem, err := fsread.ReadFile(w.CACert, fsread.LimitCABundle)
 		if err != nil {
 			return cfg, fmt.Errorf("host %s: winrm_ca_cert: %w", h.Name, err)
 		}

@@ -75,6 +75,24 @@ func (a *ansibleInventory) addHost(group, name string, line int) *ansibleHost {
 	return h
 }
 
+// hasHosts reports whether g or any group below it has a host.
+func (a *ansibleInventory) hasHosts(g string, seen map[string]bool) bool {
+	grp, ok := a.groups[g]
+	if !ok || seen[g] {
+		return false
+	}
+	seen[g] = true
+	if len(grp.hosts) > 0 {
+		return true
+	}
+	for _, c := range grp.children {
+		if a.hasHosts(c, seen) {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *ansibleInventory) addChild(parent, child string, line int) {
 	p := a.group(parent, line)
 	a.group(child, line)
@@ -118,7 +136,7 @@ func (a *ansibleInventory) specs(p, warns *problems) []hostSpec {
 			}
 			return sorted[i] < sorted[j]
 		})
-		s := hostSpec{name: hn, line: h.line, key: hn, vars: map[string]string{}}
+		s := hostSpec{name: hn, line: h.line, key: hn}
 		for _, g := range sorted {
 			s.layers = append(s.layers, layers[g])
 			s.vars = mergeVars(s.vars, groupVars[g])

@@ -74,7 +74,7 @@ func TestLoadAnsibleYAML(t *testing.T) {
 		}
 	}
 	win := hostByName(t, inv.Hosts, "win1")
-	if win.WinRMAuth != "kerberos" || win.WinRMKerberosRealm != "CORP.EXAMPLE.COM" || !win.WinRMHTTPS || !win.WinRMInsecure || win.Password.Reveal() != "pw" {
+	if win.WinRM.Auth != "kerberos" || win.WinRM.KerberosRealm != "CORP.EXAMPLE.COM" || !win.WinRM.HTTPS || !win.WinRM.Insecure || win.Password.Reveal() != "pw" {
 		t.Errorf("win1 winrm mapping wrong: %+v", win)
 	}
 	// Vars not interpreted stay as display vars, with group precedence.
@@ -132,21 +132,21 @@ func TestLoadAnsibleINI(t *testing.T) {
 		t.Errorf("hosts = %s", got)
 	}
 	b := hostByName(t, inv.Hosts, "bastion")
-	if b.Address != "192.0.2.1" || b.ProxyJump != "ops@gw.corp:22" || b.User != "tester" || b.Vars["ansible_ssh_common_args"] != "-o ProxyJump=ops@gw.corp:22" {
+	if b.Address != "192.0.2.1" || b.SSH.ProxyJump != "ops@gw.corp:22" || b.User != "tester" || b.Vars["ansible_ssh_common_args"] != "-o ProxyJump=ops@gw.corp:22" {
 		t.Errorf("bastion = %+v", b)
 	}
 	w := hostByName(t, inv.Hosts, "web02.corp")
-	if w.User != "deploy" || w.HostKeyPolicy != HostKeyAcceptNew || !reflect.DeepEqual(w.Groups, []string{"web", "linux"}) {
-		t.Errorf("web02.corp = user %s policy %s groups %v", w.User, w.HostKeyPolicy, w.Groups)
+	if w.User != "deploy" || w.SSH.HostKeyPolicy != HostKeyAcceptNew || !reflect.DeepEqual(w.Groups, []string{"web", "linux"}) {
+		t.Errorf("web02.corp = user %s policy %s groups %v", w.User, w.SSH.HostKeyPolicy, w.Groups)
 	}
 	if h := hostByName(t, inv.Hosts, "web9"); h.Port != 2201 || h.User != "root" {
 		t.Errorf("web9 = port %d user %s", h.Port, h.User)
 	}
-	if h := hostByName(t, inv.Hosts, "db-b"); h.SSHKey != filepath.Join(f.dir, "keys/db") {
-		t.Errorf("db-b key = %q", h.SSHKey)
+	if h := hostByName(t, inv.Hosts, "db-b"); h.SSH.Key != filepath.Join(f.dir, "keys/db") {
+		t.Errorf("db-b key = %q", h.SSH.Key)
 	}
 	win := hostByName(t, inv.Hosts, "win1")
-	if win.Transport != "winrm" || win.Port != 5985 || win.WinRMAuth != "ntlm" || win.Password.Reveal() != "winpw" || win.Vars["owner"] != "Windows Team" {
+	if win.Transport != "winrm" || win.Port != 5985 || win.WinRM.Auth != "ntlm" || win.Password.Reveal() != "winpw" || win.Vars["owner"] != "Windows Team" {
 		t.Errorf("win1 = %+v", win)
 	}
 }
@@ -162,31 +162,31 @@ func TestAnsibleVarMapping(t *testing.T) {
 		{"ansible_port=2022", func(h Host) bool { return h.Port == 2022 }},
 		{"ansible_user=bob", func(h Host) bool { return h.User == "bob" }},
 		{"ansible_connection=smart", func(h Host) bool { return h.Transport == "ssh" }},
-		{"ansible_connection=winrm", func(h Host) bool { return h.Transport == "winrm" && h.WinRMHTTPS && h.Port == 5986 }}, // Ansible's default scheme
-		{"ansible_connection=winrm ansible_port=5985", func(h Host) bool { return !h.WinRMHTTPS && h.Port == 5985 }},
-		{"ansible_connection=winrm ansible_winrm_scheme=http", func(h Host) bool { return !h.WinRMHTTPS && h.Port == 5985 }},
-		{"ansible_connection=winrm ansible_winrm_scheme=https", func(h Host) bool { return h.WinRMHTTPS && h.Port == 5986 }},
+		{"ansible_connection=winrm", func(h Host) bool { return h.Transport == "winrm" && h.WinRM.HTTPS && h.Port == 5986 }}, // Ansible's default scheme
+		{"ansible_connection=winrm ansible_port=5985", func(h Host) bool { return !h.WinRM.HTTPS && h.Port == 5985 }},
+		{"ansible_connection=winrm ansible_winrm_scheme=http", func(h Host) bool { return !h.WinRM.HTTPS && h.Port == 5985 }},
+		{"ansible_connection=winrm ansible_winrm_scheme=https", func(h Host) bool { return h.WinRM.HTTPS && h.Port == 5986 }},
 		{"ansible_connection=winrm ansible_winrm_transport=kerberos ansible_user=bob@corp.example.com", func(h Host) bool {
-			return h.WinRMAuth == "kerberos" && h.User == "bob" && h.WinRMKerberosRealm == "CORP.EXAMPLE.COM"
+			return h.WinRM.Auth == "kerberos" && h.User == "bob" && h.WinRM.KerberosRealm == "CORP.EXAMPLE.COM"
 		}},
 		{"ansible_connection=winrm ansible_winrm_transport=kerberos patchrun_winrm_kerberos_realm=corp.example.com", func(h Host) bool {
-			return h.User == "tester" && h.WinRMKerberosRealm == "CORP.EXAMPLE.COM"
+			return h.User == "tester" && h.WinRM.KerberosRealm == "CORP.EXAMPLE.COM"
 		}},
 		{"ansible_connection=winrm ansible_winrm_transport=kerberos ansible_user=bob@CORP patchrun_winrm_kerberos_spn=HTTP/w1.corp patchrun_winrm_krb5_conf=krb5.conf patchrun_winrm_kerberos_ccache=cc",
 			func(h Host) bool {
-				return h.WinRMKerberosSPN == "HTTP/w1.corp" && filepath.Base(h.WinRMKrb5Conf) == "krb5.conf" && filepath.Base(h.WinRMKerberosCCache) == "cc"
+				return h.WinRM.KerberosSPN == "HTTP/w1.corp" && filepath.Base(h.WinRM.Krb5Conf) == "krb5.conf" && filepath.Base(h.WinRM.KerberosCCache) == "cc"
 			}},
 		{"ansible_connection=winrm ansible_winrm_transport=kerberos ansible_user=bob@CORP ansible_winrm_kerberos_hostname_override=w1.corp.example.com",
-			func(h Host) bool { return h.WinRMKerberosSPN == "HTTP/w1.corp.example.com" }},
-		{"ansible_connection=winrm ansible_winrm_transport=credssp,ntlm", func(h Host) bool { return h.WinRMAuth == "ntlm" }},
-		{"ansible_connection=winrm ansible_winrm_scheme=https ansible_winrm_transport=plaintext", func(h Host) bool { return h.WinRMAuth == "basic" }},
-		{"ansible_connection=winrm ansible_winrm_server_cert_validation=ignore", func(h Host) bool { return h.WinRMInsecure }},
-		{"ansible_connection=winrm ansible_winrm_message_encryption=never", func(h Host) bool { return h.WinRMEncryption == "never" }},
-		{"ansible_connection=winrm ansible_winrm_ca_trust_path=ca.pem", func(h Host) bool { return filepath.Base(h.WinRMCACert) == "ca.pem" }},
-		{"ansible_ssh_private_key_file=id", func(h Host) bool { return filepath.Base(h.SSHKey) == "id" }},
-		{"ansible_private_key_file=~/id", func(h Host) bool { return filepath.Base(h.SSHKey) == "id" }},
-		{"ansible_ssh_common_args='-J jump.corp'", func(h Host) bool { return h.ProxyJump == "jump.corp" }},
-		{"ansible_ssh_extra_args=-oStrictHostKeyChecking=no", func(h Host) bool { return h.ProxyJump == "" && h.HostKeyPolicy == HostKeyStrict }},
+			func(h Host) bool { return h.WinRM.KerberosSPN == "HTTP/w1.corp.example.com" }},
+		{"ansible_connection=winrm ansible_winrm_transport=credssp,ntlm", func(h Host) bool { return h.WinRM.Auth == "ntlm" }},
+		{"ansible_connection=winrm ansible_winrm_scheme=https ansible_winrm_transport=plaintext", func(h Host) bool { return h.WinRM.Auth == "basic" }},
+		{"ansible_connection=winrm ansible_winrm_server_cert_validation=ignore", func(h Host) bool { return h.WinRM.Insecure }},
+		{"ansible_connection=winrm ansible_winrm_message_encryption=never", func(h Host) bool { return h.WinRM.Encryption == "never" }},
+		{"ansible_connection=winrm ansible_winrm_ca_trust_path=ca.pem", func(h Host) bool { return filepath.Base(h.WinRM.CACert) == "ca.pem" }},
+		{"ansible_ssh_private_key_file=id", func(h Host) bool { return filepath.Base(h.SSH.Key) == "id" }},
+		{"ansible_private_key_file=~/id", func(h Host) bool { return filepath.Base(h.SSH.Key) == "id" }},
+		{"ansible_ssh_common_args='-J jump.corp'", func(h Host) bool { return h.SSH.ProxyJump == "jump.corp" }},
+		{"ansible_ssh_extra_args=-oStrictHostKeyChecking=no", func(h Host) bool { return h.SSH.ProxyJump == "" && h.SSH.HostKeyPolicy == HostKeyStrict }},
 		{"ansible_python_interpreter=/usr/bin/python3", func(h Host) bool { return h.Vars["ansible_python_interpreter"] == "/usr/bin/python3" }},
 		{"db_password=hunter2", func(h Host) bool { return h.Vars["db_password"] == "[redacted]" }},
 		{"ansible_become_pass=hunter2", func(h Host) bool { _, kept := h.Vars["ansible_become_pass"]; return !kept }},
@@ -251,12 +251,7 @@ func TestAnsibleBecomePasswordWarns(t *testing.T) {
 	f := newFixture(t)
 	inv := f.mustLoad("hosts.ini", "[g]\nh1 ansible_become_pass=hunter2\n")
 	want := []string{`hosts.ini:2: h1.ansible_become_pass: ignored: patchrun does not use become, and the value is not kept`}
-	var got []string
-	for _, w := range inv.Warnings {
-		c := *w
-		c.File = filepath.Base(c.File)
-		got = append(got, c.Error())
-	}
+	got := warningLines(inv)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings = %q, want %q", got, want)
 	}
@@ -281,5 +276,38 @@ func TestAnsibleComplexVarsKept(t *testing.T) {
 	}
 	if _, ok := h.Vars["nothing"]; ok {
 		t.Errorf("a null Ansible var (None) should be unset, got %q", h.Vars["nothing"])
+	}
+}
+
+// Typos Ansible accepts silently get one warning each: a child group no
+// section defines, and vars for a group without hosts. The file still loads.
+func TestAnsibleINITyposWarn(t *testing.T) {
+	f := newFixture(t)
+	inv := f.mustLoad("hosts.ini", `[web]
+w1
+[prod:children]
+web
+wbe
+[nogroup:vars]
+ansible_user=x
+[prod:vars]
+ansible_user=deploy
+[all:vars]
+ansible_port=22
+[empty]
+[empty:vars]
+ansible_user=y
+`)
+	want := []string{
+		`hosts.ini:5: [prod:children]: group "wbe" is not defined anywhere in the file (hint: add a [wbe] section with its hosts, or fix the name)`,
+		`hosts.ini:6: [nogroup:vars]: group "nogroup" has no hosts, so these vars apply to nothing (hint: add a [nogroup] section with its hosts, or fix the name)`,
+		`hosts.ini:13: [empty:vars]: group "empty" has no hosts, so these vars apply to nothing (hint: add a [empty] section with its hosts, or fix the name)`,
+	}
+	got := warningLines(inv)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings:\n got %q\nwant %q", got, want)
+	}
+	if h := hostByName(t, inv.Hosts, "w1"); h.User != "deploy" {
+		t.Errorf("w1 user = %q, want deploy from [prod:vars] through children", h.User)
 	}
 }

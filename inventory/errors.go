@@ -28,7 +28,9 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": ")
 	if e.Key != "" {
-		b.WriteString(e.Key)
+		// Keys are written as found in the file; a control character in
+		// one must not reach the terminal.
+		b.WriteString(escapeControl(e.Key))
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)

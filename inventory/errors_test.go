@@ -171,7 +171,7 @@ func TestLoadErrors(t *testing.T) {
 			name:    "unreadable password_file",
 			file:    "inventory.yaml",
 			content: "hosts:\n  - {name: a, password_file: nope.pass}\n",
-			want:    []string{`inventory.yaml:2: hosts[0].password_file: cannot read password file {dir}/nope.pass: no such file (hint: the file must hold the password on its first line; check the path and permissions)`},
+			want:    []string{`inventory.yaml:2: hosts[0].password_file: cannot use password file {dir}/nope.pass: no such file (hint: the file must hold the password on its first line; check the path and permissions)`},
 		},
 		{
 			name:    "empty password_file",
@@ -281,7 +281,7 @@ hosts:
 				`inventory.yaml:7: hosts[1].user: missing value (hint: give it a value or remove the key)`,
 				`inventory.yaml:8: hosts[1].ssh_key: ~user paths are not supported (hint: write the full path)`,
 				`inventory.yaml:9: hosts[1].vars: must be a mapping of name: value`,
-				`inventory.yaml:11: hosts[2].password_file: password file {dir}/adir is a directory (hint: the file must hold the password on its first line; check the path and permissions)`,
+				`inventory.yaml:11: hosts[2].password_file: password file {dir}/adir is a directory, not a file (hint: the file must hold the password on its first line; check the path and permissions)`,
 				`inventory.yaml:13: hosts[3].ssh_key: {dir}/adir is a directory, not a file (hint: remove ssh_key to use ssh-agent and ~/.ssh/config instead)`,
 				`inventory.yaml:14: hosts[4]: must be a mapping or a host name (hint: write "- name: web1")`,
 			},

@@ -111,16 +111,16 @@ func TestExampleInventoriesLoad(t *testing.T) {
 			switch {
 			case h.Transport == TransportSSH:
 				ssh++
-			case h.WinRMAuth == "kerberos":
+			case h.WinRM.Auth == "kerberos":
 				kerberos++
-				if h.WinRMKerberosRealm == "" || strings.Contains(h.User, "@") {
+				if h.WinRM.KerberosRealm == "" || strings.Contains(h.User, "@") {
 					t.Errorf("inventory.yaml: kerberos host %s should show user@REALM split into user %q and a realm, got realm %q",
-						h.Name, h.User, h.WinRMKerberosRealm)
+						h.Name, h.User, h.WinRM.KerberosRealm)
 				}
 			}
 			if h.Transport == TransportWinRM {
 				winrm++
-				if h.WinRMHTTPS {
+				if h.WinRM.HTTPS {
 					https++
 				}
 			}

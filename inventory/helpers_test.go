@@ -85,6 +85,17 @@ func errorLines(err error) []string {
 	return out
 }
 
+// warningLines renders inv's warnings as errorLines renders errors.
+func warningLines(inv Inventory) []string {
+	var out []string
+	for _, w := range inv.Warnings {
+		c := *w
+		c.File = filepath.Base(c.File)
+		out = append(out, c.Error())
+	}
+	return out
+}
+
 func hostByName(t *testing.T, hosts []Host, name string) Host {
 	t.Helper()
 	for _, h := range hosts {

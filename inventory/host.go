@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"log/slog"
+	"strconv"
 	"time"
 )
 
@@ -19,42 +20,32 @@ const (
 
 // Host is one fully resolved, validated target: defaults and group vars are
 // already applied, paths are absolute, secrets are resolved references.
+//
+// Hosts loaded from one file share what they have in common (Groups, Vars,
+// SSH, WinRM point at the same values), so a big inventory costs little per
+// host: treat everything a Host points at as read-only, and copy before
+// changing it.
 type Host struct {
 	Name    string   // unique inventory name
 	Address string   // DNS name or IP; defaults to Name
 	Port    int      // 22 for ssh; 5985/5986 for winrm unless set
 	Groups  []string // groups the host belongs to, in inventory order
-	Source  string   // "file:line" where the host was defined, for error messages
+	File    string   // the inventory file the host was defined in, as given to Load
+	Line    int      // the line of File where the host was defined
 
 	Transport string // TransportSSH or TransportWinRM
 	User      string
 	Password  Secret // may be empty
 
-	// SSH
-	SSHKey        string // absolute path to a private key file; "" means agent / defaults
-	KnownHosts    string // absolute path to the known_hosts file
-	HostKeyPolicy string // HostKeyStrict or HostKeyAcceptNew
-	ProxyJump     string // optional "user@host:port" jump host
+	// Transport settings: SSH is set for SSH hosts, WinRM for WinRM hosts;
+	// the other is nil.
+	SSH   *SSHSettings
+	WinRM *WinRMSettings
 
 	// Explicit marks the connection keys the inventory wrote itself; the
 	// rest (Address = Name, User = current user, Port 22, no key, no jump)
 	// are defaults that ~/.ssh/config may replace.
 	Explicit ExplicitKeys
-
-	// WinRM
-	WinRMHTTPS          bool
-	WinRMAuth           string // "ntlm" (default) | "basic" | "kerberos"
-	WinRMCACert         string // absolute path to a PEM CA bundle; "" means system roots
-	WinRMServerName     string // TLS server name override
-	WinRMInsecure       bool   // skip TLS verification: only when explicitly named
-	WinRMAllowBasicHTTP bool   // allow Basic auth over plain HTTP: only when explicitly named
-	WinRMEncryption     string // "auto" (default: sealed NTLM over HTTP) | "never"
-
-	// Kerberos (WinRMAuth "kerberos" only; empty for every other host).
-	WinRMKerberosRealm  string // the user's realm, upper case; "" only with a credential cache
-	WinRMKrb5Conf       string // absolute path to krb5.conf; "" means /etc/krb5.conf
-	WinRMKerberosCCache string // absolute path to a file credential cache; "" means log in with the password
-	WinRMKerberosSPN    string // service principal "HTTP/host"; "" means HTTP/<Address>
 
 	// Per-host timeouts and behaviour overrides; zero means "use the run's".
 	ConnectTimeout time.Duration
@@ -62,8 +53,43 @@ type Host struct {
 	ReadyCommand   string // readiness probe after reboot; "" means the backend default
 
 	// Vars holds any extra key: value pairs a host carried (Ansible vars we
-	// do not interpret), for display only.
+	// do not interpret), for display only; nil when there are none.
 	Vars map[string]string
+}
+
+// Source is "file:line" where the host was defined, for messages. It is
+// built on demand: a million hosts need not carry a million copies of the
+// inventory path.
+func (h Host) Source() string {
+	if h.Line == 0 {
+		return h.File
+	}
+	return h.File + ":" + strconv.Itoa(h.Line)
+}
+
+// SSHSettings are what an SSH host needs beyond address, port and user.
+type SSHSettings struct {
+	Key           string // absolute path to a private key file; "" means agent / defaults
+	KnownHosts    string // absolute path to the known_hosts file
+	HostKeyPolicy string // HostKeyStrict or HostKeyAcceptNew
+	ProxyJump     string // optional "user@host:port" jump host
+}
+
+// WinRMSettings are what a WinRM host needs beyond address, port and user.
+type WinRMSettings struct {
+	HTTPS          bool
+	Auth           string // "ntlm" (default) | "basic" | "kerberos"
+	CACert         string // absolute path to a PEM CA bundle; "" means system roots
+	ServerName     string // TLS server name override
+	Insecure       bool   // skip TLS verification: only when explicitly named
+	AllowBasicHTTP bool   // allow Basic auth over plain HTTP: only when explicitly named
+	Encryption     string // "auto" (default: sealed NTLM over HTTP) | "never"
+
+	// Kerberos (Auth "kerberos" only; empty for every other host).
+	KerberosRealm  string // the user's realm, upper case; "" only with a credential cache
+	Krb5Conf       string // absolute path to krb5.conf; "" means /etc/krb5.conf
+	KerberosCCache string // absolute path to a file credential cache; "" means log in with the password
+	KerberosSPN    string // service principal "HTTP/host"; "" means HTTP/<Address>
 }
 
 // Secret holds a resolved password. Its String, GoString and LogValue never

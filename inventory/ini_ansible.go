@@ -17,6 +17,10 @@ import (
 func readAnsibleINI(data []byte, p, warns *problems) []hostSpec {
 	a := newAnsibleInventory()
 	section, kind := "all", ""
+	// For the typo warnings: sections that define a group, child groups
+	// named, and [group:vars] sections, each with its line.
+	defined := map[string]bool{"all": true}
+	var children, varSections []iniMention
 	for i, raw := range splitLines(data) {
 		line := i + 1
 		t := strings.TrimSpace(raw)
@@ -31,6 +35,12 @@ func readAnsibleINI(data []byte, p, warns *problems) []hostSpec {
 				continue
 			}
 			a.group(section, line)
+			switch kind {
+			case "", "children":
+				defined[section] = true
+			case "vars":
+				varSections = append(varSections, iniMention{group: section, line: line})
+			}
 			continue
 		}
 		switch kind {
@@ -54,9 +64,38 @@ func readAnsibleINI(data []byte, p, warns *problems) []hostSpec {
 				continue
 			}
 			a.addChild(section, child, line)
+			children = append(children, iniMention{group: child, parent: section, line: line})
 		}
 	}
+	warnINITypos(a, defined, children, varSections, warns)
 	return a.specs(p, warns)
+}
+
+// iniMention is a group named in a [parent:children] or [group:vars] section.
+type iniMention struct {
+	group, parent string
+	line          int
+}
+
+// warnINITypos warns about a child group no section defines and vars for a
+// group without hosts. Ansible accepts both silently, but either is
+// usually a typo that leaves hosts out of a group or without their vars.
+func warnINITypos(a *ansibleInventory, defined map[string]bool, children, varSections []iniMention, warns *problems) {
+	for _, c := range children {
+		if !defined[c.group] {
+			warns.add(c.line, fmt.Sprintf("[%s:children]", c.parent), fmt.Sprintf("group %q is not defined anywhere in the file", c.group),
+				fmt.Sprintf("add a [%s] section with its hosts, or fix the name", c.group))
+		}
+	}
+	for _, v := range varSections {
+		if v.group == "all" || v.group == "ungrouped" {
+			continue // every host, or the hosts before any section
+		}
+		if !a.hasHosts(v.group, map[string]bool{}) {
+			warns.add(v.line, fmt.Sprintf("[%s:vars]", v.group), fmt.Sprintf("group %q has no hosts, so these vars apply to nothing", v.group),
+				fmt.Sprintf("add a [%s] section with its hosts, or fix the name", v.group))
+		}
+	}
 }
 
 // iniSection parses "[name]", "[name:vars]" or "[name:children]".

@@ -15,15 +15,15 @@ const realmHint = "set winrm_kerberos_realm: EXAMPLE.COM (patchrun_winrm_kerbero
 // typo in defaults is a typo wherever it lands); the realm, the files and
 // the user's form only matter to Kerberos WinRM hosts, like ssh_key only
 // to SSH hosts.
-func (r *resolver) kerberos(v values, h *Host) {
+func (r *resolver) kerberos(v values, h *Host, w *WinRMSettings) {
 	realm := r.realm(v)
 	spn := r.spn(v)
-	if h.Transport != TransportWinRM || h.WinRMAuth != "kerberos" {
+	if h.Transport != TransportWinRM || w.Auth != "kerberos" {
 		return
 	}
-	h.WinRMKrb5Conf = r.existingFile(v, keyKrb5Conf, "remove winrm_krb5_conf to use /etc/krb5.conf")
-	h.WinRMKerberosCCache = r.ccache(v)
-	h.WinRMKerberosSPN = spn
+	w.Krb5Conf = r.existingFile(v, keyKrb5Conf, "remove winrm_krb5_conf to use /etc/krb5.conf")
+	w.KerberosCCache = r.ccache(v)
+	w.KerberosSPN = spn
 	_, _, realmSet := v.get(keyKerberosRealm)
 	_, _, ccacheSet := v.get(keyKerberosCCache)
 	var userHasRealm bool
@@ -34,10 +34,10 @@ func (r *resolver) kerberos(v values, h *Host) {
 		r.probs.add(v.spec.line, v.spec.key+"."+keyKerberosRealm,
 			fmt.Sprintf("host %q uses kerberos but no realm is set", h.Name), realmHint)
 	}
-	h.WinRMKerberosRealm = realm
+	w.KerberosRealm = realm
 	// The Kerberos client cannot seal messages, so over plain HTTP the
 	// transport would refuse at dial; say so now, where winrm_auth was set.
-	if !h.WinRMHTTPS && h.WinRMEncryption != "never" {
+	if !w.HTTPS && w.Encryption != "never" {
 		st, _, _ := v.get(keyWinRMAuth)
 		r.probs.add(st.line, st.key, "kerberos over plain HTTP cannot encrypt messages",
 			"set winrm_https: true (better), or winrm_encryption: never to accept unencrypted traffic")

@@ -13,7 +13,7 @@ type kerberosHost struct {
 }
 
 func kerberosOf(h Host) kerberosHost {
-	return kerberosHost{h.User, h.WinRMKerberosRealm, h.WinRMKrb5Conf, h.WinRMKerberosCCache, h.WinRMKerberosSPN}
+	return kerberosHost{h.User, h.WinRM.KerberosRealm, h.WinRM.Krb5Conf, h.WinRM.KerberosCCache, h.WinRM.KerberosSPN}
 }
 
 // What each Kerberos key resolves to, in the native format and in both

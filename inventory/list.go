@@ -34,11 +34,11 @@ func readHostList(data []byte, p *problems) []hostSpec {
 				continue
 			}
 			firstLine[n] = line
-			own := layer{}
+			var own layer // nil unless a port is given: a million hosts, a million maps
 			if port != "" {
-				own[keyPort] = setting{val: port, line: line, key: n + ".port"}
+				own = layer{keyPort: setting{val: port, line: line, key: n + ".port"}}
 			}
-			specs = append(specs, hostSpec{name: n, line: line, key: n, layers: []layer{own}, vars: map[string]string{}})
+			specs = append(specs, hostSpec{name: n, line: line, key: n, layers: []layer{own}})
 		}
 	}
 	return specs

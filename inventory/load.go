@@ -3,10 +3,13 @@ package inventory
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/patchrun/patchrun/internal/fsread"
 )
 
 // LoadOptions carries what Load needs from the outside world, so tests (and
@@ -56,7 +59,7 @@ func Load(path string, opts LoadOptions) ([]Host, error) {
 // LoadInventory is Load that also returns the detected format and warnings.
 func LoadInventory(path string, opts LoadOptions) (Inventory, error) {
 	inv := Inventory{Path: path}
-	data, err := os.ReadFile(path)
+	data, err := fsread.ReadFile(path, fsread.LimitInventory)
 	if err != nil {
 		return inv, fmt.Errorf("read inventory: %w", err)
 	}
@@ -68,12 +71,20 @@ func LoadInventory(path string, opts LoadOptions) (Inventory, error) {
 		inv.Format = detectFormat(path, data)
 	}
 	probs, warns := newProblems(path), newProblems(path)
+	var root *yaml.Node
+	switch inv.Format {
+	case formatYAML, FormatPatchrun, FormatAnsibleYAML:
+		root = yamlRoot(data, probs)
+		if inv.Format == formatYAML {
+			inv.Format = yamlFlavour(root)
+		}
+	}
 	var specs []hostSpec
 	switch inv.Format {
 	case FormatPatchrun:
-		specs = readPatchrunYAML(data, probs)
+		specs = readPatchrunYAML(root, probs)
 	case FormatAnsibleYAML:
-		specs = readAnsibleYAML(data, probs, warns)
+		specs = readAnsibleYAML(root, probs, warns)
 	case FormatAnsibleINI:
 		specs = readAnsibleINI(data, probs, warns)
 	case FormatList:
@@ -140,7 +151,7 @@ func applyAskPass(hosts []Host, ask func(string) (string, error)) error {
 // needsPassword reports whether --ask-pass should cover h: it has no
 // password reference and does not log in from a Kerberos credential cache.
 func needsPassword(h Host) bool {
-	return !h.Password.IsSet() && h.WinRMKerberosCCache == ""
+	return !h.Password.IsSet() && (h.WinRM == nil || h.WinRM.KerberosCCache == "")
 }
 
 // currentUser is the login name of whoever runs patchrun, without a Windows

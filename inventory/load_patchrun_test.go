@@ -45,17 +45,16 @@ func TestLoadFeaturesExample(t *testing.T) {
 	known := filepath.Join(f.home, ".ssh", "known_hosts")
 	src := filepath.Join(f.dir, "inventory.yaml")
 	want := []Host{
-		{Name: "web1", Address: "10.0.0.5", Port: 22, Groups: []string{"web"}, Source: src + ":11",
-			Transport: "ssh", User: "root", SSHKey: key, KnownHosts: known, HostKeyPolicy: "strict",
-			Explicit:  ExplicitAddress | ExplicitUser | ExplicitPort | ExplicitSSHKey,
-			WinRMAuth: "ntlm", WinRMEncryption: "auto", Vars: map[string]string{}},
-		{Name: "web2", Address: "web2", Port: 22, Groups: []string{"web"}, Source: src + ":13",
-			Transport: "ssh", User: "root", SSHKey: key, KnownHosts: known, HostKeyPolicy: "strict",
-			Explicit:  ExplicitUser | ExplicitPort | ExplicitSSHKey, // address defaults to the name
-			WinRMAuth: "ntlm", WinRMEncryption: "auto", Vars: map[string]string{}},
-		{Name: "win1", Address: "10.0.0.9", Port: 5986, Groups: []string{"windows"}, Source: src + ":14",
+		{Name: "web1", Address: "10.0.0.5", Port: 22, Groups: []string{"web"}, File: src, Line: 11,
+			Transport: "ssh", User: "root", SSH: &SSHSettings{Key: key, KnownHosts: known, HostKeyPolicy: "strict"},
+			Explicit: ExplicitAddress | ExplicitUser | ExplicitPort | ExplicitSSHKey},
+		{Name: "web2", Address: "web2", Port: 22, Groups: []string{"web"}, File: src, Line: 13,
+			Transport: "ssh", User: "root", SSH: &SSHSettings{Key: key, KnownHosts: known, HostKeyPolicy: "strict"},
+			Explicit: ExplicitUser | ExplicitPort | ExplicitSSHKey}, // address defaults to the name
+		{Name: "win1", Address: "10.0.0.9", Port: 5986, Groups: []string{"windows"}, File: src, Line: 14,
 			Transport: "winrm", User: "Administrator", Password: NewSecret("hunter2", "env:WIN_ADMIN_PASSWORD"),
-			HostKeyPolicy: "strict", Explicit: ExplicitAddress | ExplicitUser | ExplicitPort, WinRMHTTPS: true, WinRMAuth: "ntlm", WinRMEncryption: "auto", Vars: map[string]string{}},
+			Explicit: ExplicitAddress | ExplicitUser | ExplicitPort,
+			WinRM:    &WinRMSettings{HTTPS: true, Auth: "ntlm", Encryption: "auto"}},
 	}
 	if !reflect.DeepEqual(inv.Hosts, want) {
 		t.Errorf("hosts:\n got %+v\nwant %+v", inv.Hosts, want)
@@ -102,26 +101,26 @@ hosts:
   - bare-name
 `)
 	plain := hostByName(t, inv.Hosts, "plain")
-	if plain.User != "tester" || plain.Port != 22 || plain.SSHKey != filepath.Join(f.dir, "keys/lab") ||
-		plain.ConnectTimeout != 5*time.Second || plain.HostKeyPolicy != HostKeyStrict ||
-		plain.KnownHosts != filepath.Join(f.home, ".ssh/known_hosts") || plain.Vars["site"] != "ams" {
+	if plain.User != "tester" || plain.Port != 22 || plain.SSH.Key != filepath.Join(f.dir, "keys/lab") ||
+		plain.ConnectTimeout != 5*time.Second || plain.SSH.HostKeyPolicy != HostKeyStrict ||
+		plain.SSH.KnownHosts != filepath.Join(f.home, ".ssh/known_hosts") || plain.Vars["site"] != "ams" {
 		t.Errorf("plain host did not get defaults: %+v", plain)
 	}
 	tuned := hostByName(t, inv.Hosts, "tuned")
-	if tuned.Port != 2222 || tuned.KnownHosts != filepath.Join(f.dir, "kh") || tuned.HostKeyPolicy != HostKeyAcceptNew ||
-		tuned.ProxyJump != "ops@bastion:22" || tuned.RebootTimeout != 10*time.Minute ||
+	if tuned.Port != 2222 || tuned.SSH.KnownHosts != filepath.Join(f.dir, "kh") || tuned.SSH.HostKeyPolicy != HostKeyAcceptNew ||
+		tuned.SSH.ProxyJump != "ops@bastion:22" || tuned.RebootTimeout != 10*time.Minute ||
 		tuned.ReadyCommand != "systemctl is-system-running --wait" || tuned.Vars["rack"] != "7" || tuned.Vars["site"] != "ams" {
 		t.Errorf("per-host overrides lost: %+v", tuned)
 	}
-	if h := hostByName(t, inv.Hosts, "win-http"); h.Port != 5985 || h.SSHKey != "" || h.WinRMAuth != "ntlm" || h.WinRMEncryption != "auto" {
+	if h := hostByName(t, inv.Hosts, "win-http"); h.Port != 5985 || h.SSH != nil || h.WinRM.Auth != "ntlm" || h.WinRM.Encryption != "auto" {
 		t.Errorf("winrm http defaults wrong: %+v", h)
 	}
-	if h := hostByName(t, inv.Hosts, "win-tls"); h.Port != 5986 || !h.WinRMHTTPS || h.WinRMAuth != "kerberos" ||
-		h.WinRMCACert != filepath.Join(f.dir, "ca.pem") || h.WinRMServerName != "win-tls.corp" || h.WinRMEncryption != "never" ||
-		h.WinRMKerberosRealm != "CORP.EXAMPLE.COM" || h.User != "tester" {
+	if h := hostByName(t, inv.Hosts, "win-tls"); h.Port != 5986 || !h.WinRM.HTTPS || h.WinRM.Auth != "kerberos" ||
+		h.WinRM.CACert != filepath.Join(f.dir, "ca.pem") || h.WinRM.ServerName != "win-tls.corp" || h.WinRM.Encryption != "never" ||
+		h.WinRM.KerberosRealm != "CORP.EXAMPLE.COM" || h.User != "tester" {
 		t.Errorf("winrm https settings wrong: %+v", h)
 	}
-	if h := hostByName(t, inv.Hosts, "win-basic"); !h.WinRMAllowBasicHTTP || !h.WinRMInsecure || h.WinRMAuth != "basic" {
+	if h := hostByName(t, inv.Hosts, "win-basic"); !h.WinRM.AllowBasicHTTP || !h.WinRM.Insecure || h.WinRM.Auth != "basic" {
 		t.Errorf("winrm basic settings wrong: %+v", h)
 	}
 	if h := hostByName(t, inv.Hosts, "bare-name"); h.Address != "bare-name" || h.Transport != TransportSSH {

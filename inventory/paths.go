@@ -3,8 +3,11 @@ package inventory
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/patchrun/patchrun/internal/fsread"
 )
 
 // path turns a path setting into an absolute, clean path: "~" is the home
@@ -14,6 +17,10 @@ func (r *resolver) path(st setting) (string, bool) {
 	p := st.val
 	if p == "" {
 		r.probs.add(st.line, st.key, "empty path", "give a file path or remove the key")
+		return "", false
+	}
+	if msg := checkControl(p); msg != "" {
+		r.probs.add(st.line, st.key, msg, "remove the control character")
 		return "", false
 	}
 	if p == "~" || strings.HasPrefix(p, "~/") || strings.HasPrefix(p, `~\`) {
@@ -34,13 +41,24 @@ func (r *resolver) path(st setting) (string, bool) {
 
 func joinPath(elem ...string) string { return filepath.Join(elem...) }
 
-// statReason says briefly why a file can't be used.
-func statReason(err error) string {
+// fileProblem says why the file at p (a what such as "password file", or
+// "") can't be used, naming the path and, for an oversized file, the limit.
+func fileProblem(what, p string, err error) string {
+	name := strings.TrimSpace(what + " " + p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return "no such file"
+		return "cannot use " + name + ": no such file"
 	case errors.Is(err, fs.ErrPermission):
-		return "permission denied"
+		return "cannot use " + name + ": permission denied"
+	case isDir(p):
+		return name + " is a directory, not a file"
+	case errors.Is(err, fsread.ErrNotRegular), errors.Is(err, fsread.ErrTooLarge):
+		return strings.TrimSpace(what + " " + err.Error()) // fsread's message starts with the path
 	}
-	return err.Error()
+	return "cannot use " + name + ": " + err.Error()
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }

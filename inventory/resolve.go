@@ -1,12 +1,17 @@
 package inventory
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/patchrun/patchrun/internal/fsread"
 )
 
 // resolver turns hostSpecs into Hosts with one set of rules for every
@@ -20,6 +25,40 @@ type resolver struct {
 	probs       *problems
 	warns       *problems
 	secretFiles map[string]fileSecret // password files read once per Load
+	fileChecks  map[string]error      // paths checked once per Load, not once per host
+
+	// Hosts with equal settings or group lists share one copy.
+	ssh    shared[SSHSettings]
+	winrm  shared[WinRMSettings]
+	groups sharedLists
+}
+
+// shared hands out one pointer per distinct value.
+type shared[T comparable] map[T]*T
+
+func (s shared[T]) get(v T) *T {
+	if p, ok := s[v]; ok {
+		return p
+	}
+	p := &v
+	s[v] = p
+	return p
+}
+
+// sharedLists hands out one slice per distinct list of names.
+type sharedLists map[string][]string
+
+func (s sharedLists) get(list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	key := strings.Join(list, "\x00") // names hold no NUL: checkHostName refuses it
+	if l, ok := s[key]; ok {
+		return l
+	}
+	l := slices.Clip(list)
+	s[key] = l
+	return l
 }
 
 func newResolver(path string, opts LoadOptions, probs, warns *problems) (*resolver, error) {
@@ -36,6 +75,10 @@ func newResolver(path string, opts LoadOptions, probs, warns *problems) (*resolv
 		probs:       probs,
 		warns:       warns,
 		secretFiles: map[string]fileSecret{},
+		fileChecks:  map[string]error{},
+		ssh:         shared[SSHSettings]{},
+		winrm:       shared[WinRMSettings]{},
+		groups:      sharedLists{},
 	}
 	if r.getenv == nil {
 		r.getenv = os.Getenv
@@ -55,13 +98,26 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 	v := values{spec: s, p: r.probs}
 	h := Host{
 		Name:   s.name,
-		Groups: s.groups,
-		Source: fmt.Sprintf("%s:%d", r.file, s.line),
+		Groups: r.groups.get(s.groups),
+		File:   r.file,
+		Line:   s.line,
 		Vars:   s.vars,
 	}
 	h.Transport = v.choice(keyTransport, TransportSSH, "ssh (default) or winrm", TransportSSH, TransportWinRM)
 	h.Address = v.text(keyAddress, s.name)
+	// Only a value text accepted: an empty or control-character one is
+	// reported already.
+	if st, _, ok := v.get(keyAddress); ok && st.val == h.Address {
+		if msg := checkAddress(st.val); msg != "" {
+			r.probs.add(st.line, st.key, msg, "write only the host: user, port and options have their own keys")
+		}
+	}
 	h.User = v.text(keyUser, r.defaultUser)
+	if st, _, ok := v.get(keyUser); ok && st.val == h.User {
+		if msg := checkUser(st.val, h.Transport); msg != "" {
+			r.probs.add(st.line, st.key, msg, "write the login name alone")
+		}
+	}
 	if h.User == "" {
 		r.probs.add(s.line, s.key+".user", "no user given and the current user is unknown", "set user: in defaults")
 	}
@@ -72,34 +128,45 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 
 	// SSH settings are checked only for SSH hosts: defaults often carry an
 	// ssh_key that Windows hosts in the same file never use.
-	h.HostKeyPolicy = v.choice(keyHostKeyPolicy, HostKeyStrict, "strict (default) or accept-new", HostKeyStrict, HostKeyAcceptNew)
-	h.ProxyJump = v.text(keyProxyJump, "")
-	if strings.ContainsAny(h.ProxyJump, " \t") {
+	ssh := SSHSettings{
+		HostKeyPolicy: v.choice(keyHostKeyPolicy, HostKeyStrict, "strict (default) or accept-new", HostKeyStrict, HostKeyAcceptNew),
+		ProxyJump:     v.text(keyProxyJump, ""),
+	}
+	if strings.ContainsAny(ssh.ProxyJump, " \t") {
 		st, _, _ := v.get(keyProxyJump)
 		r.probs.add(st.line, st.key, "must not contain spaces", `write it as "user@jumphost:22"`)
+	} else if msg := checkProxyJump(ssh.ProxyJump); msg != "" {
+		st, _, _ := v.get(keyProxyJump)
+		r.probs.add(st.line, st.key, msg, `write it as "user@jumphost:22", hops separated by commas`)
 	}
 	if h.Transport == TransportSSH {
-		h.SSHKey = r.existingFile(v, keySSHKey, "remove ssh_key to use ssh-agent and ~/.ssh/config instead")
-		h.KnownHosts = r.knownHosts(v)
+		ssh.Key = r.existingFile(v, keySSHKey, "remove ssh_key to use ssh-agent and ~/.ssh/config instead")
+		ssh.KnownHosts = r.knownHosts(v)
+		h.SSH = r.ssh.get(ssh)
 	}
 
-	h.WinRMHTTPS = v.boolean(keyWinRMHTTPS)
-	h.WinRMAuth = v.choice(keyWinRMAuth, "ntlm", "ntlm (default), basic or kerberos", "ntlm", "basic", "kerberos")
-	h.WinRMServerName = v.text(keyWinRMServerName, "")
-	h.WinRMInsecure = v.boolean(keyWinRMInsecure)
-	h.WinRMAllowBasicHTTP = v.boolean(keyWinRMAllowBasic)
-	h.WinRMEncryption = v.choice(keyWinRMEncryption, "auto", "auto (default) or never", "auto", "never")
+	w := WinRMSettings{
+		HTTPS:          v.boolean(keyWinRMHTTPS),
+		Auth:           v.choice(keyWinRMAuth, "ntlm", "ntlm (default), basic or kerberos", "ntlm", "basic", "kerberos"),
+		ServerName:     v.text(keyWinRMServerName, ""),
+		Insecure:       v.boolean(keyWinRMInsecure),
+		AllowBasicHTTP: v.boolean(keyWinRMAllowBasic),
+		Encryption:     v.choice(keyWinRMEncryption, "auto", "auto (default) or never", "auto", "never"),
+	}
 	if h.Transport == TransportWinRM {
-		h.WinRMCACert = r.existingFile(v, keyWinRMCACert, "remove winrm_ca_cert to trust the system roots")
-		if h.WinRMAuth == "basic" && !h.WinRMHTTPS && !h.WinRMAllowBasicHTTP {
+		w.CACert = r.existingFile(v, keyWinRMCACert, "remove winrm_ca_cert to trust the system roots")
+		if w.Auth == "basic" && !w.HTTPS && !w.AllowBasicHTTP {
 			st, _, _ := v.get(keyWinRMAuth)
 			r.probs.add(st.line, st.key, "basic auth over plain HTTP sends the password readable on the wire",
 				"set winrm_https: true, or winrm_allow_basic_http: true if you accept that")
 		}
 	}
-	r.kerberos(v, &h)
+	r.kerberos(v, &h, &w)
+	if h.Transport == TransportWinRM {
+		h.WinRM = r.winrm.get(w)
+	}
 	var portSet bool
-	h.Port, portSet = r.port(v, h)
+	h.Port, portSet = r.port(v, h.Transport, w.HTTPS)
 	h.Explicit = explicitKeys(v, h, portSet)
 	return h
 }
@@ -108,11 +175,11 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 // different transport is skipped: "port: 22" in defaults must not send a
 // WinRM host to 22, while "ansible_port: 5986" in a windows group still applies.
 // set reports whether the inventory's own value was used.
-func (r *resolver) port(v values, h Host) (port int, set bool) {
+func (r *resolver) port(v values, transport string, https bool) (port int, set bool) {
 	def := 22
-	if h.Transport == TransportWinRM {
+	if transport == TransportWinRM {
 		def = 5985
-		if h.WinRMHTTPS {
+		if https {
 			def = 5986
 		}
 	}
@@ -126,7 +193,7 @@ func (r *resolver) port(v values, h Host) (port int, set bool) {
 		return 0, false
 	}
 	if inherited := at < len(v.spec.layers)-1; inherited {
-		if t := v.transportAt(at); t != h.Transport && isDefaultPort(t, n) {
+		if t := v.transportAt(at); t != transport && isDefaultPort(t, n) {
 			return def, false
 		}
 	}
@@ -151,7 +218,16 @@ func (r *resolver) knownHosts(v values) string {
 		}
 		return joinPath(r.home, ".ssh", "known_hosts")
 	}
-	p, _ := r.path(st)
+	p, ok := r.path(st)
+	if !ok {
+		return ""
+	}
+	// A missing file is fine: accept-new creates it, and strict refuses
+	// every host with a message saying the key is unknown.
+	if err := r.checkRegular(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		r.probs.add(st.line, st.key, fileProblem("known_hosts file", p, err), "give the path of a known_hosts file")
+		return ""
+	}
 	return p
 }
 
@@ -164,25 +240,31 @@ func (r *resolver) existingFile(v values, key, hint string) string {
 	return r.fileAt(st, hint)
 }
 
-// fileAt resolves the path written in st and checks the file is there.
+// fileAt resolves the path written in st and checks it is a regular file,
+// so a directory or a device (/dev/zero) is refused now, not at dial time.
 func (r *resolver) fileAt(st setting, hint string) string {
 	p, ok := r.path(st)
 	if !ok {
 		return ""
 	}
-	fi, err := os.Stat(p)
-	switch {
-	case err != nil:
-		if !filepath.IsAbs(st.val) && !strings.HasPrefix(st.val, "~") {
+	if err := r.checkRegular(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(st.val) && !strings.HasPrefix(st.val, "~") {
 			hint = joinHints("relative paths start at the inventory file's directory", hint)
 		}
-		r.probs.add(st.line, st.key, "cannot use "+p+": "+statReason(err), hint)
-		return ""
-	case fi.IsDir():
-		r.probs.add(st.line, st.key, p+" is a directory, not a file", hint)
+		r.probs.add(st.line, st.key, fileProblem("", p, err), hint)
 		return ""
 	}
 	return p
+}
+
+// checkRegular is fsread.CheckRegular, once per path per Load.
+func (r *resolver) checkRegular(p string) error {
+	err, ok := r.fileChecks[p]
+	if !ok {
+		err = fsread.CheckRegular(p)
+		r.fileChecks[p] = err
+	}
+	return err
 }
 
 // values looks settings up through a hostSpec's layers and converts them,
@@ -219,6 +301,10 @@ func (v values) text(key, def string) string {
 	}
 	if st.val == "" {
 		v.p.add(st.line, st.key, "empty value", "give it a value or remove the key")
+		return def
+	}
+	if msg := checkControl(st.val); msg != "" {
+		v.p.add(st.line, st.key, msg, "remove the control character")
 		return def
 	}
 	return st.val

@@ -5,6 +5,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+
+	"github.com/patchrun/patchrun/internal/fsread"
 )
 
 // fileSecret is a password file read once per Load, however many hosts use it.
@@ -67,17 +69,12 @@ func (r *resolver) filePassword(st setting) Secret {
 // readSecretFile reads a password file: the whole content minus one trailing
 // newline (what `echo pw > file` writes). A file other users can read is
 // allowed but warned about.
+// A named pipe is accepted (password_file: <(pass show x)), capped like a
+// file.
 func (r *resolver) readSecretFile(p string, st setting) fileSecret {
-	fi, err := os.Stat(p)
+	b, err := fsread.ReadFile(p, fsread.LimitSecret, fsread.Options{AllowFIFO: true})
 	if err != nil {
-		return fileSecret{reason: "cannot read password file " + p + ": " + statReason(err)}
-	}
-	if fi.IsDir() {
-		return fileSecret{reason: "password file " + p + " is a directory"}
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return fileSecret{reason: "cannot read password file " + p + ": " + statReason(err)}
+		return fileSecret{reason: fileProblem("password file", p, err)}
 	}
 	val := string(b)
 	if strings.HasSuffix(val, "\r\n") {
@@ -89,7 +86,7 @@ func (r *resolver) readSecretFile(p string, st setting) fileSecret {
 		return fileSecret{reason: "password file " + p + " is empty"}
 	}
 	// Windows has no meaningful mode bits here.
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o004 != 0 {
+	if fi, err := os.Stat(p); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o004 != 0 {
 		r.warns.add(st.line, st.key, "password file "+p+" is readable by every user on this machine", "chmod 600 "+p)
 	}
 	return fileSecret{secret: NewSecret(val, "file:"+p)}

@@ -120,6 +120,9 @@ func splitPattern(pattern string) ([]limitTerm, error) {
 		case t.name == "all" || t.name == "*":
 			t.isAll = true
 		case strings.HasPrefix(t.name, "~"):
+			if strings.TrimSpace(t.name[1:]) == "" {
+				return nil, fmt.Errorf("--limit %q: %q has no regular expression after ~ (hint: ~web\\d+ matches web1, web22, …)", pattern, text)
+			}
 			re, err := regexp.Compile(t.name[1:])
 			if err != nil {
 				return nil, fmt.Errorf("--limit %q: bad regular expression %q: %w", pattern, t.name[1:], err)

@@ -59,6 +59,10 @@ func TestSelectErrors(t *testing.T) {
 		{"web,!web", `--limit "web,!web" selects no host`},
 		{"", `--limit "": empty pattern`},
 		{",,", `--limit ",,": empty pattern`},
+		{" , ", `--limit " , ": empty pattern`},
+		{"~", `--limit "~": "~" has no regular expression after ~`}, // an empty regex would match every host
+		{"~ ", `--limit "~ ": "~" has no regular expression after ~`},
+		{"web,!~", `--limit "web,!~": "!~" has no regular expression after ~`},
 		{"web,!", `--limit "web,!": "!" has nothing after the operator`},
 		{"~(", `--limit "~(": bad regular expression "("`},
 		{"web[", `--limit "web[": bad glob "web["`},

@@ -3,7 +3,6 @@ package inventory
 import (
 	"encoding/json"
 	"strings"
-	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -93,8 +92,16 @@ func normalizeYAML(v any) any {
 	return v
 }
 
-// mergeVars returns base overlaid with top (top wins), as a new map.
+// mergeVars returns base overlaid with top (top wins). When either is
+// empty the other is returned as is, so hosts with the same vars share one
+// map: maps handed out here are read-only.
 func mergeVars(base, top map[string]string) map[string]string {
+	switch {
+	case len(top) == 0:
+		return base
+	case len(base) == 0:
+		return top
+	}
 	out := make(map[string]string, len(base)+len(top))
 	for k, v := range base {
 		out[k] = v
@@ -104,19 +111,3 @@ func mergeVars(base, top map[string]string) map[string]string {
 	}
 	return out
 }
-
-// checkHostName returns why name can't be a host (or group) name, or "".
-// Commas, colons and spaces would collide with --limit syntax.
-func checkHostName(name string) string {
-	switch {
-	case name == "":
-		return "empty name"
-	case strings.ContainsAny(name, ",&!~*?[]"):
-		return "name " + quote(name) + " contains one of , & ! ~ * ? [ ] (they mean something in --limit)"
-	case strings.IndexFunc(name, unicode.IsSpace) >= 0:
-		return "name " + quote(name) + " contains whitespace"
-	}
-	return ""
-}
-
-func quote(s string) string { return `"` + s + `"` }

@@ -13,8 +13,8 @@ import (
 //	    windows: {hosts: {win1: }, vars: {ansible_connection: winrm}}
 //
 // Top-level keys are groups (usually just all).
-func readAnsibleYAML(data []byte, p, warns *problems) []hostSpec {
-	root := yamlRoot(data, p)
+// root is yamlRoot's answer.
+func readAnsibleYAML(root *yaml.Node, p, warns *problems) []hostSpec {
 	if root == nil {
 		return nil
 	}

@@ -8,8 +8,8 @@ import (
 )
 
 // readPatchrunYAML reads the native format: defaults:, groups:, hosts:.
-func readPatchrunYAML(data []byte, p *problems) []hostSpec {
-	root := yamlRoot(data, p)
+// root is yamlRoot's answer.
+func readPatchrunYAML(root *yaml.Node, p *problems) []hostSpec {
 	if root == nil {
 		return nil
 	}
@@ -57,7 +57,7 @@ func readPatchrunHosts(n *yaml.Node, defaults layer, defaultVars map[string]stri
 		var nameNode *yaml.Node
 		switch item.Kind {
 		case yaml.ScalarNode:
-			nameNode, own = item, layer{}
+			nameNode = item
 		case yaml.MappingNode:
 			own, vars, nameNode = readSettings(item, path, true, p)
 		default:
@@ -246,7 +246,8 @@ func readPatchrunGroups(n *yaml.Node, specs []hostSpec, p *problems) {
 const passwordHint = "use password_env: VAR or password_file: PATH, or run with --ask-pass"
 
 // yamlRoot parses data and returns the first document's root node, or nil
-// when the file is empty or broken (the latter reported).
+// when the file is empty or broken (the latter reported). Duplicate keys
+// are reported too.
 func yamlRoot(data []byte, p *problems) *yaml.Node {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -256,6 +257,7 @@ func yamlRoot(data []byte, p *problems) *yaml.Node {
 	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 		return nil
 	}
+	checkDuplicateKeys(doc.Content[0], nil, p)
 	return doc.Content[0]
 }
 

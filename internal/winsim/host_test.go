@@ -125,10 +125,10 @@ func TestAppendInventory(t *testing.T) {
 		h := hosts[i+1]
 		_, pass := sim.Credentials()
 		if h.Name != sim.Name() || h.Transport != inventory.TransportWinRM || h.Port != sim.Port() || h.User != "Administrator" ||
-			h.Password.Reveal() != pass || h.WinRMHTTPS != sim.HTTPS() || !strings.Contains(strings.Join(h.Groups, ","), winsim.WindowsGroup) {
+			h.Password.Reveal() != pass || h.WinRM.HTTPS != sim.HTTPS() || !strings.Contains(strings.Join(h.Groups, ","), winsim.WindowsGroup) {
 			t.Errorf("host %d: %+v", i, h)
 		}
-		if sim.HTTPS() && h.WinRMCACert == "" {
+		if sim.HTTPS() && h.WinRM.CACert == "" {
 			t.Errorf("https host without its CA bundle")
 		}
 	}

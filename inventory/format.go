@@ -12,7 +12,8 @@ import (
 // A plain list line "web1:2222" has no space after the colon, so it does not.
 var yamlKeyLine = regexp.MustCompile(`^[A-Za-z0-9_.\-]+:(\s|$)`)
 
-// detectFormat picks a reader from the file's extension and first lines.
+// detectFormat picks a reader from the file's extension and first lines;
+// for YAML it says formatYAML, and yamlFlavour picks the reader.
 // The order matters: INI section headers are not YAML, and a plain list of
 // names is valid YAML (one long string), so YAML is chosen only when the
 // file opens a mapping.
@@ -21,7 +22,7 @@ func detectFormat(path string, data []byte) Format {
 	case ".ini", ".cfg":
 		return FormatAnsibleINI
 	case ".yml", ".yaml", ".json":
-		return yamlFlavour(data)
+		return formatYAML
 	case ".txt", ".list":
 		return FormatList
 	}
@@ -34,7 +35,7 @@ func detectFormat(path string, data []byte) Format {
 	case strings.HasPrefix(first, "["):
 		return FormatAnsibleINI
 	case first == "---" || strings.HasPrefix(first, "{") || yamlKeyLine.MatchString(first):
-		return yamlFlavour(data)
+		return formatYAML
 	}
 	for _, l := range lines {
 		if strings.Contains(l, "=") || len(strings.Fields(stripComment(l))) > 1 {
@@ -44,16 +45,17 @@ func detectFormat(path string, data []byte) Format {
 	return FormatList
 }
 
+// formatYAML is what detectFormat says of a YAML file: which flavour it is
+// depends on its keys, so yamlFlavour decides once the file is parsed
+// (once: a big inventory is not parsed twice).
+const formatYAML Format = "yaml"
+
 // yamlFlavour tells patchrun YAML from Ansible YAML by the top-level keys:
 // patchrun uses defaults/groups/hosts (hosts being a list); Ansible uses
-// group names (usually "all") mapping to hosts/children/vars.
-func yamlFlavour(data []byte) Format {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
-		return FormatPatchrun // the patchrun reader reports the YAML error
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
+// group names (usually "all") mapping to hosts/children/vars. root is nil
+// for an empty or broken file, which the patchrun reader reports.
+func yamlFlavour(root *yaml.Node) Format {
+	if root == nil || root.Kind != yaml.MappingNode {
 		return FormatPatchrun
 	}
 	keys := map[string]*yaml.Node{}

@@ -27,7 +27,11 @@ func TestDetectFormat(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := detectFormat(tc.file, []byte(tc.content)); got != tc.want {
+			got := detectFormat(tc.file, []byte(tc.content))
+			if got == formatYAML {
+				got = yamlFlavour(yamlRoot([]byte(tc.content), newProblems(tc.file)))
+			}
+			if got != tc.want {
 				t.Errorf("detectFormat = %q, want %q", got, tc.want)
 			}
 		})
@@ -65,7 +69,7 @@ func TestLoadPlainList(t *testing.T) {
 			t.Errorf("%s = port %d addr %s user %s", n, h.Port, h.Address, h.User)
 		}
 	}
-	if got := hostByName(t, inv.Hosts, "web2").Source; got != inv.Path+":4" {
+	if got := hostByName(t, inv.Hosts, "web2").Source(); got != inv.Path+":4" {
 		t.Errorf("source = %q", got)
 	}
 }
