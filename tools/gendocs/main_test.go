@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -88,5 +89,47 @@ func TestEveryFlagIsDocumented(t *testing.T) {
 		if !strings.Contains(root, link) {
 			t.Errorf("patchrun.md does not link %s", link)
 		}
+	}
+}
+
+// TestDocLinksStayInTheRepository: every markdown link in the README and
+// docs/ is a relative path to a file that exists, so the docs never send a
+// reader outside the repository or to a page that is gone.
+func TestDocLinksStayInTheRepository(t *testing.T) {
+	root := filepath.Join("..", "..")
+	files := []string{filepath.Join(root, "README.md")}
+	err := filepath.WalkDir(filepath.Join(root, "docs"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Ext(p) == ".md" {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	checked := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(data), -1) {
+			target, _, _ := strings.Cut(m[1], "#")
+			if target == "" {
+				continue
+			}
+			if strings.Contains(target, "://") || filepath.IsAbs(target) {
+				t.Errorf("%s: link %q leaves the repository", f, m[1])
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(f), target)); err != nil {
+				t.Errorf("%s: link %q: %v", f, m[1], err)
+			}
+			checked++
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d links checked; the link pattern is broken", checked)
 	}
 }
