@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes (FEATURES.md).
+// Exit codes; docs/exit-codes.md explains them.
 const (
 	ExitOK          = 0
 	ExitCantStart   = 1 // bad flags, bad inventory

@@ -147,7 +147,7 @@ func TestExampleInventoriesLoad(t *testing.T) {
 	}
 }
 
-// patchrunFlags are the flags of FEATURES.md's CLI contract, by subcommand;
+// patchrunFlags are the flags of patchrun's commands (docs/cli/), by subcommand;
 // the value says whether the flag takes an argument.
 var commonFlags = map[string]bool{
 	"-i": true, "--inventory": true, "-l": true, "--limit": true, "-f": true, "--forks": true,

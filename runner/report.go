@@ -29,7 +29,7 @@ func summarize(hosts []HostResult) Summary {
 	return s
 }
 
-// Exit codes of a finished run (FEATURES.md). 1, "the run could not start",
+// Exit codes of a finished run (docs/exit-codes.md). 1, "the run could not start",
 // belongs to cmd: Run returns an error instead of a Report then.
 const (
 	ExitOK          = 0

@@ -205,7 +205,7 @@ type StepOutput struct {
 	Truncated bool `json:"truncated,omitempty"`
 }
 
-// HostResult is one host's outcome, in the JSON shape of FEATURES.md.
+// HostResult is one host's outcome, in the JSON shape docs/report.md describes.
 type HostResult struct {
 	Name           string         `json:"name"`
 	Address        string         `json:"address"`
