@@ -84,7 +84,7 @@ func (a *app) askPass(prompt string) (string, error) {
 	return pw, err
 }
 
-// logger is built once per run and passed down (house rule 9).
+// logger is built once per run and passed down, never kept in a global.
 func (a *app) logger(verbose bool) *slog.Logger {
 	level := slog.LevelInfo
 	if verbose {

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// The `-o json` document, as FEATURES.md specifies it. Decoded into the
+// The `-o json` document, as docs/report.md describes it. Decoded into the
 // test's own types so that a change of the JSON shape breaks these tests.
 type report struct {
 	Command string       `json:"command"`

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// The inventory from FEATURES.md, verbatim.
-const featuresInventory = `defaults:                      # every key may also be set per host
+// A patchrun YAML inventory using the keys docs/inventory.md describes.
+const fullInventory = `defaults:                      # every key may also be set per host
   user: root
   ssh_key: ~/.ssh/id_ed25519   # paths are relative to the inventory file
   known_hosts: ~/.ssh/known_hosts
@@ -34,11 +34,11 @@ hosts:
     password_env: WIN_ADMIN_PASSWORD   # secrets by reference only: password_env, password_file, or --ask-pass
 `
 
-func TestLoadFeaturesExample(t *testing.T) {
+func TestLoadFullPatchrunInventory(t *testing.T) {
 	f := newFixture(t)
 	key := f.write("~/.ssh/id_ed25519", "key", 0o600)
 	f.env["WIN_ADMIN_PASSWORD"] = "hunter2"
-	inv := f.mustLoad("inventory.yaml", featuresInventory)
+	inv := f.mustLoad("inventory.yaml", fullInventory)
 	if inv.Format != FormatPatchrun {
 		t.Errorf("format = %q, want %q", inv.Format, FormatPatchrun)
 	}

@@ -29,7 +29,7 @@ func (f *Fleet) KnownHosts() []byte {
 	return b.Bytes()
 }
 
-// inventoryDoc is the patchrun inventory shape (see FEATURES.md).
+// inventoryDoc is the patchrun inventory shape (see docs/inventory.md).
 type inventoryDoc struct {
 	Defaults inventoryDefaults   `yaml:"defaults"`
 	Groups   yaml.Node           `yaml:"groups"`

@@ -13,7 +13,7 @@ import (
 
 // guard is a winrm.Transporter wrapped around the inner one (the library's
 // for Basic and Kerberos, our NTLM transporter otherwise). It defends against the library's failure
-// modes (WINDOWS.md):
+// modes:
 //   - SOAP faults come back as (body, nil): they become *WSManFault errors;
 //   - empty or malformed bodies panic the library's Receive goroutine: they
 //     become *ProtocolError before the library sees them;
