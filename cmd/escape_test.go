@@ -109,7 +109,7 @@ func TestErrorMessagesEscapeInventoryValues(t *testing.T) {
 	if r.code != ExitCantStart {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
-	if c := rawControl(r.stderr); c != "" || !strings.Contains(r.stderr, `x\x1b]0;pwn\x07`) {
+	if c := rawControl(r.stderr); c != "" || !strings.Contains(r.stderr, `x\x1b]0;pwn`) {
 		t.Errorf("stderr does not escape the inventory value:\n%q", r.stderr)
 	}
 }
