@@ -81,10 +81,7 @@ func (d *Dialer) Dial(ctx context.Context, h inventory.Host) (transport.Transpor
 }
 
 func (d *Dialer) connectTimeout(h inventory.Host) time.Duration {
-	if h.ConnectTimeout > 0 {
-		return h.ConnectTimeout
-	}
-	return d.opts.ConnectTimeout
+	return h.DialTimeout(d.opts.ConnectTimeout)
 }
 
 func (d *Dialer) hostKeys(path, policy string) (*ssh.KnownHosts, error) {

@@ -92,6 +92,16 @@ type WinRMSettings struct {
 	KerberosSPN    string // service principal "HTTP/host"; "" means HTTP/<Address>
 }
 
+// DialTimeout is how long one connection attempt to h may take: the host's
+// own connect_timeout wins over the run's. Every dialer and the runner ask
+// here, so the rule is spelled once.
+func (h Host) DialTimeout(runDefault time.Duration) time.Duration {
+	if h.ConnectTimeout > 0 {
+		return h.ConnectTimeout
+	}
+	return runDefault
+}
+
 // Secret holds a resolved password. Its String, GoString and LogValue never
 // reveal it, so a Secret can't leak through fmt or slog by accident.
 type Secret struct {

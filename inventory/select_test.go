@@ -3,6 +3,7 @@ package inventory
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func fleet() []Host {
@@ -185,5 +186,14 @@ func TestShardErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Shard(%q) err = %v, want it to contain %q", tc.spec, err, tc.want)
 		}
+	}
+}
+
+func TestDialTimeoutHostWinsOverRun(t *testing.T) {
+	if got := (Host{}).DialTimeout(10 * time.Second); got != 10*time.Second {
+		t.Errorf("no host timeout: %v, want the run's 10s", got)
+	}
+	if got := (Host{ConnectTimeout: 3 * time.Second}).DialTimeout(10 * time.Second); got != 3*time.Second {
+		t.Errorf("host timeout 3s: %v, want 3s", got)
 	}
 }

@@ -123,10 +123,7 @@ func (h *hostRun) bootID(ctx context.Context, t transport.Transport, timeout tim
 // connectTimeout bounds one dial to this host: its own connect timeout
 // wins over the run's.
 func (h *hostRun) connectTimeout() time.Duration {
-	if h.host.ConnectTimeout > 0 {
-		return h.host.ConnectTimeout
-	}
-	return h.r.cfg.ConnectTimeout
+	return h.host.DialTimeout(h.r.cfg.ConnectTimeout)
 }
 
 func (h *hostRun) rebootTimeout() time.Duration {
