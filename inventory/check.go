@@ -128,31 +128,6 @@ func checkControl(s string) string {
 	return ""
 }
 
-// escapeControl writes control characters and invalid UTF-8 in s as Go
-// escapes (\x1b), leaving everything else as it is.
-func escapeControl(s string) string {
-	if checkControl(s) == "" {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError:
-			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
-				fmt.Fprintf(&b, `\x%02x`, s[i])
-				continue
-			}
-			b.WriteRune(r)
-		case unicode.IsControl(r):
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 func isIPLiteral(s string) bool {
 	_, err := netip.ParseAddr(s)
 	return err == nil

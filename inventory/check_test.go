@@ -81,7 +81,7 @@ func TestHostValuesAccepted(t *testing.T) {
 // escaped, so a crafted inventory cannot drive the terminal.
 func TestErrorKeysEscaped(t *testing.T) {
 	_, err := newFixture(t).load("inventory.yaml", "hosts:\n  - name: a\n    \"x\\e]0;pwned\\a\": 1\n")
-	want := []string{`inventory.yaml:3: hosts[0].x\x1b]0;pwned\a: unknown key`}
+	want := []string{`inventory.yaml:3: hosts[0].x\x1b]0;pwned\x07: unknown key`}
 	if got := errorLines(err); !reflect.DeepEqual(got, want) {
 		t.Errorf("errors:\n got %q\nwant %q", got, want)
 	}

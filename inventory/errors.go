@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/patchrun/patchrun/internal/termtext"
 )
 
 // Error is one problem found in an inventory file. It names the file, the
@@ -30,7 +32,7 @@ func (e *Error) Error() string {
 	if e.Key != "" {
 		// Keys are written as found in the file; a control character in
 		// one must not reach the terminal.
-		b.WriteString(escapeControl(e.Key))
+		b.WriteString(termtext.Line(e.Key))
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)
