@@ -19,6 +19,9 @@ const Name = "windows-update"
 // it is safe to share; the transports it is given belong to one worker.
 type Backend struct {
 	opts Options
+	// leftoversSwept: this host's leftovers of killed runs were already
+	// swept by an earlier install round of this run; one sweep is enough.
+	leftoversSwept bool
 }
 
 var _ patch.Backend = (*Backend)(nil)

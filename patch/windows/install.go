@@ -30,9 +30,9 @@ type runArgs struct {
 
 // Install implements patch.Backend: one round of download and install of
 // exactly the given updates, run by a SYSTEM scheduled task and followed by
-// polling its status file. It first removes what earlier runs killed
-// before their own cleanup left behind (sweepLeftovers). The runner reboots and calls Install again for
-// another round. full changes nothing: Windows Update has no host-wide
+// polling its status file. Its first round on a host removes what earlier
+// runs killed before their own cleanup left behind (sweepLeftovers). The
+// runner reboots and calls Install again for another round. full changes nothing: Windows Update has no host-wide
 // upgrade that differs from installing every id.
 func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
 	var ids []string
@@ -56,7 +56,11 @@ func (b *Backend) Install(ctx context.Context, t transport.Transport, updates []
 
 	ctx, cancel := context.WithTimeout(ctx, b.opts.InstallTimeout)
 	defer cancel()
-	swept := b.sweepLeftovers(ctx, t)
+	var swept []string
+	if !b.leftoversSwept {
+		b.leftoversSwept = true
+		swept = b.sweepLeftovers(ctx, t)
+	}
 	// Cleanup runs even when ctx ended (Ctrl-C, timeout): a task left behind
 	// would keep its files forever. It is bounded on its own.
 	defer b.cleanup(ctx, t, runID)
