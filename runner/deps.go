@@ -21,6 +21,9 @@ type Deps struct {
 	// Rand jitters the reboot poll; nil means a freshly seeded source. The
 	// runner serialises its use.
 	Rand *rand.Rand
+	// Journal records checkpoints and final results durably; nil keeps
+	// everything in memory only (tests, `demo`).
+	Journal Journal
 }
 
 // Defaults for zero values in a Plan (and of the command line's flags).
