@@ -12,8 +12,16 @@ import (
 	"time"
 )
 
-// labName keeps the tests' lab apart from one a person may have up.
-const labName = "prlabe2e"
+// labName keeps the tests' lab apart from one a person may have up;
+// PATCHRUN_LAB_NAME lets two test runs use two labs on one machine.
+var labName = cmpOr(os.Getenv("PATCHRUN_LAB_NAME"), "prlabe2e")
+
+func cmpOr(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
 
 // lab drives lab/lab for one test run. It belongs to the test goroutine.
 type lab struct {
