@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -14,14 +15,7 @@ import (
 
 // labName keeps the tests' lab apart from one a person may have up;
 // PATCHRUN_LAB_NAME lets two test runs use two labs on one machine.
-var labName = cmpOr(os.Getenv("PATCHRUN_LAB_NAME"), "prlabe2e")
-
-func cmpOr(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
-}
+var labName = cmp.Or(os.Getenv("PATCHRUN_LAB_NAME"), "prlabe2e")
 
 // lab drives lab/lab for one test run. It belongs to the test goroutine.
 type lab struct {
