@@ -34,6 +34,9 @@ const (
 type Plan struct {
 	Command report.Command
 	Hosts   []inventory.Host
+	// RunID names the run (journal, host leases, report); empty for runs
+	// that are not recorded (tests, demo).
+	RunID string
 
 	Forks          int           // parallel workers for per-host phases
 	ConnectTimeout time.Duration // per dial
