@@ -16,7 +16,8 @@
 // which gets InstallTimeoutFactor × StepTimeout because package managers and
 // Windows Update legitimately run long. One Transport is opened per host and
 // reused by all of its phases; it is closed as soon as the host needs it no
-// more, and kept open only for hosts waiting for their reboot batch.
+// more, and when the host starts waiting for its reboot batch (the batch
+// redials), so open connections never exceed Forks plus one batch.
 //
 // Per command:
 //   - scan: connect, facts, refresh, scan. Never installs or reboots.
@@ -63,8 +64,7 @@
 // such hosts) hosts (at least 1), the last size repeating. Each
 // batch starts with EventBatch; its hosts reboot in parallel and the next
 // batch starts only when every host of the current one is back and verified,
-// or failed. Per host: read the boot id over the open transport (redialling
-// once if it died while waiting) → Backend.Reboot (a nil error, a lost
+// or failed. Per host: redial, read the boot id → Backend.Reboot (a nil error, a lost
 // connection or a hung reboot command all mean "maybe started": the boot id
 // decides) → close the transport → poll: redial with Timing.ProbeTimeout per
 // attempt, waiting Timing.PollInterval doubling to Timing.PollMax with jitter

@@ -32,6 +32,7 @@ type fakeFleet struct {
 	rebooting, maxRebooting int      // hosts between Reboot and a good Ready
 	trace                   []string // "reboot h", "up h", in order
 	busyCh                  chan int // each new busy count (dropped when full)
+	open, maxOpen           int      // connections open now, and at most
 }
 
 // fakeHost is one simulated host: knobs first, then state.
@@ -194,6 +195,8 @@ func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Tran
 		f.comeUp(h)
 	}
 	h.opens++
+	f.open++
+	f.maxOpen = max(f.maxOpen, f.open)
 	return &fakeTransport{f: f, h: h, gen: h.gen}, nil
 }
 
@@ -272,6 +275,7 @@ func (t *fakeTransport) Close() error {
 	if !t.closed {
 		t.closed = true
 		t.h.closes++
+		t.f.open--
 	}
 	return nil
 }

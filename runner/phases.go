@@ -49,10 +49,18 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		}
 	}
 	if h.needsReboot() {
-		h.enter(report.PhaseAwaitBatch)
+		h.awaitBatch()
 		return
 	}
 	h.finishPatched()
+}
+
+// awaitBatch parks the host until its reboot batch. It holds no connection
+// meanwhile (its batch redials): open connections stay bounded by the
+// workers plus the batch in progress, however large the fleet.
+func (h *hostRun) awaitBatch() {
+	h.enter(report.PhaseAwaitBatch)
+	h.closeTransport()
 }
 
 // checkpoint is the boundary between two phases: after a Ctrl-C the host
@@ -191,7 +199,7 @@ func (h *hostRun) decideRebootOnly() {
 		h.ok()
 		return
 	}
-	h.enter(report.PhaseAwaitBatch)
+	h.awaitBatch()
 }
 
 // exec runs the ad-hoc command and keeps a bounded copy of its output.

@@ -6,8 +6,8 @@ import (
 )
 
 // pool runs the per-host phases on cfg.Forks workers, in inventory order, and
-// returns the hosts that wait for a reboot batch (inventory order, their
-// transports still open). When the run stops, hosts not yet handed to a
+// returns the hosts that wait for a reboot batch (inventory order, holding
+// no connection). When the run stops, hosts not yet handed to a
 // worker end skipped.
 func (r *run) pool(ctx context.Context) []*hostRun {
 	jobs := make(chan *hostRun)

@@ -152,9 +152,9 @@ func TestRebootWait(t *testing.T) {
 			[]report.Phase{report.PhaseRebooting, report.PhaseWaitingDown, report.PhaseWaitingUp, report.PhaseVerifying}, 0},
 		{"readiness probe fails twice", fakeHost{downDials: 1, readyFails: 2}, report.StatusOK, "", "", nil, 0},
 		{"reboot command loses the connection", fakeHost{rebootErr: transport.ErrConnLost}, report.StatusOK, "", "", nil, 0},
-		{"plain reboot: one dial before, one after", fakeHost{}, report.StatusOK, "", "", nil, 2},
+		{"plain reboot: one dial to patch, one when its batch starts, one after", fakeHost{}, report.StatusOK, "", "", nil, 3},
 		{"connection died while awaiting the batch", fakeHost{dropWaiting: true}, report.StatusOK, "", "", nil, 3},
-		{"connection died as the install finished", fakeHost{dropInInstall: true}, report.StatusOK, "", "", nil, 3},
+		{"connection died as the install finished", fakeHost{dropInInstall: true}, report.StatusOK, "", "", nil, 4},
 		{"reboot command fails", fakeHost{rebootErr: fmt.Errorf("%w: permission denied", patch.ErrCommandFailed)},
 			report.StatusFailed, "command-failed", "reboot: command failed: permission denied", nil, 0},
 		{"boot id never changes", fakeHost{neverReboots: true}, report.StatusFailed, "reboot-timeout",
@@ -165,7 +165,7 @@ func TestRebootWait(t *testing.T) {
 			"host came back but was not ready within 15m0s: last error: readiness probe: not ready yet", nil, 0},
 		// Right after a boot, sshd (sssd/LDAP, automounted homes) or WinRM
 		// (domain logon) may reject good credentials for a while.
-		{"credentials rejected for a while after the reboot", fakeHost{authFailDials: 3}, report.StatusOK, "", "", nil, 5},
+		{"credentials rejected for a while after the reboot", fakeHost{authFailDials: 3}, report.StatusOK, "", "", nil, 6},
 		{"credentials rejected until the deadline", fakeHost{authAfterBoot: true}, report.StatusFailed, "auth",
 			"host came back but rejected our credentials within 15m0s: last error: dial h: authentication failed", nil, 0},
 		{"readiness probe hangs until the deadline", fakeHost{readyHang: true}, report.StatusFailed, "reboot-timeout",
