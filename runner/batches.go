@@ -14,8 +14,9 @@ import (
 // been interrupted, and the failure budget is not spent.
 func (r *run) rebootInBatches(ctx context.Context, waiting []*hostRun) {
 	limit, limited := r.cfg.failureLimit()
-	for start, batch := 0, 1; start < len(waiting); batch++ {
-		size := r.cfg.Batches.Size(batch, len(waiting))
+	first, candidates := r.batchesSoFar(len(waiting))
+	for start, batch := 0, first; start < len(waiting); batch++ {
+		size := r.cfg.Batches.Size(batch, candidates)
 		rest := waiting[start:]
 		if r.stopping(ctx) {
 			for _, h := range rest {

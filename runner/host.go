@@ -36,6 +36,13 @@ type hostRun struct {
 	byKey     map[string]int  // updateKey → index in res.Updates
 	reboots   int             // verified reboots
 
+	// rebootFrom is the boot id read just before the latest reboot command
+	// (at rebootAt), kept until the next reboot starts; resumeFrom is the
+	// last checkpoint of an earlier run this host continues from, if any.
+	rebootFrom string
+	rebootAt   time.Time
+	resumeFrom *Checkpoint
+
 	capture stepCapture // the remote commands of the step in progress
 	// failedStep is the output of the last step if it failed; the host's
 	// failure adds it to the result (a later step clears it).

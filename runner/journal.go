@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"time"
+
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
 )
@@ -22,7 +24,11 @@ type Checkpoint struct {
 	// BootIDBefore is the boot id read just before the reboot command, so a
 	// resumed run can tell "already back" (a different id) from "not yet".
 	BootIDBefore string `json:"boot_id_before,omitempty"`
-	Reboots      int    `json:"reboots,omitempty"` // verified reboots so far
+	// RebootAt is when BootIDBefore was read: a resumed run that finds the
+	// old boot id still running gives a reboot scheduled just before the
+	// earlier run died a grace period to happen before issuing another.
+	RebootAt time.Time `json:"reboot_at,omitzero"`
+	Reboots  int       `json:"reboots,omitempty"` // verified reboots so far
 }
 
 // Journal receives a run's durable record. The runner calls it from many

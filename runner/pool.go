@@ -25,7 +25,7 @@ func (r *run) pool(ctx context.Context) []*hostRun {
 				}
 				func() {
 					defer h.recoverPanic()
-					r.hostPhases(ctx, h)
+					r.startHost(ctx, h)
 				}()
 			}
 		}()
@@ -34,6 +34,9 @@ func (r *run) pool(ctx context.Context) []*hostRun {
 	next := 0
 dispatch:
 	for ; next < len(r.hosts); next++ {
+		if r.hosts[next].ended { // ended in an earlier run that this one resumes
+			continue
+		}
 		if r.stopping(ctx) {
 			break
 		}
@@ -50,7 +53,9 @@ dispatch:
 	if next < len(r.hosts) {
 		r.stopping(ctx) // marks the run interrupted
 		for _, h := range r.hosts[next:] {
-			h.skip("interrupted before start")
+			if !h.ended {
+				h.skip("interrupted before start")
+			}
 		}
 	}
 

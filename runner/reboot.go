@@ -16,22 +16,23 @@ import (
 // host ends.
 func (h *hostRun) rebootCycle(ctx context.Context, batch int) {
 	h.res.RebootBatch = batch
-	for {
-		if !h.rebootOnce(ctx) || !h.verify(ctx) {
-			return
-		}
-		if h.r.cfg.Command != report.CmdPatch {
-			if h.res.RebootRequired {
-				h.failWith("still-reboot-required", stillRequires(h.reboots))
-				return
-			}
-			h.ok()
-			return
-		}
-		if !h.nextRound(ctx) {
-			return
-		}
+	for h.rebootOnce(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
 	}
+}
+
+// afterVerifiedReboot decides what a host does after a verified reboot: it
+// ends, or (patch) installs another round and returns true when that round
+// needs another reboot.
+func (h *hostRun) afterVerifiedReboot(ctx context.Context) bool {
+	if h.r.cfg.Command != report.CmdPatch {
+		if h.res.RebootRequired {
+			h.failWith("still-reboot-required", stillRequires(h.reboots))
+			return false
+		}
+		h.ok()
+		return false
+	}
+	return h.nextRound(ctx)
 }
 
 func stillRequires(reboots int) string {
@@ -44,6 +45,7 @@ func stillRequires(reboots int) string {
 // rebootOnce records the boot id, issues the reboot and waits until the host
 // is back with a new boot id and ready. It returns false when the host ended.
 func (h *hostRun) rebootOnce(ctx context.Context) bool {
+	h.rebootFrom = ""
 	h.enter(report.PhaseRebooting)
 	before, err := h.bootIDBeforeReboot(ctx)
 	if err != nil {
@@ -53,6 +55,7 @@ func (h *hostRun) rebootOnce(ctx context.Context) bool {
 	if h.res.BootIDBefore == "" {
 		h.res.BootIDBefore = before
 	}
+	h.recordRebootStart(before)
 	err = h.step(ctx, "reboot", min(h.r.cfg.StepTimeout, h.rebootTimeout()), func(c context.Context) error {
 		return h.be.Reboot(c, h.t)
 	})

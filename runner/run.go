@@ -48,6 +48,7 @@ func Run(ctx context.Context, plan Plan, deps Deps) (report.Report, error) {
 	for i, h := range cfg.Hosts {
 		r.hosts[i] = newHostRun(r, h)
 	}
+	r.applyResume()
 
 	// The watcher turns a Ctrl-C into its event the moment it happens, not
 	// whenever a worker next looks.

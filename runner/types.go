@@ -65,6 +65,10 @@ type Plan struct {
 	// fleet cannot exhaust memory.
 	ExecMaxOutput int
 
+	// Resume, when set, continues an earlier run of this plan that was
+	// interrupted: see ResumeState.
+	Resume *ResumeState
+
 	// Timing knobs for the reboot wait; zero values get defaults. Tests set
 	// them short.
 	Timing Timing

@@ -1,0 +1,292 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/patchrun/patchrun/report"
+	"github.com/patchrun/patchrun/transport"
+)
+
+// ResumeState is what an earlier, interrupted run of the same plan left
+// behind (read back from its journal). Run continues it: hosts that ended
+// are not contacted again but count in the summary and the failure budget;
+// every other host continues from its last checkpoint; reboot batches are
+// numbered on from the earlier run's.
+type ResumeState struct {
+	// Hosts holds, by name, what the earlier run knew of each host. A host
+	// of the plan that is missing here had not started: it runs normally.
+	Hosts map[string]ResumedHost
+	// Batches is the number of reboot batches the earlier run started; the
+	// resumed run's first batch is number Batches+1, and a batch ramp
+	// (1,10%,25%) goes on where it stopped.
+	Batches int
+}
+
+// ResumedHost is one host's state in an earlier run.
+type ResumedHost struct {
+	// Checkpoint is the host's last checkpoint; the zero value means none.
+	Checkpoint Checkpoint
+	// Ended is the host's final result, if it ended; it is kept as it is
+	// (its full result lives in the earlier run's journal).
+	Ended *report.HostResult
+	// Skip, when not empty, ends the host skipped with this reason without
+	// contacting it (a host no longer in the inventory).
+	Skip string
+}
+
+// EndedForGood reports whether a host that ended in an earlier run stays
+// as it ended when that run is resumed. A host that ended only because the
+// run was interrupted (skipped before it started, or stopped half way) has
+// work left: the resumed run continues it from its last checkpoint.
+func EndedForGood(res report.HostResult) bool {
+	if res.ErrorKind == "interrupted" {
+		return false
+	}
+	return !(res.Status == report.StatusSkipped && strings.HasPrefix(res.Error, "interrupted"))
+}
+
+// resumeRebootGrace: a host whose reboot command may have been issued just
+// before the earlier run died (its old boot id still runs) gets this long,
+// counted from the boot id read before that command, to go down on its own
+// before it is rebooted again. Backends schedule reboots seconds ahead
+// (shutdown /t 5, systemd-run --on-active=5), so a minute covers them:
+// rebooting sooner could reboot the host twice.
+const resumeRebootGrace = time.Minute
+
+// applyResume sets up the hosts of a resumed run: ended hosts keep their
+// results, removed ones end skipped, the rest remember where they stopped.
+func (r *run) applyResume() {
+	rs := r.cfg.Resume
+	if rs == nil {
+		return
+	}
+	for _, h := range r.hosts {
+		st, ok := rs.Hosts[h.host.Name]
+		switch {
+		case !ok:
+		case st.Skip != "":
+			h.skip(st.Skip)
+		case st.Ended != nil:
+			h.res = *st.Ended
+			h.ended = true
+		case st.Checkpoint.Phase != "" && st.Checkpoint.Phase != report.PhasePending:
+			cp := st.Checkpoint
+			h.resumeFrom = &cp
+			h.restore(cp)
+		}
+	}
+}
+
+// restore carries a checkpoint's history into the host's result: installed
+// updates stay installed (and count as installed for the update-loop
+// check), rounds and reboots go on counting.
+func (h *hostRun) restore(cp Checkpoint) {
+	h.res.Rounds = cp.Round
+	h.res.RebootBatch = cp.Batch
+	h.reboots = cp.Reboots
+	h.res.Rebooted = cp.Reboots > 0
+	h.res.BootIDBefore = cp.BootIDBefore
+	h.selected = cp.Selected
+	for _, u := range cp.Installed {
+		u.Installed = true
+		h.addUpdate(u)
+		h.installed[updateKey(u)] = true
+	}
+	h.markSelected(cp.Selected)
+}
+
+// startHost is a pool worker's job for one host: the per-host phases, or,
+// for a host an earlier run left half way, their continuation.
+func (r *run) startHost(ctx context.Context, h *hostRun) {
+	if h.resumeFrom == nil {
+		r.hostPhases(ctx, h)
+		return
+	}
+	cp := *h.resumeFrom
+	h.logf(nil, "resuming from %s (round %d, batch %d, %d reboots)", cp.Phase, cp.Round, cp.Batch, cp.Reboots)
+	switch {
+	case cp.BootIDBefore != "" && rebootPhase(cp.Phase):
+		h.res.StartedAt = r.deps.Now()
+		h.resumeReboot(ctx, cp)
+	case cp.Phase == report.PhaseAwaitBatch || cp.Phase == report.PhaseRebooting:
+		// Waiting for its batch, or picked for one but the reboot command
+		// not yet sent: it still needs that reboot.
+		h.res.StartedAt = r.deps.Now()
+		if h.connect(ctx) && h.checkpoint(ctx, report.PhaseFacts) && h.gatherFacts(ctx) {
+			h.awaitBatch()
+		}
+	case cp.Reboots > 0:
+		// Between rounds, after a verified reboot: rescan and go on as
+		// after that reboot (the update-loop check included).
+		h.res.StartedAt = r.deps.Now()
+		if h.connect(ctx) && h.checkpoint(ctx, report.PhaseFacts) && h.gatherFacts(ctx) &&
+			h.verify(ctx) && h.afterVerifiedReboot(ctx) {
+			h.awaitBatch()
+		}
+	default:
+		h.resumeInstall(ctx)
+	}
+}
+
+// resumeInstall continues a host the earlier run left before its reboot:
+// still scanning, or with an install round in flight. That install either
+// died with its connection or ran to its end unseen; either way the host is
+// started over: the rescan shows what is still pending and only that is
+// installed, so nothing is installed twice blindly.
+//
+// This is the seam for installs that run detached from the connection: one
+// still running would be re-attached to here, before any rescan.
+func (h *hostRun) resumeInstall(ctx context.Context) {
+	h.r.hostPhases(ctx, h)
+}
+
+func rebootPhase(p report.Phase) bool {
+	switch p {
+	case report.PhaseRebooting, report.PhaseWaitingDown, report.PhaseWaitingUp, report.PhaseVerifying:
+		return true
+	}
+	return false
+}
+
+// resumeReboot continues a host whose reboot command may have been sent by
+// the earlier run (cp.BootIDBefore was read just before it). The boot id
+// decides: a new one means it rebooted (or is rebooting), so it is waited
+// for and verified like any reboot; the old one, still there after a grace
+// period for a reboot scheduled a few seconds ahead, means it never
+// rebooted, so it reboots in a batch like any other host. Either way it is
+// rebooted once.
+func (h *hostRun) resumeReboot(ctx context.Context, cp Checkpoint) {
+	before := cp.BootIDBefore
+	h.rebootFrom, h.rebootAt = before, cp.RebootAt
+	if !h.reachRebooting(ctx) || !h.checkpoint(ctx, report.PhaseFacts) || !h.gatherFacts(ctx) {
+		return
+	}
+	id, err := h.bootID(ctx, h.t, h.r.cfg.StepTimeout)
+	if err != nil {
+		h.fail(ctx, "read boot id", err)
+		return
+	}
+	graceEnd := cp.RebootAt.Add(resumeRebootGrace)
+	going := false
+	for id == before && h.r.deps.Now().Before(graceEnd) {
+		h.closeTransport()
+		if !sleepCtx(ctx, h.r.rng.jitter(h.r.cfg.Timing.PollMax)) {
+			h.fail(ctx, "wait for a scheduled reboot", ctx.Err())
+			return
+		}
+		t, err := h.dial(ctx, h.r.cfg.Timing.ProbeTimeout)
+		if err == nil {
+			h.t = t
+			id, err = h.bootID(ctx, t, min(h.r.cfg.StepTimeout, probeCommandFactor*h.r.cfg.Timing.ProbeTimeout))
+		}
+		if err != nil {
+			going = true // no answer: the scheduled reboot is under way
+			break
+		}
+	}
+	h.closeTransport()
+	if id == before && !going {
+		h.logf(nil, "boot id %s unchanged: the earlier run's reboot never happened; rebooting in a batch", id)
+		h.awaitBatch()
+		return
+	}
+	h.logf(nil, "the earlier run's reboot happened or is under way (boot id was %s): waiting for it and verifying", before)
+	if h.waitBack(ctx, before) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
+		h.awaitBatch()
+	}
+}
+
+// reachRebooting connects to a host that may be down in the middle of a
+// reboot, redialling at the poll interval for up to the reboot timeout.
+func (h *hostRun) reachRebooting(ctx context.Context) bool {
+	h.enter(report.PhaseConnecting)
+	timeout := h.rebootTimeout()
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		t, err := h.dial(wctx, h.connectTimeout())
+		if err == nil {
+			h.t = t
+			return true
+		}
+		if ctx.Err() != nil || errors.Is(err, transport.ErrHostKey) {
+			h.fail(ctx, "connect", err)
+			return false
+		}
+		if wctx.Err() == nil || last == nil {
+			last = err
+		}
+		h.logf(err, "connect: no answer yet (it may be rebooting)")
+		if !sleepCtx(wctx, h.r.rng.jitter(h.r.cfg.Timing.PollInterval)) {
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		h.fail(ctx, "connect", ctx.Err())
+		return false
+	}
+	h.res.Phase = report.PhaseConnecting
+	h.end(report.StatusUnreachable, "connect: no answer within "+timeout.String()+": "+last.Error(), "unreachable", last)
+	return false
+}
+
+// recordRebootStart makes the boot id read before a reboot command durable
+// before the command is sent, so a resumed run can tell whether it ran.
+func (h *hostRun) recordRebootStart(before string) {
+	h.rebootFrom, h.rebootAt = before, h.r.deps.Now()
+	h.saveCheckpoint()
+}
+
+// saveCheckpoint writes the host's state to the journal, if there is one.
+func (h *hostRun) saveCheckpoint() {
+	if h.r.deps.Journal == nil {
+		return
+	}
+	if err := h.r.deps.Journal.Checkpoint(h.checkpointNow()); err != nil {
+		h.logf(err, "journal: checkpoint")
+	}
+}
+
+// checkpointNow is the host's durable state at this moment.
+func (h *hostRun) checkpointNow() Checkpoint {
+	phase := h.currentPhase()
+	cp := Checkpoint{
+		Host:         h.host.Name,
+		Phase:        phase,
+		Round:        h.res.Rounds,
+		Batch:        h.res.RebootBatch,
+		Selected:     h.selected,
+		BootIDBefore: h.rebootFrom,
+		RebootAt:     h.rebootAt,
+		Reboots:      h.reboots,
+	}
+	if phase == report.PhaseInstalling {
+		cp.Round++ // the round in progress has started
+	}
+	for _, u := range h.res.Updates {
+		if u.Installed {
+			cp.Installed = append(cp.Installed, u.Update)
+		}
+	}
+	return cp
+}
+
+// batchesSoFar returns the number of the first reboot batch to start and
+// the number of hosts batch percentages are taken of: the hosts waiting
+// now plus, in a resumed run, those an earlier batch already rebooted.
+func (r *run) batchesSoFar(waiting int) (first, candidates int) {
+	first, candidates = 1, waiting
+	if r.cfg.Resume != nil {
+		first += r.cfg.Resume.Batches
+	}
+	for _, h := range r.hosts {
+		if h.ended && h.res.RebootBatch > 0 {
+			candidates++
+		}
+	}
+	return first, candidates
+}
