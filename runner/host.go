@@ -36,10 +36,10 @@ type hostRun struct {
 	byKey     map[string]int  // updateKey → index in res.Updates
 	reboots   int             // verified reboots
 
-	// rebootFrom is the boot id read just before the latest reboot command
-	// (at rebootAt), kept until the next reboot starts; resumeFrom is the
-	// last checkpoint of an earlier run this host continues from, if any.
-	rebootFrom string
+	bootBefore string         // boot id read before the latest reboot command
+	summary    report.Summary // this host's counts, taken before a journaled result is compacted
+	// rebootAt is when bootBefore was read; resumeFrom is the last
+	// checkpoint of an earlier run this host continues from, if any.
 	rebootAt   time.Time
 	resumeFrom *Checkpoint
 
@@ -74,6 +74,7 @@ func (h *hostRun) enter(p report.Phase) {
 	}
 	h.phase.Store(p)
 	h.r.ev.emit(Event{Kind: EventPhase, Host: h.host.Name, Phase: p, Batch: h.res.RebootBatch})
+	h.journalCheckpoint()
 }
 
 // logf emits a -v detail line for this host.
@@ -195,6 +196,7 @@ func (h *hostRun) end(status report.Status, msg, kind string, cause error) {
 			ev.Detail = h.okDetail()
 		}
 	}
+	h.journalResult() // durable (or its failure logged) before the host is seen to end
 	h.r.ev.emit(ev)
 }
 

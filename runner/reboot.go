@@ -45,7 +45,7 @@ func stillRequires(reboots int) string {
 // rebootOnce records the boot id, issues the reboot and waits until the host
 // is back with a new boot id and ready. It returns false when the host ended.
 func (h *hostRun) rebootOnce(ctx context.Context) bool {
-	h.rebootFrom = ""
+	h.bootBefore = "" // until read below: a checkpoint with the last reboot's id would mislead a resume
 	h.enter(report.PhaseRebooting)
 	before, err := h.bootIDBeforeReboot(ctx)
 	if err != nil {
@@ -55,7 +55,8 @@ func (h *hostRun) rebootOnce(ctx context.Context) bool {
 	if h.res.BootIDBefore == "" {
 		h.res.BootIDBefore = before
 	}
-	h.recordRebootStart(before)
+	h.bootBefore, h.rebootAt = before, h.r.deps.Now()
+	h.journalCheckpoint() // durable before the reboot command: a resume compares boot ids
 	err = h.step(ctx, "reboot", min(h.r.cfg.StepTimeout, h.rebootTimeout()), func(c context.Context) error {
 		return h.be.Reboot(c, h.t)
 	})

@@ -71,6 +71,10 @@ func (r *run) applyResume() {
 			h.skip(st.Skip)
 		case st.Ended != nil:
 			h.res = *st.Ended
+			h.summary = report.Summarize([]report.HostResult{h.res})
+			if r.deps.Journal != nil {
+				h.res = compact(h.res) // its full result is in the journal already
+			}
 			h.ended = true
 		case st.Checkpoint.Phase != "" && st.Checkpoint.Phase != report.PhasePending:
 			cp := st.Checkpoint
@@ -160,7 +164,7 @@ func rebootPhase(p report.Phase) bool {
 // rebooted once.
 func (h *hostRun) resumeReboot(ctx context.Context, cp Checkpoint) {
 	before := cp.BootIDBefore
-	h.rebootFrom, h.rebootAt = before, cp.RebootAt
+	h.bootBefore, h.rebootAt = before, cp.RebootAt
 	if !h.reachRebooting(ctx) || !h.checkpoint(ctx, report.PhaseFacts) || !h.gatherFacts(ctx) {
 		return
 	}
@@ -232,47 +236,6 @@ func (h *hostRun) reachRebooting(ctx context.Context) bool {
 	h.res.Phase = report.PhaseConnecting
 	h.end(report.StatusUnreachable, "connect: no answer within "+timeout.String()+": "+last.Error(), "unreachable", last)
 	return false
-}
-
-// recordRebootStart makes the boot id read before a reboot command durable
-// before the command is sent, so a resumed run can tell whether it ran.
-func (h *hostRun) recordRebootStart(before string) {
-	h.rebootFrom, h.rebootAt = before, h.r.deps.Now()
-	h.saveCheckpoint()
-}
-
-// saveCheckpoint writes the host's state to the journal, if there is one.
-func (h *hostRun) saveCheckpoint() {
-	if h.r.deps.Journal == nil {
-		return
-	}
-	if err := h.r.deps.Journal.Checkpoint(h.checkpointNow()); err != nil {
-		h.logf(err, "journal: checkpoint")
-	}
-}
-
-// checkpointNow is the host's durable state at this moment.
-func (h *hostRun) checkpointNow() Checkpoint {
-	phase := h.currentPhase()
-	cp := Checkpoint{
-		Host:         h.host.Name,
-		Phase:        phase,
-		Round:        h.res.Rounds,
-		Batch:        h.res.RebootBatch,
-		Selected:     h.selected,
-		BootIDBefore: h.rebootFrom,
-		RebootAt:     h.rebootAt,
-		Reboots:      h.reboots,
-	}
-	if phase == report.PhaseInstalling {
-		cp.Round++ // the round in progress has started
-	}
-	for _, u := range h.res.Updates {
-		if u.Installed {
-			cp.Installed = append(cp.Installed, u.Update)
-		}
-	}
-	return cp
 }
 
 // batchesSoFar returns the number of the first reboot batch to start and
