@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -279,5 +281,88 @@ func TestEndedForGood(t *testing.T) {
 		if got := EndedForGood(tc.res); got != tc.want {
 			t.Errorf("%s %q: ended for good %v, want %v", tc.res.Status, tc.res.Error, got, tc.want)
 		}
+	}
+}
+
+// killJournal records checkpoints and, at each, a copy of the fake host as
+// it is at that instant: what a process killed right after making that
+// checkpoint durable leaves behind.
+type killJournal struct {
+	memJournal
+	f     *fakeFleet
+	kills []killPoint
+}
+
+type killPoint struct {
+	cp   Checkpoint
+	host fakeHost
+}
+
+func (j *killJournal) Checkpoint(c Checkpoint) error {
+	var h fakeHost
+	j.f.snapshot(func() {
+		h = *j.f.hosts[c.Host]
+		h.pending = slices.Clone(h.pending)
+		h.waves = slices.Clone(h.waves)
+		h.installedNames = slices.Clone(h.installedNames)
+	})
+	j.mu.Lock()
+	j.kills = append(j.kills, killPoint{cp: c, host: h})
+	j.mu.Unlock()
+	return j.memJournal.Checkpoint(c)
+}
+
+// A two-round host is killed right after each checkpoint a real run makes;
+// the resumed run finishes it, and both runs together install and reboot
+// it exactly as often as one uninterrupted run.
+func TestResumeFromEveryCheckpointOfARealRun(t *testing.T) {
+	twoRounds := func() *fakeHost {
+		return &fakeHost{name: "k", pending: []patch.Update{kernel},
+			waves: [][]patch.Update{{upd("servicing-stack", true, true)}}, downDials: 1}
+	}
+	var kills []killPoint
+	var wantInstalls, wantReboots int
+	synctest.Test(t, func(t *testing.T) {
+		f := newFleet(t, twoRounds())
+		j := &killJournal{f: f}
+		deps := f.deps()
+		deps.Journal = j
+		rep, err := Run(context.Background(), realTimePlan(report.CmdPatch, f), deps)
+		if err != nil || rep.Hosts[0].Status != report.StatusOK {
+			t.Fatalf("uninterrupted run: %v %+v", err, rep.Hosts)
+		}
+		kills = j.kills
+		wantInstalls, wantReboots = f.host("k").installs, f.host("k").reboots
+	})
+	if wantInstalls != 2 || wantReboots != 2 || len(kills) < 10 {
+		t.Fatalf("uninterrupted run: %d installs, %d reboots, %d checkpoints", wantInstalls, wantReboots, len(kills))
+	}
+	for i, kp := range kills {
+		name := fmt.Sprintf("%02d %s round %d reboots %d before %q", i, kp.cp.Phase, kp.cp.Round, kp.cp.Reboots, kp.cp.BootIDBefore)
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := kp.host
+				f := newFleet(t, &h)
+				f.snapshot(func() { h.rebootReq = kp.host.rebootReq })
+				plan := realTimePlan(report.CmdPatch, f)
+				cp := kp.cp
+				cp.RebootAt = time.Now() // killed just now
+				plan.Resume = &ResumeState{Batches: cp.Batch, Hosts: map[string]ResumedHost{"k": {Checkpoint: cp}}}
+				rep, rec := runPlan(t, context.Background(), plan, f, nil)
+				checkEvents(t, rep, rec)
+				r := rep.Hosts[0]
+				k := f.host("k")
+				if r.Status != report.StatusOK {
+					t.Fatalf("status %s: %s", r.Status, r.Error)
+				}
+				if k.installs != wantInstalls || k.reboots != wantReboots || k.boot != wantReboots {
+					t.Errorf("over both runs: %d installs, %d reboot commands, %d boots; want %d, %d, %d",
+						k.installs, k.reboots, k.boot, wantInstalls, wantReboots, wantReboots)
+				}
+				if !r.Rebooted {
+					t.Error("not reported rebooted")
+				}
+			})
+		})
 	}
 }
