@@ -66,6 +66,9 @@ func TestWrittenRunReadsBackWithCheckpointsResultsAndEnd(t *testing.T) {
 	if _, ok := r.Checkpoint("web1"); ok {
 		t.Error("web1 ended, yet a checkpoint is kept for it")
 	}
+	if c, ok := r.LastCheckpoint("web1"); !ok || c.Phase != report.PhaseInstalling || c.Round != 1 {
+		t.Errorf("web1's last checkpoint, for resuming a host that ended interrupted = %+v, %v", c, ok)
+	}
 	if c, ok := r.Checkpoint("web2"); !ok || c.Phase != report.PhaseRebooting || c.BootIDBefore != "b-1" || c.Batch != 2 {
 		t.Errorf("web2's last checkpoint = %+v, %v", c, ok)
 	}

@@ -39,6 +39,7 @@ type Run struct {
 	Torn bool
 
 	checkpoints map[string]*runner.Checkpoint // hosts with no result yet
+	last        map[string]*runner.Checkpoint // every host's last checkpoint
 	statuses    map[string]report.Status      // hosts with a result
 	results     resultIndex
 	size        int64 // bytes up to the end of the last whole line
@@ -144,7 +145,7 @@ func open(dir, runID string) (*Run, error) {
 	}
 	defer f.Close()
 	r := &Run{ID: runID, Dir: dir, Path: path, State: StateInterrupted,
-		checkpoints: map[string]*runner.Checkpoint{}, statuses: map[string]report.Status{}, results: resultIndex{}}
+		checkpoints: map[string]*runner.Checkpoint{}, last: map[string]*runner.Checkpoint{}, statuses: map[string]report.Status{}, results: resultIndex{}}
 	br := bufio.NewReaderSize(f, 64<<10)
 	var off int64
 	for n := 1; ; n++ {
@@ -202,6 +203,7 @@ func (r *Run) apply(line []byte, s span, n int) error {
 			return errors.New("checkpoint without a host")
 		}
 		r.checkpoints[rec.Checkpoint.Host] = rec.Checkpoint
+		r.last[rec.Checkpoint.Host] = rec.Checkpoint
 	case TypeResult:
 		if rec.Result == nil || rec.Result.Name == "" {
 			return errors.New("result without a host name")
@@ -231,6 +233,17 @@ func (r *Run) apply(line []byte, s span, n int) error {
 // (a host that ended needs none).
 func (r *Run) Checkpoint(host string) (runner.Checkpoint, bool) {
 	c, ok := r.checkpoints[host]
+	if !ok {
+		return runner.Checkpoint{}, false
+	}
+	return *c, true
+}
+
+// LastCheckpoint is host's last checkpoint even if it has a result since:
+// a resume continues a host that ended only because its run was
+// interrupted from where it stopped.
+func (r *Run) LastCheckpoint(host string) (runner.Checkpoint, bool) {
+	c, ok := r.last[host]
 	if !ok {
 		return runner.Checkpoint{}, false
 	}
