@@ -168,18 +168,34 @@ func (w *Writer) write(rec record, durable bool) error {
 		return errors.New("journal: closed")
 	}
 	n, err := w.f.Write(line)
-	if err == nil && durable {
-		err = w.f.Sync()
-	}
 	if err != nil {
-		w.err = fmt.Errorf("journal %s: %w (the journal is incomplete from here)", w.path, err)
-		return w.err
+		return w.failLocked(err)
 	}
 	if rec.Result != nil {
 		w.results.add(rec.Result.Name, span{off: w.size, n: n})
 	}
 	w.size += int64(n)
+	if !durable {
+		return nil
+	}
+	// fsync outside the lock: other hosts' records are written meanwhile,
+	// and concurrent fsyncs of one file share the disk's flush.
+	f := w.f
+	w.mu.Unlock()
+	err = f.Sync()
+	w.mu.Lock()
+	if err != nil {
+		return w.failLocked(err)
+	}
 	return nil
+}
+
+// failLocked makes err the Writer's sticky error. w.mu is held.
+func (w *Writer) failLocked(err error) error {
+	if w.err == nil {
+		w.err = fmt.Errorf("journal %s: %w (the journal is incomplete from here)", w.path, err)
+	}
+	return w.err
 }
 
 // Err is the first write error, if any: the journal is incomplete.
