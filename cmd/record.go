@@ -51,6 +51,9 @@ type guardHolder struct {
 // its journal. Nothing is contacted before it succeeds.
 func (a *app) startRecording(o *commonOptions, plan *runner.Plan, hostNames []string) (*recording, error) {
 	dir := o.stateDir
+	if a.resuming != nil {
+		dir = a.resuming.stateDir
+	}
 	if dir == "" {
 		var err error
 		if dir, err = defaultStateDir(a.streams.Getenv); err != nil {
@@ -62,6 +65,9 @@ func (a *app) startRecording(o *commonOptions, plan *runner.Plan, hostNames []st
 	}
 	now := time.Now()
 	plan.RunID = state.NewRunID(now)
+	if a.resuming != nil {
+		plan.RunID = a.resuming.run.ID
+	}
 	absInv, err := filepath.Abs(o.inventory)
 	if err != nil {
 		return nil, fmt.Errorf("-i %s: %w", o.inventory, err)
@@ -78,6 +84,14 @@ func (a *app) startRecording(o *commonOptions, plan *runner.Plan, hostNames []st
 	if err != nil {
 		rec.close()
 		return nil, fmt.Errorf("-i %s: %w", o.inventory, err)
+	}
+	if a.resuming != nil {
+		if rec.w, err = a.resuming.appendJournal(a.args, digest); err != nil {
+			rec.close()
+			return nil, err
+		}
+		fmt.Fprintf(a.streams.Err, "run %s resumed: journal %s\n", plan.RunID, rec.w.Path())
+		return rec, nil
 	}
 	h := journal.Header{
 		RunID: plan.RunID, Command: plan.Command, DryRun: plan.DryRun,

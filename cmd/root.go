@@ -66,6 +66,9 @@ type app struct {
 	// plan and hosts a command line produced, exactly as typed, without
 	// contacting a host.
 	fleetRun func(o *commonOptions, plan runner.Plan, hosts []inventory.Host) error
+	// resuming is set while `resume` runs an interrupted run's command line
+	// again: that run's hosts, journal and state continue.
+	resuming *resumeJob
 }
 
 func newApp(s Streams) *app {
@@ -131,6 +134,7 @@ hosts in controlled batches, confirming each one really came back.
 		a.newExecCmd(),
 		a.newInventoryCmd(),
 		a.newRunsCmd(),
+		a.newResumeCmd(),
 		a.newDemoCmd(),
 		a.newVersionCmd(),
 	)

@@ -98,6 +98,12 @@ func (a *app) logger(verbose bool) *slog.Logger {
 // build the plan, run it with two-stage Ctrl-C, render; its error is the
 // run's outcome (see exitCode).
 func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, hosts []inventory.Host, tune ...func(*connect.Options)) error {
+	if a.resuming != nil { // `patchrun resume`: the run's hosts, where each stopped
+		var err error
+		if hosts, plan.Resume, err = a.resuming.prepare(hosts); err != nil {
+			return err
+		}
+	}
 	if a.fleetRun != nil {
 		return a.fleetRun(o, plan, hosts)
 	}

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
@@ -105,20 +106,12 @@ func (h *hostRun) connect(ctx context.Context) bool {
 func (h *hostRun) gatherFacts(ctx context.Context) bool {
 	h.enter(report.PhaseFacts)
 	cfg := &h.r.cfg
-	err := h.step(ctx, "detect", cfg.StepTimeout, func(c context.Context) error {
-		be, err := h.r.deps.Detect(c, h.host, h.t)
-		if err == nil && be == nil {
-			err = fmt.Errorf("%w: no backend for this host", patch.ErrUnsupported)
-		}
-		h.be = be
-		return err
-	})
-	if err != nil {
+	if err := h.detect(ctx, cfg.StepTimeout); err != nil {
 		h.fail(ctx, "detect", err)
 		return false
 	}
 	h.res.PackageManager = h.be.Name()
-	err = h.step(ctx, "facts", cfg.StepTimeout, func(c context.Context) error {
+	err := h.step(ctx, "facts", cfg.StepTimeout, func(c context.Context) error {
 		f, err := h.be.Facts(c, h.t)
 		h.facts = f
 		return err
@@ -134,6 +127,18 @@ func (h *hostRun) gatherFacts(ctx context.Context) bool {
 	h.res.RebootRequired = h.facts.RebootRequired
 	h.res.RebootReasons = h.facts.RebootReasons
 	return true
+}
+
+// detect picks the host's backend over its open transport.
+func (h *hostRun) detect(ctx context.Context, timeout time.Duration) error {
+	return h.step(ctx, "detect", timeout, func(c context.Context) error {
+		be, err := h.r.deps.Detect(c, h.host, h.t)
+		if err == nil && be == nil {
+			err = fmt.Errorf("%w: no backend for this host", patch.ErrUnsupported)
+		}
+		h.be = be
+		return err
+	})
 }
 
 // scan is the scanning phase: pending updates, after a metadata refresh if

@@ -161,46 +161,58 @@ func rebootPhase(p report.Phase) bool {
 // for and verified like any reboot; the old one, still there after a grace
 // period for a reboot scheduled a few seconds ahead, means it never
 // rebooted, so it reboots in a batch like any other host. Either way it is
-// rebooted once.
+// rebooted once. A connection that dies while the boot id is read means
+// the host is going down: it is waited for.
 func (h *hostRun) resumeReboot(ctx context.Context, cp Checkpoint) {
 	before := cp.BootIDBefore
 	h.bootBefore, h.rebootAt = before, cp.RebootAt
-	if !h.reachRebooting(ctx) || !h.checkpoint(ctx, report.PhaseFacts) || !h.gatherFacts(ctx) {
+	if !h.reachRebooting(ctx) {
 		return
 	}
-	id, err := h.bootID(ctx, h.t, h.r.cfg.StepTimeout)
-	if err != nil {
-		h.fail(ctx, "read boot id", err)
-		return
-	}
+	id, err := h.resumeBootID(ctx)
 	graceEnd := cp.RebootAt.Add(resumeRebootGrace)
-	going := false
-	for id == before && h.r.deps.Now().Before(graceEnd) {
+	for err == nil && id == before && h.r.deps.Now().Before(graceEnd) {
 		h.closeTransport()
 		if !sleepCtx(ctx, h.r.rng.jitter(h.r.cfg.Timing.PollMax)) {
-			h.fail(ctx, "wait for a scheduled reboot", ctx.Err())
-			return
-		}
-		t, err := h.dial(ctx, h.r.cfg.Timing.ProbeTimeout)
-		if err == nil {
-			h.t = t
-			id, err = h.bootID(ctx, t, min(h.r.cfg.StepTimeout, probeCommandFactor*h.r.cfg.Timing.ProbeTimeout))
-		}
-		if err != nil {
-			going = true // no answer: the scheduled reboot is under way
 			break
 		}
+		var t transport.Transport
+		if t, err = h.dial(ctx, h.r.cfg.Timing.ProbeTimeout); err == nil {
+			h.t = t
+			id, err = h.resumeBootID(ctx)
+		}
 	}
-	h.closeTransport()
-	if id == before && !going {
+	switch {
+	case ctx.Err() != nil:
+		h.fail(ctx, "read boot id", ctx.Err())
+		return
+	case err != nil && transport.Kind(err) == "" && !errors.Is(err, errStepTimeout):
+		h.fail(ctx, "read boot id", err) // not the host going down
+		return
+	case err == nil && id == before:
 		h.logf(nil, "boot id %s unchanged: the earlier run's reboot never happened; rebooting in a batch", id)
-		h.awaitBatch()
+		if h.gatherFacts(ctx) {
+			h.awaitBatch()
+		}
 		return
 	}
-	h.logf(nil, "the earlier run's reboot happened or is under way (boot id was %s): waiting for it and verifying", before)
-	if h.waitBack(ctx, before) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
+	h.closeTransport()
+	h.logf(err, "the earlier run's reboot happened or is under way (boot id was %s): waiting for it and verifying", before)
+	if h.waitBack(ctx, before) && h.gatherFacts(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
 		h.awaitBatch()
 	}
+}
+
+// resumeBootID picks the host's backend, if not yet done, and reads its
+// boot id, bounded like a probe of a rebooting host.
+func (h *hostRun) resumeBootID(ctx context.Context) (string, error) {
+	step := min(h.r.cfg.StepTimeout, probeCommandFactor*h.r.cfg.Timing.ProbeTimeout)
+	if h.be == nil {
+		if err := h.detect(ctx, step); err != nil {
+			return "", err
+		}
+	}
+	return h.bootID(ctx, h.t, step)
 }
 
 // reachRebooting connects to a host that may be down in the middle of a
