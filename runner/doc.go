@@ -126,6 +126,26 @@
 // "already rebooted". Either way Report.Interrupted is set and
 // EventInterrupt is emitted once.
 //
+// # Resuming a run
+//
+// Plan.Resume continues an earlier run of the same plan that was
+// interrupted (see ResumeState). A host that ended (EndedForGood) is not
+// contacted: its result is kept and counts in the summary and the failure
+// budget. A host Skip names ends skipped without being contacted. Every
+// other host continues from its last Checkpoint: not past scanning or
+// installing, it runs the per-host phases again (the rescan shows what an
+// interrupted install left, and only that is installed; a detached install
+// would be re-attached to in resumeInstall); awaiting its batch, or picked
+// for one before its boot id was read, it reconnects and awaits a batch; in
+// a reboot whose boot id was recorded, it is dialled (for up to the reboot
+// timeout) and its boot id read: a new one, or a connection lost while
+// reading it, is waited for and verified as after any reboot; the old one is
+// watched until a minute after the recorded read (a reboot scheduled a few
+// seconds ahead may still come) and then rebooted in a batch, so no host is
+// rebooted twice; after a verified reboot, it is rescanned and goes on as
+// after that reboot. Batch numbers continue after ResumeState.Batches, and
+// batch percentages count the hosts earlier batches rebooted.
+//
 // # Events and concurrency
 //
 // Every phase change is an EventPhase, every remote command an EventLog (its
