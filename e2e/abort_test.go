@@ -118,6 +118,7 @@ type eventLine struct {
 	Event string    `json:"event"`
 	Host  string    `json:"host"`
 	Phase string    `json:"phase"`
+	Batch int       `json:"batch"`
 }
 
 // readEvents reads the --events file written so far (a missing file is an

@@ -128,15 +128,7 @@ func (p patchrun) run(t *testing.T, timeout time.Duration, args ...string) (repo
 	c := p.lab.command(ctx, full...)
 	c.Stdout, c.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := c.Run()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("patchrun %s: %v", strings.Join(args, " "), err)
-	}
+	code := exitCode(t, c.Run(), "patchrun "+strings.Join(args, " "))
 	t.Logf("TIMING patchrun %s: %s (exit %d)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond), code)
 	var rep report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
@@ -147,6 +139,20 @@ func (p patchrun) run(t *testing.T, timeout time.Duration, args ...string) (repo
 		t.Logf("patchrun stderr (tail):\n%s", tail(stderr.String(), 1500))
 	}
 	return rep, code
+}
+
+// exitCode is the exit code of a finished command; a command that could
+// not run at all fails the test.
+func exitCode(t *testing.T, err error, what string) int {
+	t.Helper()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	case err != nil:
+		t.Fatalf("%s: %v", what, err)
+	}
+	return 0
 }
 
 func tail(s string, n int) string {
