@@ -2,10 +2,12 @@ package journal
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,5 +233,58 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Checkpoints from many hosts at once share fsyncs: while one runs, the
+// others' records are written and then made durable by a single next one.
+func TestConcurrentCheckpointsShareOneFsync(t *testing.T) {
+	dir := t.TempDir()
+	id := state.NewRunID(t0)
+	w := create(t, dir, id)
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	calls := 0
+	w.mu.Lock()
+	w.fsync = func(f *os.File) error {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			<-gate
+		}
+		return f.Sync()
+	}
+	w.mu.Unlock()
+	const hosts = 50
+	var wg sync.WaitGroup
+	for i := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			must(t, w.Checkpoint(runner.Checkpoint{Host: fmt.Sprintf("h%02d", i), Phase: report.PhaseScanning}))
+		}()
+	}
+	// Wait until every record is written (the first fsync holds the rest).
+	for {
+		if lines, _ := os.ReadFile(w.Path()); strings.Count(string(lines), "\n") == hosts+1 {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(gate)
+	wg.Wait()
+	if calls != 2 {
+		t.Errorf("%d fsyncs for %d concurrent checkpoints; want 2 (one in flight, one for all the others)", calls, hosts)
+	}
+	r, err := Open(dir, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range hosts {
+		if _, ok := r.Checkpoint(fmt.Sprintf("h%02d", i)); !ok {
+			t.Errorf("h%02d's checkpoint missing", i)
+		}
 	}
 }

@@ -27,6 +27,10 @@ type Writer struct {
 	lock    *state.Lock
 	path    string
 	size    int64 // the file's size: where the next record starts
+	synced  int64 // the file is durable up to here
+	syncing bool  // an fsync is running (outside mu)
+	flushed *sync.Cond
+	fsync   func(*os.File) error // (*os.File).Sync; tests count the calls
 	results resultIndex
 	err     error
 	now     func() time.Time
@@ -61,7 +65,7 @@ func Create(stateDir string, h Header) (*Writer, error) {
 		lock.Unlock()
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	w := &Writer{f: f, lock: lock, path: path, results: resultIndex{}, now: time.Now}
+	w := newWriter(f, lock, path, 0, resultIndex{})
 	if h.Format == 0 {
 		h.Format = FormatVersion
 	}
@@ -109,7 +113,7 @@ func Append(stateDir, runID string, r Resumed) (*Writer, error) {
 		lock.Unlock()
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	w := &Writer{f: f, lock: lock, path: path, size: run.size, results: run.results, now: time.Now}
+	w := newWriter(f, lock, path, run.size, run.results)
 	if r.Time.IsZero() {
 		r.Time = w.now()
 	}
@@ -118,6 +122,13 @@ func Append(stateDir, runID string, r Resumed) (*Writer, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+func newWriter(f *os.File, lock *state.Lock, path string, size int64, results resultIndex) *Writer {
+	w := &Writer{f: f, lock: lock, path: path, size: size, synced: size, results: results, now: time.Now}
+	w.flushed = sync.NewCond(&w.mu)
+	w.fsync = (*os.File).Sync
+	return w
 }
 
 // Path is the journal file's path.
@@ -178,16 +189,36 @@ func (w *Writer) write(rec record, durable bool) error {
 	if !durable {
 		return nil
 	}
-	// fsync outside the lock: other hosts' records are written meanwhile,
-	// and concurrent fsyncs of one file share the disk's flush.
-	f := w.f
-	w.mu.Unlock()
-	err = f.Sync()
-	w.mu.Lock()
-	if err != nil {
-		return w.failLocked(err)
+	return w.syncLocked(w.size)
+}
+
+// syncLocked returns once the file is durable up to byte end. It is a
+// group commit: one fsync at a time runs, outside the lock, and covers
+// every record written before it started, so many hosts' checkpoints
+// share one flush instead of queueing one fsync each. w.mu is held.
+func (w *Writer) syncLocked(end int64) error {
+	for w.synced < end {
+		if w.err != nil {
+			return w.err
+		}
+		if w.syncing {
+			w.flushed.Wait()
+			continue
+		}
+		w.syncing = true
+		target, f := w.size, w.f
+		w.mu.Unlock()
+		err := w.fsync(f)
+		w.mu.Lock()
+		w.syncing = false
+		if err != nil {
+			w.failLocked(err)
+		} else if target > w.synced {
+			w.synced = target
+		}
+		w.flushed.Broadcast()
 	}
-	return nil
+	return w.err
 }
 
 // failLocked makes err the Writer's sticky error. w.mu is held.
