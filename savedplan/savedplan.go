@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -208,7 +209,7 @@ var ErrBadPlan = errors.New("plan refused")
 func Read(path string) (Plan, error) {
 	data, err := fsread.ReadFile(path, maxFileBytes)
 	if err != nil {
-		return Plan{}, fmt.Errorf("%w: --plan %s: %w", ErrBadPlan, path, err)
+		return Plan{}, fmt.Errorf("%w: --plan %s: %v", ErrBadPlan, path, err)
 	}
 	var p Plan
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -220,7 +221,7 @@ func Read(path string) (Plan, error) {
 		if json.Unmarshal(data, &probe) == nil && probe.Format > FormatVersion {
 			return Plan{}, newerFormat(path, probe.Format)
 		}
-		return Plan{}, fmt.Errorf("%w: --plan %s is not a plan file patchrun can read: %w (hint: write a new one with patchrun scan --save-plan)", ErrBadPlan, path, err)
+		return Plan{}, fmt.Errorf("%w: --plan %s is not a plan file patchrun can read: %v (hint: write a new one with patchrun scan --save-plan)", ErrBadPlan, path, err)
 	}
 	switch {
 	case p.Format > FormatVersion:
@@ -249,6 +250,16 @@ func newerFormat(path string, v int) error {
 	return fmt.Errorf("%w: --plan %s has format %d; this patchrun reads format %d at most (hint: use the patchrun that wrote it, or a newer one)", ErrBadPlan, path, v, FormatVersion)
 }
 
+// FormatAge writes an age as --plan-max-age takes it: whole days as "7d",
+// anything else as a Go duration ("36h0m0s").
+func FormatAge(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d > 0 && d%day == 0 {
+		return strconv.Itoa(int(d/day)) + "d"
+	}
+	return d.String()
+}
+
 // Check refuses a plan that is older than maxAge (or written in the
 // future), or that names hosts the inventory does not have.
 func (p Plan) Check(now time.Time, maxAge time.Duration, inventoryHosts []string) error {
@@ -258,7 +269,7 @@ func (p Plan) Check(now time.Time, maxAge time.Duration, inventoryHosts []string
 		return fmt.Errorf("%w: it was created at %s, in the future (check this machine's clock)", ErrBadPlan, p.CreatedAt.Format(time.RFC3339))
 	case age > maxAge:
 		return fmt.Errorf("%w: it was created %s ago (%s), more than --plan-max-age %s (hint: scan again with --save-plan, or raise --plan-max-age)",
-			ErrBadPlan, age.Round(time.Minute), p.CreatedAt.Format(time.RFC3339), maxAge)
+			ErrBadPlan, FormatAge(age.Round(time.Minute)), p.CreatedAt.Format(time.RFC3339), FormatAge(maxAge))
 	}
 	known := map[string]bool{}
 	for _, n := range inventoryHosts {

@@ -131,7 +131,7 @@ func TestCheckAgeAndHosts(t *testing.T) {
 		inv  []string
 		want string
 	}{
-		{"too old", t0.Add(DefaultMaxAge + time.Hour), inv, "more than --plan-max-age 168h0m0s"},
+		{"too old", t0.Add(DefaultMaxAge + time.Hour), inv, "more than --plan-max-age 7d"},
 		{"future", t0.Add(-time.Hour), inv, "in the future"},
 		{"unknown host", t0, []string{"web1", "web2"}, "hosts the inventory does not have: win1"},
 	} {
