@@ -130,3 +130,18 @@ func planDrift(pl PlannedHost, pending []patch.Update) *report.PlanDrift {
 	}
 	return &d
 }
+
+// stillPending tells, from a rescan, whether an update asked for is still
+// to be installed: its id is still offered (Windows), or its package is
+// still pending and not yet at the version asked for. A package now at
+// that version with a newer one offered since (a pinned install) is done.
+func stillPending(found []patch.Update) func(patch.Update) bool {
+	now := map[string]patch.Update{}
+	for _, u := range found {
+		now[planKey(u)] = u
+	}
+	return func(u patch.Update) bool {
+		f, ok := now[planKey(u)]
+		return ok && (u.ID != "" || f.Current != u.Available)
+	}
+}

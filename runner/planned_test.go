@@ -122,3 +122,28 @@ func TestPlannedLaterRoundsStayInsideThePlan(t *testing.T) {
 		t.Errorf("installed %v; the update offered after the reboot is not in the plan", got)
 	}
 }
+
+// After an install whose end nobody saw, the rescan decides: a package still
+// at its old version is not installed, even when the version offered now
+// differs from the one asked for (a newer one published since).
+func TestStillPendingJudgesByTheVersionAskedFor(t *testing.T) {
+	asked := patch.Update{Name: "openssl", Arch: "amd64", Current: "1.0", Available: "1.1"}
+	win := patch.Update{Name: "CU", ID: "a1"}
+	tests := []struct {
+		name  string
+		found []patch.Update
+		u     patch.Update
+		want  bool
+	}{
+		{"still at the old version, newer offered", []patch.Update{{Name: "openssl", Arch: "amd64", Current: "1.0", Available: "1.2"}}, asked, true},
+		{"at the version asked for, newer offered", []patch.Update{{Name: "openssl", Arch: "amd64", Current: "1.1", Available: "1.2"}}, asked, false},
+		{"no longer pending", nil, asked, false},
+		{"another arch pending", []patch.Update{{Name: "openssl", Arch: "i386", Current: "1.0", Available: "1.1"}}, asked, false},
+		{"windows id still offered", []patch.Update{win}, win, true},
+	}
+	for _, tt := range tests {
+		if got := stillPending(tt.found)(tt.u); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
