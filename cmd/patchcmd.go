@@ -53,6 +53,7 @@ the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 				if err := o.saved.apply(&plan, o.common.inventory, o.common.inventoryHosts, a.streams.Err, time.Now()); err != nil {
 					return err
 				}
+				o.common.afterRun = func(r report.Report) error { return reportDrift(r, a.streams.Err) }
 			}
 			return a.runFleet(c.Context(), &o.common, plan, hosts)
 		},

@@ -88,6 +88,9 @@ func TestPatchWithAPlanInstallsThePlannedVersionNotANewerOne(t *testing.T) {
 	}
 	rep := decodeReport(t, r)
 	validateReport(t, reportSchema(t), "patch --plan", []byte(r.stdout))
+	if !strings.Contains(r.stderr, "patchrun: plan drift on d1: 1 changed (openssl planned "+planned["d1"].Target) {
+		t.Errorf("the drift is not on stderr:\n%s", r.stderr)
+	}
 	for name, u := range planned {
 		if got := fl.Host(name).Installed(u.Name); got != u.Target {
 			t.Errorf("%s: %s is at %q, want the planned %q (not the newer %q)", name, u.Name, got, u.Target, newer[name])

@@ -159,3 +159,14 @@ func savePlan(path string, r report.Report, sel savedplan.Selection, inventoryPa
 	}
 	return nil
 }
+
+// reportDrift says on warn which hosts' pending updates differed from the
+// plan, so a text run shows it too (the JSON has it in plan_drift).
+func reportDrift(r report.Report, warn io.Writer) error {
+	for _, h := range r.Hosts {
+		if h.PlanDrift != nil {
+			fmt.Fprintf(warn, "patchrun: plan drift on %s: %s\n", termtext.Text(h.Name), termtext.Text(h.PlanDrift.String()))
+		}
+	}
+	return nil
+}

@@ -147,3 +147,22 @@ func TestStillPendingJudgesByTheVersionAskedFor(t *testing.T) {
 		}
 	}
 }
+
+// Windows updates are planned by update id: the planned id is installed,
+// an id offered since is reported new and left alone.
+func TestPlannedWindowsUpdatesGoByID(t *testing.T) {
+	cu := patch.Update{Name: "2026-11 Cumulative Update", KB: "KB5050001", ID: "id-cu", Security: true}
+	later := patch.Update{Name: "2026-12 Cumulative Update", KB: "KB5050002", ID: "id-later", Security: true}
+	w := &fakeHost{name: "w", pending: []patch.Update{cu, later}}
+	f := newFleet(t, w)
+	plan := fastPlan(report.CmdPatch, f)
+	plan.Planned = map[string]PlannedHost{"w": {Updates: []patch.Update{cu}}}
+	rep, _ := runPlan(t, context.Background(), plan, f, nil)
+	h := byName(rep)["w"]
+	if got := f.host("w").installedNames; !reflect.DeepEqual(got, []string{cu.Name}) {
+		t.Errorf("installed %v, want only the planned id", got)
+	}
+	if h.PlanDrift == nil || len(h.PlanDrift.New) != 1 || h.PlanDrift.New[0].ID != "id-later" || len(h.PlanDrift.Changed)+len(h.PlanDrift.Gone) != 0 {
+		t.Errorf("drift %+v, want id-later new", h.PlanDrift)
+	}
+}
