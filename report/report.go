@@ -111,20 +111,20 @@ type HostResult struct {
 	// RebootCancel says, for a run aborted after this host's reboot was
 	// scheduled but before it was seen to happen, what became of it (see
 	// the RebootCancel* values); Error says why.
-	RebootCancel string   `json:"reboot_cancel,omitempty"`
-	Rounds       int      `json:"rounds,omitempty"`
-	WouldReboot  bool     `json:"would_reboot,omitempty"`  // --dry-run
-	WouldInstall []string `json:"would_install,omitempty"` // --dry-run: names of the selected updates
-	// PlanDrift, with `patch --plan`, is how the host's pending updates
-	// differ from its plan; nil when they match.
-	PlanDrift *PlanDrift  `json:"plan_drift,omitempty"`
-	Exec      *ExecResult `json:"exec,omitempty"`
+	RebootCancel string      `json:"reboot_cancel,omitempty"`
+	Rounds       int         `json:"rounds,omitempty"`
+	WouldReboot  bool        `json:"would_reboot,omitempty"`  // --dry-run
+	WouldInstall []string    `json:"would_install,omitempty"` // --dry-run: names of the selected updates
+	Exec         *ExecResult `json:"exec,omitempty"`
 	// Output holds bounded output tails: one per install round, then the
 	// step that failed the host (if a remote command ran in it), oldest
 	// first, at most MaxStepOutputs entries (the oldest are dropped).
 	Output     []StepOutput `json:"output,omitempty"`
 	StartedAt  time.Time    `json:"started_at"`
 	FinishedAt time.Time    `json:"finished_at"`
+	// PlanDrift, with `patch --plan`, is how the host's pending updates
+	// differ from its plan; nil when they match.
+	PlanDrift *PlanDrift `json:"plan_drift,omitempty"`
 }
 
 // What became of a scheduled reboot when the run was aborted before the
