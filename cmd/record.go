@@ -250,16 +250,11 @@ func (a *app) renderRun(format string, rep report.Report, jw *journal.Writer) er
 		return a.render(format, rep)
 	}
 	if report.Format(format) != report.FormatJSON {
-		full := make([]report.HostResult, 0, len(rep.Hosts))
-		err := eachFullResult(rep.Hosts, jw, func(h report.HostResult) error {
-			full = append(full, h)
-			return nil
-		})
+		full, err := fullReport(rep, jw)
 		if err != nil {
 			return err
 		}
-		rep.Hosts = full
-		return a.render(format, rep)
+		return a.render(format, full)
 	}
 	return streamJSON(a.streams.Out, rep, jw)
 }
