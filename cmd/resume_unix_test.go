@@ -1,0 +1,71 @@
+//go:build unix
+
+package cmd
+
+import (
+	"bytes"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/patchrun/patchrun/internal/fleet"
+	"github.com/patchrun/patchrun/report"
+)
+
+// A run stopped with one SIGTERM ends its hosts skipped ("interrupted"):
+// resume continues them, the one whose install finished included, and
+// installs and reboots every host exactly once.
+func TestResumeContinuesARunStoppedBySIGTERM(t *testing.T) {
+	fl, inv := startFleet(t, fleet.Config{PerDistro: map[fleet.Distro]int{fleet.Debian12: 3}, InstallTime: 100 * time.Millisecond})
+	first := fl.Host(fl.Hosts()[0].Name)
+	stateDir := t.TempDir()
+	c := patchrunProcess(t, "patch", "-i", inv, "-o", "json", "--forks", "1", "--state-dir", stateDir)
+	var out bytes.Buffer
+	var errOut syncBuffer
+	c.Stdout, c.Stderr = &out, &errOut
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- c.Wait() }()
+	deadline := time.After(30 * time.Second)
+	for !installStarted(first.CommandsSeen()) {
+		select {
+		case err := <-waited:
+			t.Fatalf("patch ended before the install started: %v\n%s", err, errOut.String())
+		case <-deadline:
+			_ = c.Process.Kill()
+			t.Fatal("the first host's install never started")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := c.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitOf(t, <-waited); code != ExitInterrupted {
+		t.Fatalf("patch exit %d, want %d:\n%s", code, ExitInterrupted, errOut.String())
+	}
+	if first.Reboots() != 0 || len(first.Pending()) != 0 {
+		t.Fatalf("%s: %d reboots, %d pending after the stop: want its install done, no reboot", first.Name(), first.Reboots(), len(first.Pending()))
+	}
+
+	r := runCLI(t, nil, "resume", "--state-dir", stateDir, "-o", "json")
+	if r.code != ExitOK {
+		t.Fatalf("resume exit %d:\n%s", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	for _, info := range fl.Hosts() {
+		sim := fl.Host(info.Name)
+		h := hostByName(t, rep, info.Name)
+		installs := 0
+		for _, cmd := range sim.CommandsSeen() {
+			if installStarted([]string{cmd}) {
+				installs++
+			}
+		}
+		if h.Status != report.StatusOK || !h.Rebooted || sim.Reboots() != 1 || installs != 1 || len(sim.Pending()) != 0 {
+			t.Errorf("%s: status %s rebooted %v; host rebooted %d times, %d install commands, %d pending: %s",
+				info.Name, h.Status, h.Rebooted, sim.Reboots(), installs, len(sim.Pending()), h.Error)
+		}
+	}
+}
