@@ -18,9 +18,15 @@ import (
 // nothing is cleaned up, the journal stops where it was.
 func killedPatch(t *testing.T, inv, stateDir string, kill func(eventRecord) bool, args ...string) {
 	t.Helper()
+	killedRun(t, kill, append([]string{"patch", "-i", inv, "-o", "json", "--no-progress", "--state-dir", stateDir}, args...)...)
+}
+
+// killedRun runs patchrun with args and --events as its own process and
+// kills it with SIGKILL at the first event kill matches.
+func killedRun(t *testing.T, kill func(eventRecord) bool, args ...string) {
+	t.Helper()
 	events := filepath.Join(t.TempDir(), "events.jsonl")
-	argv := append([]string{"patch", "-i", inv, "-o", "json", "--no-progress", "--state-dir", stateDir, "--events", events}, args...)
-	c := patchrunProcess(t, argv...)
+	c := patchrunProcess(t, append(args, "--events", events)...)
 	var errOut syncBuffer
 	c.Stderr = &errOut
 	if err := c.Start(); err != nil {
@@ -32,7 +38,7 @@ func killedPatch(t *testing.T, inv, stateDir string, kill func(eventRecord) bool
 	for !seen(events, kill) {
 		select {
 		case err := <-waited:
-			t.Fatalf("patch ended before the kill: %v\n%s", err, errOut.String())
+			t.Fatalf("%s ended before the kill: %v\n%s", args[0], err, errOut.String())
 		case <-deadline:
 			_ = c.Process.Kill()
 			t.Fatalf("no event to kill at; stderr:\n%s", errOut.String())
@@ -131,6 +137,30 @@ func testResumeAfterKill(t *testing.T, kill func(eventRecord) bool) {
 	byID := runCLI(t, nil, "resume", "--state-dir", stateDir, rep.RunID)
 	if byID.code != ExitCantStart || !strings.Contains(byID.stderr, "run "+rep.RunID+" finished") {
 		t.Errorf("resume of the finished run by id: exit %d, stderr %q", byID.code, byID.stderr)
+	}
+}
+
+// A resumed run killed in its turn is resumed again: the journal holds
+// both segments, and the second resume finishes with every host rebooted
+// once.
+func TestResumeOfAKilledResume(t *testing.T) {
+	fl, inv := startFleet(t, fleet.Config{Count: 6, DownTime: 700 * time.Millisecond})
+	stateDir := t.TempDir()
+	killedPatch(t, inv, stateDir, batchStart(2), "--batch", "2", "--reboot-timeout", "30s")
+	killedRun(t, batchStart(4), "resume", "--state-dir", stateDir, "-o", "json", "--no-progress")
+
+	r := runCLI(t, nil, "resume", "--state-dir", stateDir, "-o", "json", "--no-progress")
+	if r.code != ExitOK {
+		t.Fatalf("second resume exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	if len(rep.Hosts) != 6 || rep.Summary.OK != 6 {
+		t.Fatalf("report: %d hosts, summary %+v", len(rep.Hosts), rep.Summary)
+	}
+	for _, h := range rep.Hosts {
+		if n := fl.Host(h.Name).Reboots(); n != 1 || !h.Rebooted {
+			t.Errorf("%s: rebooted %d times (report: %v, batch %d)", h.Name, n, h.Rebooted, h.RebootBatch)
+		}
 	}
 }
 
