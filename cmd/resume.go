@@ -59,7 +59,7 @@ again) and exec must not run its command twice on a host that ran it.`,
 	addStateDirFlag(c, &o.stateDir)
 	addOutputFlag(c, &o.output)
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bars, even on a terminal")
-	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file")
+	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file (the interrupted run's own --events file is left alone)")
 	f.IntVarP(&o.forks, "forks", "f", runner.DefaultForks, "parallel workers for connect/scan/install (default: the run's own)")
 	return c
 }
@@ -93,9 +93,9 @@ func (a *app) resume(c *cobra.Command, o *resumeOptions, args []string) error {
 	if fl.Changed("no-progress") {
 		argv = append(argv, "--no-progress="+strconv.FormatBool(o.noProgress))
 	}
-	if fl.Changed("events") {
-		argv = append(argv, "--events", o.events)
-	}
+	// The interrupted run's --events file holds its story up to the
+	// interrupt: the resumed run writes only the file given to resume.
+	argv = append(argv, "--events", o.events)
 	if fl.Changed("forks") {
 		argv = append(argv, "--forks", strconv.Itoa(o.forks))
 	}

@@ -16,14 +16,15 @@ import (
 // killedPatch runs `patch` as its own process and kills it with SIGKILL
 // at the first event of --events that kill matches: no handler runs,
 // nothing is cleaned up, the journal stops where it was.
-func killedPatch(t *testing.T, inv, stateDir string, kill func(eventRecord) bool, args ...string) {
+func killedPatch(t *testing.T, inv, stateDir string, kill func(eventRecord) bool, args ...string) string {
 	t.Helper()
-	killedRun(t, kill, append([]string{"patch", "-i", inv, "-o", "json", "--no-progress", "--state-dir", stateDir}, args...)...)
+	return killedRun(t, kill, append([]string{"patch", "-i", inv, "-o", "json", "--no-progress", "--state-dir", stateDir}, args...)...)
 }
 
 // killedRun runs patchrun with args and --events as its own process and
-// kills it with SIGKILL at the first event kill matches.
-func killedRun(t *testing.T, kill func(eventRecord) bool, args ...string) {
+// kills it with SIGKILL at the first event kill matches. It returns the
+// --events file.
+func killedRun(t *testing.T, kill func(eventRecord) bool, args ...string) string {
 	t.Helper()
 	events := filepath.Join(t.TempDir(), "events.jsonl")
 	c := patchrunProcess(t, append(args, "--events", events)...)
@@ -49,6 +50,7 @@ func killedRun(t *testing.T, kill func(eventRecord) bool, args ...string) {
 		t.Fatal(err)
 	}
 	<-waited
+	return events
 }
 
 type eventRecord struct {
@@ -146,7 +148,7 @@ func testResumeAfterKill(t *testing.T, kill func(eventRecord) bool) {
 func TestResumeOfAKilledResume(t *testing.T) {
 	fl, inv := startFleet(t, fleet.Config{Count: 6, DownTime: 700 * time.Millisecond})
 	stateDir := t.TempDir()
-	killedPatch(t, inv, stateDir, batchStart(2), "--batch", "2", "--reboot-timeout", "30s")
+	patchEvents := killedPatch(t, inv, stateDir, batchStart(2), "--batch", "2", "--reboot-timeout", "30s")
 	killedRun(t, batchStart(4), "resume", "--state-dir", stateDir, "-o", "json", "--no-progress")
 
 	r := runCLI(t, nil, "resume", "--state-dir", stateDir, "-o", "json", "--no-progress")
@@ -156,6 +158,11 @@ func TestResumeOfAKilledResume(t *testing.T) {
 	rep := decodeReport(t, r)
 	if len(rep.Hosts) != 6 || rep.Summary.OK != 6 {
 		t.Fatalf("report: %d hosts, summary %+v", len(rep.Hosts), rep.Summary)
+	}
+	// The first run's --events file tells its own story: no resume
+	// truncates it or writes to it.
+	if !seen(patchEvents, batchStart(2)) || seen(patchEvents, batchStart(3)) {
+		t.Errorf("the interrupted run's --events file was rewritten by a resume")
 	}
 	for _, h := range rep.Hosts {
 		if n := fl.Host(h.Name).Reboots(); n != 1 || !h.Rebooted {
