@@ -236,18 +236,29 @@ func (a *app) renderRun(format string, rep report.Report, jw *journal.Writer) er
 		return a.render(format, rep)
 	}
 	if report.Format(format) != report.FormatJSON {
-		full := make([]report.HostResult, 0, len(rep.Hosts))
-		err := eachFullResult(rep.Hosts, jw, func(h report.HostResult) error {
-			full = append(full, h)
-			return nil
-		})
+		full, err := fullReport(rep, jw)
 		if err != nil {
 			return err
 		}
-		rep.Hosts = full
-		return a.render(format, rep)
+		return a.render(format, full)
 	}
 	return streamJSON(a.streams.Out, rep, jw)
+}
+
+// fullReport is rep with every host's full result, read back from the
+// journal: for the text table's details and a saved plan, which need
+// every update.
+func fullReport(rep report.Report, jw *journal.Writer) (report.Report, error) {
+	if jw == nil {
+		return rep, nil
+	}
+	full := make([]report.HostResult, 0, len(rep.Hosts))
+	err := eachFullResult(rep.Hosts, jw, func(h report.HostResult) error {
+		full = append(full, h)
+		return nil
+	})
+	rep.Hosts = full
+	return rep, err
 }
 
 // eachFullResult calls fn with each host's full result, in the order of

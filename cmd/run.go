@@ -46,6 +46,7 @@ func (a *app) loadHosts(o *commonOptions) ([]inventory.Host, error) {
 		fmt.Fprintf(a.streams.Err, "patchrun: warning: %s\n", termtext.Text(w.Error()))
 	}
 	hosts := inv.Hosts
+	o.inventoryHosts = inv.Hosts
 	if o.limit.set {
 		if hosts, err = inventory.Select(hosts, o.limit.pattern); err != nil {
 			return nil, err
@@ -166,11 +167,18 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 		rec.discard()
 		return err
 	}
-	var renderErr error
+	var afterErr, renderErr error
+	if o.afterRun != nil {
+		full, err := fullReport(report, jw)
+		if err == nil {
+			err = o.afterRun(full)
+		}
+		afterErr = err
+	}
 	if err := a.renderRun(o.output, report, jw); err != nil {
 		renderErr = &resultError{fmt.Errorf("write result: %w", err)}
 	}
-	result := errors.Join(renderErr, eventsErr, outcome(report))
+	result := errors.Join(afterErr, renderErr, eventsErr, outcome(report))
 	if rec != nil {
 		result = errors.Join(result, rec.end(report, result))
 	}
