@@ -259,6 +259,22 @@ func (a *app) renderRun(format string, rep report.Report, jw *journal.Writer) er
 	return streamJSON(a.streams.Out, rep, jw)
 }
 
+// fullReport is rep with every host's full result, read back from the
+// journal: for the text table's details and a saved plan, which need
+// every update.
+func fullReport(rep report.Report, jw *journal.Writer) (report.Report, error) {
+	if jw == nil {
+		return rep, nil
+	}
+	full := make([]report.HostResult, 0, len(rep.Hosts))
+	err := eachFullResult(rep.Hosts, jw, func(h report.HostResult) error {
+		full = append(full, h)
+		return nil
+	})
+	rep.Hosts = full
+	return rep, err
+}
+
 // eachFullResult calls fn with each host's full result, in the order of
 // hosts: from the journal where it holds one, else the one in memory (a
 // host whose journal write failed kept its full result).

@@ -176,9 +176,10 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	var afterErr, renderErr error
 	if o.afterRun != nil {
 		full, err := fullReport(report, jw)
-		if afterErr = err; err == nil {
-			afterErr = o.afterRun(full)
+		if err == nil {
+			err = o.afterRun(full)
 		}
+		afterErr = err
 	}
 	if err := a.renderRun(o.output, report, jw); err != nil {
 		renderErr = &resultError{fmt.Errorf("write result: %w", err)}
@@ -188,22 +189,6 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 		result = errors.Join(result, rec.end(report, result))
 	}
 	return result
-}
-
-// fullReport is rep with every host's full result: a journaled run keeps
-// only compact results in memory, so they are read back from the journal
-// (for what needs them all at once: scan --save-plan, the text table).
-func fullReport(rep report.Report, jw *journal.Writer) (report.Report, error) {
-	if jw == nil {
-		return rep, nil
-	}
-	full := make([]report.HostResult, 0, len(rep.Hosts))
-	err := eachFullResult(rep.Hosts, jw, func(h report.HostResult) error {
-		full = append(full, h)
-		return nil
-	})
-	rep.Hosts = full
-	return rep, err
 }
 
 // outputWidth is the width the text result is fitted to: COLUMNS when set
