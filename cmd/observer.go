@@ -35,10 +35,11 @@ type observer interface {
 // --events it also writes the JSONL stream.
 func (a *app) newObserver(o *commonOptions, plan runner.Plan, inputs []runInput, jw *journal.Writer) (observer, error) {
 	log := a.logger(o.verbose)
-	var inner observer = &lineObserver{log: log, total: len(plan.Hosts), busy: newInflight()}
+	todo := len(plan.Hosts) - plan.Resume.Ended() // a resumed run's hosts that ended before are done
+	var inner observer = &lineObserver{log: log, total: todo, busy: newInflight()}
 	every := lineProgressEvery
 	if a.stderrIsTerminal() && !o.noProgress {
-		inner = newBarObserver(a.streams.Err, log, o.verbose, len(plan.Hosts), plan.Command)
+		inner = newBarObserver(a.streams.Err, log, o.verbose, todo, plan.Command)
 		every = barRefreshEvery
 	}
 	if o.events != "" {

@@ -37,6 +37,21 @@ type ResumedHost struct {
 	Skip string
 }
 
+// Ended counts the hosts that ended in the earlier run and stay as they
+// ended: the resumed run has len(Plan.Hosts) minus this many hosts to do.
+func (rs *ResumeState) Ended() int {
+	if rs == nil {
+		return 0
+	}
+	n := 0
+	for _, h := range rs.Hosts {
+		if h.Ended != nil && h.Skip == "" {
+			n++
+		}
+	}
+	return n
+}
+
 // EndedForGood reports whether a host that ended in an earlier run stays
 // as it ended when that run is resumed. A host that ended only because the
 // run was interrupted (skipped before it started, or stopped half way) has

@@ -264,6 +264,9 @@ func TestResumeSharesTheFailureBudgetAndSkipsRemovedHosts(t *testing.T) {
 	if rep.Summary.Failed != 1 || rep.Summary.Skipped != 2 {
 		t.Errorf("summary %+v", rep.Summary)
 	}
+	if n := plan.Resume.Ended(); n != 1 || len(rec.kinds(EventHostEnd)) != 2 {
+		t.Errorf("%d hosts ended before, %d host ends in this run; want 1 and 2 (progress counts them)", n, len(rec.kinds(EventHostEnd)))
+	}
 }
 
 func TestEndedForGood(t *testing.T) {
