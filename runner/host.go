@@ -35,6 +35,9 @@ type hostRun struct {
 	installed map[string]bool // updateKey of every update installed in any round
 	byKey     map[string]int  // updateKey → index in res.Updates
 	reboots   int             // verified reboots
+	// job names the detached install job whose result is unread after a
+	// lost link (reattach.go); empty otherwise.
+	job string
 
 	capture stepCapture // the remote commands of the step in progress
 	// failedStep is the output of the last step if it failed; the host's

@@ -103,6 +103,9 @@ func (h *hostRun) gatherFacts(ctx context.Context) bool {
 			err = fmt.Errorf("%w: no backend for this host", patch.ErrUnsupported)
 		}
 		h.be = be
+		if err == nil {
+			nameJobs(be, h.r.cfg.RunID)
+		}
 		return err
 	})
 	if err != nil {

@@ -127,6 +127,13 @@ func CmdAptInstall(names []string) string {
 	return aptInstallOpts + " install --only-upgrade " + strings.Join(names, " ") + " </dev/null"
 }
 
+// CmdDpkgAudit lists packages an interrupted dpkg left unpacked or
+// half-configured; it prints nothing when dpkg is consistent.
+const CmdDpkgAudit = envC + "dpkg --audit"
+
+// RepairDpkg finishes what an interrupted dpkg left half-done.
+const RepairDpkg = "dpkg --configure -a"
+
 // ---- dnf / dnf5 / yum (RHEL family, Fedora, Amazon Linux) ----
 // bin is "dnf", "dnf5" or "yum".
 
@@ -208,6 +215,12 @@ func CmdZypperUpdate(names []string) string {
 		line += " " + strings.Join(names, " ")
 	}
 	return line
+}
+
+// CmdStaleLock prints the pid in the lock file when no such process runs
+// (a package manager was killed and left its lock), nothing otherwise.
+func CmdStaleLock(file string) string {
+	return "test -s " + file + " && test ! -d /proc/$(cat " + file + ") && cat " + file
 }
 
 // ---- reboot ----

@@ -36,7 +36,7 @@ func (b *rpmBackend) Facts(ctx context.Context, t transport.Transport) (patch.Fa
 
 func (b *rpmBackend) Refresh(ctx context.Context, t transport.Transport) error {
 	what := b.bin + " makecache"
-	res, err := run(ctx, t, what, b.priv(CmdRPMRefresh(b.bin)))
+	res, err := run(ctx, b.jobs(t, jobRefresh), what, b.priv(CmdRPMRefresh(b.bin)))
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (b *rpmBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 // Install runs `upgrade` (yum: `update`) with no names when full, else
 // with exactly the given names; verified by rerunning check-update.
 func (b *rpmBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
-	return installAndVerify(ctx, t, updates, full, installPlan{
+	return b.installAndVerify(ctx, t, updates, full, installPlan{
 		what:   b.bin + " upgrade",
 		full:   b.priv(CmdRPMUpgrade(b.bin, nil)),
 		subset: func(names []string) string { return b.priv(CmdRPMUpgrade(b.bin, names)) },
