@@ -31,6 +31,8 @@ func TestLab(t *testing.T) {
 		{"unreachable, changed host key and dpkg lock", testFaults},
 		{"a host that never returns halts later batches", testNeverReturns},
 		{"an abort during the reboot delay cancels the scheduled reboot", testAbortCancelsReboot},
+		// Last: it publishes a labslow update that stays pending elsewhere.
+		{"an SSH session killed mid-install leaves the transaction complete", testKilledSessionDuringSlowInstall},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, func(t *testing.T) { s.fn(t, l, p) }) {
