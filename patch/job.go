@@ -7,8 +7,8 @@ import (
 	"github.com/patchrun/patchrun/transport"
 )
 
-// JobLostError says the connection dropped while an install ran as a
-// detached job on the host: the job keeps running there, and its outcome can
+// JobLostError says the connection dropped while an install (or a
+// metadata refresh) ran as a detached job on the host: the job keeps running there, and its outcome can
 // still be learned by re-attaching to it (Reattacher) over a new connection.
 // It wraps the transport error, so errors.Is(err, transport.ErrConnLost)
 // still holds and a caller that cannot re-attach treats the outcome as
@@ -32,6 +32,9 @@ func (e *JobLostError) Unwrap() error { return e.Err }
 // have. It may return another *JobLostError if the link drops again.
 type Reattacher interface {
 	ReattachInstall(ctx context.Context, t transport.Transport, job string, updates []Update, full bool) (InstallResult, error)
+	// ReattachRefresh follows a metadata refresh job to its end the same
+	// way, after Refresh returned a *JobLostError.
+	ReattachRefresh(ctx context.Context, t transport.Transport, job string) error
 }
 
 // JobNamer is implemented by a backend that names its host-side jobs after

@@ -144,7 +144,7 @@ func (h *hostRun) listUpdates(ctx context.Context, refresh bool) bool {
 	cfg := &h.r.cfg
 	if refresh {
 		err := h.step(ctx, "refresh", cfg.StepTimeout, func(c context.Context) error {
-			return h.be.Refresh(c, h.t)
+			return h.refreshDetached(c)
 		})
 		if err != nil {
 			h.fail(ctx, "refresh", err)

@@ -38,24 +38,52 @@ func nameJobs(be patch.Backend, runID string) {
 func (h *hostRun) installDetached(ctx context.Context, updates []patch.Update, full bool) (patch.InstallResult, error) {
 	ir, err := h.be.Install(ctx, h.t, updates, full)
 	ra, ok := h.be.(patch.Reattacher)
-	for ok && ctx.Err() == nil {
-		var lost *patch.JobLostError
-		if !errors.As(err, &lost) {
-			break
-		}
-		h.job = lost.Job
-		h.logf(err, "install job %s: connection lost; reconnecting to re-attach", lost.Job)
-		t, derr := h.redialUntil(ctx)
-		if derr != nil {
-			return ir, fmt.Errorf("%w; reconnect to re-attach: %w", err, derr)
-		}
-		ir, err = ra.ReattachInstall(ctx, t, lost.Job, updates, full)
+	if !ok {
+		return ir, err
 	}
 	var lost *patch.JobLostError
+	if errors.As(err, &lost) {
+		h.job = lost.Job
+	}
+	err = h.reattach(ctx, err, func(t transport.Transport, job string) error {
+		h.job = job
+		var err error
+		ir, err = ra.ReattachInstall(ctx, t, job, updates, full)
+		return err
+	})
 	if !errors.As(err, &lost) {
 		h.job = ""
 	}
 	return ir, err
+}
+
+// refreshDetached is installDetached for the metadata refresh.
+func (h *hostRun) refreshDetached(ctx context.Context) error {
+	err := h.be.Refresh(ctx, h.t)
+	if ra, ok := h.be.(patch.Reattacher); ok {
+		err = h.reattach(ctx, err, func(t transport.Transport, job string) error {
+			return ra.ReattachRefresh(ctx, t, job)
+		})
+	}
+	return err
+}
+
+// reattach: while err says the link to a job still running was lost, it
+// dials the host again and follows the job with again.
+func (h *hostRun) reattach(ctx context.Context, err error, again func(t transport.Transport, job string) error) error {
+	for ctx.Err() == nil {
+		var lost *patch.JobLostError
+		if !errors.As(err, &lost) {
+			break
+		}
+		h.logf(err, "job %s: connection lost; reconnecting to re-attach", lost.Job)
+		t, derr := h.redialUntil(ctx)
+		if derr != nil {
+			return fmt.Errorf("%w; reconnect to re-attach: %w", err, derr)
+		}
+		err = again(t, lost.Job)
+	}
+	return err
 }
 
 // redialUntil replaces the host's dropped connection, retrying with backoff

@@ -27,9 +27,29 @@ type detachedBackend struct {
 	attached []string // jobs re-attached
 	conns    map[transport.Transport]bool
 	gone     bool // after the first loss the host cannot be dialled
+	// refreshLost: the link drops once during the metadata refresh job.
+	refreshLost bool
 }
 
 func (b *detachedBackend) NameJobs(runID string) { b.runID = runID }
+
+func (b *detachedBackend) Refresh(ctx context.Context, t transport.Transport) error {
+	b.conns[t] = true
+	if b.refreshLost {
+		b.refreshLost = false
+		return &patch.JobLostError{Job: "patchrun-refresh-" + b.runID + "-1", Err: transport.ErrConnLost}
+	}
+	return b.Backend.Refresh(ctx, t)
+}
+
+func (b *detachedBackend) ReattachRefresh(ctx context.Context, t transport.Transport, job string) error {
+	if b.conns[t] {
+		return errors.New("re-attached over the dropped connection")
+	}
+	b.conns[t] = true
+	b.attached = append(b.attached, job)
+	return b.Backend.Refresh(ctx, t)
+}
 
 func (b *detachedBackend) Install(ctx context.Context, t transport.Transport, ups []patch.Update, full bool) (patch.InstallResult, error) {
 	job := fmt.Sprintf("patchrun-install-%s-%d", b.runID, len(b.started)+1)
@@ -96,7 +116,7 @@ func TestLostLinkReattachesToTheSameJob(t *testing.T) {
 			}
 			var logged bool
 			for _, e := range rec.kinds(EventLog) {
-				logged = logged || strings.Contains(e.Detail, "install job patchrun-install-r1-1: connection lost; reconnecting to re-attach")
+				logged = logged || strings.Contains(e.Detail, "job patchrun-install-r1-1: connection lost; reconnecting to re-attach")
 			}
 			if !logged {
 				t.Error("the re-attach is not in the log")
@@ -128,5 +148,31 @@ func TestLostLinkWithoutReconnectIsUnknown(t *testing.T) {
 		!strings.Contains(h.Error, "reconnect to re-attach: dial a: unreachable") ||
 		rep.Summary.UpdatesUnknown != 1 {
 		t.Fatalf("status %s kind %s error %q unknown %d", h.Status, h.ErrorKind, h.Error, rep.Summary.UpdatesUnknown)
+	}
+}
+
+// The metadata refresh runs detached too: a link lost during it is
+// re-attached the same way, and the run goes on to scan and install.
+func TestLostLinkDuringRefreshReattaches(t *testing.T) {
+	a := &fakeHost{name: "a", pending: []patch.Update{upd("openssl", true, false)}}
+	f := newFleet(t, a)
+	plan := fastPlan(report.CmdPatch, f)
+	plan.RunID = "r2"
+	var be *detachedBackend
+	deps := f.deps()
+	deps.Detect = func(ctx context.Context, h inventory.Host, tr transport.Transport) (patch.Backend, error) {
+		inner, err := f.detect(ctx, h, tr)
+		be = &detachedBackend{Backend: inner, f: f, refreshLost: true, conns: map[transport.Transport]bool{}}
+		return be, err
+	}
+	rep, err := Run(context.Background(), plan, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := byName(rep)["a"]; h.Status != report.StatusOK || rep.Summary.UpdatesInstalled != 1 {
+		t.Fatalf("status %s error %q installed %d; want ok, 1 installed", h.Status, h.Error, rep.Summary.UpdatesInstalled)
+	}
+	if len(be.attached) != 1 || be.attached[0] != "patchrun-refresh-r2-1" {
+		t.Fatalf("re-attached %v; want the refresh job once", be.attached)
 	}
 }

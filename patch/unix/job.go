@@ -288,3 +288,17 @@ func (h *host) ReattachInstall(ctx context.Context, t transport.Transport, job s
 	}
 	return h.install(ctx, t, updates, full, *h.lastPlan, job)
 }
+
+// ReattachRefresh implements patch.Reattacher: it follows a refresh job to
+// its end over t. Exit 0 is success; zypper's "some repository was
+// skipped" too, as in Refresh.
+func (h *host) ReattachRefresh(ctx context.Context, t transport.Transport, job string) error {
+	res, err := h.followJob(ctx, t, job)
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 && (h.manager != "zypper" || res.ExitCode != zypperReposSkipped) {
+		return commandFailed("refresh job "+job, res)
+	}
+	return nil
+}

@@ -205,3 +205,36 @@ func TestJobLostWithoutStatus(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A refresh job is followed and re-attached like an install; its exit
+// status decides.
+func TestRefreshJobReattach(t *testing.T) {
+	const refresh = "LANG=C LC_ALL=C apt-get -q update -o DPkg::Lock::Timeout=120"
+	f, b, _ := aptJobHost(t)
+	start, wait, clean := jobLines("patchrun-refresh-r1-1", refresh)
+	f.on(start, jobAnswer("started nohup"))
+	f.on(wait, fail(transport.ErrConnLost))
+	err := b.Refresh(context.Background(), f)
+	var lost *patch.JobLostError
+	if !errors.As(err, &lost) || lost.Job != "patchrun-refresh-r1-1" {
+		t.Fatalf("want the refresh job lost, got %v", err)
+	}
+	for _, tt := range []struct {
+		answer step
+		ok     bool
+	}{
+		{ok(JobMarker + " done 0\n"), true},
+		{exit(0, JobMarker+" done 100\n", "E: The repository is not signed.\n"), false},
+	} {
+		g := newFake(t)
+		g.on(wait, tt.answer)
+		g.on(clean, jobAnswer("cleaned"))
+		err := b.ReattachRefresh(context.Background(), g, lost.Job)
+		if (err == nil) != tt.ok || (!tt.ok && !strings.Contains(err.Error(), "exit status 100")) {
+			t.Errorf("re-attached refresh: %v; want ok=%v", err, tt.ok)
+		}
+		if g.count(start) != 0 {
+			t.Error("re-attach started a second refresh")
+		}
+	}
+}
