@@ -93,3 +93,29 @@ echo "jobs:$(ls -A /run/patchrun 2>/dev/null)"`)
 		}
 	}
 }
+
+// testInterruptedDpkgIsReported leaves dpkg interrupted on a host (labslow
+// 1.2 unpacked, never configured: what a package manager killed with its
+// SSH session leaves behind), publishes labslow 1.3 and checks that patch
+// reports the host failed
+// with the exact repair command, starts nothing and repairs nothing; the
+// repair command then makes the host consistent.
+func testInterruptedDpkgIsReported(t *testing.T, l *lab, p patchrun) {
+	host := l.hosts[len(l.hosts)-1].name
+	l.run(t, "repo", "slow", "1.2", "1")
+	l.exec(t, host, "dpkg --unpack /srv/labrepo/pool/lab-updates/labslow_1.2_all.deb >/dev/null")
+	l.run(t, "repo", "slow", "1.3", "1") // something to install
+	rep, code := p.run(t, 3*time.Minute, "patch", "-l", host, "--include", "labslow", "--reboot", "never")
+	h := rep.host(t, host)
+	if code != 2 || h.Status != "failed" || !strings.Contains(h.Error, "dpkg was interrupted") ||
+		!strings.HasSuffix(h.Error, "repair with: dpkg --configure -a") {
+		t.Errorf("exit %d, %s: status %q error %q; want exit 2, failed with the repair command", code, host, h.Status, h.Error)
+	}
+	if state := l.exec(t, host, "dpkg-query -W -f='${db:Status-Abbrev}' labslow; ls -A /run/patchrun 2>/dev/null; true"); state != "iU " {
+		t.Errorf("%s: labslow %q after the refused patch; want still iU (nothing repaired, no job left)", host, state)
+	}
+	l.exec(t, host, "dpkg --configure -a >/dev/null")
+	if audit := l.exec(t, host, "dpkg --audit"); audit != "" {
+		t.Errorf("%s: dpkg --audit after the repair: %q", host, audit)
+	}
+}
