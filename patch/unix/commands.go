@@ -48,7 +48,9 @@ const (
 // and the login user is not root. -n: never prompt (a prompt would hang the
 // run); sudo passes the leading VAR=value words to the command itself.
 // Privileged: every apt-get/dnf/dnf5/yum/zypper/needs-restarting line and the
-// reboot lines. Not privileged: the probes (CmdProbe, CmdRebootSignals,
+// reboot lines. An install or refresh line runs inside a detached job
+// (job.go): the prefix then moves from the line to the job script's own
+// `sudo -n sh -s -- patchrun-job …` line. Not privileged: the probes (CmdProbe, CmdRebootSignals,
 // CmdBootID), rpm -q and the ready command.
 const SudoPrefix = "sudo -n "
 
