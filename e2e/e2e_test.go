@@ -31,6 +31,7 @@ func TestLab(t *testing.T) {
 		{"unreachable, changed host key and dpkg lock", testFaults},
 		{"a host that never returns halts later batches", testNeverReturns},
 		{"an abort during the reboot delay cancels the scheduled reboot", testAbortCancelsReboot},
+		{"a saved plan installs the planned version, not one published since", testSavedPlan},
 		// Last: it publishes a labslow update that stays pending elsewhere.
 		{"an SSH session killed mid-install leaves the transaction complete", testKilledSessionDuringSlowInstall},
 		{"a host with an interrupted dpkg is reported with the repair command", testInterruptedDpkgIsReported},

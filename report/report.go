@@ -71,6 +71,10 @@ type Report struct {
 	Summary     Summary      `json:"summary"`
 	Halted      bool         `json:"halted,omitempty"`      // failure budget spent
 	Interrupted bool         `json:"interrupted,omitempty"` // Ctrl-C or a termination signal
+	// JournalError is the first failure to write the run journal: the
+	// journal is incomplete from there (a resume cannot trust it). Empty
+	// when the journal is whole or the run is not recorded.
+	JournalError string `json:"journal_error,omitempty"`
 }
 
 // New starts a report of this schema version with no hosts yet.
@@ -122,6 +126,9 @@ type HostResult struct {
 	Output     []StepOutput `json:"output,omitempty"`
 	StartedAt  time.Time    `json:"started_at"`
 	FinishedAt time.Time    `json:"finished_at"`
+	// PlanDrift, with `patch --plan`, is how the host's pending updates
+	// differ from its plan; nil when they match.
+	PlanDrift *PlanDrift `json:"plan_drift,omitempty"`
 }
 
 // What became of a scheduled reboot when the run was aborted before the

@@ -22,9 +22,12 @@ import (
 //     error still wraps transport.ErrConnLost, and the lost-install rescan
 //     (recheckInstall) decides as before.
 //
-// The job's name is kept in hostRun.job while its result is unread, for
-// Checkpoint.Job: a run resumed after the controller itself died can dial
-// the host and re-attach to the same job the same way.
+// The job's name is kept in hostRun.job while its result is unread, and
+// journaled (Checkpoint.Job) as soon as the link to it is lost: a run
+// resumed after the controller itself died can dial the host and re-attach
+// to the same job the same way. (Had the controller died with the link
+// still up, the job's name is not journaled; the job script then refuses a
+// second transaction while the job runs and names it.)
 
 // nameJobs lets a backend name its host-side jobs after the run.
 func nameJobs(be patch.Backend, runID string) {
@@ -44,6 +47,7 @@ func (h *hostRun) installDetached(ctx context.Context, updates []patch.Update, f
 	var lost *patch.JobLostError
 	if errors.As(err, &lost) {
 		h.job = lost.Job
+		h.journalCheckpoint() // durable before the reconnect: a resume re-attaches to it
 	}
 	err = h.reattach(ctx, err, func(t transport.Transport, job string) error {
 		h.job = job

@@ -94,6 +94,8 @@ func TestLostLinkReattachesToTheSameJob(t *testing.T) {
 			rec := newRecorder(t)
 			deps := f.deps()
 			deps.Observer = rec
+			j := &memJournal{}
+			deps.Journal = j
 			deps.Detect = func(ctx context.Context, h inventory.Host, tr transport.Transport) (patch.Backend, error) {
 				inner, err := f.detect(ctx, h, tr)
 				be = &detachedBackend{Backend: inner, f: f, losses: losses, conns: map[transport.Transport]bool{}}
@@ -113,6 +115,14 @@ func TestLostLinkReattachesToTheSameJob(t *testing.T) {
 			}
 			if len(be.attached) != losses || be.attached[losses-1] != "patchrun-install-r1-1" {
 				t.Fatalf("re-attached %v; want %d times to the same job", be.attached, losses)
+			}
+			// The lost job is durable before the reconnect, for a resume.
+			var journaled bool
+			for _, c := range j.of("a") {
+				journaled = journaled || (c.Phase == report.PhaseInstalling && c.Job == "patchrun-install-r1-1")
+			}
+			if !journaled {
+				t.Errorf("no checkpoint names the lost job: %+v", j.of("a"))
 			}
 			var logged bool
 			for _, e := range rec.kinds(EventLog) {
