@@ -130,15 +130,20 @@ func TestInstallRunsTaskAndCleansUp(t *testing.T) {
 	}
 }
 
+// The host drops the connection of two status polls while its installer
+// runs; the install still completes. The client here polls only once the
+// installer has installed everything, as a client on a loaded machine may:
+// the drops must still happen mid-install.
 func TestInstallSurvivesDroppedConnection(t *testing.T) {
-	h := startHost(t, winsim.Config{StepTime: 30 * time.Millisecond, Faults: winsim.Faults{DropDuringInstall: 2}})
+	h := startHost(t, winsim.Config{Faults: winsim.Faults{DropDuringInstall: 2}})
 	c := dial(t, h)
 	be := windows.New(fastOptions())
 	ups, err := be.Scan(testCtx(t), c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := be.Install(testCtx(t), c, ups[:2], false)
+	slow := slowClient{Transport: c, h: h, installs: 2}
+	res, err := be.Install(testCtx(t), slow, ups[:2], false)
 	if err != nil {
 		t.Fatalf("Install across dropped connections: %v", err)
 	}
@@ -150,6 +155,25 @@ func TestInstallSurvivesDroppedConnection(t *testing.T) {
 	if d := h.Server().Stats().Dropped; d < 2 {
 		t.Errorf("emulator dropped %d connections, want 2 (the fault did not fire)", d)
 	}
+}
+
+// slowClient runs nothing while h has a task whose installer has not yet
+// installed all of its updates: its polls come late, after the work is done.
+type slowClient struct {
+	transport.Transport
+	h        *winsim.Host
+	installs int
+}
+
+func (s slowClient) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	for len(s.h.Tasks()) > 0 && len(s.h.Installs()) < s.installs {
+		select {
+		case <-ctx.Done():
+			return transport.Result{}, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return s.Transport.Run(ctx, cmd)
 }
 
 func TestInstallStaleHeartbeat(t *testing.T) {
