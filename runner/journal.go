@@ -29,6 +29,11 @@ type Checkpoint struct {
 	// earlier run died a grace period to happen before issuing another.
 	RebootAt time.Time `json:"reboot_at,omitzero"`
 	Reboots  int       `json:"reboots,omitempty"` // verified reboots so far
+	// Job names the detached install job still running on the host when
+	// the link to it was lost (a Linux install, "patchrun-install-<run>-<n>"):
+	// a resume dials the host and re-attaches to it with
+	// patch.Reattacher.ReattachInstall instead of installing again.
+	Job string `json:"job,omitempty"`
 }
 
 // Journal receives a run's durable record. The runner calls it from many

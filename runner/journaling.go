@@ -56,6 +56,7 @@ func (h *hostRun) journalCheckpoint() {
 		BootIDBefore: h.bootBefore,
 		RebootAt:     h.rebootAt,
 		Reboots:      h.reboots,
+		Job:          h.job,
 	})
 	if err != nil {
 		h.r.journal.note(err)
