@@ -217,8 +217,10 @@ func (l localShell) Run(ctx context.Context, c transport.Command) (transport.Res
 	}
 	return transport.Result{Stdout: out.Bytes(), Stderr: errb.Bytes()}, err
 }
-func (localShell) Upload(context.Context, string, io.Reader, int64) error { return errors.New("no upload") }
-func (localShell) Close() error                                           { return nil }
+func (localShell) Upload(context.Context, string, io.Reader, int64) error {
+	return errors.New("no upload")
+}
+func (localShell) Close() error { return nil }
 
 // TestUnixCommandLineAsRoot sends the whole command line (marker, quoting,
 // the root/sudo switch) through a shell, as a host's login shell gets it.
