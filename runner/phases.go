@@ -13,7 +13,7 @@ import (
 // point where the host either ends or waits for its reboot batch.
 func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 	h.res.StartedAt = r.deps.Now()
-	if !h.connect(ctx) {
+	if !h.connect(ctx) || !h.takeLease(ctx) {
 		return
 	}
 	if r.cfg.Command == report.CmdExec {
@@ -66,7 +66,7 @@ func (h *hostRun) checkpoint(ctx context.Context, next report.Phase) bool {
 		h.skip("interrupted before " + string(next))
 		return false
 	}
-	return true
+	return h.renewLeaseIfDue(ctx)
 }
 
 // connect opens the host's one transport. Auth and host-key failures are not

@@ -17,7 +17,10 @@ import (
 func (h *hostRun) rebootCycle(ctx context.Context, batch int) {
 	h.res.RebootBatch = batch
 	for {
-		if !h.rebootOnce(ctx) || !h.verify(ctx) {
+		// The lease is renewed before the reboot (the host may have waited
+		// long for its batch) and after it: if another run took it meanwhile,
+		// the host fails "locked".
+		if !h.renewLease(ctx) || !h.rebootOnce(ctx) || !h.renewLease(ctx) || !h.verify(ctx) {
 			return
 		}
 		if h.r.cfg.Command != report.CmdPatch {
