@@ -15,6 +15,7 @@ import (
 type patchOptions struct {
 	common       commonOptions
 	reboot       rebootOptions
+	lock         lockOptions
 	securityOnly bool
 	include      []string
 	exclude      []string
@@ -48,6 +49,7 @@ the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 			if err != nil {
 				return err
 			}
+			nameRun(&plan)
 			return a.runFleet(c.Context(), &o.common, plan, hosts)
 		},
 	}
@@ -58,6 +60,7 @@ the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 func (o *patchOptions) addFlags(c *cobra.Command) {
 	o.common.addFlags(c)
 	o.reboot.addFlags(c)
+	o.lock.addFlags(c)
 	f := c.Flags()
 	f.BoolVar(&o.securityOnly, "security-only", false, "install only security updates")
 	f.StringSliceVar(&o.include, "include", nil, "install only updates matching these patterns: package names, KB numbers or titles; globs, or /regexp/ (repeatable, comma-separated)")
@@ -77,6 +80,7 @@ func (o *patchOptions) plan() (runner.Plan, error) {
 	if err := o.reboot.apply(&p); err != nil {
 		return p, err
 	}
+	o.lock.apply(&p)
 	if o.maxRounds < 1 {
 		return p, fmt.Errorf("--max-rounds %d: must be at least 1", o.maxRounds)
 	}
