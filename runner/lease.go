@@ -121,9 +121,11 @@ func (h *hostRun) takeLease(ctx context.Context) bool {
 	if !cfg.takesLeases() {
 		return true
 	}
-	l, err := lease.New(h.t, cfg.leaseIdentity(), lease.Options{
-		TTL: cfg.Lock.TTL, Dir: cfg.Lock.Dir, Windows: h.host.Transport == inventory.TransportWinRM,
-	})
+	opts := lease.Options{TTL: cfg.Lock.TTL, Windows: h.host.Transport == inventory.TransportWinRM}
+	if !opts.Windows {
+		opts.Dir = cfg.Lock.Dir
+	}
+	l, err := lease.New(h.t, cfg.leaseIdentity(), opts)
 	if err != nil {
 		h.failWith("locked", "lock: "+err.Error())
 		return false
