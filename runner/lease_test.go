@@ -187,3 +187,54 @@ func TestNoLeaseWithoutRunIDOrForReadOnlyRuns(t *testing.T) {
 		})
 	}
 }
+
+func TestHostBeingChangedByAnotherControllerCountsAsLocked(t *testing.T) {
+	sim := lockedBy(otherRun)
+	sim.SetGuard(true) // another controller is mid-takeover
+	f := newFleet(t, &fakeHost{name: "a", pending: []patch.Update{upd("curl", true, false)}, lock: sim})
+	plan := leasedPlan(report.CmdExec, f)
+	plan.ExecCommand = "systemctl restart app"
+	rep, _ := runPlan(t, context.Background(), plan, f, nil)
+	if a := rep.Hosts[0]; a.Status != report.StatusSkipped || a.ErrorKind != "locked" || !strings.Contains(a.Error, otherRun.RunID) || a.Exec != nil {
+		t.Fatalf("a = %s/%s %q, want skipped/locked", a.Status, a.ErrorKind, a.Error)
+	}
+}
+
+func TestLeaseOfAHostThatNeverCameBackIsReportedNotReleased(t *testing.T) {
+	f := newFleet(t, &fakeHost{name: "a", pending: []patch.Update{upd("kernel", true, true)}, installReboot: true, neverBack: true, lock: &lease.Sim{}})
+	plan := leasedPlan(report.CmdPatch, f)
+	plan.Lock.TTL = 45 * time.Minute
+	rep, rec := runPlan(t, context.Background(), plan, f, nil)
+	if a := rep.Hosts[0]; a.ErrorKind != "reboot-timeout" {
+		t.Fatalf("a = %s/%s %q", a.Status, a.ErrorKind, a.Error)
+	}
+	locks := rec.kinds(EventLock)
+	if len(locks) != 1 || locks[0].Detail != "lease not released (no connection): it expires 45m0s after its last renewal" {
+		t.Fatalf("lock events = %+v", locks)
+	}
+	if h, held := f.host("a").lock.Holder(); !held || h.RunID != plan.RunID {
+		t.Errorf("lease = %+v, want ours left to expire", h)
+	}
+}
+
+func TestCtrlCWhileWaitingForALockSkipsTheHost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFleet(t, &fakeHost{name: "a", pending: []patch.Update{upd("curl", true, false)}, lock: lockedBy(otherRun)})
+		plan := leasedPlan(report.CmdPatch, f)
+		plan.Lock.Wait = time.Hour
+		stop := make(chan struct{})
+		go func() {
+			time.Sleep(3 * time.Minute)
+			close(stop)
+		}()
+		start := time.Now()
+		rep, _ := runPlan(t, context.Background(), plan, f, stop)
+		a := rep.Hosts[0]
+		if a.Status != report.StatusSkipped || !strings.HasPrefix(a.Error, "interrupted while waiting for the lock held by run "+otherRun.RunID) || !rep.Interrupted {
+			t.Fatalf("a = %s %q interrupted=%v", a.Status, a.Error, rep.Interrupted)
+		}
+		if took := time.Since(start); took != 3*time.Minute {
+			t.Errorf("stopped after %s, want at the Ctrl-C (3m)", took)
+		}
+	})
+}
