@@ -108,3 +108,17 @@ func testConcurrentPatch(t *testing.T, l *lab, p patchrun) {
 		}
 	}
 }
+
+// unlock runs `patchrun unlock` on hosts and returns its stdout.
+func (p patchrun) unlock(t *testing.T, force bool, hosts ...string) string {
+	t.Helper()
+	args := []string{"run", "--", p.bin, "unlock", "-i", p.lab.inventory()}
+	if force {
+		args = append(args, "--force")
+	}
+	out, err := p.lab.command(t.Context(), append(args, hosts...)...).Output()
+	if err != nil {
+		t.Errorf("patchrun unlock %v: %v\n%s", hosts, err, out)
+	}
+	return string(out)
+}
