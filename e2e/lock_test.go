@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +47,12 @@ func testConcurrentPatch(t *testing.T, l *lab, p patchrun) {
 	errs := make([]error, 2)
 	start := time.Now()
 	for i := range 2 {
-		wg.Go(func() { reps[i], codes[i], _, errs[i] = p.invoke(10*time.Minute, args...) })
+		// Two controllers: each run keeps its own local state (as a cron
+		// box and a laptop would), so nothing but the hosts' leases keeps
+		// them apart.
+		run := p
+		run.env = append(slices.Clip(p.env), "XDG_STATE_HOME="+t.TempDir())
+		wg.Go(func() { reps[i], codes[i], _, errs[i] = run.invoke(10*time.Minute, args...) })
 	}
 	wg.Wait()
 	t.Logf("TIMING two concurrent patch runs on %d hosts: %s", len(hosts), time.Since(start).Round(time.Millisecond))
@@ -116,7 +123,10 @@ func (p patchrun) unlock(t *testing.T, force bool, hosts ...string) string {
 	if force {
 		args = append(args, "--force")
 	}
-	out, err := p.lab.command(t.Context(), append(args, hosts...)...).Output()
+	// Not t.Context(): this also runs from a Cleanup, when that is done.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := p.lab.command(ctx, append(args, hosts...)...).Output()
 	if err != nil {
 		t.Errorf("patchrun unlock %v: %v\n%s", hosts, err, out)
 	}

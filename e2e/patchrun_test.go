@@ -109,6 +109,7 @@ func buildPatchrun(t *testing.T) string {
 type patchrun struct {
 	bin string
 	lab *lab
+	env []string // extra environment for the runs ("KEY=value")
 }
 
 // run runs `patchrun ARGS… -o json` and returns the decoded report and the
@@ -143,6 +144,7 @@ func (p patchrun) invoke(timeout time.Duration, args ...string) (report, int, st
 	full = append(full, command...)
 	var stdout, stderr bytes.Buffer
 	c := p.lab.command(ctx, full...)
+	c.Env = append(c.Env, p.env...)
 	c.Stdout, c.Stderr = &stdout, &stderr
 	err := c.Run()
 	code := 0
