@@ -31,6 +31,7 @@ func TestLab(t *testing.T) {
 		{"unreachable, changed host key and dpkg lock", testFaults},
 		{"a host that never returns halts later batches", testNeverReturns},
 		{"an abort during the reboot delay cancels the scheduled reboot", testAbortCancelsReboot},
+		{"a saved plan installs the planned version, not one published since", testSavedPlan},
 		{"two concurrent patch processes: each host patched once, the other run reports it locked", testConcurrentPatch},
 	}
 	for _, s := range steps {
