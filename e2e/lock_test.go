@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +19,7 @@ const leaseFile = "/var/lib/patchrun/lock"
 // them, and the other run reports it skipped with error kind "locked",
 // naming the holder. No lease is left behind.
 func testConcurrentPatch(t *testing.T, l *lab, p patchrun) {
-	const version = "1.4"
+	version := l.nextVersion(t)
 	l.run(t, "repo", "publish", version)
 	// Hosts an earlier step left leased (one that never came back in time
 	// cannot be released) are not for this step.
@@ -131,4 +132,28 @@ func (p patchrun) unlock(t *testing.T, force bool, hosts ...string) string {
 		t.Errorf("patchrun unlock %v: %v\n%s", hosts, err, out)
 	}
 	return string(out)
+}
+
+// nextVersion is a labsec/labconf version above every one published so far
+// (earlier steps publish their own), so this step's hosts have it to install.
+func (l *lab) nextVersion(t *testing.T) string {
+	t.Helper()
+	debs, err := filepath.Glob(filepath.Join(l.state, "repo", "pool", "lab-security", "labsec_*.deb"))
+	if err != nil || len(debs) == 0 {
+		t.Fatalf("no published labsec in the lab's repository: %v", err)
+	}
+	major, minor := 1, 0
+	for _, d := range debs {
+		v := strings.SplitN(strings.TrimPrefix(filepath.Base(d), "labsec_"), "_", 2)[0]
+		a, b, _ := strings.Cut(v, ".")
+		ma, err1 := strconv.Atoi(a)
+		mi, err2 := strconv.Atoi(b)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("published labsec version %q is not MAJOR.MINOR", v)
+		}
+		if ma > major || (ma == major && mi > minor) {
+			major, minor = ma, mi
+		}
+	}
+	return strconv.Itoa(major) + "." + strconv.Itoa(minor+1)
 }
