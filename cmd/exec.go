@@ -39,7 +39,6 @@ exit marks that host failed (exit code 2).`,
 			if err != nil {
 				return err
 			}
-			nameRun(&plan)
 			return a.runFleet(c.Context(), &o, plan, hosts)
 		},
 	}

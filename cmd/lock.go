@@ -2,8 +2,6 @@ package cmd
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -33,22 +31,6 @@ func (o *lockOptions) addFlags(c *cobra.Command) {
 func (o *lockOptions) apply(p *runner.Plan) {
 	p.Lock.Wait = o.waitLock
 	p.Lock.TTL = o.lockTTL
-}
-
-// nameRun gives a run that changes hosts the run id its leases carry, if
-// nothing named it yet. `demo` does not call it: its runs take no lease.
-func nameRun(p *runner.Plan) {
-	if p.RunID == "" {
-		p.RunID = newRunID(time.Now())
-	}
-}
-
-// newRunID names a run: sortable by its start, unique by its random tail
-// (20261205T021500Z-3f9c).
-func newRunID(now time.Time) string {
-	var b [2]byte
-	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
 // unlockOptions are `unlock`'s flags.

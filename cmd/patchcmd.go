@@ -56,7 +56,6 @@ the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 				}
 				o.common.afterRun = func(r report.Report) error { return reportDrift(r, a.streams.Err) }
 			}
-			nameRun(&plan)
 			return a.runFleet(c.Context(), &o.common, plan, hosts)
 		},
 	}

@@ -29,7 +29,6 @@ func (a *app) newRebootCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			nameRun(&plan)
 			return a.runFleet(c.Context(), &o, plan, hosts)
 		},
 	}

@@ -36,6 +36,9 @@ type hostRun struct {
 	byKey     map[string]int  // updateKey → index in res.Updates
 	reboots   int             // verified reboots
 
+	bootBefore string         // boot id read before the latest reboot command
+	summary    report.Summary // this host's counts, taken before a journaled result is compacted
+
 	lease *hostLease // the host's lease while this run holds it (runner/lease.go)
 
 	capture stepCapture // the remote commands of the step in progress
@@ -69,6 +72,7 @@ func (h *hostRun) enter(p report.Phase) {
 	}
 	h.phase.Store(p)
 	h.r.ev.emit(Event{Kind: EventPhase, Host: h.host.Name, Phase: p, Batch: h.res.RebootBatch})
+	h.journalCheckpoint()
 }
 
 // logf emits a -v detail line for this host.
@@ -193,6 +197,7 @@ func (h *hostRun) end(status report.Status, msg, kind string, cause error) {
 			ev.Detail = h.okDetail()
 		}
 	}
+	h.journalResult() // durable (or its failure logged) before the host is seen to end
 	h.r.ev.emit(ev)
 }
 
