@@ -52,6 +52,8 @@ func eventName(k runner.EventKind) string {
 		return "run.halt"
 	case runner.EventInterrupt:
 		return "run.interrupt"
+	case runner.EventLock:
+		return "host.lock"
 	}
 	return "unknown"
 }

@@ -12,6 +12,7 @@ import (
 
 func (a *app) newExecCmd() *cobra.Command {
 	var o commonOptions
+	var l lockOptions
 	c := &cobra.Command{
 		Use:   "exec -i FILE [-l PATTERN] -- COMMAND [ARG...]",
 		Short: "Run an ad-hoc command on every host; output and exit code per host",
@@ -29,14 +30,20 @@ exit marks that host failed (exit code 2).`,
 			if command == "" {
 				return fmt.Errorf("exec: empty command (hint: patchrun exec -i hosts.yaml -- uptime)")
 			}
+			plan := runner.Plan{Command: report.CmdExec, ExecCommand: command}
+			l.apply(&plan)
+			if err := validatePlan(plan); err != nil {
+				return err
+			}
 			hosts, err := a.hostsFor(&o)
 			if err != nil {
 				return err
 			}
-			return a.runFleet(c.Context(), &o, runner.Plan{Command: report.CmdExec, ExecCommand: command}, hosts)
+			return a.runFleet(c.Context(), &o, plan, hosts)
 		},
 	}
 	o.addFlags(c)
+	l.addFlags(c)
 	// Everything after the command's first word belongs to the command:
 	// `exec -l web1 ls -l /tmp` must not read "-l /tmp" as --limit.
 	c.Flags().SetInterspersed(false)

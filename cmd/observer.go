@@ -219,6 +219,8 @@ func logEvent(log *slog.Logger, e runner.Event) {
 		log.Info(name, "batch", e.Batch, "hosts", e.Detail)
 	case runner.EventHalt, runner.EventInterrupt:
 		log.Warn(name, "detail", e.Detail)
+	case runner.EventLock:
+		log.Warn(name, append(attrs, "detail", e.Detail)...)
 	}
 }
 
@@ -338,6 +340,8 @@ func (b *barObserver) Event(e runner.Event) {
 		b.above("■ halted: " + e.Detail)
 	case runner.EventInterrupt:
 		b.above("■ interrupted: " + e.Detail)
+	case runner.EventLock:
+		b.above("⚑ " + e.Host + ": " + e.Detail)
 	case runner.EventLog:
 		if b.verbose {
 			msg := fmt.Sprintf("  %s %s: %s", e.Host, e.Phase, e.Detail)

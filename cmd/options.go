@@ -230,6 +230,10 @@ func flagOf(field string) string {
 		return "--timeout"
 	case "RebootTimeout":
 		return "--reboot-timeout"
+	case "Lock.TTL":
+		return "--lock-ttl"
+	case "Lock.Wait":
+		return "--wait-lock"
 	}
 	return ""
 }

@@ -15,6 +15,7 @@ import (
 type patchOptions struct {
 	common commonOptions
 	reboot rebootOptions
+	lock   lockOptions
 	selectionOptions
 	saved        planOptions
 	rebootPolicy string
@@ -65,6 +66,7 @@ the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 func (o *patchOptions) addFlags(c *cobra.Command) {
 	o.common.addFlags(c)
 	o.reboot.addFlags(c)
+	o.lock.addFlags(c)
 	f := c.Flags()
 	o.selectionOptions.addFlags(c, "install")
 	o.saved.addFlags(c)
@@ -82,6 +84,7 @@ func (o *patchOptions) plan() (runner.Plan, error) {
 	if err := o.reboot.apply(&p); err != nil {
 		return p, err
 	}
+	o.lock.apply(&p)
 	if o.maxRounds < 1 {
 		return p, fmt.Errorf("--max-rounds %d: must be at least 1", o.maxRounds)
 	}

@@ -10,6 +10,7 @@ import (
 func (a *app) newRebootCmd() *cobra.Command {
 	var o commonOptions
 	var r rebootOptions
+	var l lockOptions
 	var onlyIfRequired bool
 	c := &cobra.Command{
 		Use:   "reboot -i FILE [-l PATTERN]",
@@ -20,6 +21,7 @@ func (a *app) newRebootCmd() *cobra.Command {
 			if err := r.apply(&plan); err != nil {
 				return err
 			}
+			l.apply(&plan)
 			if err := validatePlan(plan); err != nil {
 				return err
 			}
@@ -32,6 +34,7 @@ func (a *app) newRebootCmd() *cobra.Command {
 	}
 	o.addFlags(c)
 	r.addFlags(c)
+	l.addFlags(c)
 	c.Flags().BoolVar(&onlyIfRequired, "only-if-required", false, "reboot only hosts with a pending-reboot signal")
 	return c
 }

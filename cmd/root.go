@@ -132,6 +132,7 @@ hosts in controlled batches, confirming each one really came back.
 		a.newPatchCmd(),
 		a.newRebootCmd(),
 		a.newExecCmd(),
+		a.newUnlockCmd(),
 		a.newInventoryCmd(),
 		a.newRunsCmd(),
 		a.newResumeCmd(),

@@ -116,22 +116,8 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	plan.ConnectTimeout = o.connectTimeout
 	plan.StepTimeout = o.timeout
 
-	home, _ := os.UserHomeDir()
-	copts := connect.Options{
-		AgentSocket:    a.streams.Getenv("SSH_AUTH_SOCK"),
-		ConnectTimeout: o.connectTimeout,
-		Home:           home,
-	}
-	if !o.noSSHConfig && home != "" {
-		// %USERPROFILE%\.ssh\config on Windows, as Win32-OpenSSH reads it.
-		copts.SSHConfig = filepath.Join(home, ".ssh", "config")
-	}
-	for _, f := range tune {
-		f(&copts)
-	}
-	dialer := connect.NewDialer(copts)
-	// A malformed ssh config would fail every SSH host: stop before any.
-	if err := dialer.CheckSSHConfig(); err != nil {
+	dialer, home, copts, err := a.newDialer(o, tune...)
+	if err != nil {
 		return err
 	}
 	defer dialer.Close()
@@ -189,6 +175,31 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 		result = errors.Join(result, rec.end(report, result))
 	}
 	return result
+}
+
+// newDialer builds the connections' dialer from the common flags; a
+// malformed ssh config is an error here, before any host is contacted.
+func (a *app) newDialer(o *commonOptions, tune ...func(*connect.Options)) (*connect.Dialer, string, connect.Options, error) {
+	home, _ := os.UserHomeDir()
+	copts := connect.Options{
+		AgentSocket:    a.streams.Getenv("SSH_AUTH_SOCK"),
+		ConnectTimeout: o.connectTimeout,
+		Home:           home,
+	}
+	if !o.noSSHConfig && home != "" {
+		// %USERPROFILE%\.ssh\config on Windows, as Win32-OpenSSH reads it.
+		copts.SSHConfig = filepath.Join(home, ".ssh", "config")
+	}
+	for _, f := range tune {
+		f(&copts)
+	}
+	dialer := connect.NewDialer(copts)
+	// A malformed ssh config would fail every SSH host: stop before any.
+	if err := dialer.CheckSSHConfig(); err != nil {
+		dialer.Close()
+		return nil, "", copts, err
+	}
+	return dialer, home, copts, nil
 }
 
 // outputWidth is the width the text result is fitted to: COLUMNS when set

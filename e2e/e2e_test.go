@@ -33,6 +33,7 @@ func TestLab(t *testing.T) {
 		{"an abort during the reboot delay cancels the scheduled reboot", testAbortCancelsReboot},
 		{"a saved plan installs the planned version, not one published since", testSavedPlan},
 		{"resume finishes a patch killed with SIGKILL in its second batch, rebooting no host twice", testResumeAfterKill},
+		{"two concurrent patch processes: each host patched once, the other run reports it locked", testConcurrentPatch},
 		// Last: it publishes a labslow update that stays pending elsewhere.
 		{"an SSH session killed mid-install leaves the transaction complete", testKilledSessionDuringSlowInstall},
 		{"a host with an interrupted dpkg is reported with the repair command", testInterruptedDpkgIsReported},
@@ -327,6 +328,13 @@ func testNeverReturns(t *testing.T, l *lab, p patchrun) {
 			l.fault(t, name, "noreturn", "off")
 		}
 		l.run(t, "wait")
+		// The hosts that never came back in time kept this run's lease
+		// (patchrun could not reach them to release it); the run is over,
+		// so remove it as an operator would.
+		out := p.unlock(t, true, subset...)
+		if n := strings.Count(out, ": removed the lease of run "); n != batch {
+			t.Errorf("unlock --force removed %d leases, want the %d of the hosts that never returned:\n%s", n, batch, out)
+		}
 	})
 	start := time.Now()
 	rep, code := p.run(t, 10*time.Minute, "patch", "-l", strings.Join(subset, ","),

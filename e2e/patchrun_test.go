@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,12 +116,29 @@ func buildPatchrun(t *testing.T) string {
 type patchrun struct {
 	bin string
 	lab *lab
+	env []string // extra environment for the runs ("KEY=value")
 }
 
 // run runs `patchrun ARGS… -o json` and returns the decoded report and the
 // exit code. A missing or unparsable report fails the test.
 func (p patchrun) run(t *testing.T, timeout time.Duration, args ...string) (report, int) {
 	t.Helper()
+	start := time.Now()
+	rep, code, stderr, err := p.invoke(timeout, args...)
+	if err != nil {
+		t.Fatalf("patchrun %s: exit %d: %v", strings.Join(args, " "), code, err)
+	}
+	t.Logf("TIMING patchrun %s: %s (exit %d)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond), code)
+	if testing.Verbose() {
+		t.Logf("patchrun stderr (tail):\n%s", tail(stderr, 1500))
+	}
+	return rep, code
+}
+
+// invoke runs `patchrun ARGS… -o json` and returns the decoded report, the
+// exit code and stderr. It does not touch the test, so several may run at
+// once from goroutines.
+func (p patchrun) invoke(timeout time.Duration, args ...string) (report, int, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	// exec's COMMAND follows "--": the common flags go before it.
@@ -133,19 +151,23 @@ func (p patchrun) run(t *testing.T, timeout time.Duration, args ...string) (repo
 	full = append(full, command...)
 	var stdout, stderr bytes.Buffer
 	c := p.lab.command(ctx, full...)
+	c.Env = append(c.Env, p.env...)
 	c.Stdout, c.Stderr = &stdout, &stderr
-	start := time.Now()
-	code := exitCode(t, c.Run(), "patchrun "+strings.Join(args, " "))
-	t.Logf("TIMING patchrun %s: %s (exit %d)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond), code)
+	err := c.Run()
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		return report{}, 0, stderr.String(), err
+	}
 	var rep report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("patchrun %s: exit %d, stdout is not a JSON report: %v\nstdout:\n%s\nstderr:\n%s",
-			strings.Join(args, " "), code, err, stdout.String(), tail(stderr.String(), 4000))
+		return report{}, code, stderr.String(), fmt.Errorf("stdout is not a JSON report: %v\nstdout:\n%s\nstderr:\n%s",
+			err, stdout.String(), tail(stderr.String(), 4000))
 	}
-	if testing.Verbose() {
-		t.Logf("patchrun stderr (tail):\n%s", tail(stderr.String(), 1500))
-	}
-	return rep, code
+	return rep, code, stderr.String(), nil
 }
 
 // exitCode is the exit code of a finished command; a command that could

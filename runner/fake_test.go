@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/lease"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
@@ -84,6 +85,9 @@ type fakeHost struct {
 	installLines []string // Install runs them in order; the install fails if the first exits non-zero
 	installOut   string   // the backend's own InstallResult.Output
 	hint         string   // RecoveryHint, if not the default
+	// lock answers the lease commands (the host's lease file); nil: a
+	// fresh one on first use.
+	lock *lease.Sim
 
 	// state
 	boot, gen      int
@@ -252,6 +256,12 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 	defer t.f.mu.Unlock()
 	if err := t.alive(); err != nil {
 		return transport.Result{}, err
+	}
+	if req, ok := lease.ParseUnixCommand(cmd.Line); ok {
+		if t.h.lock == nil {
+			t.h.lock = &lease.Sim{}
+		}
+		return transport.Result{Stdout: []byte(t.h.lock.UnixAnswer(req))}, nil
 	}
 	if err, ok := t.h.runErrs[cmd.Line]; ok {
 		return transport.Result{}, err

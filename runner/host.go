@@ -46,6 +46,8 @@ type hostRun struct {
 	rebootAt   time.Time
 	resumeFrom *Checkpoint
 
+	lease *hostLease // the host's lease while this run holds it (runner/lease.go)
+
 	capture stepCapture // the remote commands of the step in progress
 	// failedStep is the output of the last step if it failed; the host's
 	// failure adds it to the result (a later step clears it).
@@ -139,7 +141,9 @@ func (h *hostRun) timedStep(ctx context.Context, timeout time.Duration, fn func(
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := h.r.deps.Now()
+	stopKeeping := h.keepLease()
 	err := fn(sctx)
+	stopKeeping()
 	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("%w after %s: %w", errStepTimeout, timeout, err)
 	}
@@ -175,6 +179,7 @@ func (h *hostRun) end(status report.Status, msg, kind string, cause error) {
 		return
 	}
 	h.ended = true
+	h.releaseLease()
 	h.closeTransport()
 	h.res.Status = status
 	h.res.Error = msg

@@ -14,7 +14,7 @@ import (
 // point where the host either ends or waits for its reboot batch.
 func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 	h.res.StartedAt = r.deps.Now()
-	if h.notInPlan() || !h.connect(ctx) {
+	if h.notInPlan() || !h.connect(ctx) || !h.takeLease(ctx) {
 		return
 	}
 	if r.cfg.Command == report.CmdExec {
@@ -78,7 +78,7 @@ func (h *hostRun) checkpoint(ctx context.Context, next report.Phase) bool {
 		h.skip("interrupted before " + string(next))
 		return false
 	}
-	return true
+	return h.renewLeaseIfDue(ctx)
 }
 
 // connect opens the host's one transport. Auth and host-key failures are not

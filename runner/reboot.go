@@ -16,7 +16,10 @@ import (
 // host ends.
 func (h *hostRun) rebootCycle(ctx context.Context, batch int) {
 	h.res.RebootBatch = batch
-	for h.rebootOnce(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
+	// The lease is renewed before the reboot (the host may have waited long
+	// for its batch) and after it: if another run took it meanwhile, the
+	// host fails "locked".
+	for h.renewLease(ctx) && h.rebootOnce(ctx) && h.renewLease(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
 	}
 }
 

@@ -134,14 +134,14 @@ func (r *run) startHost(ctx context.Context, h *hostRun) {
 		// Waiting for its batch, or picked for one but the reboot command
 		// not yet sent: it still needs that reboot.
 		h.res.StartedAt = r.deps.Now()
-		if h.connect(ctx) && h.checkpoint(ctx, report.PhaseFacts) && h.gatherFacts(ctx) {
+		if h.connect(ctx) && h.takeLease(ctx) && h.checkpoint(ctx, report.PhaseFacts) && h.gatherFacts(ctx) {
 			h.awaitBatch()
 		}
 	case cp.Reboots > 0:
 		// Between rounds, after a verified reboot: rescan and go on as
 		// after that reboot (the update-loop check included).
 		h.res.StartedAt = r.deps.Now()
-		if h.connect(ctx) && h.checkpoint(ctx, report.PhaseFacts) && h.gatherFacts(ctx) &&
+		if h.connect(ctx) && h.takeLease(ctx) && h.checkpoint(ctx, report.PhaseFacts) && h.gatherFacts(ctx) &&
 			h.verify(ctx) && h.afterVerifiedReboot(ctx) {
 			h.awaitBatch()
 		}
@@ -206,14 +206,14 @@ func (h *hostRun) resumeReboot(ctx context.Context, cp Checkpoint) {
 		return
 	case err == nil && id == before:
 		h.logf(nil, "boot id %s unchanged: the earlier run's reboot never happened; rebooting in a batch", id)
-		if h.gatherFacts(ctx) {
+		if h.takeLease(ctx) && h.gatherFacts(ctx) {
 			h.awaitBatch()
 		}
 		return
 	}
 	h.closeTransport()
 	h.logf(err, "the earlier run's reboot happened or is under way (boot id was %s): waiting for it and verifying", before)
-	if h.waitBack(ctx, before) && h.gatherFacts(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
+	if h.waitBack(ctx, before) && h.takeLease(ctx) && h.gatherFacts(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
 		h.awaitBatch()
 	}
 }

@@ -79,6 +79,9 @@ type Plan struct {
 	// Timing knobs for the reboot wait; zero values get defaults. Tests set
 	// them short.
 	Timing Timing
+
+	// Lock configures the lease taken on each host (see LockPlan).
+	Lock LockPlan
 }
 
 // Timing holds the reboot orchestrator's tunables.
@@ -98,6 +101,7 @@ const (
 	EventBatch                      // a reboot batch starts (Batch, Detail = host names)
 	EventHalt                       // the failure budget is spent; no new batch starts
 	EventInterrupt                  // first Ctrl-C: no new work is scheduled
+	EventLock                       // a host's lease: waiting for it, taken over, lost, not released (Detail)
 )
 
 // Event is one thing that happened in a run. Events are the only source for

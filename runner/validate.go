@@ -52,6 +52,10 @@ func fieldWords(field string) string {
 		return "batch"
 	case "Timing.PollInterval", "Timing.PollMax", "Timing.ProbeTimeout":
 		field = strings.TrimPrefix(field, "Timing.")
+	case "Lock.TTL":
+		return "lock TTL"
+	case "Lock.Wait", "Lock.Poll":
+		field = strings.Replace(field, ".", "", 1)
 	}
 	// "MaxFailures" → "max failures"
 	var b strings.Builder
@@ -132,6 +136,7 @@ func (plan Plan) Validate() error {
 			bad(d.field, d.d, "must be positive")
 		}
 	}
+	plan.Lock.validate(bad)
 	return errors.Join(errs...)
 }
 

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/patchrun/patchrun/lease"
 )
 
 // The SSH side of a host: accept loop, handshake (with the auth, host-key
@@ -206,8 +209,15 @@ func (h *SimHost) runExec(ctx context.Context, sess *session, line string, env m
 	if !sleepCtx(ctx, h.f.cfg.Latency+h.Faults().Latency) {
 		return
 	}
-	sh := h.newShell(sess, env)
-	code := sh.runLine(ctx, line, stdio{in: ch, out: ch, err: ch.Stderr()})
+	var code int
+	if req, ok := lease.ParseUnixCommand(line); ok {
+		// The lease script is answered by the host's lease file, not
+		// interpreted: the mini-shell has no if, case or functions.
+		_, _ = io.WriteString(ch, h.lock.UnixAnswer(req))
+	} else {
+		sh := h.newShell(sess, env)
+		code = sh.runLine(ctx, line, stdio{in: ch, out: ch, err: ch.Stderr()})
+	}
 	if sess.dropped.Load() || ctx.Err() != nil {
 		return
 	}

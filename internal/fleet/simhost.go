@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/patchrun/patchrun/lease"
 )
 
 // maxCommandsSeen bounds the per-host command log so a long benchmark does
@@ -33,6 +35,9 @@ type SimHost struct {
 	port    int
 	hostKey ssh.Signer
 	altKey  ssh.Signer // served when Faults.ChangedHostKey
+	// lock is the host's patchrun lease file (/var/lib/patchrun/lock);
+	// safe for concurrent use on its own, and it survives reboots.
+	lock lease.Sim
 
 	mu sync.Mutex
 	// disk: survives reboots
@@ -114,6 +119,10 @@ func (h *SimHost) addKernelLocked(k string) {
 	h.kernels = append(h.kernels, k)
 	h.files["/lib/modules/"+k+"/modules.dep"] = ""
 }
+
+// Lock is the host's patchrun lease: Hold makes the host look locked by
+// another run, Holder shows who holds it.
+func (h *SimHost) Lock() *lease.Sim { return &h.lock }
 
 // Name is the host's inventory name (also its hostname).
 func (h *SimHost) Name() string { return h.name }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/internal/winrmemu"
+	"github.com/patchrun/patchrun/lease"
 )
 
 // Host is one running simulated Windows host.
@@ -48,7 +49,15 @@ type Host struct {
 	// faultsChanged is closed (and replaced) whenever faults change, to
 	// wake an installer holding for DropDuringInstall polls. Guarded by mu.
 	faultsChanged chan struct{}
+
+	// lock is the host's patchrun lease (%ProgramData%\patchrun\lock);
+	// safe for concurrent use on its own, and it survives reboots.
+	lock lease.Sim
 }
+
+// Lock is the host's patchrun lease: Hold makes the host look locked by
+// another run, Holder shows who holds it.
+func (h *Host) Lock() *lease.Sim { return &h.lock }
 
 // updateState is an update and what happened to it. Guarded by Host.mu.
 type updateState struct {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchrun/patchrun/lease"
 	"github.com/patchrun/patchrun/patch/windows"
 )
 
@@ -72,6 +73,12 @@ func (h *Host) answer(inv invocation) (any, int) {
 			return scriptFailure("Access is denied.", hresultAccessDenied)
 		}
 		return map[string]any{"exit": h.abortShutdownLocked()}, 0
+	case lease.WindowsScriptName:
+		var req lease.Request
+		if err := json.Unmarshal(inv.args, &req); err != nil {
+			return scriptFailure("bad lease arguments: "+err.Error(), "0x80070057")
+		}
+		return h.lock.WindowsAnswer(req), 0
 	case windows.ScriptReady:
 		busy := time.Now().Before(h.busyUntil)
 		ti := "Stopped"

@@ -4,7 +4,8 @@
 // file parses cleanly, 1 when any has a syntax error, 2 on a usage problem.
 //
 // Usage: node check.mjs [file.ps1 ...]
-// Without arguments it checks every .ps1 under patch/windows/scripts.
+// Without arguments it checks every .ps1 under patch/windows/scripts and
+// lease.
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +16,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
 function defaultFiles() {
-  const dir = join(here, '..', '..', 'patch', 'windows', 'scripts');
-  return readdirSync(dir)
-    .filter((n) => n.endsWith('.ps1'))
-    .sort()
-    .map((n) => join(dir, n));
+  return [['patch', 'windows', 'scripts'], ['lease']].flatMap((parts) => {
+    const dir = join(here, '..', '..', ...parts);
+    return readdirSync(dir)
+      .filter((n) => n.endsWith('.ps1'))
+      .sort()
+      .map((n) => join(dir, n));
+  });
 }
 
 // problems walks the tree and returns one entry per ERROR or MISSING node.
