@@ -573,6 +573,16 @@ func TestRebootAndReady(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	// The boot id read over the same connection already proved what "true"
+	// would: a reboot batch waits for no extra round trip.
+	t.Run("default ready costs no round trip", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+		sent := len(f.sent)
+		if err := b.Ready(ctx, f); err != nil || len(f.sent) != sent {
+			t.Fatalf("Ready: %v after sending %q", err, f.sent[sent:])
+		}
+	})
 	t.Run("ready", func(t *testing.T) {
 		f := newFake(t)
 		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{ReadyCommand: "systemctl is-system-running --wait"})
