@@ -31,7 +31,7 @@ func exitCodes() []struct {
 		code    int
 		meaning string
 	}{
-		{ExitResultNotWritten, "the run finished but its result could not be written: stdout or the --events file"},
+		{ExitResultNotWritten, "the run finished but its result could not be written: stdout, the --events file or the --save-plan file"},
 		{ExitInterrupted, "interrupted by SIGINT (Ctrl-C), SIGTERM or SIGHUP"},
 		{ExitHalted, "halted: the failure budget was spent; hosts not yet rebooted are skipped"},
 		{ExitHostsFailed, "the run finished; one or more hosts failed or were unreachable"},
@@ -58,8 +58,8 @@ var (
 	errInterrupted = errors.New("interrupted")
 )
 
-// resultError is a failure to write the run's result: stdout or the
-// --events file.
+// resultError is a failure to write the run's result: stdout, the
+// --events file or the --save-plan file.
 type resultError struct{ err error }
 
 func (e *resultError) Error() string { return e.err.Error() }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
@@ -28,6 +29,12 @@ type commonOptions struct {
 	askPass        bool
 	events         string
 	noSSHConfig    bool
+
+	// Not flags: every host of the inventory before --limit and --shard
+	// (set by loadHosts), and a step run on the finished report before it
+	// is rendered (scan --save-plan).
+	inventoryHosts []inventory.Host
+	afterRun       func(report.Report) error
 }
 
 func (o *commonOptions) addFlags(c *cobra.Command) {

@@ -69,9 +69,11 @@ func TestPatchPlanFromFlags(t *testing.T) {
 	o := patchOptions{
 		reboot:       rebootOptions{batch: "25%", maxFailures: "2", rebootTimeout: 60e9},
 		rebootPolicy: "always",
-		include:      []string{" openssl* ", ""},
-		exclude:      []string{"/^linux-image/"},
-		maxRounds:    2,
+		selectionOptions: selectionOptions{
+			include: []string{" openssl* ", ""},
+			exclude: []string{"/^linux-image/"},
+		},
+		maxRounds: 2,
 	}
 	p, err := o.plan()
 	if err != nil {

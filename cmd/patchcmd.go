@@ -3,22 +3,20 @@ package cmd
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
 
 // patchOptions are `patch`'s own flags.
 type patchOptions struct {
-	common       commonOptions
-	reboot       rebootOptions
-	securityOnly bool
-	include      []string
-	exclude      []string
-	includeOpt   bool
+	common commonOptions
+	reboot rebootOptions
+	selectionOptions
+	saved        planOptions
 	rebootPolicy string
 	noRefresh    bool
 	maxRounds    int
@@ -40,6 +38,9 @@ updates on a canary before the rest of the fleet installs them, run patch on
 the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.saved.check(c); err != nil {
+				return err
+			}
 			plan, err := o.plan()
 			if err != nil {
 				return err
@@ -47,6 +48,12 @@ the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 			hosts, err := a.hostsFor(&o.common)
 			if err != nil {
 				return err
+			}
+			if o.saved.path != "" {
+				if err := o.saved.apply(&plan, o.common.inventory, o.common.inventoryHosts, a.streams.Err, time.Now()); err != nil {
+					return err
+				}
+				o.common.afterRun = func(r report.Report) error { return reportDrift(r, a.streams.Err) }
 			}
 			return a.runFleet(c.Context(), &o.common, plan, hosts)
 		},
@@ -59,10 +66,8 @@ func (o *patchOptions) addFlags(c *cobra.Command) {
 	o.common.addFlags(c)
 	o.reboot.addFlags(c)
 	f := c.Flags()
-	f.BoolVar(&o.securityOnly, "security-only", false, "install only security updates")
-	f.StringSliceVar(&o.include, "include", nil, "install only updates matching these patterns: package names, KB numbers or titles; globs, or /regexp/ (repeatable, comma-separated)")
-	f.StringSliceVar(&o.exclude, "exclude", nil, "never install updates matching these patterns (repeatable, comma-separated)")
-	f.BoolVar(&o.includeOpt, "include-optional", false, "also install optional updates (Windows BrowseOnly: previews, feature packs), skipped by default")
+	o.selectionOptions.addFlags(c, "install")
+	o.saved.addFlags(c)
 	f.StringVar(&o.rebootPolicy, "reboot", "if-required", "reboot policy: if-required, always or never")
 	f.BoolVar(&o.noRefresh, "no-refresh", false, "don't refresh package metadata before scanning")
 	f.IntVar(&o.maxRounds, "max-rounds", runner.DefaultMaxRounds, "most install → reboot → rescan rounds per host (Windows often needs more than one)")
@@ -80,12 +85,7 @@ func (o *patchOptions) plan() (runner.Plan, error) {
 	if o.maxRounds < 1 {
 		return p, fmt.Errorf("--max-rounds %d: must be at least 1", o.maxRounds)
 	}
-	p.Selection = patch.Selection{
-		SecurityOnly: o.securityOnly,
-		Include:      trimAll(o.include),
-		Exclude:      trimAll(o.exclude),
-		SkipOptional: !o.includeOpt,
-	}
+	p.Selection = o.selection()
 	return p, validatePlan(p)
 }
 

@@ -45,6 +45,7 @@ func (a *app) loadHosts(o *commonOptions) ([]inventory.Host, error) {
 		fmt.Fprintf(a.streams.Err, "patchrun: warning: %s\n", termtext.Text(w.Error()))
 	}
 	hosts := inv.Hosts
+	o.inventoryHosts = inv.Hosts
 	if o.limit.set {
 		if hosts, err = inventory.Select(hosts, o.limit.pattern); err != nil {
 			return nil, err
@@ -145,11 +146,14 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	if err != nil {
 		return err
 	}
-	var renderErr error
+	var afterErr, renderErr error
+	if o.afterRun != nil {
+		afterErr = o.afterRun(report)
+	}
 	if err := a.render(o.output, report); err != nil {
 		renderErr = &resultError{fmt.Errorf("write result: %w", err)}
 	}
-	return errors.Join(renderErr, eventsErr, outcome(report))
+	return errors.Join(afterErr, renderErr, eventsErr, outcome(report))
 }
 
 // outputWidth is the width the text result is fitted to: COLUMNS when set

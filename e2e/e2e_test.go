@@ -31,6 +31,7 @@ func TestLab(t *testing.T) {
 		{"unreachable, changed host key and dpkg lock", testFaults},
 		{"a host that never returns halts later batches", testNeverReturns},
 		{"an abort during the reboot delay cancels the scheduled reboot", testAbortCancelsReboot},
+		{"a saved plan installs the planned version, not one published since", testSavedPlan},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, func(t *testing.T) { s.fn(t, l, p) }) {

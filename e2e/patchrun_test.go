@@ -46,7 +46,14 @@ type hostResult struct {
 	BootIDBefore   string   `json:"boot_id_before"`
 	BootIDAfter    string   `json:"boot_id_after"`
 	RebootCancel   string   `json:"reboot_cancel"`
-	Exec           *struct {
+	PlanDrift      *struct {
+		Changed []struct {
+			Name      string `json:"name"`
+			Planned   string `json:"planned"`
+			Available string `json:"available"`
+		} `json:"changed"`
+	} `json:"plan_drift"`
+	Exec *struct {
 		ExitCode int    `json:"exit_code"`
 		Stdout   string `json:"stdout"`
 		Stderr   string `json:"stderr"`

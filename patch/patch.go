@@ -97,9 +97,12 @@ type Backend interface {
 	// Install installs updates (already selected from Scan's result) in one
 	// of two modes, and reports each of them Installed or with an Error:
 	//
-	//   - full false: exactly the given updates, named on the command line
-	//     (apt-get install --only-upgrade NAMES, dnf/yum upgrade NAMES,
-	//     zypper update NAMES). An update that cannot be named (a new apt
+	//   - full false: exactly the given updates at exactly their Available
+	//     versions, named on the command line (apt-get install
+	//     --only-upgrade NAME=VERSION, dnf/yum upgrade
+	//     NAME-[EPOCH:]VERSION-RELEASE.ARCH, zypper install NAME=VERSION), so
+	//     a newer version published since the scan is never installed
+	//     instead. An update that cannot be named (a new apt
 	//     package, pulled in only as a dependency) is reported not installed.
 	//   - full true: the updates are everything Scan found, and the tool's
 	//     host-wide upgrade runs instead (apt-get dist-upgrade, which may add

@@ -122,6 +122,9 @@ type HostResult struct {
 	Output     []StepOutput `json:"output,omitempty"`
 	StartedAt  time.Time    `json:"started_at"`
 	FinishedAt time.Time    `json:"finished_at"`
+	// PlanDrift, with `patch --plan`, is how the host's pending updates
+	// differ from its plan; nil when they match.
+	PlanDrift *PlanDrift `json:"plan_drift,omitempty"`
 }
 
 // What became of a scheduled reboot when the run was aborted before the

@@ -11,7 +11,8 @@
 // Pool phase: Plan.Forks workers take hosts in inventory order. Per host:
 // connect (Dialer.Dial bounded by the connect timeout; a host's own
 // ConnectTimeout wins) → facts (DetectFunc, then Backend.Facts) → refresh (if
-// Plan.Refresh) → scan → selection (Plan.Selection.Filter) → install. Each
+// Plan.Refresh) → scan → selection (Plan.Selection.Filter, or a saved plan:
+// Plan.Planned, see planned.go) → install. Each
 // phase gets its own context.WithTimeout of Plan.StepTimeout, except install,
 // which gets InstallTimeoutFactor × StepTimeout because package managers and
 // Windows Update legitimately run long. One Transport is opened per host and

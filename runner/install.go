@@ -20,7 +20,7 @@ func (h *hostRun) install(ctx context.Context, updates []patch.Update) bool {
 	err := h.installStep(ctx, fmt.Sprintf("install round %d: %d updates", h.res.Rounds+1, len(updates)), cfg.installTimeout,
 		&ir.Output, func(c context.Context) error {
 			var err error
-			ir, err = h.be.Install(c, h.t, updates, cfg.Selection.FullUpgrade())
+			ir, err = h.be.Install(c, h.t, updates, cfg.fullUpgrade())
 			return err
 		})
 	h.res.Rounds++
@@ -84,10 +84,7 @@ func (h *hostRun) recheckInstall(ctx context.Context, updates []patch.Update) st
 			})
 		})
 		if err == nil {
-			still := map[string]bool{}
-			for _, u := range found {
-				still[updateKey(u)] = true
-			}
+			still := stillPending(found)
 			installed := 0
 			for _, u := range updates {
 				i := h.indexForOutcome(u)
@@ -95,7 +92,7 @@ func (h *hostRun) recheckInstall(ctx context.Context, updates []patch.Update) st
 					continue
 				}
 				r := &h.res.Updates[i]
-				if still[updateKey(r.Update)] {
+				if still(r.Update) {
 					r.Installed, r.Error = false, "still pending after the install's connection was lost"
 					continue
 				}

@@ -13,7 +13,7 @@ import (
 // point where the host either ends or waits for its reboot batch.
 func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 	h.res.StartedAt = r.deps.Now()
-	if !h.connect(ctx) {
+	if h.notInPlan() || !h.connect(ctx) {
 		return
 	}
 	if r.cfg.Command == report.CmdExec {
@@ -36,7 +36,10 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		h.ok()
 		return
 	}
-	h.selected = r.cfg.Selection.Filter(h.pending)
+	if !h.checkPlan() {
+		return
+	}
+	h.selected = h.choose(h.pending)
 	h.markSelected(h.selected)
 	h.logf(nil, "%d updates pending, %d selected", len(h.res.Updates), len(h.selected))
 	if r.cfg.DryRun {

@@ -10,7 +10,7 @@ import (
 // install round runs. It returns true when the host must reboot again;
 // otherwise the host has ended.
 func (h *hostRun) nextRound(ctx context.Context) bool {
-	selected := h.r.cfg.Selection.Filter(h.pending)
+	selected := h.choose(h.pending)
 	h.markSelected(selected)
 
 	// An update that installed and is pending again will do so forever

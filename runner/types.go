@@ -44,7 +44,14 @@ type Plan struct {
 
 	Refresh   bool // refresh package metadata before scanning
 	Selection patch.Selection
-	DryRun    bool
+	// Planned, when not nil, replaces Selection for `patch`: each host
+	// installs its entry's updates at their planned versions, and a host
+	// without an entry is skipped (see planned.go).
+	Planned map[string]PlannedHost
+	// StrictPlan fails a host whose pending updates differ from its plan
+	// (ErrorKindPlanDrift) instead of installing what still matches.
+	StrictPlan bool
+	DryRun     bool
 
 	Reboot         RebootPolicy
 	OnlyIfRequired bool // `reboot --only-if-required`

@@ -199,6 +199,7 @@ type aptPlan struct {
 	newest      []string // "X is already the newest version (V)."
 	skipped     []string // --only-upgrade of a package not installed
 	unknown     string
+	badVersion  string // name=version with no such version
 	notUpgraded int
 	half        []string
 }
@@ -232,10 +233,16 @@ func (h *SimHost) aptPlanLocked(o aptOpts) aptPlan {
 		want = pending
 	case "install":
 		for _, spec := range o.pkgs {
-			name, _, _ := strings.Cut(spec, "=")
+			name, version, pinned := strings.Cut(spec, "=")
 			name, _, _ = strings.Cut(name, ":")
-			u, inCatalog := h.updates[name]
+			u, inCatalog := h.offerLocked(name, version)
 			ip := h.installed[name]
+			if pinned && !inCatalog {
+				if _, known := h.updates[name]; known || ip != nil {
+					pl.badVersion = fmt.Sprintf("Version '%s' for '%s' was not found", version, name)
+					return pl
+				}
+			}
 			switch {
 			case ip != nil && inCatalog && ip.newest() != u.Version:
 				want = append(want, u)
@@ -286,6 +293,10 @@ func aptInstall(ctx context.Context, p *proc, o aptOpts) int {
 	p.outf("Reading package lists...\nBuilding dependency tree...\nReading state information...\n")
 	if pl.unknown != "" {
 		p.errf("E: Unable to locate package %s\n", pl.unknown)
+		return 100
+	}
+	if pl.badVersion != "" {
+		p.errf("E: %s\n", pl.badVersion)
 		return 100
 	}
 	if o.verb != "install" {

@@ -116,6 +116,32 @@ func matchSpec(spec string, name, version, arch string) bool {
 	return false
 }
 
+// pinnedOfferLocked finds the offer a versioned spec names: zypper's
+// name=version, or an rpm name-version[.arch] of an offer a newer one
+// superseded. An offer already installed is not one.
+func (h *SimHost) pinnedOfferLocked(spec string) (Update, bool) {
+	var cands []Update
+	if name, version, ok := strings.Cut(spec, "="); ok {
+		if u, ok := h.offerLocked(name, version); ok {
+			cands = append(cands, u)
+		}
+	} else {
+		for _, offers := range h.superseded {
+			for _, u := range offers {
+				if matchSpec(spec, u.Name, u.Version, u.Arch) && spec != u.Name && spec != u.Name+"."+u.Arch {
+					cands = append(cands, u)
+				}
+			}
+		}
+	}
+	for _, u := range cands {
+		if ip := h.installed[u.Name]; ip != nil && !containsStr(ip.versions, u.Version) {
+			return u, true
+		}
+	}
+	return Update{}, false
+}
+
 // pendingByName finds pending updates matching the specs; unknown lists the
 // specs that named no installed package.
 func (h *SimHost) selectLocked(specs []string) (want []Update, unknown []string, current []string) {
@@ -127,6 +153,10 @@ func (h *SimHost) selectLocked(specs []string) (want []Update, unknown []string,
 				want = append(want, u)
 				found = true
 			}
+		}
+		if u, ok := h.pinnedOfferLocked(s); ok && !found {
+			want = append(want, u)
+			found = true
 		}
 		if found {
 			continue

@@ -36,10 +36,13 @@ type SimHost struct {
 
 	mu sync.Mutex
 	// disk: survives reboots
-	files      map[string]string
-	dirs       map[string]bool
-	installed  map[string]*instPkg
-	updates    map[string]Update // catalog, by package name
+	files     map[string]string
+	dirs      map[string]bool
+	installed map[string]*instPkg
+	updates   map[string]Update // catalog, by package name: the newest offer
+	// superseded holds older offers AddUpdate replaced: still in the
+	// repositories, installable when named with their version.
+	superseded map[string][]Update
 	kernels    []string
 	halfConfig map[string]bool // dpkg iU packages after a conffile prompt
 	confDirty  map[string]bool // conffiles the admin modified (ModifiedConffile)
@@ -85,6 +88,7 @@ func newHost(f *Fleet, spec HostSpec, hostKey, altKey ssh.Signer, seed uint64) *
 		dirs:       map[string]bool{"/run": true, "/tmp": true, "/root": true, "/lib/modules": true, "/var/lib": true},
 		installed:  map[string]*instPkg{},
 		updates:    map[string]Update{},
+		superseded: map[string][]Update{},
 		halfConfig: map[string]bool{},
 		confDirty:  map[string]bool{},
 		conns:      map[net.Conn]struct{}{},
@@ -200,7 +204,9 @@ func (h *SimHost) CommandsSeen() []string {
 }
 
 // AddUpdate publishes a new update in the host's repositories (for example
-// to test a second patch round). It replaces an older offer of the package.
+// to test a second patch round). It becomes the package's offer; an older
+// offer stays in the repositories, installable when named with its version
+// (apt name=version, dnf name-version, zypper name=version).
 func (h *SimHost) AddUpdate(u Update) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -209,7 +215,24 @@ func (h *SimHost) AddUpdate(u Update) {
 			u.Arch = p.arch
 		}
 	}
+	if old, ok := h.updates[u.Name]; ok && old.Version != u.Version {
+		h.superseded[u.Name] = append(h.superseded[u.Name], old)
+	}
 	h.updates[u.Name] = u
+}
+
+// offerLocked finds the offer of name at version ("" = the newest).
+func (h *SimHost) offerLocked(name, version string) (Update, bool) {
+	u, ok := h.updates[name]
+	if !ok || version == "" || u.Version == version {
+		return u, ok
+	}
+	for _, old := range h.superseded[name] {
+		if old.Version == version {
+			return old, true
+		}
+	}
+	return Update{}, false
 }
 
 // Faults returns the host's current faults; counters show what is left and

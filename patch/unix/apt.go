@@ -46,16 +46,18 @@ func (b *aptBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 }
 
 // Install runs dist-upgrade when full, else `install --only-upgrade` with
-// exactly the given, already-installed names (a new
+// exactly the given, already-installed packages at their offered versions
+// (name=version; a new
 // package in the list comes in as its parent's dependency). Success is
 // verified by rescanning: an update still pending is not installed.
 func (b *aptBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
 	return installAndVerify(ctx, t, updates, full, installPlan{
 		what: "apt-get install",
 		full: b.priv(CmdAptUpgradeAll),
-		subset: func(names []string) string {
-			return b.priv(CmdAptInstall(names))
+		subset: func(specs []string) string {
+			return b.priv(CmdAptInstall(specs))
 		},
+		pin: func(u patch.Update) string { return AptPin(u.Name, u.Available) },
 		// Only already-installed packages may be named with --only-upgrade.
 		nameable: func(u patch.Update) bool { return u.Current != "" },
 		exec:     simpleExec,

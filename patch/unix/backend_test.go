@@ -59,7 +59,7 @@ func TestAptScanAndSecurityInstall(t *testing.T) {
 	picked := sel.Filter(ups)
 	const install = "LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-remove -o DPkg::Lock::Timeout=120 " +
 		"-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold " +
-		"install --only-upgrade labboth labsec linux-image-lab </dev/null"
+		"install --only-upgrade labboth=2:1.1-1 labsec=1.1 linux-image-lab=6.1.99-1 </dev/null"
 	f.on(install, ok("Setting up labsec (1.1) ...\n"))
 	noReboot(f)
 	res, err := b.Install(ctx, f, picked, sel.FullUpgrade())
@@ -97,7 +97,7 @@ func TestInstallSubsetNamesExactlyTheGivenUpdates(t *testing.T) {
 			one = append(one, u)
 		}
 	}
-	install := CmdAptInstall([]string{"labsec"})
+	install := CmdAptInstall([]string{"labsec=1.1"})
 	f.on(install, ok("Setting up labsec (1.1) ...\n"))
 	f.on(scan, ok(""))
 	noReboot(f)
@@ -230,7 +230,8 @@ func TestDNFScanInstall(t *testing.T) {
 		t.Fatalf("scan:\n got %+v\nwant %+v", ups, want)
 	}
 	sel := patch.Selection{Include: []string{"labtool"}}
-	f.on("LANG=C LC_ALL=C dnf -y upgrade labtool", captured(t, "dnf/upgrade-labtool"))
+	f.on("LANG=C LC_ALL=C dnf -y upgrade labtool-1.1-1.noarch", captured(t, "dnf/upgrade-labtool"))
+	f.on("LANG=C LC_ALL=C rpm -q --qf '%{NAME}.%{ARCH} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n' kernel-lab labepoch labsec", captured(t, "rpm/query"))
 	noReboot(f)
 	f.on("LANG=C LC_ALL=C dnf -q needs-restarting -r", captured(t, "dnf/needs-restarting-clean"))
 	res, err := b.Install(ctx, f, sel.Filter(ups), sel.FullUpgrade())
@@ -315,7 +316,7 @@ func TestZypper(t *testing.T) {
 	ctx := context.Background()
 	const list = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n --xmlout list-updates"
 	const dry = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n --xmlout patch --with-interactive --category security --dry-run"
-	const upd = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n update --auto-agree-with-licenses labsec kernel-lab"
+	const upd = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n install --auto-agree-with-licenses labsec=1.1-1 kernel-lab=6.1.99-1"
 	const needs = "LANG=C LC_ALL=C zypper -n needs-rebooting"
 	sel := patch.Selection{SecurityOnly: true}
 	scan := func(t *testing.T) (patch.Backend, *fakeTransport, []patch.Update) {

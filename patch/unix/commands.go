@@ -123,10 +123,15 @@ const (
 	CmdAptUpgradeAll = aptInstallOpts + " dist-upgrade </dev/null"
 )
 
-// CmdAptInstall upgrades exactly the named, already-installed packages.
-func CmdAptInstall(names []string) string {
-	return aptInstallOpts + " install --only-upgrade " + strings.Join(names, " ") + " </dev/null"
+// CmdAptInstall upgrades exactly the named, already-installed packages;
+// specs are AptPin's "name=version", so apt installs that version and never
+// a newer one published since the scan.
+func CmdAptInstall(specs []string) string {
+	return aptInstallOpts + " install --only-upgrade " + strings.Join(specs, " ") + " </dev/null"
 }
+
+// AptPin names a package at one version for apt-get install.
+func AptPin(name, version string) string { return name + "=" + version }
 
 // ---- dnf / dnf5 / yum (RHEL family, Fedora, Amazon Linux) ----
 // bin is "dnf", "dnf5" or "yum".
@@ -162,7 +167,18 @@ func CmdRPMInstalled(names []string) string {
 	return envC + "rpm -q --qf '" + RPMQueryFormat + "' " + strings.Join(names, " ")
 }
 
-// CmdRPMUpgrade upgrades the named packages, or everything when names is empty.
+// RPMPin names a package at one version for dnf/yum: the NEVRA form
+// "name-[epoch:]version-release.arch" both tools accept (version as
+// check-update prints it).
+func RPMPin(name, version, arch string) string {
+	if arch == "" {
+		return name + "-" + version
+	}
+	return name + "-" + version + "." + arch
+}
+
+// CmdRPMUpgrade upgrades the named packages (RPMPin specs), or everything
+// when names is empty.
 func CmdRPMUpgrade(bin string, names []string) string {
 	verb := "upgrade"
 	if bin == "yum" {
@@ -202,14 +218,19 @@ const (
 	CmdZypperNeedsRebooting = envC + "zypper -n needs-rebooting"
 )
 
-// CmdZypperUpdate updates the named packages, or everything when names is empty.
-func CmdZypperUpdate(names []string) string {
-	line := envZypper + "zypper -n update --auto-agree-with-licenses"
-	if len(names) > 0 {
-		line += " " + strings.Join(names, " ")
-	}
-	return line
+// CmdZypperUpdate updates every installed package that has an update.
+const CmdZypperUpdate = envZypper + "zypper -n update --auto-agree-with-licenses"
+
+// CmdZypperInstall installs exactly the given ZypperPin specs
+// ("name=version"): for an installed package that is an upgrade to that
+// version, never to a newer one (install is the verb zypper documents
+// for name=version capabilities).
+func CmdZypperInstall(specs []string) string {
+	return envZypper + "zypper -n install --auto-agree-with-licenses " + strings.Join(specs, " ")
 }
+
+// ZypperPin names a package at one version (edition) for zypper install.
+func ZypperPin(name, version string) string { return name + "=" + version }
 
 // ---- reboot ----
 

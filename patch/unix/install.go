@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/transport"
@@ -19,7 +20,10 @@ type execFunc func(ctx context.Context, t transport.Transport, what, line string
 type installPlan struct {
 	what   string
 	full   string                      // host-wide upgrade command
-	subset func(names []string) string // exactly these packages
+	subset func(specs []string) string // exactly these packages, at these versions
+	// pin names one update at the version it offered, in the form the
+	// tool's command line takes ("name=1.1", "name-1.1-1.x86_64").
+	pin func(patch.Update) string
 	// nameable says whether an update may be named on the subset command
 	// line (nil: all may).
 	nameable func(patch.Update) bool
@@ -56,9 +60,13 @@ func installAndVerify(ctx context.Context, t transport.Transport, updates []patc
 			u.Error = "refused: unsafe package name"
 			continue
 		}
+		if !full && !safeVersion.MatchString(u.Available) {
+			u.Error = "refused: no safe version to install (" + strconv.Quote(u.Available) + ")"
+			continue
+		}
 		if (p.nameable == nil || p.nameable(*u)) && !seen[u.Name] {
 			seen[u.Name] = true
-			names = append(names, u.Name)
+			names = append(names, p.pin(*u))
 		}
 	}
 
@@ -98,7 +106,9 @@ func installAndVerify(ctx context.Context, t transport.Transport, updates []patc
 			continue
 		}
 		left, ok := still[u.Name+"\x00"+u.Arch]
-		if !ok {
+		if !ok || (!full && left.Current == u.Available) {
+			// Gone from the pending list, or (a pinned install) now at
+			// the version asked for with a newer one offered since.
 			u.Installed = true
 			continue
 		}

@@ -10,6 +10,10 @@ import (
 // shell line: anything else is refused rather than quoted.
 var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_:~@-]*$`)
 
+// safeVersion matches versions we pin on a command line ("1.1-1",
+// "2:1.1-1.el9", "1.2.3+deb12u1", "1.0~rc1").
+var safeVersion = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_:~-]*$`)
+
 // rebootPackages are names whose upgrade is known to need a reboot; a
 // prefix match when the entry ends in "*". Used to predict reboots in
 // --dry-run, before anything is installed.

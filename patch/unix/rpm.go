@@ -62,9 +62,9 @@ func (b *rpmBackend) checkUpdate(ctx context.Context, t transport.Transport) ([]
 	return nil, commandFailed(what, res)
 }
 
-// Scan: check-update (exit 100 = updates), then rpm -q for the installed
-// versions and the security advisories for the Security flag.
-func (b *rpmBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
+// pendingVersions: check-update (exit 100 = updates), then rpm -q for the
+// installed versions.
+func (b *rpmBackend) pendingVersions(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
 	ups, err := b.checkUpdate(ctx, t)
 	if err != nil || len(ups) == 0 {
 		return ups, err
@@ -83,9 +83,21 @@ func (b *rpmBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 		return nil, err
 	}
 	current := parseRPMQuery(string(res.Stdout))
+	for i := range ups {
+		ups[i].Current = current[ups[i].Name+"."+ups[i].Arch]
+	}
+	return ups, nil
+}
 
+// Scan: pending updates with their installed versions, then the security
+// advisories for the Security flag.
+func (b *rpmBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
+	ups, err := b.pendingVersions(ctx, t)
+	if err != nil || len(ups) == 0 {
+		return ups, err
+	}
 	what := b.bin + " security advisories"
-	res, err = run(ctx, t, what, b.priv(CmdRPMSecurity(b.bin)))
+	res, err := run(ctx, t, what, b.priv(CmdRPMSecurity(b.bin)))
 	if err != nil {
 		return nil, err
 	}
@@ -94,22 +106,23 @@ func (b *rpmBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 	}
 	sec := parseSecurityAdvisories(string(res.Stdout), b.bin == "dnf5")
 	for i := range ups {
-		key := ups[i].Name + "." + ups[i].Arch
-		ups[i].Current = current[key]
-		ups[i].Security = sec[key]
+		ups[i].Security = sec[ups[i].Name+"."+ups[i].Arch]
 	}
 	return ups, nil
 }
 
 // Install runs `upgrade` (yum: `update`) with no names when full, else
-// with exactly the given names; verified by rerunning check-update.
+// with exactly the given packages at their offered versions
+// (name-version.arch); verified by rerunning check-update, and rpm -q for
+// a package still listed (a newer version offered since its scan).
 func (b *rpmBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
 	return installAndVerify(ctx, t, updates, full, installPlan{
 		what:   b.bin + " upgrade",
 		full:   b.priv(CmdRPMUpgrade(b.bin, nil)),
-		subset: func(names []string) string { return b.priv(CmdRPMUpgrade(b.bin, names)) },
+		subset: func(specs []string) string { return b.priv(CmdRPMUpgrade(b.bin, specs)) },
+		pin:    func(u patch.Update) string { return RPMPin(u.Name, u.Available, u.Arch) },
 		exec:   simpleExec,
-		rescan: b.checkUpdate,
+		rescan: b.pendingVersions,
 	})
 }
 

@@ -100,14 +100,15 @@ func (b *zypperBackend) Scan(ctx context.Context, t transport.Transport) ([]patc
 	return ups, nil
 }
 
-// Install runs `zypper update` with no names when full, else with exactly
-// the given names; 103 reruns, 102 means installed and reboot needed. Verified by
+// Install runs `zypper update` when full, else `zypper install` with exactly
+// the given packages at their offered versions (name=version); 103 reruns, 102 means installed and reboot needed. Verified by
 // rerunning list-updates.
 func (b *zypperBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
 	return installAndVerify(ctx, t, updates, full, installPlan{
 		what:   "zypper update",
-		full:   b.priv(CmdZypperUpdate(nil)),
-		subset: func(names []string) string { return b.priv(CmdZypperUpdate(names)) },
+		full:   b.priv(CmdZypperUpdate),
+		subset: func(specs []string) string { return b.priv(CmdZypperInstall(specs)) },
+		pin:    func(u patch.Update) string { return ZypperPin(u.Name, u.Available) },
 		exec:   zypperRun,
 		rescan: b.listUpdates,
 	})
