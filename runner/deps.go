@@ -38,7 +38,7 @@ const (
 	// connection attempt starts every 250–500 ms (the interval jittered
 	// into its upper half), so its return is seen within half a second.
 	// One attempt is one TCP connect (a SYN) to a host that is down: at most
-	// 4 per second per host, and never more than 8 in flight. See
+	// 4 new ones per second per host, and never more than 16 in flight. See
 	// docs/reboot.md.
 	DefaultPollInterval = 500 * time.Millisecond
 	// DefaultPollMax caps the backoff: while a host still answers with its

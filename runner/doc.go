@@ -71,9 +71,9 @@
 // id is re-read with pauses of Timing.PollInterval doubling to
 // Timing.PollMax until a read fails, the old boot's end → poll: connection
 // attempts at once and then every Timing.PollInterval (jittered into its
-// upper half) without waiting for earlier ones, each bounded by 2s (at most
-// 8 in flight); after a minute without an answer the interval doubles to
-// Timing.PollMax and each attempt gets Timing.ProbeTimeout (docs/reboot.md).
+// upper half) without waiting for earlier ones, each bounded by
+// Timing.ProbeTimeout (at most 16 in flight); after a minute without an
+// answer the interval doubles to Timing.PollMax (docs/reboot.md).
 // A dial failure means the host is down (waiting-up); the same boot id means
 // it is still going down (waiting-down; the next try backs off, doubling to
 // PollMax); a new boot id is followed by Backend.Ready, retried until it

@@ -145,18 +145,17 @@ const probeCommandFactor = 6
 
 // Polling limits while a host reboots. Documented in docs/reboot.md.
 const (
-	// downDialTimeout bounds one connection attempt while the host has been
-	// down for less than longAbsence. A host that is back answers a connect
-	// within milliseconds; attempts overlap (a new one every PollInterval,
-	// jittered, without waiting for the last to time out), so a short one
-	// loses nothing.
-	downDialTimeout = 2 * time.Second
+	// watchReadTimeout bounds one boot id read over the connection that
+	// issued the reboot: no answer within it counts as the old boot's end.
+	watchReadTimeout = 2 * time.Second
 	// longAbsence: once a host has not answered for this long, attempts
-	// back off (the interval doubles up to PollMax) and each gets the full
-	// ProbeTimeout: a slow boot, or a slow network, is no longer hurried.
+	// back off (the interval doubles up to PollMax): a slow boot is no
+	// longer hurried.
 	longAbsence = time.Minute
-	// maxDialsInFlight caps the overlapping attempts to one host.
-	maxDialsInFlight = 8
+	// maxDialsInFlight caps the overlapping connection attempts to one
+	// host. Each gets the full ProbeTimeout (a handshake over a slow link
+	// needs it); with one started every 250–500 ms, 16 leave room for 4 s.
+	maxDialsInFlight = 16
 )
 
 // waitBack polls until the host answers with a boot id other than before and
@@ -279,12 +278,12 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 // boot ends: it reads the boot id over it (no new handshake), pausing
 // PollInterval doubling to PollMax (jittered) between reads, until a read
 // fails: the connection died with the host's processes, or nothing answered
-// within downDialTimeout. It then closes the connection.
+// within watchReadTimeout. It then closes the connection.
 func (h *hostRun) watchOldBoot(ctx context.Context, before string) {
 	defer h.closeTransport()
 	tm := h.r.cfg.Timing
 	for delay := tm.PollInterval; sleepCtx(ctx, h.r.rng.jitter(delay)); delay = min(2*delay, tm.PollMax) {
-		id, err := h.bootID(ctx, h.t, min(h.r.cfg.StepTimeout, tm.ProbeTimeout, downDialTimeout))
+		id, err := h.bootID(ctx, h.t, min(h.r.cfg.StepTimeout, tm.ProbeTimeout, watchReadTimeout))
 		if err != nil {
 			h.logf(err, "the connection that issued the reboot ended: the host is going down")
 			return
@@ -302,8 +301,8 @@ func (h *hostRun) watchOldBoot(ctx context.Context, before string) {
 // one interval, whatever the timeout of one attempt. Each such failure goes
 // to down. It returns the first connection, or the first error that says
 // the host answered (rejected credentials, a changed host key), or ctx's
-// error. *downSince is when the host was first found down (zero: not yet);
-// past longAbsence attempts back off and each gets the full ProbeTimeout.
+// error. Each attempt gets ProbeTimeout. *downSince is when the host was
+// first found down (zero: not yet); past longAbsence attempts back off.
 func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(error)) (transport.Transport, error) {
 	tm := h.r.cfg.Timing
 	actx, cancel := context.WithCancel(ctx)
@@ -318,7 +317,7 @@ func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(err
 		wg.Wait()
 	}()
 	inFlight := 0
-	interval, attempt := tm.PollInterval, min(tm.ProbeTimeout, downDialTimeout)
+	interval := tm.PollInterval
 	next := time.NewTimer(0)
 	defer next.Stop()
 	for {
@@ -326,9 +325,8 @@ func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(err
 		case <-next.C:
 			if inFlight < maxDialsInFlight {
 				inFlight++
-				timeout := attempt
 				wg.Go(func() {
-					t, err := h.dial(actx, timeout)
+					t, err := h.dial(actx, tm.ProbeTimeout)
 					select {
 					case results <- outcome{t, err}:
 					case <-actx.Done():
@@ -339,7 +337,7 @@ func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(err
 				})
 			}
 			if !downSince.IsZero() && time.Since(*downSince) >= longAbsence {
-				interval, attempt = min(2*interval, tm.PollMax), tm.ProbeTimeout
+				interval = min(2*interval, tm.PollMax)
 			}
 			next.Reset(h.r.rng.jitter(interval))
 		case o := <-results:

@@ -339,7 +339,7 @@ func TestRebootReturnSeenWithinPollInterval(t *testing.T) {
 }
 
 // While a host is down the poll is bounded: at most 4 connection attempts
-// a second (one per 250–500 ms), at most 8 in flight, and after a minute of
+// a second (one per 250–500 ms), at most 16 in flight, and after a minute of
 // absence it backs off towards one per PollMax; the return is still seen
 // within PollMax.
 func TestRebootPollRateBounded(t *testing.T) {
