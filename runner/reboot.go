@@ -183,14 +183,19 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 	}
 	h.closeTransport()
 	delay := tm.PollInterval
-	var downSince time.Time
+	var downSince, logged time.Time
 	down := func(err error) {
 		authErr = nil
 		delay = tm.PollInterval
 		if wctx.Err() == nil {
 			last = "last error: " + err.Error()
 		}
-		h.logf(err, "probe: no connection")
+		// Attempts fail several times a second while a host is down: log
+		// one per PollMax, so the event stream does not fill with them.
+		if now := time.Now(); now.Sub(logged) >= tm.PollMax {
+			logged = now
+			h.logf(err, "probe: no connection")
+		}
 		if !newBoot {
 			h.enter(report.PhaseWaitingUp) // it went down; now wait for it to come up
 		}

@@ -366,3 +366,22 @@ func TestRebootPollRateBounded(t *testing.T) {
 		}
 	})
 }
+
+// Connection attempts fail several times a second while a host is down; the
+// -v log and the --events stream get one line per PollMax, not one each.
+func TestRebootDownProbesLoggedSparingly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const down = time.Minute
+		f := newFleet(t, &fakeHost{name: "h", downFor: down, pending: []patch.Update{upd("kernel", true, true)}})
+		_, rec := runPlan(t, context.Background(), realTimePlan(report.CmdPatch, f), f, nil)
+		n := 0
+		for _, e := range rec.kinds(EventLog) {
+			if e.Detail == "probe: no connection" {
+				n++
+			}
+		}
+		if maxLines := int(down/DefaultPollMax) + 2; n == 0 || n > maxLines {
+			t.Errorf("%d probe log lines for %s down (%d dials), want 1..%d", n, down, f.host("h").dials, maxLines)
+		}
+	})
+}
