@@ -20,15 +20,7 @@ func BenchmarkScan200Forks50(b *testing.B) {
 	const hosts = 200
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	fl, err := fleet.Start(ctx, fleet.Config{Count: hosts})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer fl.Close()
-	inv, err := fl.WriteInventory(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	inv := benchFleet(ctx, b, fleet.Config{Count: hosts})
 	args := []string{"scan", "-i", inv, "--forks", "50", "-o", "json", "--no-ssh-config"}
 	streams := Streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}
 
@@ -46,4 +38,20 @@ func BenchmarkScan200Forks50(b *testing.B) {
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/hosts, "alloc-B/host")
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/hosts, "ms/host")
+}
+
+// benchFleet starts a simulated fleet for the benchmark's duration and
+// returns its inventory's path.
+func benchFleet(ctx context.Context, b *testing.B, cfg fleet.Config) string {
+	b.Helper()
+	fl, err := fleet.Start(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { fl.Close() })
+	inv, err := fl.WriteInventory(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return inv
 }

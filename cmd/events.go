@@ -26,11 +26,16 @@ type eventLine struct {
 	Detail string    `json:"detail,omitempty"`
 	Error  string    `json:"error,omitempty"`
 	Output string    `json:"output,omitempty"` // tail of a failed command's or an install's output
+	RunID  string    `json:"run_id,omitempty"` // run.start
 }
 
 // eventSignal names a signal notice (not a runner event) in the log and
 // the --events stream.
 const eventSignal = "run.signal"
+
+// eventRunStart is the first line of the --events stream of a recorded
+// run: its run id, command and host count.
+const eventRunStart = "run.start"
 
 // eventName maps an event kind to its fixed name.
 func eventName(k runner.EventKind) string {
@@ -173,7 +178,8 @@ func (e *eventsObserver) write(l eventLine) {
 	}
 }
 
-func (e *eventsObserver) Event(ev runner.Event) {
+// lineOf is ev as a line of the --events stream (and of the journal).
+func lineOf(ev runner.Event) eventLine {
 	l := eventLine{Time: ev.Time, Event: eventName(ev.Kind), Host: ev.Host, Phase: string(ev.Phase),
 		Status: string(ev.Status), Batch: ev.Batch, Detail: ev.Detail, Output: ev.Output}
 	if l.Time.IsZero() {
@@ -182,7 +188,11 @@ func (e *eventsObserver) Event(ev runner.Event) {
 	if ev.Err != nil {
 		l.Error = ev.Err.Error()
 	}
-	e.write(l)
+	return l
+}
+
+func (e *eventsObserver) Event(ev runner.Event) {
+	e.write(lineOf(ev))
 	e.next.Event(ev)
 }
 

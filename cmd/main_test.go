@@ -3,6 +3,7 @@ package cmd
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -13,7 +14,17 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envMain) == "1" {
 		os.Exit(Main())
 	}
-	os.Exit(m.Run())
+	// Runs record themselves in a state directory: the tests' own, never
+	// the user's (in process and in the processes they start).
+	dir, err := os.MkdirTemp("", "patchrun-test-state-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_STATE_HOME", dir)
+	defaultStateDir = func(func(string) string) (string, error) { return filepath.Join(dir, "patchrun"), nil }
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 const envMain = "PATCHRUN_TEST_RUN_MAIN"

@@ -11,6 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/patchrun/patchrun/internal/termtext"
+	"github.com/patchrun/patchrun/journal"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
@@ -32,7 +33,7 @@ type observer interface {
 // newObserver returns the run's observer, locked: the runner serialises its
 // own Event calls, but notices come from the signal goroutine. With
 // --events it also writes the JSONL stream.
-func (a *app) newObserver(o *commonOptions, plan runner.Plan, inputs []runInput) (observer, error) {
+func (a *app) newObserver(o *commonOptions, plan runner.Plan, inputs []runInput, jw *journal.Writer) (observer, error) {
 	log := a.logger(o.verbose)
 	var inner observer = &lineObserver{log: log, total: len(plan.Hosts), busy: newInflight()}
 	every := lineProgressEvery
@@ -45,10 +46,49 @@ func (a *app) newObserver(o *commonOptions, plan runner.Plan, inputs []runInput)
 		if err != nil {
 			return nil, err
 		}
+		if plan.RunID != "" {
+			ev.write(eventLine{Time: time.Now(), Event: eventRunStart, RunID: plan.RunID,
+				Detail: fmt.Sprintf("%s of %d hosts", plan.Command, len(plan.Hosts))})
+		}
 		inner = ev
+	}
+	if jw != nil {
+		inner = &journalObserver{next: inner, w: jw}
 	}
 	return newLockedObserver(inner, every), nil
 }
+
+// journalObserver tees every event and notice into the run journal, then
+// passes it on. A failed write is said once; the run goes on (the report's
+// journal_error says the journal is incomplete).
+type journalObserver struct {
+	next   observer
+	w      *journal.Writer
+	failed bool
+}
+
+func (j *journalObserver) record(l eventLine) {
+	if j.failed {
+		return
+	}
+	if err := j.w.Event(l); err != nil {
+		j.failed = true
+		j.next.notice(eventSignal, fmt.Sprintf("%v (the run goes on)", err))
+	}
+}
+
+func (j *journalObserver) Event(ev runner.Event) {
+	j.record(lineOf(ev))
+	j.next.Event(ev)
+}
+
+func (j *journalObserver) notice(event, msg string) {
+	j.record(eventLine{Time: time.Now(), Event: event, Detail: msg})
+	j.next.notice(event, msg)
+}
+
+func (j *journalObserver) tick()         { j.next.tick() }
+func (j *journalObserver) finish() error { return j.next.finish() }
 
 // How often a long phase still shows signs of life: the bar's clock and
 // current hosts every second; a plain progress line every 30 s (cron logs).

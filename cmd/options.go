@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/report"
@@ -29,6 +30,12 @@ type commonOptions struct {
 	askPass        bool
 	events         string
 	noSSHConfig    bool
+	// stateDir is --state-dir ("" = the default). recorded says the command
+	// records its runs (every fleet command; demo does not); flags are its
+	// flags, for the journal's header.
+	stateDir string
+	recorded bool
+	flags    *pflag.FlagSet
 
 	// Not flags: every host of the inventory before --limit and --shard
 	// (set by loadHosts), and a step run on the finished report before it
@@ -52,7 +59,15 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.askPass, "ask-pass", false, "prompt once for a password used by hosts without password_env/password_file")
 	f.BoolVar(&o.noSSHConfig, "no-ssh-config", false, "ignore ~/.ssh/config (by default it fills HostName, User, Port, IdentityFile and ProxyJump the inventory leaves unset)")
 	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file")
+	addStateDirFlag(c, &o.stateDir)
+	o.recorded, o.flags = true, f
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"inventory", "sorted", "shuffle"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// addStateDirFlag adds --state-dir, where runs are recorded.
+func addStateDirFlag(c *cobra.Command, dir *string) {
+	c.Flags().StringVar(dir, "state-dir", "", "where runs are recorded (journals, locks); default $XDG_STATE_HOME/patchrun, ~/.local/state/patchrun, %LOCALAPPDATA%\\patchrun on Windows, /var/lib/patchrun for root without HOME")
+	_ = c.MarkFlagDirname("state-dir")
 }
 
 // addOutputFlag adds -o/--output, its help and its completion, all from the

@@ -60,7 +60,8 @@ func Run(ctx context.Context, args []string, s Streams) int {
 // command line becomes a run.
 type app struct {
 	streams Streams
-	stdout  any // the Out stream as given, for its terminal width
+	args    []string // the command line as given, for the run journal
+	stdout  any      // the Out stream as given, for its terminal width
 	// fleetRun, when set, replaces running a plan: a test sees the options,
 	// plan and hosts a command line produced, exactly as typed, without
 	// contacting a host.
@@ -87,6 +88,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	// (cobra's help, a tabwriter).
 	out := &checkedWriter{w: a.streams.Out}
 	a.streams.Out = out
+	a.args = args
 	root := a.newRootCmd()
 	root.SetArgs(args)
 	root.SetIn(a.streams.In)
@@ -128,6 +130,7 @@ hosts in controlled batches, confirming each one really came back.
 		a.newRebootCmd(),
 		a.newExecCmd(),
 		a.newInventoryCmd(),
+		a.newRunsCmd(),
 		a.newDemoCmd(),
 		a.newVersionCmd(),
 	)

@@ -13,6 +13,7 @@ import (
 	"github.com/patchrun/patchrun/connect"
 	"github.com/patchrun/patchrun/internal/termtext"
 	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/journal"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
 )
@@ -129,31 +130,59 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	}
 	defer dialer.Close()
 
-	obs, err := a.newObserver(o, plan, runInputs(o.inventory, home, copts.SSHConfig, hosts))
+	var rec *recording
+	var jw *journal.Writer
+	if o.recorded {
+		names := make([]string, len(hosts))
+		for i, h := range hosts {
+			names[i] = h.Name
+		}
+		var err error
+		if rec, err = a.startRecording(o, &plan, names); err != nil {
+			return err
+		}
+		defer rec.close()
+		jw = rec.w
+	}
+	obs, err := a.newObserver(o, plan, runInputs(o.inventory, home, copts.SSHConfig, hosts), jw)
 	if err != nil {
+		rec.discard()
 		return err
 	}
 	runCtx, stop, release := interrupts(ctx, func(msg string) { obs.notice(eventSignal, msg) })
 	defer release()
 
-	report, err := runner.Run(runCtx, plan, runner.Deps{
+	deps := runner.Deps{
 		Dialer:   dialer,
 		Detect:   dialer.Detect,
 		Observer: obs,
 		Stop:     stop,
-	})
+	}
+	if jw != nil {
+		deps.Journal = jw
+	}
+	report, err := runner.Run(runCtx, plan, deps)
 	eventsErr := obs.finish()
 	if err != nil {
+		rec.discard()
 		return err
 	}
 	var afterErr, renderErr error
 	if o.afterRun != nil {
-		afterErr = o.afterRun(report)
+		full, err := fullReport(report, jw)
+		if err == nil {
+			err = o.afterRun(full)
+		}
+		afterErr = err
 	}
-	if err := a.render(o.output, report); err != nil {
+	if err := a.renderRun(o.output, report, jw); err != nil {
 		renderErr = &resultError{fmt.Errorf("write result: %w", err)}
 	}
-	return errors.Join(afterErr, renderErr, eventsErr, outcome(report))
+	result := errors.Join(afterErr, renderErr, eventsErr, outcome(report))
+	if rec != nil {
+		result = errors.Join(result, rec.end(report, result))
+	}
+	return result
 }
 
 // outputWidth is the width the text result is fitted to: COLUMNS when set

@@ -71,6 +71,10 @@ type Report struct {
 	Summary     Summary      `json:"summary"`
 	Halted      bool         `json:"halted,omitempty"`      // failure budget spent
 	Interrupted bool         `json:"interrupted,omitempty"` // Ctrl-C or a termination signal
+	// JournalError is the first failure to write the run journal: the
+	// journal is incomplete from there (a resume cannot trust it). Empty
+	// when the journal is whole or the run is not recorded.
+	JournalError string `json:"journal_error,omitempty"`
 }
 
 // New starts a report of this schema version with no hosts yet.

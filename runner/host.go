@@ -35,6 +35,12 @@ type hostRun struct {
 	installed map[string]bool // updateKey of every update installed in any round
 	byKey     map[string]int  // updateKey → index in res.Updates
 	reboots   int             // verified reboots
+	// job names the detached install job whose result is unread after a
+	// lost link (reattach.go); empty otherwise.
+	job string
+
+	bootBefore string         // boot id read before the latest reboot command
+	summary    report.Summary // this host's counts, taken before a journaled result is compacted
 
 	capture stepCapture // the remote commands of the step in progress
 	// failedStep is the output of the last step if it failed; the host's
@@ -67,6 +73,7 @@ func (h *hostRun) enter(p report.Phase) {
 	}
 	h.phase.Store(p)
 	h.r.ev.emit(Event{Kind: EventPhase, Host: h.host.Name, Phase: p, Batch: h.res.RebootBatch})
+	h.journalCheckpoint()
 }
 
 // logf emits a -v detail line for this host.
@@ -188,6 +195,7 @@ func (h *hostRun) end(status report.Status, msg, kind string, cause error) {
 			ev.Detail = h.okDetail()
 		}
 	}
+	h.journalResult() // durable (or its failure logged) before the host is seen to end
 	h.r.ev.emit(ev)
 }
 

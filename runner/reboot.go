@@ -54,6 +54,8 @@ func (h *hostRun) rebootOnce(ctx context.Context) bool {
 	if h.res.BootIDBefore == "" {
 		h.res.BootIDBefore = before
 	}
+	h.bootBefore = before
+	h.journalCheckpoint() // durable before the reboot command: a resume compares boot ids
 	err = h.step(ctx, "reboot", min(h.r.cfg.StepTimeout, h.rebootTimeout()), func(c context.Context) error {
 		return h.be.Reboot(c, h.t)
 	})

@@ -21,6 +21,8 @@ type run struct {
 	hosts  []*hostRun // inventory order
 	halted bool
 
+	journal journalState
+
 	interruptOnce sync.Once
 	interrupted   atomic.Bool
 }
@@ -81,6 +83,14 @@ func Run(ctx context.Context, plan Plan, deps Deps) (report.Report, error) {
 	rep.Halted = r.halted
 	rep.Interrupted = r.interrupted.Load()
 	rep.Finish(hosts, deps.Now())
+	if deps.Journal != nil {
+		// Finished hosts were compacted: count from what they were.
+		rep.Summary = r.journaledSummary()
+		if err := r.journal.firstErr(); err != nil {
+			rep.JournalError = err.Error()
+		}
+	}
+	rep.RunID = cfg.RunID
 	return rep, nil
 }
 

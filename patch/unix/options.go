@@ -14,6 +14,12 @@ type Options struct {
 	// the command can return first (the inventory's reboot_delay). 0 means
 	// DefaultRebootDelay. It is rounded to whole milliseconds.
 	RebootDelay time.Duration
+	// JobDir holds the files of detached install and refresh jobs on the
+	// host; empty means DefaultJobDir.
+	JobDir string
+	// JobWait is how many seconds one wait for a running job lasts on the
+	// host before it answers "running" (0 means 20).
+	JobWait int
 }
 
 // Bounds of the zypper retry loops: "zypper updated itself, run again"
@@ -37,6 +43,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RebootDelay <= 0 {
 		o.RebootDelay = DefaultRebootDelay
+	}
+	if o.JobDir == "" {
+		o.JobDir = DefaultJobDir
+	}
+	if o.JobWait <= 0 {
+		o.JobWait = defaultJobWait
 	}
 	return o
 }
