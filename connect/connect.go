@@ -187,5 +187,5 @@ func (d *Dialer) Detect(ctx context.Context, h inventory.Host, t transport.Trans
 // `sudo -n` (never prompting, so a missing sudo rule fails loudly instead of
 // hanging the run); the backend applies it only when `id -u` is not 0.
 func unixOptions(h inventory.Host) unix.Options {
-	return unix.Options{Sudo: true, ReadyCommand: h.ReadyCommand}
+	return unix.Options{Sudo: true, ReadyCommand: h.ReadyCommand, RebootDelay: h.RebootDelay}
 }

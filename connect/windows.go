@@ -12,5 +12,6 @@ import (
 func (d *Dialer) windowsBackend(h inventory.Host) patch.Backend {
 	opts := d.opts.Windows
 	opts.ReadyCommand = h.ReadyCommand
+	opts.RebootDelay = h.RebootDelay
 	return windows.New(opts)
 }

@@ -15,9 +15,29 @@ import (
 	"time"
 )
 
-// rebootDelay is the Unix backend's delay between scheduling a reboot
-// (systemd-run --on-active=5) and the reboot.
+// rebootDelay is the delay between scheduling a reboot (systemd-run
+// --on-active) and the reboot that this test sets with reboot_delay: the
+// default is too short to abort within.
 const rebootDelay = 5 * time.Second
+
+// delayedInventory is the lab's inventory with reboot_delay: 5s, written
+// next to it (its key and known_hosts paths are relative).
+func delayedInventory(t *testing.T, l *lab) string {
+	t.Helper()
+	b, err := os.ReadFile(l.inventory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "defaults:\n", "defaults:\n  reboot_delay: "+rebootDelay.String()+"\n", 1)
+	if s == string(b) {
+		t.Fatalf("no defaults: section in %s", l.inventory())
+	}
+	p := filepath.Join(filepath.Dir(l.inventory()), "inventory-reboot-delay.yaml")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
 
 // testAbortCancelsReboot starts a patch that reboots one host, aborts it
 // (SIGTERM twice, as a service manager or a second Ctrl-C would) while the
@@ -32,7 +52,7 @@ func testAbortCancelsReboot(t *testing.T, l *lab, p patchrun) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c := l.command(ctx, "run", "--", p.bin, "patch", "-i", l.inventory(), "-l", host,
+	c := l.command(ctx, "run", "--", p.bin, "patch", "-i", delayedInventory(t, l), "-l", host,
 		"--reboot", "always", "--batch", "1", "-o", "json", "--no-progress", "--events", events)
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr

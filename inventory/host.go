@@ -50,7 +50,8 @@ type Host struct {
 	// Per-host timeouts and behaviour overrides; zero means "use the run's".
 	ConnectTimeout time.Duration
 	RebootTimeout  time.Duration
-	ReadyCommand   string // readiness probe after reboot; "" means the backend default
+	RebootDelay    time.Duration // from the reboot command to the reboot; 0 means the backend default
+	ReadyCommand   string        // readiness probe after reboot; "" means the backend default
 
 	// Vars holds any extra key: value pairs a host carried (Ansible vars we
 	// do not interpret), for display only; nil when there are none.

@@ -21,6 +21,7 @@ const (
 	keyPasswordFile       = "password_file"
 	keyConnectTimeout     = "connect_timeout"
 	keyRebootTimeout      = "reboot_timeout"
+	keyRebootDelay        = "reboot_delay"
 	keyReadyCommand       = "ready_command"
 	keyWinRMHTTPS         = "winrm_https"
 	keyWinRMAuth          = "winrm_auth"
@@ -43,7 +44,7 @@ var settingKeys = map[string]bool{
 	keyAddress: true, keyPort: true, keyTransport: true, keyUser: true,
 	keySSHKey: true, keyKnownHosts: true, keyHostKeyPolicy: true, keyProxyJump: true,
 	keyPasswordEnv: true, keyPasswordFile: true,
-	keyConnectTimeout: true, keyRebootTimeout: true, keyReadyCommand: true,
+	keyConnectTimeout: true, keyRebootTimeout: true, keyRebootDelay: true, keyReadyCommand: true,
 	keyWinRMHTTPS: true, keyWinRMAuth: true, keyWinRMCACert: true, keyWinRMServerName: true,
 	keyWinRMInsecure: true, keyWinRMAllowBasic: true, keyWinRMEncryption: true,
 	keyKerberosRealm: true, keyKrb5Conf: true, keyKerberosCCache: true, keyKerberosSPN: true,

@@ -81,6 +81,7 @@ hosts:
     host_key_policy: accept-new
     proxy_jump: ops@bastion:22
     reboot_timeout: 10m
+    reboot_delay: 5s
     ready_command: systemctl is-system-running --wait
     vars: {rack: "7"}
   - name: win-http
@@ -108,7 +109,7 @@ hosts:
 	}
 	tuned := hostByName(t, inv.Hosts, "tuned")
 	if tuned.Port != 2222 || tuned.SSH.KnownHosts != filepath.Join(f.dir, "kh") || tuned.SSH.HostKeyPolicy != HostKeyAcceptNew ||
-		tuned.SSH.ProxyJump != "ops@bastion:22" || tuned.RebootTimeout != 10*time.Minute ||
+		tuned.SSH.ProxyJump != "ops@bastion:22" || tuned.RebootTimeout != 10*time.Minute || tuned.RebootDelay != 5*time.Second ||
 		tuned.ReadyCommand != "systemctl is-system-running --wait" || tuned.Vars["rack"] != "7" || tuned.Vars["site"] != "ams" {
 		t.Errorf("per-host overrides lost: %+v", tuned)
 	}

@@ -123,6 +123,7 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 	}
 	h.ConnectTimeout = v.duration(keyConnectTimeout)
 	h.RebootTimeout = v.duration(keyRebootTimeout)
+	h.RebootDelay = v.duration(keyRebootDelay)
 	h.ReadyCommand = v.text(keyReadyCommand, "")
 	h.Password = r.password(v)
 

@@ -34,11 +34,18 @@ const (
 	DefaultRebootTimeout  = 15 * time.Minute
 	DefaultMaxRounds      = 3
 	DefaultExecMaxOutput  = 64 << 10
-	DefaultPollInterval   = 2 * time.Second
-	// DefaultPollMax caps the redial backoff while a host reboots. Every
-	// second past the cap is a second a whole batch waits after its hosts
-	// are back; a probe costs one TCP connect, so 5s (Ansible uses 12s)
-	// keeps batches moving at no real cost to the hosts.
+	// DefaultPollInterval paces the reboot poll: while a host is down a new
+	// connection attempt starts every 250–500 ms (the interval jittered
+	// into its upper half), so its return is seen within half a second.
+	// One attempt is one TCP connect (a SYN) to a host that is down: at most
+	// 4 new ones per second per host, and never more than 16 in flight. See
+	// docs/reboot.md.
+	DefaultPollInterval = 500 * time.Millisecond
+	// DefaultPollMax caps the backoff: while a host still answers with its
+	// old boot (each probe then costs a handshake and a command), and once
+	// it has been down for over a minute. Every second past the cap is a
+	// second a whole batch may wait after its hosts are back; 5s (Ansible
+	// uses 12s) keeps batches moving at no real cost to the hosts.
 	DefaultPollMax      = 5 * time.Second
 	DefaultProbeTimeout = 5 * time.Second
 

@@ -67,11 +67,16 @@
 // batch starts only when every host of the current one is back and verified,
 // or failed. Per host: redial, read the boot id → Backend.Reboot (a nil error, a lost
 // connection or a hung reboot command all mean "maybe started": the boot id
-// decides) → close the transport → poll: redial with Timing.ProbeTimeout per
-// attempt, waiting Timing.PollInterval doubling to Timing.PollMax with jitter
-// (each wait is a random point in its upper half). A dial failure means the
-// host is down (waiting-up); the same boot id means it is still going down
-// (waiting-down); a new boot id is followed by Backend.Ready, retried until it
+// decides) → watch the connection that issued it (if it answered): its boot
+// id is re-read with pauses of Timing.PollInterval doubling to
+// Timing.PollMax until a read fails, the old boot's end → poll: connection
+// attempts at once and then every Timing.PollInterval (jittered into its
+// upper half) without waiting for earlier ones, each bounded by
+// Timing.ProbeTimeout (at most 16 in flight); after a minute without an
+// answer the interval doubles to Timing.PollMax (docs/reboot.md).
+// A dial failure means the host is down (waiting-up); the same boot id means
+// it is still going down (waiting-down; the next try backs off, doubling to
+// PollMax); a new boot id is followed by Backend.Ready, retried until it
 // succeeds. A boot id read while polling is bounded by 6 × ProbeTimeout (at
 // most StepTimeout), so a host stalled half way through its boot cannot eat
 // the whole wait in one probe. Then verifying: Backend.RebootRequired and (patch) a rescan

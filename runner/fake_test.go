@@ -63,13 +63,17 @@ type fakeHost struct {
 	goneAfterLoss bool          // and the host cannot be dialled after that
 	dropWaiting   bool          // the connection dies after the post-install check
 	neverBack     bool          // after a reboot, dials fail forever
-	authAfterBoot bool          // after a reboot, the host rejects our credentials
-	authFailDials int           // after a reboot, this many dials are rejected (services still starting)
-	readyHang     bool          // Ready blocks until its ctx ends
-	neverReboots  bool          // Reboot does nothing: the boot id never changes
-	sameBootDials int           // dials after Reboot that still see the old boot
-	downDials     int           // then dials that fail while it is down
-	readyFails    int           // Ready fails this many times after each boot
+	// downFor: after a reboot the host is off the network this long (real
+	// time: use synctest); a dial meanwhile hangs until its ctx ends, as a
+	// connect to a host whose link is down does.
+	downFor       time.Duration
+	authAfterBoot bool // after a reboot, the host rejects our credentials
+	authFailDials int  // after a reboot, this many dials are rejected (services still starting)
+	readyHang     bool // Ready blocks until its ctx ends
+	neverReboots  bool // Reboot does nothing: the boot id never changes
+	sameBootDials int  // dials after Reboot that still see the old boot
+	downDials     int  // then dials that fail while it is down
+	readyFails    int  // Ready fails this many times after each boot
 	rebootErr     error
 	cancelErr     error         // CancelReboot fails with this
 	rebootHang    bool          // Reboot schedules the reboot, then blocks until its ctx ends
@@ -104,6 +108,9 @@ type fakeHost struct {
 	cancels        int
 	installedNames []string
 	closes, opens  int
+	rebootAt       time.Time
+	hanging        int // dials hanging on the down link now
+	maxHanging     int
 }
 
 func newFleet(t testing.TB, hosts ...*fakeHost) *fakeFleet {
@@ -175,7 +182,20 @@ func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Tran
 		f.mu.Unlock()
 		return nil, fmt.Errorf("dial %s: %w", ih.Name, h.dialErr)
 	}
+	if h.afterReboot != 0 && h.downFor > 0 && time.Since(h.rebootAt) < h.downFor {
+		h.hanging++
+		h.maxHanging = max(h.maxHanging, h.hanging)
+		f.mu.Unlock()
+		<-ctx.Done()
+		f.mu.Lock()
+		h.hanging--
+		f.mu.Unlock()
+		return nil, fmt.Errorf("dial %s: %w: %w", ih.Name, transport.ErrUnreachable, ctx.Err())
+	}
 	defer f.mu.Unlock()
+	if h.afterReboot != 0 && h.downFor > 0 {
+		h.afterReboot = 2
+	}
 	switch h.afterReboot {
 	case 1:
 		if h.neverReboots {
@@ -500,6 +520,7 @@ func (b *fakeBackend) Reboot(ctx context.Context, t transport.Transport) error {
 		h.reboots++
 		h.gen++ // the issuing connection dies with the old boot
 		h.afterReboot, h.sameLeft, h.downLeft, h.authLeft = 1, h.sameBootDials, h.downDials, h.authFailDials
+		h.rebootAt = time.Now()
 		b.f.rebooting++
 		b.f.maxRebooting = max(b.f.maxRebooting, b.f.rebooting)
 		b.f.trace = append(b.f.trace, "reboot "+h.name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/patchrun/patchrun/patch"
@@ -74,8 +75,13 @@ func (h *hostRun) rebootOnce(ctx context.Context) bool {
 		h.fail(ctx, "reboot", err)
 		return false
 	}
-	h.closeTransport()
-	return h.waitBack(ctx, before)
+	// The reboot command answered: its connection lives until the old boot
+	// ends, and waitBack watches it die.
+	watch := err == nil
+	if !watch {
+		h.closeTransport()
+	}
+	return h.waitBack(ctx, before, watch)
 }
 
 // bootIDBeforeReboot reads the boot id over the host's open transport; the
@@ -144,48 +150,84 @@ func (h *hostRun) rebootTimeout() time.Duration {
 // timeouts (the first PowerShell after a Windows boot is slow to start).
 const probeCommandFactor = 6
 
+// Polling limits while a host reboots. Documented in docs/reboot.md.
+const (
+	// watchReadTimeout bounds one boot id read over the connection that
+	// issued the reboot: no answer within it counts as the old boot's end.
+	watchReadTimeout = 2 * time.Second
+	// longAbsence: once a host has not answered for this long, attempts
+	// back off (the interval doubles up to PollMax): a slow boot is no
+	// longer hurried.
+	longAbsence = time.Minute
+	// maxDialsInFlight caps the overlapping connection attempts to one
+	// host. Each gets the full ProbeTimeout (a handshake over a slow link
+	// needs it); with one started every 250–500 ms, 16 leave room for 4 s.
+	maxDialsInFlight = 16
+)
+
 // waitBack polls until the host answers with a boot id other than before and
 // passes the readiness probe, all within the reboot timeout. On success the
-// host's transport is the new connection.
+// host's transport is the new connection. watch says the host's transport
+// is the connection that issued the reboot, still open: its death is the
+// first sign that the old boot ended.
 //
 // A changed host key fails the host at once (never retried, never
 // accepted). Rejected credentials are retried until the deadline: right
 // after a boot sshd may answer before sssd/LDAP or an automounted home is
 // up, and WinRM before the domain logon works; if they are still rejected
 // at the deadline the host fails with ErrorKind "auth".
-func (h *hostRun) waitBack(ctx context.Context, before string) bool {
+func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool {
 	timeout := h.rebootTimeout()
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tm := h.r.cfg.Timing
 	h.enter(report.PhaseWaitingDown)
-	delay := tm.PollInterval
 	last := "no answer"
 	var authErr error // set while the host answers but rejects our credentials
 	newBoot := false
-	for sleepCtx(wctx, h.r.rng.jitter(delay)) {
-		t, err := h.dial(wctx, tm.ProbeTimeout)
-		delay = nextPollDelay(delay, err, tm)
+	if watch {
+		h.watchOldBoot(wctx, before)
+	}
+	h.closeTransport()
+	delay := tm.PollInterval
+	var downSince, logged time.Time
+	down := func(err error) {
 		authErr = nil
+		delay = tm.PollInterval
+		if wctx.Err() == nil {
+			last = "last error: " + err.Error()
+		}
+		// Attempts fail several times a second while a host is down: log
+		// one per PollMax, so the event stream does not fill with them.
+		if now := time.Now(); now.Sub(logged) >= tm.PollMax {
+			logged = now
+			h.logf(err, "probe: no connection")
+		}
+		if !newBoot {
+			h.enter(report.PhaseWaitingUp) // it went down; now wait for it to come up
+		}
+	}
+	// The first attempt goes at once; a pause comes only after the host
+	// answered (still the old boot, not ready, credentials refused).
+	for first := true; first || sleepCtx(wctx, h.r.rng.jitter(delay)); first = false {
+		t, err := h.reach(wctx, &downSince, down)
 		if err != nil {
+			if wctx.Err() != nil {
+				break
+			}
 			if errors.Is(err, transport.ErrHostKey) && ctx.Err() == nil {
 				h.fail(ctx, "reconnect after reboot", err)
 				return false
 			}
-			if wctx.Err() == nil {
-				last = "last error: " + err.Error()
-			}
+			last = "last error: " + err.Error()
+			delay = nextPollDelay(delay, err, tm)
 			if errors.Is(err, transport.ErrAuth) {
 				authErr = err
 				h.logf(err, "probe: credentials rejected; services may still be starting")
-				continue
-			}
-			h.logf(err, "probe: no connection")
-			if !newBoot {
-				h.enter(report.PhaseWaitingUp) // it went down; now wait for it to come up
 			}
 			continue
 		}
+		authErr = nil
 		// A host half way through booting may accept a connection and then
 		// stall: one probe must not eat the whole reboot timeout.
 		id, err := h.bootID(wctx, t, min(h.r.cfg.StepTimeout, probeCommandFactor*tm.ProbeTimeout))
@@ -200,6 +242,7 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 		if id == before {
 			_ = t.Close()
 			last = "boot id never changed (still " + id + ")"
+			delay = nextPollDelay(delay, nil, tm)
 			h.enter(report.PhaseWaitingDown)
 			continue
 		}
@@ -241,6 +284,87 @@ func (h *hostRun) waitBack(ctx context.Context, before string) bool {
 	}
 	h.failWith("reboot-timeout", fmt.Sprintf("%s within %s: %s", what, timeout, last))
 	return false
+}
+
+// watchOldBoot follows the connection that issued the reboot until the old
+// boot ends: it reads the boot id over it (no new handshake), pausing
+// PollInterval doubling to PollMax (jittered) between reads, until a read
+// fails: the connection died with the host's processes, or nothing answered
+// within watchReadTimeout. It then closes the connection.
+func (h *hostRun) watchOldBoot(ctx context.Context, before string) {
+	defer h.closeTransport()
+	tm := h.r.cfg.Timing
+	for delay := tm.PollInterval; sleepCtx(ctx, h.r.rng.jitter(delay)); delay = min(2*delay, tm.PollMax) {
+		id, err := h.bootID(ctx, h.t, min(h.r.cfg.StepTimeout, tm.ProbeTimeout, watchReadTimeout))
+		if err != nil {
+			h.logf(err, "the connection that issued the reboot ended: the host is going down")
+			return
+		}
+		if id != before {
+			return // not on one connection; the poll will see it
+		}
+	}
+}
+
+// reach connects to a host that is, or may be, down. It starts an attempt
+// at once and then, while attempts fail because nothing answers, another
+// every PollInterval (jittered) without waiting for the earlier ones to time
+// out, at most maxDialsInFlight at a time: the host's return is seen within
+// one interval, whatever the timeout of one attempt. Each such failure goes
+// to down. It returns the first connection, or the first error that says
+// the host answered (rejected credentials, a changed host key), or ctx's
+// error. Each attempt gets ProbeTimeout. *downSince is when the host was
+// first found down (zero: not yet); past longAbsence attempts back off.
+func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(error)) (transport.Transport, error) {
+	tm := h.r.cfg.Timing
+	actx, cancel := context.WithCancel(ctx)
+	type outcome struct {
+		t   transport.Transport
+		err error
+	}
+	results := make(chan outcome)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	inFlight := 0
+	interval := tm.PollInterval
+	next := time.NewTimer(0)
+	defer next.Stop()
+	for {
+		select {
+		case <-next.C:
+			if inFlight < maxDialsInFlight {
+				inFlight++
+				wg.Go(func() {
+					t, err := h.dial(actx, tm.ProbeTimeout)
+					select {
+					case results <- outcome{t, err}:
+					case <-actx.Done():
+						if t != nil {
+							_ = t.Close()
+						}
+					}
+				})
+			}
+			if !downSince.IsZero() && time.Since(*downSince) >= longAbsence {
+				interval = min(2*interval, tm.PollMax)
+			}
+			next.Reset(h.r.rng.jitter(interval))
+		case o := <-results:
+			inFlight--
+			if o.err == nil || transport.Permanent(o.err) {
+				return o.t, o.err
+			}
+			if downSince.IsZero() {
+				*downSince = time.Now()
+			}
+			down(o.err)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // abortScheduledReboot ends a host whose reboot was issued but not yet seen

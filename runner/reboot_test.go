@@ -318,3 +318,70 @@ func TestNextPollDelay(t *testing.T) {
 		}
 	}
 }
+
+// A host whose link is down drops connection attempts: each hangs until its
+// timeout. Its return must still be seen within one poll interval (500ms by
+// default), not one attempt's timeout later, or every batch waits that long.
+func TestRebootReturnSeenWithinPollInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFleet(t, &fakeHost{name: "h", downFor: 3 * time.Second, pending: []patch.Update{upd("kernel", true, true)}})
+		rep, _ := runPlan(t, context.Background(), realTimePlan(report.CmdPatch, f), f, nil)
+		end := time.Now()
+		h := f.host("h")
+		if r := rep.Hosts[0]; r.Status != report.StatusOK || !r.Rebooted {
+			t.Fatalf("status %s rebooted %v error %q", r.Status, r.Rebooted, r.Error)
+		}
+		back := h.rebootAt.Add(h.downFor)
+		if late := end.Sub(back); late < 0 || late > DefaultPollInterval {
+			t.Errorf("run ended %s after the host was back, want within %s", late, DefaultPollInterval)
+		}
+	})
+}
+
+// While a host is down the poll is bounded: at most 4 connection attempts
+// a second (one per 250–500 ms), at most 16 in flight, and after a minute of
+// absence it backs off towards one per PollMax; the return is still seen
+// within PollMax.
+func TestRebootPollRateBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const down = 3 * time.Minute
+		f := newFleet(t, &fakeHost{name: "h", downFor: down, pending: []patch.Update{upd("kernel", true, true)}})
+		rep, _ := runPlan(t, context.Background(), realTimePlan(report.CmdPatch, f), f, nil)
+		end := time.Now()
+		h := f.host("h")
+		if r := rep.Hosts[0]; r.Status != report.StatusOK {
+			t.Fatalf("status %s error %q", r.Status, r.Error)
+		}
+		// 1 dial before the reboot; ≤ 4/s for the first minute; ≥ 2.5 s
+		// apart once backed off (the doubling from 500ms takes ~5 more).
+		maxDials := 1 + 4*60 + 1 + int((down-time.Minute)/(DefaultPollMax/2)) + 5
+		if h.dials > maxDials {
+			t.Errorf("%d dials in %s down, want at most %d", h.dials, down, maxDials)
+		}
+		if h.maxHanging > maxDialsInFlight {
+			t.Errorf("%d connection attempts in flight at once, want at most %d", h.maxHanging, maxDialsInFlight)
+		}
+		if late := end.Sub(h.rebootAt.Add(down)); late < 0 || late > DefaultPollMax {
+			t.Errorf("return seen %s after the host was back, want within %s", late, DefaultPollMax)
+		}
+	})
+}
+
+// Connection attempts fail several times a second while a host is down; the
+// -v log and the --events stream get one line per PollMax, not one each.
+func TestRebootDownProbesLoggedSparingly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const down = time.Minute
+		f := newFleet(t, &fakeHost{name: "h", downFor: down, pending: []patch.Update{upd("kernel", true, true)}})
+		_, rec := runPlan(t, context.Background(), realTimePlan(report.CmdPatch, f), f, nil)
+		n := 0
+		for _, e := range rec.kinds(EventLog) {
+			if e.Detail == "probe: no connection" {
+				n++
+			}
+		}
+		if maxLines := int(down/DefaultPollMax) + 2; n == 0 || n > maxLines {
+			t.Errorf("%d probe log lines for %s down (%d dials), want 1..%d", n, down, f.host("h").dials, maxLines)
+		}
+	})
+}

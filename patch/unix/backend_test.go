@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/transport"
@@ -509,7 +510,7 @@ func TestCancelReboot(t *testing.T) {
 
 func TestRebootAndReady(t *testing.T) {
 	ctx := context.Background()
-	const unit = "systemd-run --on-active=7 --unit=" + RebootUnitPrefix
+	const unit = "systemd-run --on-active=7s --unit=" + RebootUnitPrefix
 	tests := []struct {
 		name    string
 		answer  step
@@ -524,7 +525,7 @@ func TestRebootAndReady(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t)
-			b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{RebootDelay: 7})
+			b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{RebootDelay: 7 * time.Second})
 			f.prefix[unit] = tt.answer
 			err := b.Reboot(ctx, f)
 			if (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
@@ -542,12 +543,45 @@ func TestRebootAndReady(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.prefix["sudo -n nohup sh -c 'sleep 5; reboot' "+RebootUnitPrefix] = ok("")
+		f.prefix["sudo -n nohup sh -c 'sleep 0.2; reboot' "+RebootUnitPrefix] = ok("")
 		if err := b.Reboot(ctx, f); err != nil {
 			t.Fatal(err)
 		}
 		if last := f.sent[len(f.sent)-1]; !strings.HasSuffix(last, " >/dev/null 2>&1 </dev/null &") {
 			t.Fatalf("reboot line %q", last)
+		}
+	})
+	// Without reboot_delay the reboot comes a moment after the command
+	// returns, not seconds later: every reboot batch waits that long.
+	t.Run("default delay is sub-second", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+		const short = "systemd-run --on-active=200ms --unit=" + RebootUnitPrefix
+		f.prefix[short] = ok("")
+		if err := b.Reboot(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		if last := f.sent[len(f.sent)-1]; !strings.HasPrefix(last, short) {
+			t.Fatalf("reboot line %q", last)
+		}
+	})
+	t.Run("delay rounded to milliseconds", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{RebootDelay: 1500*time.Millisecond + 40*time.Microsecond})
+		const ms = "systemd-run --on-active=1500ms --unit=" + RebootUnitPrefix
+		f.prefix[ms] = ok("")
+		if err := b.Reboot(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The boot id read over the same connection already proved what "true"
+	// would: a reboot batch waits for no extra round trip.
+	t.Run("default ready costs no round trip", func(t *testing.T) {
+		f := newFake(t)
+		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
+		sent := len(f.sent)
+		if err := b.Ready(ctx, f); err != nil || len(f.sent) != sent {
+			t.Fatalf("Ready: %v after sending %q", err, f.sent[sent:])
 		}
 	})
 	t.Run("ready", func(t *testing.T) {

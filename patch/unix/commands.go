@@ -3,6 +3,7 @@ package unix
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file is the single source of truth for every command line the Linux
@@ -248,10 +249,20 @@ func ZypperPin(name, version string) string { return name + "=" + version }
 
 // ---- reboot ----
 
-// CmdSystemdReboot schedules a reboot delay seconds from now in a transient
-// systemd unit, so the SSH command returns before the link dies.
-func CmdSystemdReboot(delay int, unit string) string {
-	return "systemd-run --on-active=" + strconv.Itoa(delay) + " --unit=" + unit + " systemctl reboot"
+// CmdSystemdReboot schedules a reboot delay from now in a transient systemd
+// unit, so the SSH command returns before the link dies. systemd-run makes
+// its timers exact (AccuracySec=1us), so a sub-second delay is kept.
+func CmdSystemdReboot(delay time.Duration, unit string) string {
+	return "systemd-run --on-active=" + systemdSpan(delay) + " --unit=" + unit + " systemctl reboot"
+}
+
+// systemdSpan writes d for systemd ("5s", "200ms"), in whole milliseconds.
+func systemdSpan(d time.Duration) string {
+	ms := d.Milliseconds()
+	if ms%1000 == 0 {
+		return strconv.FormatInt(ms/1000, 10) + "s"
+	}
+	return strconv.FormatInt(ms, 10) + "ms"
 }
 
 // CmdSystemdCancelReboot cancels the reboot CmdSystemdReboot scheduled in
@@ -269,8 +280,11 @@ const CancelledOut = "cancelled"
 
 // CmdNohupReboot is the fallback without systemd: a detached sleep+reboot.
 // The sleeping shell's $0 is name, so CmdNohupCancelReboot can find it.
-func CmdNohupReboot(delay int, name string) string {
-	return "nohup sh -c 'sleep " + strconv.Itoa(delay) + "; reboot' " + name + " >/dev/null 2>&1 </dev/null &"
+// A sleep that does not take fractions fails at once, and the reboot then
+// comes without delay: still detached, still confirmed by the boot id.
+func CmdNohupReboot(delay time.Duration, name string) string {
+	secs := strconv.FormatFloat(float64(delay.Milliseconds())/1000, 'f', -1, 64)
+	return "nohup sh -c 'sleep " + secs + "; reboot' " + name + " >/dev/null 2>&1 </dev/null &"
 }
 
 // CmdNohupCancelReboot kills the shell CmdNohupReboot left sleeping before

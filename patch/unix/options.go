@@ -1,5 +1,7 @@
 package unix
 
+import "time"
+
 // Options tune the Linux backends for one host. The zero value is usable.
 type Options struct {
 	// Sudo prefixes privileged commands with "sudo -n " when the login
@@ -8,9 +10,10 @@ type Options struct {
 	// ReadyCommand is the post-reboot readiness probe; exit 0 means ready.
 	// Empty means DefaultReadyCommand ("true").
 	ReadyCommand string
-	// RebootDelay is the number of seconds between issuing a reboot and the
-	// reboot, so the command can return first. 0 means 5.
-	RebootDelay int
+	// RebootDelay is the time between issuing a reboot and the reboot, so
+	// the command can return first (the inventory's reboot_delay). 0 means
+	// DefaultRebootDelay. It is rounded to whole milliseconds.
+	RebootDelay time.Duration
 	// JobDir holds the files of detached install and refresh jobs on the
 	// host; empty means DefaultJobDir.
 	JobDir string
@@ -22,17 +25,24 @@ type Options struct {
 // Bounds of the zypper retry loops: "zypper updated itself, run again"
 // (exit 103) and "locked" (exit 7, after ZYPP_LOCK_TIMEOUT already waited).
 const (
-	maxZypperReruns    = 3
-	maxZypperLockTry   = 3
-	defaultRebootDelay = 5
+	maxZypperReruns  = 3
+	maxZypperLockTry = 3
 )
+
+// DefaultRebootDelay is short: the reboot command (a transient systemd timer
+// or a detached sleep) returns at once, and if the host goes down before its
+// exit status arrives the lost connection counts as "reboot under way"; the
+// boot id decides either way. Every millisecond of it is paid once per
+// reboot batch. A host that needs longer (an abort should still be able to
+// cancel the reboot, say) sets reboot_delay.
+const DefaultRebootDelay = 200 * time.Millisecond
 
 func (o Options) withDefaults() Options {
 	if o.ReadyCommand == "" {
 		o.ReadyCommand = DefaultReadyCommand
 	}
 	if o.RebootDelay <= 0 {
-		o.RebootDelay = defaultRebootDelay
+		o.RebootDelay = DefaultRebootDelay
 	}
 	if o.JobDir == "" {
 		o.JobDir = DefaultJobDir

@@ -35,6 +35,11 @@ type Options struct {
 	// directory (what a run killed before its cleanup leaves). A running
 	// task is never removed. Default DefaultSweepAfter.
 	SweepAfter time.Duration
+	// RebootDelay is the time from the reboot command to the reboot
+	// (shutdown /t, whole seconds rounded up; the inventory's reboot_delay).
+	// Default DefaultRebootDelay. The command returns at once; a shutdown
+	// can be aborted (shutdown /a) within it.
+	RebootDelay time.Duration
 	// NewRunID names an install's task and work directory; nil means a
 	// random id. Tests may fix it.
 	NewRunID func() (string, error)
@@ -48,6 +53,7 @@ const (
 	DefaultRetryMax       = 30 * time.Second
 	DefaultReadyPause     = 5 * time.Second
 	DefaultCleanupTimeout = 30 * time.Second
+	DefaultRebootDelay    = time.Second
 	// DefaultSweepAfter is twice DefaultInstallTimeout: a live run gives up
 	// on its installer (and cleans up itself) long before.
 	DefaultSweepAfter = 2 * DefaultInstallTimeout
@@ -56,6 +62,9 @@ const (
 func (o Options) withDefaults() Options {
 	if o.PollInterval <= 0 {
 		o.PollInterval = DefaultPollInterval
+	}
+	if o.RebootDelay <= 0 {
+		o.RebootDelay = DefaultRebootDelay
 	}
 	if o.InstallTimeout <= 0 {
 		o.InstallTimeout = DefaultInstallTimeout

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/transport"
@@ -23,14 +24,20 @@ type rebootReport struct {
 	AbortedOther bool `json:"aborted_other"`
 }
 
-// Reboot implements patch.Backend: shutdown.exe /r /t 5. A shutdown that is
+// rebootArgs are the reboot script's arguments.
+type rebootArgs struct {
+	DelaySeconds int `json:"delay_seconds"`
+}
+
+// Reboot implements patch.Backend: shutdown.exe /r /t N (Options.RebootDelay
+// in whole seconds, rounded up). A shutdown that is
 // already scheduled is aborted and ours retried once (in the script); one
 // already in progress (1115) counts as started, and so does a connection
 // that drops while the command runs. The caller confirms the reboot by a
 // changed BootID.
 func (b *Backend) Reboot(ctx context.Context, t transport.Transport) error {
 	var r rebootReport
-	err := runScript(ctx, t, ScriptReboot, nil, &r)
+	err := runScript(ctx, t, ScriptReboot, b.rebootArgs(), &r)
 	switch {
 	case errors.Is(err, transport.ErrConnLost):
 		return nil
@@ -92,4 +99,9 @@ func (b *Backend) Ready(ctx context.Context, t transport.Transport) error {
 		}
 	}
 	return b.runReadyCommand(ctx, t)
+}
+
+// rebootArgs: shutdown /t takes whole seconds.
+func (b *Backend) rebootArgs() rebootArgs {
+	return rebootArgs{DelaySeconds: int((b.opts.RebootDelay + time.Second - 1) / time.Second)}
 }
