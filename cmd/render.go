@@ -48,6 +48,8 @@ func writeText(w io.Writer, r report.Report, l layout) error {
 	}
 	var t table
 	switch r.Command {
+	case report.CmdFacts:
+		t = factsTable(r, l.wide)
 	case report.CmdExec:
 		writeExecBlocks(w, r)
 		t.cols = []column{{name: "HOST", min: 12, always: true}, {name: "STATUS", always: true}, {name: "EXIT", always: true},
@@ -84,6 +86,9 @@ func writeText(w io.Writer, r report.Report, l layout) error {
 	}
 	if r.Command == report.CmdScan || r.DryRun {
 		writePending(w, r)
+	}
+	if r.Command == report.CmdFacts {
+		writeFactsReasons(w, r)
 	}
 	writeFailureOutput(w, r, widths["ERROR"])
 	fmt.Fprintln(w)
@@ -336,6 +341,14 @@ func summaryLine(r report.Report) string {
 	switch r.Command {
 	case report.CmdScan:
 		line += fmt.Sprintf("; %d updates pending", s.UpdatesFound)
+	case report.CmdFacts:
+		n := 0
+		for _, h := range r.Hosts {
+			if h.Facts != nil && h.Facts.RebootRequired {
+				n++
+			}
+		}
+		line += fmt.Sprintf("; %d need a reboot", n)
 	case report.CmdPatch:
 		if r.DryRun {
 			would, reboots := 0, 0
