@@ -69,6 +69,19 @@ func factsTable(r report.Report, wide bool) table {
 	return t
 }
 
+// wideFactsColumns are the facts -o wide adds to scan, patch and reboot
+// tables (wideFactsCells fills them).
+var wideFactsColumns = []column{{name: "ARCH"}, {name: "UPTIME"}, {name: "LAST UPDATED"}, {name: "ADDRESSES"}}
+
+func wideFactsCells(r report.Report, h report.HostResult) []string {
+	f := h.Facts
+	if f == nil {
+		return []string{"-", "-", "-", "-"}
+	}
+	return []string{dash(termtext.Line(f.Arch)), uptimeCell(f), dateCell(f.LastUpdated, r.FinishedAt, true),
+		dash(termtext.Line(strings.Join(f.Addresses, " ")))}
+}
+
 // writeFactsReasons lists the pending-reboot reasons under the table.
 func writeFactsReasons(w io.Writer, r report.Report) {
 	sep := "\n"
