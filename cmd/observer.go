@@ -254,6 +254,8 @@ func stageName(c report.Command) string {
 		return "scan"
 	case report.CmdExec:
 		return "exec"
+	case report.CmdFacts:
+		return "facts"
 	case report.CmdReboot:
 		return "check"
 	}

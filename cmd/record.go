@@ -74,7 +74,7 @@ func (a *app) startRecording(o *commonOptions, plan *runner.Plan, hostNames []st
 	}
 	hostname, _ := os.Hostname()
 	rec := &recording{stateDir: dir}
-	if plan.Command != report.CmdScan && !plan.DryRun {
+	if plan.Command != report.CmdScan && plan.Command != report.CmdFacts && !plan.DryRun {
 		holder := guardHolder{RunID: plan.RunID, PID: os.Getpid(), Host: hostname, Command: string(plan.Command), StartedAt: now.UTC()}
 		if rec.guard, err = takeGuard(dir, absInv, holder); err != nil {
 			return nil, err

@@ -48,6 +48,8 @@ func writeText(w io.Writer, r report.Report, l layout) error {
 	}
 	var t table
 	switch r.Command {
+	case report.CmdFacts:
+		t = factsTable(r, l.wide)
 	case report.CmdExec:
 		writeExecBlocks(w, r)
 		t.cols = []column{{name: "HOST", min: 12, always: true}, {name: "STATUS", always: true}, {name: "EXIT", always: true},
@@ -62,7 +64,11 @@ func writeText(w io.Writer, r report.Report, l layout) error {
 	default:
 		t.cols = []column{{name: "HOST", min: 12, always: true}, {name: "STATUS", always: true}, {name: "OS", min: 10},
 			{name: "UPDATES", short: "UPD"}, {name: "SECURITY", short: "SEC"}, {name: "INSTALLED", short: "INST"},
-			{name: "REBOOT"}, {name: "BATCH"}, {name: "BOOT ID"}, {name: "ERROR", min: 30, optional: true}}
+			{name: "REBOOT"}, {name: "BATCH"}, {name: "BOOT ID"}}
+		if l.wide {
+			t.cols = append(t.cols, wideFactsColumns...)
+		}
+		t.cols = append(t.cols, column{name: "ERROR", min: 30, optional: true})
 		for _, h := range r.Hosts {
 			found, sec, inst := countUpdates(h.Updates)
 			updates, security := fmt.Sprint(found), fmt.Sprint(sec)
@@ -74,8 +80,12 @@ func writeText(w io.Writer, r report.Report, l layout) error {
 			if !l.wide {
 				os = shortOS(os)
 			}
-			t.add(termtext.Line(h.Name), string(h.Status), dash(termtext.Line(os)), updates, security, installedCell(r, inst),
-				rebootCell(r, h), batchCell(h), bootIDCell(h, l.wide), oneLine(h.Error, l.wide))
+			row := []string{termtext.Line(h.Name), string(h.Status), dash(termtext.Line(os)), updates, security, installedCell(r, inst),
+				rebootCell(r, h), batchCell(h), bootIDCell(h, l.wide)}
+			if l.wide {
+				row = append(row, wideFactsCells(r, h)...)
+			}
+			t.add(append(row, oneLine(h.Error, l.wide))...)
 		}
 	}
 	widths, err := t.write(w, width, !l.wide)
@@ -84,6 +94,9 @@ func writeText(w io.Writer, r report.Report, l layout) error {
 	}
 	if r.Command == report.CmdScan || r.DryRun {
 		writePending(w, r)
+	}
+	if r.Command == report.CmdFacts {
+		writeFactsReasons(w, r)
 	}
 	writeFailureOutput(w, r, widths["ERROR"])
 	fmt.Fprintln(w)
@@ -336,6 +349,14 @@ func summaryLine(r report.Report) string {
 	switch r.Command {
 	case report.CmdScan:
 		line += fmt.Sprintf("; %d updates pending", s.UpdatesFound)
+	case report.CmdFacts:
+		n := 0
+		for _, h := range r.Hosts {
+			if h.Facts != nil && h.Facts.RebootRequired {
+				n++
+			}
+		}
+		line += fmt.Sprintf("; %d need a reboot", n)
 	case report.CmdPatch:
 		if r.DryRun {
 			would, reboots := 0, 0

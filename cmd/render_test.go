@@ -15,6 +15,7 @@ func TestTextShowsBootIDChangeAndErrors(t *testing.T) {
 		Command: report.CmdPatch,
 		Hosts: []report.HostResult{
 			{Name: "web1", Status: report.StatusOK, OS: "debian 12",
+				Facts:    &report.Facts{Arch: "x86_64", UptimeSeconds: 7200, Addresses: []string{"192.0.2.5/24"}},
 				Updates:  []report.Update{{Update: patch.Update{Name: "openssl", Security: true, Installed: true}}, {Update: patch.Update{Name: "curl", Installed: true}}},
 				Rebooted: true, RebootBatch: 2, BootIDBefore: "11111111-aaaa", BootIDAfter: "22222222-bbbb"},
 			{Name: "win1", Status: report.StatusOK, Rebooted: true,
@@ -33,6 +34,7 @@ func TestTextShowsBootIDChangeAndErrors(t *testing.T) {
 		"2026-11-19T17:33:04.6640580Z→2026-11-22T17:33:12.0065627Z", // Windows' LastBootUpTime
 		"reboot: host did not come back within 10m0s …",             // multi-line error kept on one row
 		"2 hosts: 1 ok, 1 failed, 0 unreachable, 0 skipped; 2 updates found, 2 installed; 1 rebooted",
+		"ARCH", "x86_64", "2h0m", "192.0.2.5/24", // -o wide adds the facts
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text output lacks %q:\n%s", want, text)
@@ -42,6 +44,14 @@ func TestTextShowsBootIDChangeAndErrors(t *testing.T) {
 		if strings.HasPrefix(line, "web2 ") && strings.Contains(line, "last error") {
 			t.Errorf("second error line leaked into the table row: %q", line)
 		}
+	}
+	// The default table keeps to its columns; only -o wide adds the facts.
+	var narrow bytes.Buffer
+	if err := writeText(&narrow, r, layout{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(narrow.String(), "ARCH") || strings.Contains(narrow.String(), "192.0.2.5") {
+		t.Errorf("facts columns in the default table:\n%s", narrow.String())
 	}
 	// The whole error is still shown, under the table.
 	if !strings.Contains(text, "web2 failed: reboot: host did not come back within 10m0s\nlast error: refused") {

@@ -129,6 +129,7 @@ hosts in controlled batches, confirming each one really came back.
 	})
 	root.AddCommand(
 		a.newScanCmd(),
+		a.newFactsCmd(),
 		a.newPatchCmd(),
 		a.newRebootCmd(),
 		a.newExecCmd(),

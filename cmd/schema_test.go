@@ -54,6 +54,7 @@ func TestEveryCommandsReportMatchesTheSchema(t *testing.T) {
 		code int
 	}{
 		{"scan", []string{"scan", "-i", inv}, ExitOK},
+		{"facts", []string{"facts", "-i", inv}, ExitOK},
 		{"patch --dry-run", []string{"patch", "-i", inv, "--dry-run", "--reboot", "always"}, ExitOK},
 		{"exec", []string{"exec", "-i", inv, "--", "hostname"}, ExitOK},
 		{"exec failing", []string{"exec", "-i", inv, "--", "false"}, ExitHostsFailed},

@@ -25,6 +25,7 @@ func TestLab(t *testing.T) {
 	}{
 		{"scan finds both updates and flags the security one", testScan},
 		{"security-only patch installs only the security update", testSecurityOnly},
+		{"facts reads each host's OS, boot, last install and address", testFacts},
 		{"patch in batches of 5 keeps conffiles and reboots with new boot ids", testPatchBatches},
 		{"exec returns per-host output and exit codes", testExec},
 		{"scan works through packet loss", testPacketLoss},

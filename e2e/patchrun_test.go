@@ -54,6 +54,17 @@ type hostResult struct {
 			Available string `json:"available"`
 		} `json:"changed"`
 	} `json:"plan_drift"`
+	Facts *struct {
+		OSName        string    `json:"os_name"`
+		OSVersion     string    `json:"os_version"`
+		Kernel        string    `json:"kernel"`
+		Arch          string    `json:"arch"`
+		LastBoot      time.Time `json:"last_boot"`
+		UptimeSeconds int64     `json:"uptime_seconds"`
+		LastUpdated   time.Time `json:"last_updated"`
+		Addresses     []string  `json:"addresses"`
+		GatheredAt    time.Time `json:"gathered_at"`
+	} `json:"facts"`
 	Exec *struct {
 		ExitCode int    `json:"exit_code"`
 		Stdout   string `json:"stdout"`

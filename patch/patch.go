@@ -46,6 +46,19 @@ type Facts struct {
 	LastBoot       time.Time // zero if unknown
 	RebootRequired bool
 	RebootReasons  []string // which signals said so ("/run/reboot-required", "CBS RebootPending", …)
+
+	OSName    string        // the OS's own name: "Debian GNU/Linux", "Microsoft Windows Server 2022 Datacenter"
+	OSVersion string        // "12", "9.3", "10.0.20348"
+	Arch      string        // "x86_64", "aarch64", "AMD64"
+	Uptime    time.Duration // how long the host had been up when the facts were read; 0 if unknown
+	// LastUpdated is when packages or updates were last installed on the
+	// host (dpkg log, rpm install times, Windows hotfix history); zero if
+	// unknown.
+	LastUpdated time.Time
+	// Addresses are the host's own global IP addresses with their prefix
+	// length ("192.0.2.10/24", "2001:db8::10/64"); loopback and link-local
+	// ones are left out.
+	Addresses []string
 }
 
 // Selection says which pending updates to install.

@@ -25,6 +25,8 @@ const (
 	CmdPatch  Command = "patch"
 	CmdReboot Command = "reboot"
 	CmdExec   Command = "exec"
+	// CmdFacts reads each host's facts and nothing else.
+	CmdFacts Command = "facts"
 )
 
 // Status is a host's final state.
@@ -129,6 +131,9 @@ type HostResult struct {
 	// PlanDrift, with `patch --plan`, is how the host's pending updates
 	// differ from its plan; nil when they match.
 	PlanDrift *PlanDrift `json:"plan_drift,omitempty"`
+	// Facts is what was learned about the host before anything else was
+	// done on it; nil when the run did not get that far.
+	Facts *Facts `json:"facts,omitempty"`
 }
 
 // What became of a scheduled reboot when the run was aborted before the

@@ -32,6 +32,8 @@
 //     the reboot only the pending-reboot flag is rechecked (no rescan); a
 //     host on which it is still set fails ("still requires a reboot after 1
 //     reboot").
+//   - facts: connect, facts; each host ends ok with its facts. Read-only:
+//     no refresh, no scan.
 //   - exec: connect, run Plan.ExecCommand through the transport, keep at most
 //     Plan.ExecMaxOutput bytes per stream; a non-zero exit fails the host with
 //     "exit code N" (ErrorKind "exit-code").

@@ -361,7 +361,8 @@ func (b *fakeBackend) Facts(ctx context.Context, t transport.Transport) (patch.F
 	}
 	var f patch.Facts
 	err := b.call(t, func() error {
-		f = patch.Facts{OS: "fakeos 1", Family: "fake", BootID: bootID(b.h.name, b.h.boot), RebootRequired: b.h.rebootReq}
+		f = patch.Facts{OS: "fakeos 1", Family: "fake", BootID: bootID(b.h.name, b.h.boot), RebootRequired: b.h.rebootReq,
+			Arch: "x86_64", Uptime: 90 * time.Minute, Addresses: []string{"192.0.2.7/24"}}
 		if b.h.rebootReq {
 			f.RebootReasons = []string{"fake-flag"}
 		}

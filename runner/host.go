@@ -226,6 +226,8 @@ func (h *hostRun) okDetail() string {
 	switch {
 	case h.r.cfg.Command == report.CmdExec:
 		return "exit code 0"
+	case h.r.cfg.Command == report.CmdFacts:
+		return "facts read"
 	case h.r.cfg.Command == report.CmdReboot && h.res.Rebooted:
 		return "rebooted"
 	case h.r.cfg.Command == report.CmdReboot && h.res.WouldReboot:

@@ -78,6 +78,11 @@ func runJournaled(t *testing.T, f *fakeFleet, j Journal) (report.Report, *record
 
 func stripTimes(r report.HostResult) report.HostResult {
 	r.StartedAt, r.FinishedAt = time.Time{}, time.Time{}
+	if r.Facts != nil {
+		f := *r.Facts
+		f.GatheredAt = time.Time{}
+		r.Facts = &f
+	}
 	return r
 }
 

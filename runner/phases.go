@@ -26,6 +26,10 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 	if !h.checkpoint(ctx, report.PhaseFacts) || !h.gatherFacts(ctx) {
 		return
 	}
+	if r.cfg.Command == report.CmdFacts {
+		h.ok()
+		return
+	}
 	if r.cfg.Command == report.CmdReboot {
 		h.decideRebootOnly()
 		return
@@ -129,6 +133,7 @@ func (h *hostRun) gatherFacts(ctx context.Context) bool {
 	}
 	h.res.RebootRequired = h.facts.RebootRequired
 	h.res.RebootReasons = h.facts.RebootReasons
+	h.res.Facts = report.NewFacts(h.facts, h.r.deps.Now())
 	return true
 }
 

@@ -213,7 +213,7 @@ func (h *hostRun) resumeReboot(ctx context.Context, cp Checkpoint) {
 	}
 	h.closeTransport()
 	h.logf(err, "the earlier run's reboot happened or is under way (boot id was %s): waiting for it and verifying", before)
-	if h.waitBack(ctx, before) && h.takeLease(ctx) && h.gatherFacts(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
+	if h.waitBack(ctx, before, false) && h.takeLease(ctx) && h.gatherFacts(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
 		h.awaitBatch()
 	}
 }

@@ -22,7 +22,7 @@ func TestBadPlanIsRunFatal(t *testing.T) {
 		mutate func(*Plan, *Deps)
 		want   string
 	}{
-		{"unknown command", func(p *Plan, _ *Deps) { p.Command = "upgrade" }, `command "upgrade": want scan, patch, reboot or exec`},
+		{"unknown command", func(p *Plan, _ *Deps) { p.Command = "upgrade" }, `command "upgrade": want scan, patch, reboot, exec or facts`},
 		{"no hosts", func(p *Plan, _ *Deps) { p.Hosts = nil }, "no hosts"},
 		{"duplicate host", func(p *Plan, _ *Deps) { p.Hosts = append(p.Hosts, p.Hosts[0]) }, `host "a" listed twice`},
 		{"negative forks", func(p *Plan, _ *Deps) { p.Forks = -1 }, "forks -1: must be at least 1"},

@@ -80,9 +80,9 @@ func (plan Plan) Validate() error {
 	}
 
 	switch plan.Command {
-	case report.CmdScan, report.CmdPatch, report.CmdReboot, report.CmdExec:
+	case report.CmdScan, report.CmdPatch, report.CmdReboot, report.CmdExec, report.CmdFacts:
 	default:
-		bad("Command", strconv.Quote(string(plan.Command)), "want scan, patch, reboot or exec")
+		bad("Command", strconv.Quote(string(plan.Command)), "want scan, patch, reboot, exec or facts")
 	}
 	if plan.Forks < 0 {
 		bad("Forks", plan.Forks, "must be at least 1")

@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,14 @@ func TestRealBackendFullCycle(t *testing.T) {
 			if facts.BootID != sim.BootID() || facts.Kernel != sim.Kernel() || facts.OS != tc.os || facts.RebootRequired {
 				t.Errorf("facts %+v; sim boot %s kernel %s", facts, sim.BootID(), sim.Kernel())
 			}
+			// A host that has been up for days, last patched before it
+			// booted, with a global IPv4 and IPv6 address.
+			if facts.Arch != "x86_64" || facts.OSName == "" || facts.Uptime < 48*time.Hour ||
+				!facts.LastUpdated.Before(facts.LastBoot) || len(facts.Addresses) != 2 ||
+				!strings.HasPrefix(facts.Addresses[0], "10.20.0.") || !strings.HasPrefix(facts.Addresses[1], "fd00:20::") {
+				t.Errorf("facts %+v: want x86_64, an OS name, days of uptime, last updated before boot, two global addresses", facts)
+			}
+			installStart := time.Now().Add(-time.Second)
 			if err := b.Refresh(ctx, tr); err != nil {
 				t.Fatalf("refresh: %v", err)
 			}
@@ -128,6 +137,10 @@ func TestRealBackendFullCycle(t *testing.T) {
 			}
 			if need, reasons, err := b.RebootRequired(ctx, tr); err != nil || need {
 				t.Errorf("after reboot RebootRequired = %v %v %v", need, reasons, err)
+			}
+			// The install shows in the host's own records; the boot is new.
+			if f2, err := b.Facts(ctx, tr); err != nil || f2.LastUpdated.Before(installStart.Truncate(time.Second)) || f2.Uptime > time.Minute {
+				t.Errorf("facts after install and reboot: %+v %v; want last updated since %v, uptime under a minute", f2, err, installStart)
 			}
 			if ups, err := b.Scan(ctx, tr); err != nil || len(ups) != 0 {
 				t.Errorf("rescan after reboot: %d updates, %v", len(ups), err)

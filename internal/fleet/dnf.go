@@ -4,6 +4,7 @@ import (
 	"context"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -474,7 +475,7 @@ func progRpm(_ context.Context, p *proc) int {
 			e, epochNum = "(none)", "0"
 		}
 		rep := strings.NewReplacer("%{NAME}", name, "%{VERSION}", v, "%{RELEASE}", r, "%{ARCH}", ip.arch,
-			"%{EPOCH}", e, "%{EPOCHNUM}", epochNum, "%{INSTALLTIME}", "1717318364",
+			"%{EPOCH}", e, "%{EPOCHNUM}", epochNum, "%{INSTALLTIME}", strconv.FormatInt(h.lastInstall.Unix(), 10),
 			"%{NEVRA}", name+"-"+ver+"."+ip.arch, `\n`, "\n", `\t`, "\t")
 		p.outf("%s", rep.Replace(format))
 	}

@@ -36,6 +36,7 @@
 // `||`, `|`, a trailing `&`, VAR=value prefixes, redirections, quotes,
 // $VAR and $(…). Programs: echo, printf, cat, test/[, command -v, true,
 // false, exit, uname, id, whoami, hostname, uptime, who, date, sleep, ls,
+// grep, tail, sort, ip -o addr,
 // mkdir, rm, touch, chmod, env, sudo -n, nohup, timeout, sh/bash -c,
 // systemctl, systemd-run, reboot, poweroff, shutdown; per distro apt-get,
 // apt, dpkg, dpkg-query / dnf, yum, rpm, needs-restarting / zypper, rpm.

@@ -40,6 +40,10 @@ func (h *SimHost) readFileLocked(p string) (string, bool) {
 		return h.name + "\n", true
 	case "/dev/null":
 		return "", true
+	case "/var/log/dpkg.log":
+		if h.prof.manager == "apt" {
+			return h.dpkgLogLocked(), true
+		}
 	}
 	s, ok := h.files[p]
 	return s, ok

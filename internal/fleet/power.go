@@ -28,6 +28,9 @@ func (h *SimHost) boot(ln net.Listener, first bool) error {
 	}
 	h.bootID = h.newUUIDLocked()
 	h.bootedAt = time.Now()
+	if first {
+		h.bootedAt = h.bootedAt.Add(-h.firstBootAge)
+	}
 	h.clearTmpfsLocked()
 	h.kernel = h.kernels[len(h.kernels)-1]
 	h.rebootPkgs = nil

@@ -17,6 +17,14 @@ func programFor(name string) program {
 	switch name {
 	case "cat":
 		return progCat
+	case "grep":
+		return progGrep
+	case "tail":
+		return progTail
+	case "sort":
+		return progSort
+	case "ip":
+		return progIP
 	case "ls":
 		return progLs
 	case "uname":
@@ -255,7 +263,7 @@ func progDate(_ context.Context, p *proc) int {
 		if f, ok := strings.CutPrefix(a, "+"); ok {
 			r := strings.NewReplacer("%s", strconv.FormatInt(now.Unix(), 10), "%Y", now.Format("2006"),
 				"%m", now.Format("01"), "%d", now.Format("02"), "%H", now.Format("15"), "%M", now.Format("04"),
-				"%S", now.Format("05"), "%F", now.Format("2006-01-02"), "%T", now.Format("15:04:05"), "%%", "%")
+				"%S", now.Format("05"), "%F", now.Format("2006-01-02"), "%T", now.Format("15:04:05"), "%z", "+0000", "%%", "%")
 			p.outf("%s\n", r.Replace(f))
 			return 0
 		}

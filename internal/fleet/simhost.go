@@ -50,7 +50,12 @@ type SimHost struct {
 	superseded map[string][]Update
 	kernels    []string
 	halfConfig map[string]bool // dpkg iU packages after a conffile prompt
-	confDirty  map[string]bool // conffiles the admin modified (ModifiedConffile)
+	// facts (facts.go)
+	firstBootAge              time.Duration   // uptime the first boot starts with
+	lastInstall               time.Time       // dpkg.log's last install, rpm INSTALLTIME of what it installed
+	lastPkg, lastOld, lastNew string          // the package it installed, for dpkg.log
+	addrOctet                 int             // eth0's addresses end in it
+	confDirty                 map[string]bool // conffiles the admin modified (ModifiedConffile)
 	// running state: reset on boot
 	up         bool
 	ln         net.Listener
@@ -102,6 +107,7 @@ func newHost(f *Fleet, spec HostSpec, hostKey, altKey ssh.Signer, seed uint64) *
 	}
 	h.files["/etc/machine-id"] = fmt.Sprintf("%016x%016x\n", h.rng.Uint64(), h.rng.Uint64())
 	h.files["/usr/lib/os-release"] = prof.osRelease
+	h.seedFactsLocked(time.Now())
 	for _, p := range prof.installed {
 		h.installed[p.Name] = &instPkg{arch: p.Arch, versions: []string{p.Version}}
 	}
@@ -359,6 +365,7 @@ func (h *SimHost) planLocked(want []Update) []txStep {
 func (h *SimHost) applyLocked(steps []txStep) {
 	for _, s := range steps {
 		u := s.U
+		h.noteInstallLocked(s)
 		p := h.installed[u.Name]
 		switch {
 		case p == nil:

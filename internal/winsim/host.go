@@ -3,6 +3,7 @@ package winsim
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"slices"
 	"strconv"
@@ -34,6 +35,7 @@ type Host struct {
 	signals   Signals
 	boots     int
 	lastBoot  time.Time
+	lastFix   time.Time       // the newest hotfix's InstalledOn (a date); moved by installs
 	bootCtx   context.Context // ends when this boot ends (reboot, Close)
 	bootEnd   context.CancelFunc
 	busyUntil time.Time // servicing stack busy until then
@@ -77,6 +79,7 @@ func Start(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	h.ctx, h.cancel = context.WithCancel(ctx)
 	h.lastBoot = time.Now().UTC().Add(-72 * time.Hour).Truncate(100 * time.Nanosecond)
+	h.lastFix = h.lastBoot.Add(-19 * 24 * time.Hour)
 	h.bootCtx, h.bootEnd = context.WithCancel(h.ctx)
 
 	srv, err := winrmemu.New(winrmemu.Config{
@@ -262,4 +265,19 @@ func (h *Host) isFiltered(user string) bool {
 // formatTime is .NET's round-trip ("o") format of a UTC DateTime.
 func formatTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.0000000Z")
+}
+
+// addressesLocked is what Win32_NetworkAdapterConfiguration gives the facts
+// script for the host's one adapter: address/subnet pairs (IPv4 with a
+// dotted mask, IPv6 with a prefix length, a link-local one included), the
+// last octet derived from the host's name.
+func (h *Host) addressesLocked() []string {
+	sum := fnv.New32a()
+	sum.Write([]byte(h.cfg.Name))
+	o := 10 + sum.Sum32()%240
+	return []string{
+		fmt.Sprintf("10.30.0.%d/255.255.255.0", o),
+		"fe80::4c1d:9a2f:83b7:" + fmt.Sprintf("%x/64", o),
+		fmt.Sprintf("fd00:30::%x/64", o),
+	}
 }

@@ -46,6 +46,9 @@ func (h *Host) answer(inv invocation) (any, int) {
 			PSVersion: "5.1.20348.2227", IsAdmin: !filtered, User: h.cfg.Name + `\` + inv.user,
 			LastBoot: formatTime(h.lastBoot), WURebootRequired: s.WURebootRequired, CBSRebootPending: s.CBSRebootPending,
 			PendingFileRename: s.PendingFileRename, UpdateExeVolatile: s.UpdateExeVolatile,
+			Arch: "AMD64", UptimeSeconds: int64(time.Since(h.lastBoot) / time.Second),
+			LastHotfix: h.lastFix.Format(time.DateOnly), LastHotfixID: "KB5044281",
+			Addresses: h.addressesLocked(),
 		}, 0
 	case windows.ScriptBootID:
 		return map[string]string{"last_boot": formatTime(h.lastBoot)}, 0

@@ -142,6 +142,7 @@ func (h *Host) runInstaller(ctx context.Context, tk *task, ids []string) {
 			}
 			st.Updates[r].ResultCode = windows.ResultSucceeded
 			u.installed = true
+			h.lastFix = time.Now().UTC()
 			u.installs++
 			if u.RebootBehavior != windows.RebootNeverRequires {
 				st.RebootRequired = true

@@ -32,6 +32,12 @@ const (
 	SectionRebootPkgs    = "reboot-required-pkgs" // why it is set
 	SectionRebootNeeded  = "reboot-needed"        // SUSE flag file
 	SectionModules       = "modules"              // ls -1 /lib/modules
+	SectionArch          = "arch"                 // uname -m
+	SectionUptime        = "uptime"               // /proc/uptime
+	SectionTZ            = "tz"                   // date +%z, for dpkg.log's local times
+	SectionAddresses     = "addresses"            // ip -o addr show, else hostname -I
+	SectionDpkgLast      = "dpkg-last"            // dpkg.log's newest install/upgrade line
+	SectionRPMLast       = "rpm-last"             // the newest rpm INSTALLTIME (epoch seconds)
 	SectionEnd           = "end"
 	rebootFlagPresentOut = "present"
 )
@@ -59,8 +65,10 @@ func marker(name string) string { return "echo " + markerPrefix + name + markerS
 
 // CmdProbe gathers, in one round trip: os-release, running kernel, boot id,
 // the package managers present (`command -v` prints the path of each one
-// found, nothing for a missing one), the login uid and whether systemd-run
-// exists.
+// found, nothing for a missing one), the login uid, whether systemd-run
+// exists, and the facts: architecture, uptime, time zone offset, addresses,
+// and the newest install in dpkg.log (Debian family) or, without dpkg, the
+// rpm database. Every part is read-only and cheap.
 var CmdProbe = strings.Join([]string{
 	marker(SectionOSRelease),
 	"cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null",
@@ -82,6 +90,19 @@ var CmdProbe = strings.Join([]string{
 	"id -u",
 	marker(SectionSystemdRun),
 	"command -v systemd-run",
+	marker(SectionArch),
+	"uname -m",
+	marker(SectionUptime),
+	"cat /proc/uptime",
+	marker(SectionTZ),
+	"date +%z",
+	marker(SectionAddresses),
+	"ip -o addr show 2>/dev/null || hostname -I 2>/dev/null",
+	marker(SectionDpkgLast),
+	// dpkg.log.1 first: the last matching line is the newest.
+	"grep -hsE ' (install|upgrade) ' /var/log/dpkg.log.1 /var/log/dpkg.log | tail -n 1",
+	marker(SectionRPMLast),
+	"command -v dpkg >/dev/null || rpm -qa --qf '%{INSTALLTIME}\\n' 2>/dev/null | sort -n | tail -n 1",
 	marker(SectionEnd),
 }, "; ")
 

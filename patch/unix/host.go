@@ -21,6 +21,8 @@ type probe struct {
 	managers   map[string]bool // base names found by `command -v`
 	uid        string
 	systemdRun bool
+	facts      hostFacts
+	at         time.Time // when the probe's output arrived (uptime is relative to it)
 }
 
 // parseProbe reads CmdProbe's output.
@@ -33,6 +35,8 @@ func parseProbe(out string) probe {
 		managers:   map[string]bool{},
 		uid:        firstLine(s[SectionUID]),
 		systemdRun: firstLine(s[SectionSystemdRun]) != "",
+		facts:      parseHostFacts(s),
+		at:         time.Now(),
 	}
 	for _, l := range nonEmptyLines(s[SectionManagers]) {
 		// `command -v` prints a path, or the bare name for a builtin/alias.
@@ -106,6 +110,15 @@ func (h *host) facts(ctx context.Context, t transport.Transport, rebootRequired 
 		Kernel:         h.probe.kernel,
 		PackageManager: h.manager,
 		BootID:         h.probe.bootID,
+		OSName:         h.probe.os.Name,
+		OSVersion:      h.probe.os.VersionID,
+		Arch:           h.probe.facts.arch,
+		Uptime:         h.probe.facts.uptime,
+		LastUpdated:    h.probe.facts.lastUpdated,
+		Addresses:      h.probe.facts.addresses,
+	}
+	if f.Uptime > 0 {
+		f.LastBoot = h.probe.at.Add(-f.Uptime).UTC().Truncate(time.Second)
 	}
 	need, reasons, err := rebootRequired(ctx, t)
 	if err != nil {

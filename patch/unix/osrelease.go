@@ -11,6 +11,7 @@ type osRelease struct {
 	IDLike    []string
 	VersionID string
 	Pretty    string
+	Name      string // NAME: "Debian GNU/Linux"
 }
 
 // parseOSRelease reads os-release(5) text: KEY=value lines, values
@@ -36,6 +37,8 @@ func parseOSRelease(text string) osRelease {
 			r.VersionID = val
 		case "PRETTY_NAME":
 			r.Pretty = val
+		case "NAME":
+			r.Name = val
 		}
 	}
 	return r

@@ -52,6 +52,14 @@ func TestFactsReportsEachRebootSignal(t *testing.T) {
 			if f.BootID != h.LastBootUpTime() || f.LastBoot.IsZero() {
 				t.Errorf("boot id %q (last boot %v), host says %q", f.BootID, f.LastBoot, h.LastBootUpTime())
 			}
+			// Up three days, last patched before that, one adapter's
+			// global addresses in CIDR form (its link-local one left out).
+			if f.Arch != "AMD64" || f.OSName != "Microsoft Windows Server 2022 Datacenter" || f.OSVersion == "" ||
+				f.Uptime < 71*time.Hour || !f.LastUpdated.Before(f.LastBoot) || len(f.Addresses) != 2 ||
+				!strings.HasPrefix(f.Addresses[0], "10.30.0.") || !strings.HasSuffix(f.Addresses[0], "/24") ||
+				!strings.HasPrefix(f.Addresses[1], "fd00:30::") || !strings.HasSuffix(f.Addresses[1], "/64") {
+				t.Errorf("facts %+v", f)
+			}
 		})
 	}
 }

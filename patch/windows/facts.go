@@ -3,6 +3,9 @@ package windows
 import (
 	"context"
 	"fmt"
+	"math/bits"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +37,15 @@ type FactsReport struct {
 	CBSRebootPending  bool   `json:"cbs_reboot_pending"`
 	PendingFileRename bool   `json:"pending_file_rename"`
 	UpdateExeVolatile bool   `json:"update_exe_volatile"`
+	Arch              string `json:"arch"`           // PROCESSOR_ARCHITECTURE: AMD64, ARM64
+	UptimeSeconds     int64  `json:"uptime_seconds"` // since LastBootUpTime, by the host's clock
+	// LastHotfix is the newest Get-HotFix InstalledOn, "yyyy-MM-dd" (a
+	// date: Windows keeps no time of day for it); empty if none.
+	LastHotfix   string `json:"last_hotfix"`
+	LastHotfixID string `json:"last_hotfix_id"`
+	// Addresses are "address/subnet" pairs of IP-enabled adapters: an
+	// IPv4 dotted mask ("10.0.0.5/255.255.255.0") or an IPv6 prefix length.
+	Addresses []string `json:"addresses"`
 }
 
 // rebootSignals returns whether a hard signal is set, and every set
@@ -74,7 +86,50 @@ func (r FactsReport) toFacts() patch.Facts {
 	if t, err := time.Parse(time.RFC3339Nano, r.LastBoot); err == nil {
 		f.LastBoot = t
 	}
+	f.OSName, f.OSVersion, f.Arch = r.Caption, r.Version, r.Arch
+	if r.UptimeSeconds > 0 {
+		f.Uptime = time.Duration(r.UptimeSeconds) * time.Second
+	}
+	if t, err := time.Parse(time.DateOnly, r.LastHotfix); err == nil {
+		f.LastUpdated = t
+	}
+	f.Addresses = adapterAddresses(r.Addresses)
 	return f
+}
+
+// adapterAddresses turns "address/subnet" pairs into CIDR form, leaving
+// out loopback, link-local and unreadable ones.
+func adapterAddresses(pairs []string) []string {
+	var out []string
+	for _, p := range pairs {
+		ip, subnet, _ := strings.Cut(p, "/")
+		a, err := netip.ParseAddr(ip)
+		if err != nil || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() {
+			continue
+		}
+		plen := -1
+		if n, err := strconv.Atoi(subnet); err == nil && n >= 0 && n <= a.BitLen() {
+			plen = n
+		} else if m, err := netip.ParseAddr(subnet); err == nil && m.Is4() && a.Is4() {
+			plen = maskBits(m.As4())
+		}
+		if plen < 0 {
+			out = append(out, a.String())
+			continue
+		}
+		out = append(out, netip.PrefixFrom(a, plen).String())
+	}
+	return out
+}
+
+// maskBits is a contiguous IPv4 mask's prefix length, -1 if not contiguous.
+func maskBits(m [4]byte) int {
+	n := uint32(m[0])<<24 | uint32(m[1])<<16 | uint32(m[2])<<8 | uint32(m[3])
+	ones := bits.OnesCount32(n)
+	if n != ^uint32(0)<<(32-ones) && ones != 0 {
+		return -1
+	}
+	return ones
 }
 
 // Facts implements patch.Backend. An account without an administrator

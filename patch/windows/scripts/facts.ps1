@@ -1,6 +1,7 @@
 # patchrun-script: facts
 # Reports OS facts, the boot identity and every pending-reboot signal,
-# each one separately, so the report can say which signal fired.
+# each one separately, so the report can say which signal fired; the
+# architecture, uptime, newest installed hotfix and the IP addresses.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 
@@ -23,6 +24,32 @@ try {
     $rename = Get-RegistryValue 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager' 'PendingFileRenameOperations'
     $volatile = Get-RegistryValue 'HKLM:\SOFTWARE\Microsoft\Updates' 'UpdateExeVolatile'
 
+    $arch = $env:PROCESSOR_ARCHITEW6432
+    if (-not $arch) { $arch = $env:PROCESSOR_ARCHITECTURE }
+    $uptime = [int64]((Get-Date) - $os.LastBootUpTime).TotalSeconds
+
+    # InstalledOn is a date (no time of day), missing on some entries.
+    $lastFix = Get-HotFix -ErrorAction SilentlyContinue |
+        Where-Object { $null -ne $_.InstalledOn } |
+        Sort-Object -Property InstalledOn -Descending |
+        Select-Object -First 1
+    $lastFixDate = ''
+    $lastFixID = ''
+    if ($null -ne $lastFix) {
+        $lastFixDate = $lastFix.InstalledOn.ToString('yyyy-MM-dd')
+        $lastFixID = [string]$lastFix.HotFixID
+    }
+
+    # Address/subnet pairs: an IPv4 mask or an IPv6 prefix length.
+    $addresses = @()
+    foreach ($cfg in @(Get-CimInstance -ClassName Win32_NetworkAdapterConfiguration -Filter 'IPEnabled = True')) {
+        $ips = @($cfg.IPAddress)
+        $subnets = @($cfg.IPSubnet)
+        for ($i = 0; $i -lt $ips.Count; $i++) {
+            $addresses += ('{0}/{1}' -f $ips[$i], $subnets[$i])
+        }
+    }
+
     $facts = [ordered]@{
         hostname            = $env:COMPUTERNAME
         caption             = [string]$os.Caption
@@ -36,6 +63,11 @@ try {
         cbs_reboot_pending  = Test-RegistryKey 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'
         pending_file_rename = ($null -ne $rename -and @($rename).Count -gt 0)
         update_exe_volatile = ($null -ne $volatile -and [int]$volatile -ne 0)
+        arch                = [string]$arch
+        uptime_seconds      = $uptime
+        last_hotfix         = $lastFixDate
+        last_hotfix_id      = $lastFixID
+        addresses           = @($addresses)
     }
     Write-PatchrunResult -Result $facts
     exit 0
