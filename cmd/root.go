@@ -131,6 +131,7 @@ hosts in controlled batches, confirming each one really came back.
 		a.newExecCmd(),
 		a.newInventoryCmd(),
 		a.newRunsCmd(),
+		a.newHostsCmd(),
 		a.newDemoCmd(),
 		a.newVersionCmd(),
 	)
