@@ -32,6 +32,9 @@ func TestLab(t *testing.T) {
 		{"a host that never returns halts later batches", testNeverReturns},
 		{"an abort during the reboot delay cancels the scheduled reboot", testAbortCancelsReboot},
 		{"a saved plan installs the planned version, not one published since", testSavedPlan},
+		// Last: it publishes a labslow update that stays pending elsewhere.
+		{"an SSH session killed mid-install leaves the transaction complete", testKilledSessionDuringSlowInstall},
+		{"a host with an interrupted dpkg is reported with the repair command", testInterruptedDpkgIsReported},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, func(t *testing.T) { s.fn(t, l, p) }) {

@@ -20,7 +20,7 @@ func (h *hostRun) install(ctx context.Context, updates []patch.Update) bool {
 	err := h.installStep(ctx, fmt.Sprintf("install round %d: %d updates", h.res.Rounds+1, len(updates)), cfg.installTimeout,
 		&ir.Output, func(c context.Context) error {
 			var err error
-			ir, err = h.be.Install(c, h.t, updates, cfg.fullUpgrade())
+			ir, err = h.installDetached(c, updates, cfg.fullUpgrade())
 			return err
 		})
 	h.res.Rounds++

@@ -23,6 +23,11 @@ type Checkpoint struct {
 	// resumed run can tell "already back" (a different id) from "not yet".
 	BootIDBefore string `json:"boot_id_before,omitempty"`
 	Reboots      int    `json:"reboots,omitempty"` // verified reboots so far
+	// Job names the detached install job still running on the host when
+	// the link to it was lost (a Linux install, "patchrun-install-<run>-<n>"):
+	// a resume dials the host and re-attaches to it with
+	// patch.Reattacher.ReattachInstall instead of installing again.
+	Job string `json:"job,omitempty"`
 }
 
 // Journal receives a run's durable record. The runner calls it from many

@@ -55,6 +55,7 @@ func (h *hostRun) journalCheckpoint() {
 		Installed:    installed,
 		BootIDBefore: h.bootBefore,
 		Reboots:      h.reboots,
+		Job:          h.job,
 	})
 	if err != nil {
 		h.r.journal.note(err)

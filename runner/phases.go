@@ -106,6 +106,9 @@ func (h *hostRun) gatherFacts(ctx context.Context) bool {
 			err = fmt.Errorf("%w: no backend for this host", patch.ErrUnsupported)
 		}
 		h.be = be
+		if err == nil {
+			nameJobs(be, h.r.cfg.RunID)
+		}
 		return err
 	})
 	if err != nil {
@@ -144,7 +147,7 @@ func (h *hostRun) listUpdates(ctx context.Context, refresh bool) bool {
 	cfg := &h.r.cfg
 	if refresh {
 		err := h.step(ctx, "refresh", cfg.StepTimeout, func(c context.Context) error {
-			return h.be.Refresh(c, h.t)
+			return h.refreshDetached(c)
 		})
 		if err != nil {
 			h.fail(ctx, "refresh", err)

@@ -3,14 +3,12 @@ package fleet_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/patchrun/patchrun/internal/fleet"
 	"github.com/patchrun/patchrun/patch/unix"
 	"github.com/patchrun/patchrun/transport"
-	sshtr "github.com/patchrun/patchrun/transport/ssh"
 )
 
 // The real Linux backends, over the real SSH transport, against every
@@ -31,36 +29,10 @@ func TestRealBackendFullCycle(t *testing.T) {
 		t.Run(string(tc.distro), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			f, err := fleet.Start(ctx, fleet.Config{
+			sim, dial, dialE := dialer(t, ctx, fleet.Config{
 				Hosts:     []fleet.HostSpec{{Name: "h1", Distro: tc.distro}},
 				TimeScale: 0.001, DownTime: 20 * time.Millisecond, Seed: 3,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { f.Close() })
-			sim := f.Host("h1")
-			dir := t.TempDir()
-			if _, err := f.WriteInventory(dir); err != nil {
-				t.Fatal(err)
-			}
-			kh, err := sshtr.OpenKnownHosts(filepath.Join(dir, fleet.KnownHostsFile), "strict")
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg := sshtr.Config{
-				Address: "127.0.0.1", Port: f.Port("h1"), User: "root",
-				KeyFiles: []string{filepath.Join(dir, fleet.KeyFile)}, HostKeys: kh,
-				ConnectTimeout: time.Second, HandshakeTimeout: 2 * time.Second,
-			}
-			dial := func() transport.Transport {
-				t.Helper()
-				c, err := sshtr.Dial(ctx, cfg)
-				if err != nil {
-					t.Fatalf("dial: %v", err)
-				}
-				return c
-			}
 			tr := dial()
 			defer func() { tr.Close() }()
 
@@ -131,7 +103,7 @@ func TestRealBackendFullCycle(t *testing.T) {
 				if ctx.Err() != nil {
 					t.Fatalf("no new boot id (reboots %d)", sim.Reboots())
 				}
-				c, err := sshtr.Dial(ctx, cfg)
+				c, err := dialE()
 				if err != nil { // down: refused or reset; try again shortly
 					wait := time.NewTimer(5 * time.Millisecond)
 					select {

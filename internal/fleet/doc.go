@@ -40,6 +40,10 @@
 // systemctl, systemd-run, reboot, poweroff, shutdown; per distro apt-get,
 // apt, dpkg, dpkg-query / dnf, yum, rpm, needs-restarting / zypper, rpm.
 // Package-manager output follows real captures (patch/unix/testdata).
+// patchrun's detached jobs (`sh -s -- patchrun-job start|wait|clean …` with
+// patch/unix's job script on stdin) are answered in Go (jobs.go): the job
+// runs in the background for the rest of the boot, a second start is
+// refused while one runs, and RunningJobs/Jobs show them.
 // Anything else prints "sh: 1: X: not found" and exits 127.
 //
 // # Time
@@ -53,7 +57,8 @@
 // # Faults
 //
 // Faults (Config.Faults, HostSpec.Faults, SimHost.SetFaults/UpdateFaults):
-// RejectAuth, ChangedHostKey, DropDuringInstall, NeverReturn, Latency,
+// RejectAuth, ChangedHostKey, DropDuringInstall (inside a detached job it
+// cuts the connection and the transaction goes on), NeverReturn, Latency,
 // LockHeld, HandshakeResets, ModifiedConffile. SimHost.Reboot power-cycles
 // a host from outside.
 package fleet

@@ -32,9 +32,16 @@ func (p *proc) installPause(ctx context.Context, n int) bool {
 
 // maybeDrop fires the DropDuringInstall fault: the transaction is applied
 // (it keeps running on the host) and the connection is cut. It reports
-// whether the caller must stop producing output.
+// whether the caller must stop producing output. A detached job's
+// transaction goes on as if nothing happened: only its follower's
+// connection is cut.
 func (p *proc) maybeDrop(apply func()) bool {
 	if !p.h.takeDropFault() {
+		return false
+	}
+	if p.sh.sess.detached {
+		p.h.logf("dropping connection mid-install (fault); the detached job goes on")
+		p.sh.sess.drop()
 		return false
 	}
 	apply()

@@ -32,6 +32,7 @@ func (h *SimHost) boot(ln net.Listener, first bool) error {
 	h.kernel = h.kernels[len(h.kernels)-1]
 	h.rebootPkgs = nil
 	h.units = map[string]*transientUnit{}
+	h.jobs = map[string]*simJob{}
 	h.lockUntil = time.Time{} // whoever held the lock died with the old boot
 	h.faults.LockHeld = 0
 	if !first {

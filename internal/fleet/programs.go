@@ -347,6 +347,9 @@ func progSh(ctx context.Context, p *proc) int {
 		p.errf("sh: 1: too deeply nested\n")
 		return 2
 	}
+	if isJobScript(p.args) {
+		return progJob(ctx, p, p.args[4:])
+	}
 	child := p.sh.clone()
 	child.depth++
 	child.vars = copyEnv(p.env)

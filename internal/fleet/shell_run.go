@@ -21,6 +21,9 @@ type session struct {
 	// drop closes the TCP connection (the DropDuringInstall fault).
 	drop    func()
 	dropped atomic.Bool
+	// detached: a detached job's session (patchrun-job start), which
+	// outlives the connection that started it.
+	detached bool
 }
 
 func (s *session) dropConn() {

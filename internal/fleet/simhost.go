@@ -58,6 +58,7 @@ type SimHost struct {
 	rebootPkgs []string // packages that asked for a reboot since boot (rpm distros)
 	rebootSet  context.CancelFunc
 	units      map[string]*transientUnit // transient systemd units of this boot
+	jobs       map[string]*simJob        // patchrun's detached jobs of this boot
 	// counters and faults
 	reboots   int
 	commands  []string

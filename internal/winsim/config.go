@@ -99,7 +99,9 @@ type Signals struct {
 // Counters count down as they fire.
 type Faults struct {
 	// DropDuringInstall: the next N install-status polls made while the
-	// installer runs lose their connection (the task keeps running).
+	// installer runs lose their connection (the task keeps running). The
+	// installer does not finish before those polls have come, so the drops
+	// happen however slowly the client polls.
 	DropDuringInstall int
 	// StaleInstaller: the installer hangs once it starts installing; its
 	// heartbeat stops.

@@ -23,6 +23,7 @@ func (h *Host) Start(ctx context.Context, req winrmemu.CommandRequest) (winrmemu
 	h.commands = append(h.commands, inv.label())
 	if inv.script == windows.ScriptInstallStatus && h.faults.DropDuringInstall > 0 && h.anyTaskRunningLocked() {
 		h.faults.DropDuringInstall--
+		h.faultsChangedLocked()
 		f := h.srv.Faults()
 		f.DropReceives++
 		h.srv.SetFaults(f)

@@ -44,6 +44,10 @@ type Host struct {
 	abortShutdown context.CancelFunc
 	down          bool // went down for good (NeverReturn)
 	commands      []string
+
+	// faultsChanged is closed (and replaced) whenever faults change, to
+	// wake an installer holding for DropDuringInstall polls. Guarded by mu.
+	faultsChanged chan struct{}
 }
 
 // updateState is an update and what happened to it. Guarded by Host.mu.
@@ -57,7 +61,8 @@ type updateState struct {
 // runs until Close or until ctx ends; call Close in either case.
 func Start(ctx context.Context, cfg Config) (*Host, error) {
 	cfg = cfg.withDefaults()
-	h := &Host{cfg: cfg, faults: cfg.Faults, signals: cfg.Signals, files: map[string]string{}, tasks: map[string]*task{}}
+	h := &Host{cfg: cfg, faults: cfg.Faults, faultsChanged: make(chan struct{}), signals: cfg.Signals,
+		files: map[string]string{}, tasks: map[string]*task{}}
 	for _, u := range cfg.Updates {
 		h.updates = append(h.updates, &updateState{UpdateSpec: u})
 	}
@@ -144,8 +149,15 @@ func (h *Host) Server() *winrmemu.Server { return h.srv }
 func (h *Host) SetFaults(f Faults) {
 	h.mu.Lock()
 	h.faults = f
+	h.faultsChangedLocked()
 	h.mu.Unlock()
 	h.srv.SetFaults(f.WinRM)
+}
+
+// faultsChangedLocked wakes whoever waits on a change of h.faults.
+func (h *Host) faultsChangedLocked() {
+	close(h.faultsChanged)
+	h.faultsChanged = make(chan struct{})
 }
 
 // Boots is how many times the host has rebooted.

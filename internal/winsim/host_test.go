@@ -12,6 +12,7 @@ import (
 	"github.com/patchrun/patchrun/internal/winrmemu"
 	"github.com/patchrun/patchrun/internal/winsim"
 	"github.com/patchrun/patchrun/inventory"
+	"github.com/patchrun/patchrun/patch/windows"
 	"github.com/patchrun/patchrun/transport"
 	"github.com/patchrun/patchrun/transport/winrm"
 )
@@ -149,10 +150,10 @@ func TestNeverReturnStaysDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.SetSignals(winsim.Signals{WURebootRequired: true})
-	// Reboot through the reboot script's marker, as patch/windows sends it.
-	script := "# patchrun-script: reboot\nexit 0\n"
-	if res, err := c.RunPowerShell(ctx, script); err != nil || res.ExitCode != 0 {
-		t.Fatalf("reboot: %v %+v", err, res)
+	// Reboot as patch/windows does: the host may go down before the
+	// command's answer arrives (a lost connection then means it started).
+	if err := windows.New(windows.Options{}).Reboot(ctx, c); err != nil {
+		t.Fatalf("reboot: %v", err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for !h.Server().IsDown() {

@@ -153,10 +153,40 @@ func (h *Host) runInstaller(ctx context.Context, tk *task, ids []string) {
 			return
 		}
 	}
+	if !h.holdForDrops(ctx, func() bool { return save(func() {}) }) {
+		return
+	}
 	save(func() {
 		st.Phase = windows.PhaseDone
 		tk.running, tk.state = false, "Ready"
 	})
+}
+
+// holdForDrops keeps the installer running, beating every StepTime, until
+// every DropDuringInstall poll has come: the fault promises drops while the
+// installer runs, and a client slowed down (a loaded machine) must not see
+// the installer finish first. false when the boot ended.
+func (h *Host) holdForDrops(ctx context.Context, beat func() bool) bool {
+	for {
+		h.mu.Lock()
+		pending, changed := h.faults.DropDuringInstall > 0, h.faultsChanged
+		h.mu.Unlock()
+		if !pending {
+			return true
+		}
+		t := time.NewTimer(h.cfg.StepTime)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-changed:
+			t.Stop()
+		case <-t.C:
+			if !beat() {
+				return false
+			}
+		}
+	}
 }
 
 func indexOf(rs []windows.UpdateResult, id string) int {

@@ -7,13 +7,17 @@
 #   labconf  update in lab-updates; changes a conffile the hosts modified
 #            locally; its postinst flags /run/reboot-required
 #   labsec   update only in lab-security (the suite name says -security)
+#   labslow  a slow install: 1.0 on the hosts, no update until `lab repo slow
+#            VERSION [SECONDS]` publishes one in lab-updates whose postinst
+#            takes SECONDS (default 20), printing a line a second, so a test
+#            can cut the SSH session in the middle of a transaction
 
 REPO_SUITES=(lab lab-updates lab-security)
 REPO_GUEST_DIR=/srv/labrepo
 
-# build_deb NAME VERSION OUTDIR
+# build_deb NAME VERSION OUTDIR [SECONDS]: SECONDS is labslow's postinst time.
 build_deb() {
-	local name=$1 version=$2 out=$3 d
+	local name=$1 version=$2 out=$3 secs=${4:-0} d
 	d=$(mktemp -d "$LAB_STATE/build.XXXXXX")
 	mkdir -p "$d/DEBIAN" "$d/usr/share/$name"
 	printf '%s\n' "$version" >"$d/usr/share/$name/version"
@@ -37,6 +41,27 @@ POSTINST
 		fi
 		;;
 	labsec) desc="patchrun lab: update published only in the security suite" ;;
+	labslow)
+		desc="patchrun lab: an update whose configuration takes $secs seconds"
+		# It marks its start and end under /run (for tests to see how far it
+		# got) and writes to stdout every second: a package manager still
+		# tied to a closed SSH session dies of SIGPIPE here, half-configured.
+		cat >"$d/DEBIAN/postinst" <<POSTINST
+#!/bin/sh
+set -e
+if [ "\$1" = configure ]; then
+	echo $version >/run/labslow.configuring
+	i=0
+	while [ "\$i" -lt $secs ]; do
+		i=\$((i + 1))
+		echo "labslow: configuring, \$i of $secs seconds"
+		sleep 1
+	done
+	echo $version >/run/labslow.configured
+fi
+POSTINST
+		chmod 0755 "$d/DEBIAN/postinst"
+		;;
 	*) die "unknown lab package $name" ;;
 	esac
 	cat >"$d/DEBIAN/control" <<CONTROL
@@ -87,6 +112,7 @@ repo_index() {
 repo_init() {
 	build_deb labconf 1.0 "$LAB_STATE/repo/pool/lab"
 	build_deb labsec 1.0 "$LAB_STATE/repo/pool/lab"
+	build_deb labslow 1.0 "$LAB_STATE/repo/pool/lab"
 	repo_publish 1.1
 }
 
@@ -96,6 +122,16 @@ repo_publish() {
 	[[ $1 =~ ^[0-9]+\.[0-9]+$ ]] || die "version must look like 1.2, got '$1'"
 	build_deb labconf "$1" "$LAB_STATE/repo/pool/lab-updates"
 	build_deb labsec "$1" "$LAB_STATE/repo/pool/lab-security"
+	repo_index
+}
+
+# repo_slow VERSION [SECONDS]: publish labslow VERSION (lab-updates), whose
+# configuration takes SECONDS (default 20).
+repo_slow() {
+	[[ $1 =~ ^[0-9]+\.[0-9]+$ ]] || die "version must look like 1.2, got '$1'"
+	local secs=${2:-20}
+	[[ $secs =~ ^[0-9]+$ ]] || die "seconds must be a whole number, got '$secs'"
+	build_deb labslow "$1" "$LAB_STATE/repo/pool/lab-updates" "$secs"
 	repo_index
 }
 

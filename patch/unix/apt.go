@@ -23,7 +23,7 @@ func (b *aptBackend) Facts(ctx context.Context, t transport.Transport) (patch.Fa
 }
 
 func (b *aptBackend) Refresh(ctx context.Context, t transport.Transport) error {
-	res, err := run(ctx, t, "apt-get update", b.priv(CmdAptRefresh))
+	res, err := run(ctx, b.jobs(t, jobRefresh), "apt-get update", b.priv(CmdAptRefresh))
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (b *aptBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 // package in the list comes in as its parent's dependency). Success is
 // verified by rescanning: an update still pending is not installed.
 func (b *aptBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
-	return installAndVerify(ctx, t, updates, full, installPlan{
+	return b.installAndVerify(ctx, t, updates, full, installPlan{
 		what: "apt-get install",
 		full: b.priv(CmdAptUpgradeAll),
 		subset: func(specs []string) string {

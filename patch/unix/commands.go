@@ -48,7 +48,9 @@ const (
 // and the login user is not root. -n: never prompt (a prompt would hang the
 // run); sudo passes the leading VAR=value words to the command itself.
 // Privileged: every apt-get/dnf/dnf5/yum/zypper/needs-restarting line and the
-// reboot lines. Not privileged: the probes (CmdProbe, CmdRebootSignals,
+// reboot lines. An install or refresh line runs inside a detached job
+// (job.go): the prefix then moves from the line to the job script's own
+// `sudo -n sh -s -- patchrun-job …` line. Not privileged: the probes (CmdProbe, CmdRebootSignals,
 // CmdBootID), rpm -q and the ready command.
 const SudoPrefix = "sudo -n "
 
@@ -128,6 +130,13 @@ const (
 func CmdAptInstall(specs []string) string {
 	return aptInstallOpts + " install --only-upgrade " + strings.Join(specs, " ") + " </dev/null"
 }
+
+// CmdDpkgAudit lists packages an interrupted dpkg left unpacked or
+// half-configured; it prints nothing when dpkg is consistent.
+const CmdDpkgAudit = envC + "dpkg --audit"
+
+// RepairDpkg finishes what an interrupted dpkg left half-done.
+const RepairDpkg = "dpkg --configure -a"
 
 // AptPin names a package at one version for apt-get install.
 func AptPin(name, version string) string { return name + "=" + version }
@@ -226,6 +235,12 @@ const CmdZypperUpdate = envZypper + "zypper -n update --auto-agree-with-licenses
 // for name=version capabilities).
 func CmdZypperInstall(specs []string) string {
 	return envZypper + "zypper -n install --auto-agree-with-licenses " + strings.Join(specs, " ")
+}
+
+// CmdStaleLock prints the pid in the lock file when no such process runs
+// (a package manager was killed and left its lock), nothing otherwise.
+func CmdStaleLock(file string) string {
+	return "test -s " + file + " && test ! -d /proc/$(cat " + file + ") && cat " + file
 }
 
 // ZypperPin names a package at one version (edition) for zypper install.

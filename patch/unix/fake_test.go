@@ -29,10 +29,21 @@ type fakeTransport struct {
 	used   map[string]int  // answers consumed per line
 	prefix map[string]step // answers for lines starting with a key (reboot unit names)
 	sent   []string
+	// jobs holds, per detached job started and not yet cleaned, the answer
+	// scripted for its command line: an unscripted job-script line
+	// (CmdJob) is answered as the host would, so tests script the package
+	// manager's lines and the detached wrapper stays transparent.
+	jobs map[string]step
 }
 
 func newFake(t *testing.T) *fakeTransport {
-	return &fakeTransport{t: t, script: map[string][]step{}, used: map[string]int{}, prefix: map[string]step{}}
+	f := &fakeTransport{t: t, script: map[string][]step{}, used: map[string]int{}, prefix: map[string]step{}, jobs: map[string]step{}}
+	// A consistent host: the install preflight finds nothing to repair.
+	f.prefix[CmdDpkgAudit] = ok("")
+	for _, files := range staleLockFiles {
+		f.prefix[CmdStaleLock(files[0])] = ok("")
+	}
+	return f
 }
 
 func (f *fakeTransport) on(line string, steps ...step) *fakeTransport {
@@ -46,6 +57,9 @@ func (f *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 		i := min(f.used[cmd.Line], len(q)-1)
 		f.used[cmd.Line]++
 		return q[i].res, q[i].err
+	}
+	if res, err, ok := f.job(cmd.Line); ok {
+		return res, err
 	}
 	for p, s := range f.prefix {
 		if strings.HasPrefix(cmd.Line, p) {
@@ -116,4 +130,81 @@ func sections(pairs ...string) string {
 	}
 	b.WriteString(markerPrefix + SectionEnd + markerSuffix + "\n")
 	return b.String()
+}
+
+// job answers a job-script line the way job.sh does, running the scripted
+// answer of the job's command line.
+func (f *fakeTransport) job(line string) (transport.Result, error, bool) {
+	sudo := strings.HasPrefix(line, SudoPrefix)
+	w := shellWords(strings.TrimPrefix(line, SudoPrefix))
+	if len(w) < 7 || strings.Join(w[:4], " ") != "sh -s -- "+JobTag {
+		return transport.Result{}, nil, false
+	}
+	verb, job := w[4], w[6]
+	answer := func(s string) transport.Result { return transport.Result{Stdout: []byte(JobMarker + " " + s + "\n")} }
+	switch verb {
+	case "start":
+		inner := w[7]
+		if sudo {
+			inner = SudoPrefix + inner
+		}
+		q := f.script[inner]
+		if len(q) == 0 {
+			f.t.Errorf("unexpected job command line: %q", inner)
+			return transport.Result{}, errors.New("fake: unscripted command"), true
+		}
+		i := min(f.used[inner], len(q)-1)
+		f.used[inner]++
+		f.sent = append(f.sent, inner)
+		if q[i].err != nil {
+			return transport.Result{}, q[i].err, true
+		}
+		f.jobs[job] = q[i]
+		return answer(JobStarted + " nohup"), nil, true
+	case "wait":
+		s, ok := f.jobs[job]
+		if !ok {
+			return answer(JobNone), nil, true
+		}
+		r := s.res
+		r.Stdout = append([]byte(JobMarker+" "+JobDone+" "+strconv.Itoa(s.res.ExitCode)+"\n"), s.res.Stdout...)
+		r.ExitCode = 0
+		return r, nil, true
+	case "clean":
+		delete(f.jobs, job)
+		return answer(JobCleaned), nil, true
+	}
+	return transport.Result{}, nil, false
+}
+
+// shellWords splits a line into words, honouring single quotes (as shQuote
+// writes them).
+func shellWords(s string) []string {
+	var out []string
+	var cur strings.Builder
+	in, have := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\'':
+			in, have = !in, true
+		case c == '\\' && !in && i+1 < len(s):
+			i++
+			cur.WriteByte(s[i])
+			have = true
+		case c == ' ' && !in:
+			if have {
+				out = append(out, cur.String())
+				cur.Reset()
+				have = false
+			}
+		default:
+			cur.WriteByte(c)
+			have = true
+		}
+	}
+	if have {
+		out = append(out, cur.String())
+	}
+	return out
 }

@@ -56,10 +56,15 @@ type host struct {
 	// unit, or the sleeping shell's name without systemd), for CancelReboot.
 	scheduled        string
 	scheduledSystemd bool
+	// jobRun and jobN name the detached jobs (JobName); lastPlan is the
+	// last install's plan, for ReattachInstall.
+	jobRun   string
+	jobN     int
+	lastPlan *installPlan
 }
 
 func newHost(p probe, manager string, opts Options) host {
-	return host{opts: opts.withDefaults(), manager: manager, probe: p, fresh: true, sudo: opts.Sudo && p.uid != "0"}
+	return host{opts: opts.withDefaults(), manager: manager, probe: p, fresh: true, sudo: opts.Sudo && p.uid != "0", jobRun: randomRunID()}
 }
 
 // Name is the package manager's name.

@@ -47,7 +47,15 @@ func simpleExec(ctx context.Context, t transport.Transport, what, line string) (
 // the subset command naming exactly the updates) and marks each requested update
 // Installed or sets its Error, verified by rescanning: an update that is no
 // longer pending was installed.
-func installAndVerify(ctx context.Context, t transport.Transport, updates []patch.Update, full bool, p installPlan) (patch.InstallResult, error) {
+//
+// The install command runs as a detached job (jobRunner); attach, when set,
+// names a running job to follow instead of starting one (ReattachInstall).
+func (h *host) installAndVerify(ctx context.Context, t transport.Transport, updates []patch.Update, full bool, p installPlan) (patch.InstallResult, error) {
+	h.lastPlan = &p
+	return h.install(ctx, t, updates, full, p, "")
+}
+
+func (h *host) install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool, p installPlan, attach string) (patch.InstallResult, error) {
 	result := patch.InstallResult{Updates: append([]patch.Update(nil), updates...)}
 	if len(updates) == 0 {
 		return result, nil
@@ -83,7 +91,9 @@ func installAndVerify(ctx context.Context, t transport.Transport, updates []patc
 		markUnset(result.Updates, "not installed: nothing that can be named on the install command line")
 		return result, nil
 	}
-	res, toolBoot, execErr := p.exec(ctx, t, p.what, line)
+	jobs := h.jobs(t, jobInstall)
+	jobs.attach = attach
+	res, toolBoot, execErr := p.exec(ctx, jobs, p.what, line)
 	result.Output = excerpt(res)
 	if execErr != nil && !errors.Is(execErr, patch.ErrCommandFailed) {
 		markUnset(result.Updates, "outcome unknown: "+execErr.Error())
@@ -115,6 +125,11 @@ func installAndVerify(ctx context.Context, t transport.Transport, updates []patc
 		switch {
 		case execErr != nil:
 			u.Error = fmt.Sprintf("not installed: %s exited %d", p.what, res.ExitCode)
+			var ce *patch.CommandError
+			if errors.As(execErr, &ce) && ce.ExitCode < 0 {
+				// The job never ran or ended without an exit status.
+				u.Error = "not installed: " + ce.Reason
+			}
 		default:
 			u.Error = "still pending after install (available " + left.Available + ")"
 		}

@@ -11,6 +11,12 @@ type Options struct {
 	// RebootDelay is the number of seconds between issuing a reboot and the
 	// reboot, so the command can return first. 0 means 5.
 	RebootDelay int
+	// JobDir holds the files of detached install and refresh jobs on the
+	// host; empty means DefaultJobDir.
+	JobDir string
+	// JobWait is how many seconds one wait for a running job lasts on the
+	// host before it answers "running" (0 means 20).
+	JobWait int
 }
 
 // Bounds of the zypper retry loops: "zypper updated itself, run again"
@@ -27,6 +33,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RebootDelay <= 0 {
 		o.RebootDelay = defaultRebootDelay
+	}
+	if o.JobDir == "" {
+		o.JobDir = DefaultJobDir
+	}
+	if o.JobWait <= 0 {
+		o.JobWait = defaultJobWait
 	}
 	return o
 }

@@ -36,7 +36,7 @@ func (b *rpmBackend) Facts(ctx context.Context, t transport.Transport) (patch.Fa
 
 func (b *rpmBackend) Refresh(ctx context.Context, t transport.Transport) error {
 	what := b.bin + " makecache"
-	res, err := run(ctx, t, what, b.priv(CmdRPMRefresh(b.bin)))
+	res, err := run(ctx, b.jobs(t, jobRefresh), what, b.priv(CmdRPMRefresh(b.bin)))
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (b *rpmBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 // (name-version.arch); verified by rerunning check-update, and rpm -q for
 // a package still listed (a newer version offered since its scan).
 func (b *rpmBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
-	return installAndVerify(ctx, t, updates, full, installPlan{
+	return b.installAndVerify(ctx, t, updates, full, installPlan{
 		what:   b.bin + " upgrade",
 		full:   b.priv(CmdRPMUpgrade(b.bin, nil)),
 		subset: func(specs []string) string { return b.priv(CmdRPMUpgrade(b.bin, specs)) },

@@ -63,7 +63,7 @@ func (b *zypperBackend) Facts(ctx context.Context, t transport.Transport) (patch
 }
 
 func (b *zypperBackend) Refresh(ctx context.Context, t transport.Transport) error {
-	_, _, err := zypperRun(ctx, t, "zypper refresh", b.priv(CmdZypperRefresh))
+	_, _, err := zypperRun(ctx, b.jobs(t, jobRefresh), "zypper refresh", b.priv(CmdZypperRefresh))
 	return err
 }
 
@@ -104,7 +104,7 @@ func (b *zypperBackend) Scan(ctx context.Context, t transport.Transport) ([]patc
 // the given packages at their offered versions (name=version); 103 reruns, 102 means installed and reboot needed. Verified by
 // rerunning list-updates.
 func (b *zypperBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
-	return installAndVerify(ctx, t, updates, full, installPlan{
+	return b.installAndVerify(ctx, t, updates, full, installPlan{
 		what:   "zypper update",
 		full:   b.priv(CmdZypperUpdate),
 		subset: func(specs []string) string { return b.priv(CmdZypperInstall(specs)) },
