@@ -35,7 +35,9 @@ type commonOptions struct {
 	// flags, for the journal's header.
 	stateDir string
 	recorded bool
-	flags    *pflag.FlagSet
+	// noHistory is --no-history: the run is not imported into patchrun.db.
+	noHistory bool
+	flags     *pflag.FlagSet
 
 	// Not flags: every host of the inventory before --limit and --shard
 	// (set by loadHosts), and a step run on the finished report before it
@@ -60,6 +62,7 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.noSSHConfig, "no-ssh-config", false, "ignore ~/.ssh/config (by default it fills HostName, User, Port, IdentityFile and ProxyJump the inventory leaves unset)")
 	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file")
 	addStateDirFlag(c, &o.stateDir)
+	addNoHistoryFlag(c, &o.noHistory)
 	o.recorded, o.flags = true, f
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"inventory", "sorted", "shuffle"}, cobra.ShellCompDirectiveNoFileComp))
 }

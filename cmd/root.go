@@ -137,6 +137,7 @@ hosts in controlled batches, confirming each one really came back.
 		a.newInventoryCmd(),
 		a.newRunsCmd(),
 		a.newResumeCmd(),
+		a.newHostsCmd(),
 		a.newDemoCmd(),
 		a.newVersionCmd(),
 	)

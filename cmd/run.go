@@ -173,6 +173,7 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	result := errors.Join(afterErr, renderErr, eventsErr, outcome(report))
 	if rec != nil {
 		result = errors.Join(result, rec.end(report, result))
+		a.recordHistory(o, rec)
 	}
 	return result
 }

@@ -1,0 +1,75 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/patchrun/patchrun/history"
+	"github.com/patchrun/patchrun/state"
+)
+
+// addNoHistoryFlag adds --no-history to a recorded command.
+func addNoHistoryFlag(c *cobra.Command, off *bool) {
+	c.Flags().BoolVar(off, "no-history", false, "do not record the run in the history database (patchrun.db in the state directory; the journal is still written)")
+}
+
+// historyTimeout bounds the end-of-run import: a database held by a
+// stuck process must not hold the run's exit.
+const historyTimeout = time.Minute
+
+// recordHistory imports the run that just ended (its results read back
+// from its journal), and any earlier run not imported yet, into the
+// history database. A failure is a warning on stderr: the run's result
+// and exit code stand, and the next run or `patchrun hosts` imports it
+// from the journal.
+func (a *app) recordHistory(o *commonOptions, rec *recording) {
+	if o.noHistory || rec == nil || rec.w == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
+	defer cancel()
+	runID := filepath.Base(filepath.Dir(rec.w.Path()))
+	if err := syncHistory(ctx, rec.stateDir, runID, func(res history.SyncResult) {
+		a.warnSkippedJournals(res)
+	}); err != nil {
+		fmt.Fprintf(a.streams.Err, "warning: history database not updated (the run's result and exit code are unaffected; the next run imports it from the journal): %v\n", err)
+	}
+}
+
+// syncHistory opens the state directory's history database and brings it
+// up to date with its journals (rebuilding it if it is missing or of an
+// older schema). self is the caller's own run, or "".
+func syncHistory(ctx context.Context, dir, self string, done func(history.SyncResult)) error {
+	st, err := history.Open(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := history.Sync(ctx, st, dir, self)
+	if err != nil {
+		return err
+	}
+	done(res)
+	return nil
+}
+
+func (a *app) warnSkippedJournals(res history.SyncResult) {
+	if n := len(res.Skipped); n > 0 {
+		fmt.Fprintf(a.streams.Err, "warning: history: %d unreadable run journal(s) not imported (see patchrun runs), first: %v\n", n, res.Skipped[0])
+	}
+}
+
+// historyDir is --state-dir, else the default state directory, created.
+func historyDir(a *app, dir string) (string, error) {
+	if dir == "" {
+		var err error
+		if dir, err = defaultStateDir(a.streams.Getenv); err != nil {
+			return "", err
+		}
+	}
+	return dir, state.Ensure(dir)
+}
