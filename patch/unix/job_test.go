@@ -183,7 +183,7 @@ func TestPreflightReportsRepairCommand(t *testing.T) {
 		b := detectWith(t, f, osOpenSUSE, "/usr/bin/zypper", Options{})
 		f.on(CmdStaleLock("/run/zypp.pid"), ok("4242\n"))
 		f.on(CmdZypperListUpdates, captured(t, "zypper/list-updates"))
-		_, err := b.Install(context.Background(), f, []patch.Update{{Name: "curl", Current: "1"}}, false)
+		_, err := b.Install(context.Background(), f, []patch.Update{{Name: "curl", Current: "1", Available: "2"}}, false)
 		if err == nil || !strings.Contains(err.Error(), "stale lock /run/zypp.pid (pid 4242 is not running)") ||
 			!strings.Contains(err.Error(), "repair with: rm /run/zypp.pid") {
 			t.Fatalf("want the stale lock and its repair, got %v", err)
