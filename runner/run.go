@@ -74,6 +74,10 @@ func Run(ctx context.Context, plan Plan, deps Deps) (report.Report, error) {
 			h.failWith("internal", "internal error: host never finished ("+string(h.currentPhase())+")")
 		}
 	}
+	// A Ctrl-C that came while the last hosts ended may not have reached
+	// the watcher yet (its select picks at random among ready cases): the
+	// report must still say the run was interrupted.
+	r.stopping(ctx)
 	close(finished)
 	watcher.Wait()
 
