@@ -120,16 +120,18 @@ func (o *commonOptions) validate() error {
 
 // rebootOptions are the flags of the commands that reboot (patch, reboot).
 type rebootOptions struct {
-	batch         string
-	maxFailures   string
-	rebootTimeout time.Duration
-	dryRun        bool
+	batch          string
+	maxFailures    string
+	maxUnreachable string
+	rebootTimeout  time.Duration
+	dryRun         bool
 }
 
 func (o *rebootOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringVar(&o.batch, "batch", runner.DefaultBatches().String(), "hosts rebooted at once: a count (N), a percentage of the hosts to reboot (N%), or a canary then a ramp (1,10%,25%: the last size repeats)")
-	f.StringVar(&o.maxFailures, "max-failures", "", "failure budget (N or N% of hosts): once more hosts than this have failed, no new reboot batch starts (default: no limit)")
+	f.StringVar(&o.maxFailures, "max-failures", "", "failure budget (N or N% of hosts): once more hosts than this have failed, no new reboot batch starts (default: no limit); unreachable hosts do not count here")
+	f.StringVar(&o.maxUnreachable, "max-unreachable", "", "unreachable budget (N or N% of hosts): once more hosts than this were unreachable, no new reboot batch starts (default: no limit)")
 	f.DurationVar(&o.rebootTimeout, "reboot-timeout", runner.DefaultRebootTimeout, "how long a host may take to go down and come back with a new boot id")
 	f.BoolVar(&o.dryRun, "dry-run", false, "show what would be installed and which hosts would reboot; change nothing")
 }
@@ -147,6 +149,13 @@ func (o *rebootOptions) apply(p *runner.Plan) error {
 			return err
 		}
 		p.MaxFailures = mf
+	}
+	if o.maxUnreachable != "" {
+		mu, err := parseBudget("--max-unreachable", o.maxUnreachable)
+		if err != nil {
+			return err
+		}
+		p.MaxUnreachable = &mu
 	}
 	if o.rebootTimeout <= 0 {
 		return fmt.Errorf("--reboot-timeout %s: must be positive", o.rebootTimeout)
@@ -225,6 +234,8 @@ func flagOf(field string) string {
 		return "--batch"
 	case "MaxFailures":
 		return "--max-failures"
+	case "MaxUnreachable":
+		return "--max-unreachable"
 	case "MaxRounds":
 		return "--max-rounds"
 	case "ConnectTimeout":

@@ -97,6 +97,16 @@ func TestPatchPlanFromFlags(t *testing.T) {
 	if !p.MaxFailures.Unlimited {
 		t.Errorf("no --max-failures should mean unlimited, got %+v", p.MaxFailures)
 	}
+	if p.MaxUnreachable != nil {
+		t.Errorf("no --max-unreachable should mean no unreachable budget, got %+v", *p.MaxUnreachable)
+	}
+	o.reboot.maxUnreachable = "2"
+	if p, err = o.plan(); err != nil {
+		t.Fatal(err)
+	}
+	if p.MaxUnreachable == nil || *p.MaxUnreachable != (runner.Budget{N: 2}) {
+		t.Errorf("--max-unreachable 2 gave %+v, want a budget of 2 hosts", p.MaxUnreachable)
+	}
 }
 
 func TestPatchPlanRejectsBadFlags(t *testing.T) {
@@ -104,13 +114,14 @@ func TestPatchPlanRejectsBadFlags(t *testing.T) {
 		return patchOptions{reboot: rebootOptions{batch: "1", rebootTimeout: 1e9}, rebootPolicy: "if-required", maxRounds: 3}
 	}
 	tests := map[string]func(*patchOptions){
-		"reboot policy":  func(o *patchOptions) { o.rebootPolicy = "sometimes" },
-		"zero batch":     func(o *patchOptions) { o.reboot.batch = "0" },
-		"bad batch":      func(o *patchOptions) { o.reboot.batch = "lots" },
-		"bad budget":     func(o *patchOptions) { o.reboot.maxFailures = "1.5" },
-		"zero rounds":    func(o *patchOptions) { o.maxRounds = 0 },
-		"bad regexp":     func(o *patchOptions) { o.include = []string{"/(/"} },
-		"reboot timeout": func(o *patchOptions) { o.reboot.rebootTimeout = 0 },
+		"reboot policy":          func(o *patchOptions) { o.rebootPolicy = "sometimes" },
+		"zero batch":             func(o *patchOptions) { o.reboot.batch = "0" },
+		"bad batch":              func(o *patchOptions) { o.reboot.batch = "lots" },
+		"bad budget":             func(o *patchOptions) { o.reboot.maxFailures = "1.5" },
+		"bad unreachable budget": func(o *patchOptions) { o.reboot.maxUnreachable = "101%" },
+		"zero rounds":            func(o *patchOptions) { o.maxRounds = 0 },
+		"bad regexp":             func(o *patchOptions) { o.include = []string{"/(/"} },
+		"reboot timeout":         func(o *patchOptions) { o.reboot.rebootTimeout = 0 },
 	}
 	for name, mutate := range tests {
 		o := base()

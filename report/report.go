@@ -64,20 +64,29 @@ type Report struct {
 	SchemaVersion int `json:"schema_version"`
 	// RunID names the run when it is recorded for resuming; empty
 	// otherwise.
-	RunID       string       `json:"run_id,omitempty"`
-	Command     Command      `json:"command"`
-	DryRun      bool         `json:"dry_run,omitempty"`
-	StartedAt   time.Time    `json:"started_at"`
-	FinishedAt  time.Time    `json:"finished_at"`
-	Hosts       []HostResult `json:"hosts"`
-	Summary     Summary      `json:"summary"`
-	Halted      bool         `json:"halted,omitempty"`      // failure budget spent
-	Interrupted bool         `json:"interrupted,omitempty"` // Ctrl-C or a termination signal
+	RunID      string       `json:"run_id,omitempty"`
+	Command    Command      `json:"command"`
+	DryRun     bool         `json:"dry_run,omitempty"`
+	StartedAt  time.Time    `json:"started_at"`
+	FinishedAt time.Time    `json:"finished_at"`
+	Hosts      []HostResult `json:"hosts"`
+	Summary    Summary      `json:"summary"`
+	Halted     bool         `json:"halted,omitempty"` // a budget was spent
+	// HaltedBy names the budget that halted the run (HaltFailures or
+	// HaltUnreachable) when Halted is set.
+	HaltedBy    string `json:"halted_by,omitempty"`
+	Interrupted bool   `json:"interrupted,omitempty"` // Ctrl-C or a termination signal
 	// JournalError is the first failure to write the run journal: the
 	// journal is incomplete from there (a resume cannot trust it). Empty
 	// when the journal is whole or the run is not recorded.
 	JournalError string `json:"journal_error,omitempty"`
 }
+
+// The budgets that can halt a run (Report.HaltedBy).
+const (
+	HaltFailures    = "failures"    // --max-failures: hosts that failed
+	HaltUnreachable = "unreachable" // --max-unreachable: hosts that could not be reached
+)
 
 // New starts a report of this schema version with no hosts yet.
 func New(cmd Command, dryRun bool, startedAt time.Time) Report {

@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-
-	"github.com/patchrun/patchrun/report"
 )
 
 // rebootInBatches reboots waiting hosts batch by batch, in inventory order.
 // A batch starts only when the previous one is fully done, the run has not
-// been interrupted, and the failure budget is not spent.
+// been interrupted, and no budget is spent.
 func (r *run) rebootInBatches(ctx context.Context, waiting []*hostRun) {
-	limit, limited := r.cfg.failureLimit()
 	first, candidates := r.batchesSoFar(len(waiting))
 	for start, batch := 0, first; start < len(waiting); batch++ {
 		size := r.cfg.Batches.Size(batch, candidates)
@@ -24,9 +21,8 @@ func (r *run) rebootInBatches(ctx context.Context, waiting []*hostRun) {
 			}
 			return
 		}
-		if failures := r.failures(); limited && failures > limit {
-			r.halted = true
-			why := fmt.Sprintf("failure budget spent (%d failures > limit %d)", failures, limit)
+		if by, why := r.budgetSpent(); by != "" {
+			r.halted, r.haltedBy = true, by
 			r.ev.emit(Event{Kind: EventHalt, Batch: batch,
 				Detail: fmt.Sprintf("%s; %d hosts will not be rebooted", why, len(rest))})
 			for _, h := range rest {
@@ -53,18 +49,6 @@ func (r *run) rebootInBatches(ctx context.Context, waiting []*hostRun) {
 		}
 		wg.Wait()
 	}
-}
-
-// failures counts hosts that ended failed or unreachable. Called between
-// batches, when no other goroutine touches any host.
-func (r *run) failures() int {
-	n := 0
-	for _, h := range r.hosts {
-		if h.ended && (h.res.Status == report.StatusFailed || h.res.Status == report.StatusUnreachable) {
-			n++
-		}
-	}
-	return n
 }
 
 // rebootNotStarted explains a host left out of the reboots, saying plainly

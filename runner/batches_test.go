@@ -108,19 +108,23 @@ func TestFailureBudget(t *testing.T) {
 	tests := []struct {
 		name        string
 		maxFailures Budget
+		maxUnreach  *Budget
 		unreachable bool // h4 is unreachable in the pool phase as well
 		halted      bool
+		haltedBy    string
 		skipped     []string
 		haltDetail  string
 	}{
-		{"budget 0: the first lost host halts later batches", Budget{N: 0}, false, true,
+		{"budget 0: the first lost host halts later batches", Budget{N: 0}, nil, false, true, report.HaltFailures,
 			[]string{"h2", "h3", "h4"}, "reboot skipped: failure budget spent (1 failures > limit 0); updates were installed, reboot still required"},
-		{"budget 1: one lost host is tolerated", Budget{N: 1}, false, false, nil, ""},
-		{"unlimited", Budget{Unlimited: true}, true, false, nil, ""},
-		{"pool failures count: no batch starts at all", Budget{N: 0}, true, true,
-			[]string{"h1", "h2", "h3"}, "reboot skipped: failure budget spent (1 failures > limit 0); updates were installed, reboot still required"},
-		{"25% of 4 hosts is 1: two failures halt", Budget{N: 25, Percent: true}, true, true,
-			[]string{"h2", "h3"}, "reboot skipped: failure budget spent (2 failures > limit 1); updates were installed, reboot still required"},
+		{"budget 1: one lost host is tolerated", Budget{N: 1}, nil, false, false, "", nil, ""},
+		{"unlimited", Budget{Unlimited: true}, nil, true, false, "", nil, ""},
+		{"an unreachable host does not spend the failure budget", Budget{N: 0}, nil, true, true, report.HaltFailures,
+			[]string{"h2", "h3"}, "reboot skipped: failure budget spent (1 failures > limit 0); updates were installed, reboot still required"},
+		{"unreachable budget 0: one unreachable host halts before any batch", Budget{Unlimited: true}, &Budget{N: 0}, true, true, report.HaltUnreachable,
+			[]string{"h1", "h2", "h3"}, "reboot skipped: unreachable budget spent (1 unreachable > limit 0); updates were installed, reboot still required"},
+		{"unreachable budget 1: one unreachable host is tolerated", Budget{N: 1}, &Budget{N: 1}, true, false, "", nil, ""},
+		{"25% of 4 hosts is 1: one failure and one unreachable do not halt", Budget{N: 25, Percent: true}, nil, true, false, "", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,12 +137,12 @@ func TestFailureBudget(t *testing.T) {
 				}
 				f.hosts["h4"], f.order = bad, append(f.order, "h4")
 				plan := realTimePlan(report.CmdPatch, f)
-				plan.MaxFailures = tt.maxFailures
+				plan.MaxFailures, plan.MaxUnreachable = tt.maxFailures, tt.maxUnreach
 				rep, rec := runPlan(t, context.Background(), plan, f, nil)
 				checkEvents(t, rep, rec)
 
-				if rep.Halted != tt.halted || rep.Summary.Failed+rep.Summary.Unreachable == 0 {
-					t.Errorf("halted %v summary %+v; want halted %v with failures", rep.Halted, rep.Summary, tt.halted)
+				if rep.Halted != tt.halted || rep.HaltedBy != tt.haltedBy || rep.Summary.Failed+rep.Summary.Unreachable == 0 {
+					t.Errorf("halted %v by %q summary %+v; want halted %v by %q with failures", rep.Halted, rep.HaltedBy, rep.Summary, tt.halted, tt.haltedBy)
 				}
 				if got := len(rec.kinds(EventHalt)); got != map[bool]int{true: 1}[tt.halted] {
 					t.Errorf("%d halt events", got)

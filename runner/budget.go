@@ -3,6 +3,8 @@ package runner
 import (
 	"fmt"
 	"strings"
+
+	"github.com/patchrun/patchrun/report"
 )
 
 // Budget is a count or a percentage of hosts ("3" or "10%"), or, for a
@@ -67,4 +69,29 @@ func (b Batches) String() string {
 		parts[i] = s.String()
 	}
 	return strings.Join(parts, ",")
+}
+
+// budgetSpent checks the failure and unreachable budgets: the one check
+// made before any new batch starts. by is the budget spent
+// (report.HaltFailures or report.HaltUnreachable, "" if none) and why says
+// so in words. Called between batches, when no other goroutine touches any
+// host.
+func (r *run) budgetSpent() (by, why string) {
+	failed, unreachable := 0, 0
+	for _, h := range r.hosts {
+		switch {
+		case !h.ended:
+		case h.res.Status == report.StatusFailed:
+			failed++
+		case h.res.Status == report.StatusUnreachable:
+			unreachable++
+		}
+	}
+	if limit, ok := r.cfg.failureLimit(); ok && failed > limit {
+		return report.HaltFailures, fmt.Sprintf("failure budget spent (%d failures > limit %d)", failed, limit)
+	}
+	if mu := r.cfg.MaxUnreachable; mu != nil && unreachable > mu.Of(len(r.cfg.Hosts)) {
+		return report.HaltUnreachable, fmt.Sprintf("unreachable budget spent (%d unreachable > limit %d)", unreachable, mu.Of(len(r.cfg.Hosts)))
+	}
+	return "", ""
 }

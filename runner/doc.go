@@ -106,9 +106,11 @@
 //
 // # Failure budget
 //
-// failures = hosts that ended failed or unreachable so far (pool phase
-// included). Before each batch, unless Plan.MaxFailures is Unlimited, if
-// failures > Plan.MaxFailures.Of(len(Plan.Hosts)) the run halts: EventHalt, no new
+// failures = hosts that ended failed so far (pool phase included);
+// unreachable hosts are counted apart, against Plan.MaxUnreachable (nil: no
+// limit). Before each batch, unless Plan.MaxFailures is Unlimited, if
+// failures > Plan.MaxFailures.Of(len(Plan.Hosts)) — or the unreachable
+// count exceeds its budget — the run halts (Report.HaltedBy says which): EventHalt, no new
 // batch starts, every host still awaiting a batch ends skipped with an Error
 // saying the budget was spent and that its updates are installed and its
 // reboot still pending (the installed updates stay in its result), and

@@ -20,6 +20,8 @@ type run struct {
 	stop   <-chan struct{}
 	hosts  []*hostRun // inventory order
 	halted bool
+	// haltedBy is the budget that halted the run (written with halted).
+	haltedBy string
 
 	journal journalState
 
@@ -85,7 +87,7 @@ func Run(ctx context.Context, plan Plan, deps Deps) (report.Report, error) {
 	for i, h := range r.hosts {
 		hosts[i] = h.result()
 	}
-	rep.Halted = r.halted
+	rep.Halted, rep.HaltedBy = r.halted, r.haltedBy
 	rep.Interrupted = r.interrupted.Load()
 	rep.Finish(hosts, deps.Now())
 	if deps.Journal != nil {

@@ -60,8 +60,12 @@ type Plan struct {
 	// MaxFailures is the failure budget: once more hosts than this have
 	// failed, no new batch starts. The zero Budget allows no failure;
 	// Budget{Unlimited: true} never halts.
-	MaxFailures   Budget
-	RebootTimeout time.Duration
+	MaxFailures Budget
+	// MaxUnreachable is the unreachable budget, counted apart from
+	// failures: once more hosts than this were unreachable, no new batch
+	// starts. nil never halts (a powered-off machine does not stop a run).
+	MaxUnreachable *Budget
+	RebootTimeout  time.Duration
 	// MaxRounds caps install → reboot → rescan rounds (Windows often needs
 	// several); 0 means DefaultMaxRounds.
 	MaxRounds int

@@ -118,6 +118,9 @@ func (plan Plan) Validate() error {
 	if mf := plan.MaxFailures; !mf.Unlimited && (mf.N < 0 || (mf.Percent && mf.N > 100)) {
 		bad("MaxFailures", mf, "want a count of 0 or more, a percentage from 0% to 100%, or unlimited")
 	}
+	if mu := plan.MaxUnreachable; mu != nil && (mu.Unlimited || mu.N < 0 || (mu.Percent && mu.N > 100)) {
+		bad("MaxUnreachable", *mu, "want a count of 0 or more or a percentage from 0% to 100% (nil for no limit)")
+	}
 	if plan.MaxRounds < 0 {
 		bad("MaxRounds", plan.MaxRounds, "must be at least 1")
 	}
