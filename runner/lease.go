@@ -60,7 +60,7 @@ func (l LockPlan) validate(bad func(field string, value any, problem string)) {
 
 // takesLeases reports whether this run leases its hosts.
 func (s *settings) takesLeases() bool {
-	return s.RunID != "" && !s.DryRun && s.Command != report.CmdScan
+	return s.RunID != "" && !s.DryRun && s.Command != report.CmdScan && s.Command != report.CmdFacts
 }
 
 // hostLease is one host's lease while the run holds it.
