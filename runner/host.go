@@ -179,7 +179,7 @@ func (h *hostRun) end(status report.Status, msg, kind string, cause error) {
 		return
 	}
 	h.ended = true
-	h.releaseLease()
+	h.releaseLease(status)
 	h.closeTransport()
 	h.res.Status = status
 	h.res.Error = msg

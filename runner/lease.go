@@ -306,12 +306,22 @@ func (h *hostRun) keepLease() (stop func()) {
 }
 
 // releaseLease gives the lease back at the host's end, best effort: a
-// lease that cannot be released expires after its TTL.
-func (h *hostRun) releaseLease() {
+// lease that cannot be released expires after its TTL. A host skipped while
+// it waited for its reboot batch holds no connection but is up: it is
+// dialled once so its lease does not block the next run for a whole TTL.
+func (h *hostRun) releaseLease(status report.Status) {
 	hl := h.lease
 	h.lease = nil
 	if hl == nil {
 		return
+	}
+	if h.t == nil && status == report.StatusSkipped {
+		timeout := h.connectTimeout()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		if t, err := h.dial(ctx, timeout); err == nil {
+			h.t = t
+		}
+		cancel()
 	}
 	if h.t == nil {
 		h.lockEvent("lease not released (no connection): it expires " + hl.l.TTL().String() + " after its last renewal")

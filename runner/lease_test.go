@@ -238,3 +238,32 @@ func TestCtrlCWhileWaitingForALockSkipsTheHost(t *testing.T) {
 		}
 	})
 }
+
+// Hosts skipped while they waited for their reboot batch (the budget was
+// spent) hold no connection; their leases are still given back, so the next
+// run is not blocked for a whole TTL.
+func TestHostsSkippedAwaitingTheirBatchReleaseTheirLeases(t *testing.T) {
+	f := newFleet(t,
+		&fakeHost{name: "a", pending: []patch.Update{upd("kernel", true, true)}, installReboot: true, neverBack: true, lock: &lease.Sim{}},
+		&fakeHost{name: "b", pending: []patch.Update{upd("kernel", true, true)}, installReboot: true, lock: &lease.Sim{}},
+		&fakeHost{name: "c", pending: []patch.Update{upd("kernel", true, true)}, installReboot: true, lock: &lease.Sim{}})
+	plan := leasedPlan(report.CmdPatch, f)
+	plan.Batches = Batches{{N: 1}}
+	plan.MaxFailures = Budget{} // no failure allowed
+	rep, _ := runPlan(t, context.Background(), plan, f, nil)
+	m := byName(rep)
+	if !rep.Halted || m["a"].ErrorKind != "reboot-timeout" {
+		t.Fatalf("halted %v, a = %s/%s; want a halted run after a's reboot timeout", rep.Halted, m["a"].Status, m["a"].ErrorKind)
+	}
+	for _, name := range []string{"b", "c"} {
+		if m[name].Status != report.StatusSkipped {
+			t.Fatalf("%s = %s %q, want skipped by the spent budget", name, m[name].Status, m[name].Error)
+		}
+		if h, held := f.host(name).lock.Holder(); held {
+			t.Errorf("%s: its lease was left behind (held by run %s)", name, h.RunID)
+		}
+	}
+	if _, held := f.host("a").lock.Holder(); !held {
+		t.Error("a never came back, so its lease cannot have been released")
+	}
+}
