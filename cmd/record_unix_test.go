@@ -24,22 +24,7 @@ func TestKilledRunLeavesAReadableJournalAndNoLocks(t *testing.T) {
 	c := patchrunProcess(t, "patch", "-i", inv, "--state-dir", dir, "-o", "json", "--forks", "1", "--no-ssh-config")
 	var errOut syncBuffer
 	c.Stderr = &errOut
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- c.Wait() }()
-	deadline := time.After(30 * time.Second)
-	for !installStarted(first.CommandsSeen()) {
-		select {
-		case err := <-waited:
-			t.Fatalf("patchrun ended before the install started: %v\n%s", err, errOut.String())
-		case <-deadline:
-			_ = c.Process.Kill()
-			t.Fatal("the first host's install never started")
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	waited := startUntilInstall(t, c, first, &errOut)
 	if err := c.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}

@@ -24,22 +24,7 @@ func TestResumeContinuesARunStoppedBySIGTERM(t *testing.T) {
 	var out bytes.Buffer
 	var errOut syncBuffer
 	c.Stdout, c.Stderr = &out, &errOut
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- c.Wait() }()
-	deadline := time.After(30 * time.Second)
-	for !installStarted(first.CommandsSeen()) {
-		select {
-		case err := <-waited:
-			t.Fatalf("patch ended before the install started: %v\n%s", err, errOut.String())
-		case <-deadline:
-			_ = c.Process.Kill()
-			t.Fatal("the first host's install never started")
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	waited := startUntilInstall(t, c, first, &errOut)
 	if err := c.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -170,22 +171,8 @@ func TestSignalsOnTheRealProcess(t *testing.T) {
 			var out bytes.Buffer
 			var errOut syncBuffer
 			c.Stdout, c.Stderr = &out, &errOut
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waited := make(chan error, 1)
-			go func() { waited <- c.Wait() }()
+			waited := startUntilInstall(t, c, first, &errOut)
 			deadline := time.After(30 * time.Second)
-			for !installStarted(first.CommandsSeen()) {
-				select {
-				case err := <-waited:
-					t.Fatalf("patchrun ended before the install started: %v\n%s", err, errOut.String())
-				case <-deadline:
-					_ = c.Process.Kill()
-					t.Fatal("the first host's install never started")
-				case <-time.After(5 * time.Millisecond):
-				}
-			}
 			for i, sig := range tt.signals {
 				if err := c.Process.Signal(sig); err != nil {
 					t.Fatal(err)
@@ -235,4 +222,27 @@ func TestSignalsOnTheRealProcess(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startUntilInstall starts c and returns once the first host's install has
+// begun; the channel then yields c.Wait's result.
+func startUntilInstall(t *testing.T, c *exec.Cmd, first *fleet.SimHost, errOut *syncBuffer) <-chan error {
+	t.Helper()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- c.Wait() }()
+	deadline := time.After(30 * time.Second)
+	for !installStarted(first.CommandsSeen()) {
+		select {
+		case err := <-waited:
+			t.Fatalf("%s ended before the install started: %v\n%s", c.Args[1], err, errOut.String())
+		case <-deadline:
+			_ = c.Process.Kill()
+			t.Fatal("the first host's install never started")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return waited
 }
