@@ -185,6 +185,15 @@ func (h *hostRun) resumeReboot(ctx context.Context, cp Checkpoint) {
 		return
 	}
 	id, err := h.resumeBootID(ctx)
+	// A host whose backend could not be detected because it went down
+	// meanwhile cannot be polled for its boot id: reach it again first.
+	for h.be == nil && err != nil && ctx.Err() == nil && transport.Kind(err) != "" {
+		h.closeTransport()
+		if !h.reachRebooting(ctx) {
+			return
+		}
+		id, err = h.resumeBootID(ctx)
+	}
 	graceEnd := cp.RebootAt.Add(resumeRebootGrace)
 	for err == nil && id == before && h.r.deps.Now().Before(graceEnd) {
 		h.closeTransport()
