@@ -24,7 +24,6 @@ type Update struct {
 	Security   bool     `json:"security"`
 	Installed  bool     `json:"installed"`
 	KB         string   `json:"kb,omitempty"`
-	Severity   string   `json:"severity,omitempty"`
 	Categories []string `json:"categories,omitempty"`
 	ID         string   `json:"id,omitempty"`
 	Optional   bool     `json:"optional,omitempty"` // Windows BrowseOnly
@@ -34,6 +33,23 @@ type Update struct {
 	// Error is set when this update was selected but did not install
 	// (e.g. "0x80240016 install not allowed: reboot pending").
 	Error string `json:"error,omitempty"`
+
+	// Risk data (docs/advisories.md): from the host's own tools (dnf/yum
+	// updateinfo, zypper patches, Windows Update) or from the advisory,
+	// KEV and EPSS files given to the run. All optional.
+	Advisory string   `json:"advisory,omitempty"` // "RHSA-2024:1234", "openSUSE-SU-2024:0123-1", "DSA-5678-1"
+	CVEs     []string `json:"cves,omitempty"`     // sorted, unique
+	// Severity is normalised (see NormalizeSeverity); VendorSeverity is
+	// the source's own word ("Important", "medium", "7.5").
+	Severity       string     `json:"severity,omitempty"`
+	VendorSeverity string     `json:"vendor_severity,omitempty"`
+	Issued         *time.Time `json:"issued,omitempty"` // when the advisory was issued
+	// KnownExploited: the update fixes a CVE in the known-exploited list
+	// given with --kev; KEVDue is that entry's due date (YYYY-MM-DD).
+	KnownExploited bool   `json:"known_exploited,omitempty"`
+	KEVDue         string `json:"kev_due,omitempty"`
+	// EPSS is the highest EPSS score among its CVEs (0–1), from --epss.
+	EPSS float64 `json:"epss,omitempty"`
 }
 
 // Facts is what a backend learns about a host before scanning.

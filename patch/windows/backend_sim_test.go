@@ -77,7 +77,7 @@ func TestScanThroughWinRM(t *testing.T) {
 	}
 	m := byKB(ups)
 	cu := m["KB5034439"]
-	if !cu.Security || cu.Severity != "Critical" || !cu.RebootRequired || cu.ID == "" || cu.SizeBytes != 412<<20 ||
+	if !cu.Security || cu.Severity != "critical" || cu.VendorSeverity != "Critical" || !cu.RebootRequired || cu.ID == "" || cu.SizeBytes != 412<<20 ||
 		strings.Join(cu.Categories, ",") != "Security Updates" || cu.Optional {
 		t.Errorf("cumulative update: %+v", cu)
 	}

@@ -63,12 +63,15 @@ func (u ScanUpdate) toUpdate() patch.Update {
 	out := patch.Update{
 		Name:           u.Title,
 		ID:             u.ID,
-		Severity:       u.Severity,
+		VendorSeverity: u.Severity,
 		Categories:     []string(u.Categories),
 		Optional:       u.BrowseOnly,
 		SizeBytes:      int64(u.MaxDownloadSize),
 		RebootRequired: u.RebootBehavior != RebootNeverRequires,
 		Security:       u.Severity != "",
+	}
+	if u.Severity != "" {
+		out.Severity = patch.NormalizeSeverity(u.Severity)
 	}
 	for _, c := range u.Categories {
 		if strings.EqualFold(c, securityCategory) {
