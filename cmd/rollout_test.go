@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/internal/fleet"
+	"github.com/patchrun/patchrun/report"
 )
 
 func TestWindowEndForms(t *testing.T) {
@@ -126,5 +127,40 @@ func TestRampWithoutRollingWarnsOnce(t *testing.T) {
 	r := runCLI(t, nil, "patch", "-i", inv, "-o", "json", "--state-dir", t.TempDir(), "--batch", "1,50%", "--reboot-timeout", "20s")
 	if r.code != ExitOK || strings.Count(r.stderr, "add --rolling") != 1 {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// A rolling run with waves killed as its second wave starts is resumed
+// with the same waves and goes on with them: the first wave is not
+// touched again, batch numbers carry on, every host is rebooted once.
+func TestResumeOfARollingRunWithWaves(t *testing.T) {
+	fl, inv := startFleet(t, fleet.Config{Count: 4, DownTime: 300 * time.Millisecond})
+	h := fl.Hosts()
+	stateDir := t.TempDir()
+	killedPatch(t, inv, stateDir, func(e eventRecord) bool { return e.Event == "wave.start" && e.Wave == 2 },
+		"--rolling", "--batch", "1,50%", "--waves", h[2].Name+","+h[0].Name, "--reboot", "always", "--reboot-timeout", "30s")
+
+	events := filepath.Join(t.TempDir(), "resumed.jsonl")
+	r := runCLI(t, nil, "resume", "--state-dir", stateDir, "-o", "json", "--no-progress", "--events", events)
+	if r.code != ExitOK {
+		t.Fatalf("resume exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	got := map[string]report.HostResult{}
+	for _, res := range rep.Hosts {
+		got[res.Name] = res
+		if sim := fl.Host(res.Name); res.Status != report.StatusOK || sim.Reboots() != 1 {
+			t.Errorf("%s: %s, rebooted %d times: %s", res.Name, res.Status, sim.Reboots(), res.Error)
+		}
+	}
+	canary, second, rest := got[h[2].Name], got[h[0].Name], got[h[1].Name]
+	if canary.Wave != 1 || canary.RebootBatch != 1 || second.Wave != 2 || rest.Wave != 3 ||
+		!(second.RebootBatch > 1 && rest.RebootBatch > second.RebootBatch && got[h[3].Name].RebootBatch == rest.RebootBatch) {
+		t.Errorf("waves/batches: canary %d/%d, wave 2 %d/%d, last %d/%d and %d",
+			canary.Wave, canary.RebootBatch, second.Wave, second.RebootBatch, rest.Wave, rest.RebootBatch, got[h[3].Name].RebootBatch)
+	}
+	if seen(events, func(e eventRecord) bool { return e.Event == "wave.start" && e.Wave == 1 }) ||
+		!seen(events, func(e eventRecord) bool { return e.Event == "wave.start" && e.Wave == 3 }) {
+		t.Error("the resumed run must start waves 2 and 3, not wave 1 again")
 	}
 }
