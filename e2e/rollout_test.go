@@ -22,18 +22,7 @@ import (
 func testRollingWaves(t *testing.T, l *lab, p patchrun) {
 	version := l.nextVersion(t)
 	l.run(t, "repo", "publish", version)
-	var hosts []string
-	for _, h := range l.hosts {
-		if len(hosts) == 6 {
-			break
-		}
-		if strings.TrimSpace(l.exec(t, h.name, "test -e "+leaseFile+" && echo held || echo free")) == "free" {
-			hosts = append(hosts, h.name)
-		}
-	}
-	if len(hosts) < 6 {
-		t.Fatalf("only %d unleased hosts (%v); need 6", len(hosts), hosts)
-	}
+	hosts := l.freeHosts(t, 6, 6)
 	db, web := hosts[0:2], hosts[2:4]
 	inv := l.groupedInventory(t, map[string][]string{"db": db, "web": web})
 	events := filepath.Join(t.TempDir(), "events.jsonl")
