@@ -42,9 +42,9 @@ type Update struct {
 	Advisory string // RLSA-…, openSUSE-SLE-…; "" when none
 	Severity string // "Important", "Moderate", … ("" when none)
 	// CVEs the advisory references; Issued is its date (zero: none).
-	CVEs   []string
-	Issued time.Time
-	Summary  string
+	CVEs    []string
+	Issued  time.Time
+	Summary string
 	// Reboot: installing it sets the host's reboot-required signals.
 	Reboot bool
 	// Kernel is the kernel release this package installs ("6.1.0-40-amd64");
