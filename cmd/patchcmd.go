@@ -42,6 +42,9 @@ the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 			if err := o.saved.check(c); err != nil {
 				return err
 			}
+			if err := o.selectionOptions.check(c); err != nil {
+				return err
+			}
 			plan, err := o.plan()
 			if err != nil {
 				return err

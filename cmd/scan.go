@@ -23,7 +23,8 @@ it changes nothing on the hosts.
 
 With --save-plan FILE it also writes a plan: per host scanned ok, the exact
 updates the selection flags pick (--security-only, --include, --exclude,
---include-optional) at the versions offered now. patch --plan FILE later
+--include-optional, --min-severity, --cve, --known-exploited, --min-age) at
+the versions offered now. patch --plan FILE later
 installs exactly those versions, never newer ones, so a canary and the rest
 of the fleet get the same bits days apart.`,
 		Args: cobra.NoArgs,
@@ -31,8 +32,8 @@ of the fleet get the same bits days apart.`,
 			if flag := givenSelectionFlag(c); flag != "" && savePath == "" {
 				return fmt.Errorf("scan %s: selection flags only shape a saved plan; add --save-plan FILE", flag)
 			}
-			if err := sel.selection().Validate(); err != nil {
-				return fmt.Errorf("--include/--exclude: %w", err)
+			if err := sel.check(c); err != nil {
+				return err
 			}
 			hosts, err := a.hostsFor(&o)
 			if err != nil {

@@ -87,6 +87,18 @@ type Selection struct {
 	Exclude []string
 	// SkipOptional skips Windows BrowseOnly updates.
 	SkipOptional bool
+
+	// Risk policy (docs/advisories.md). MinSeverity is a normalised
+	// severity: only updates at least that severe. CVEs: only updates
+	// fixing at least one of these ids. KnownExploited: only updates
+	// fixing a known-exploited CVE. MinAge: only updates whose advisory
+	// was issued at least this long before Now (the zero Now means the
+	// time of the call); an update without an issue date is held back.
+	MinSeverity    string
+	CVEs           []string
+	KnownExploited bool
+	MinAge         time.Duration
+	Now            time.Time
 }
 
 // InstallResult is what an Install produced. Updates carries every update

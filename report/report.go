@@ -168,6 +168,9 @@ type Update struct {
 	// Installed is still pending (it failed, see Error, or the run stopped
 	// before installing it); an unselected one was left alone on purpose.
 	Selected bool `json:"selected"`
+	// HeldBack says why the selection left this update alone ("no issue
+	// date, so its age is unknown (--min-age 7d)"); empty when selected.
+	HeldBack string `json:"held_back,omitempty"`
 	// OutcomeUnknown: an install of this update was under way when the
 	// connection was lost (or the run aborted) and no rescan could tell
 	// whether it went in. Installed is false then, but it may be installed.

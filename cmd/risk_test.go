@@ -1,0 +1,112 @@
+package cmd
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/patchrun/patchrun/internal/fleet"
+	"github.com/patchrun/patchrun/report"
+	"github.com/patchrun/patchrun/savedplan"
+)
+
+func TestRiskPolicyFlagsRefuseBadValues(t *testing.T) {
+	inv := filepath.Join(t.TempDir(), "hosts.yaml") // never read: refused first
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--min-severity", "severe"}, `--min-severity "severe": want critical, important, moderate or low`},
+		{[]string{"--cve", "CVE-24-1"}, `--cve "CVE-24-1": want a CVE id like CVE-2024-3094`},
+		{[]string{"--min-age", "soon"}, `"--min-age"`},
+		{[]string{"--min-age", "-3d"}, `"--min-age"`},
+		{[]string{"--known-exploited"}, "--known-exploited needs the known-exploited list: add --kev FILE"},
+	}
+	for _, tt := range tests {
+		r := runCLI(t, nil, append([]string{"patch", "-i", inv}, tt.args...)...)
+		if r.code != ExitCantStart || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("patch %v: exit %d, stderr %q lacks %q", tt.args, r.code, r.stderr, tt.want)
+		}
+	}
+}
+
+// The Rocky and openSUSE hosts' own tools report severities, CVEs and
+// dates: the policy flags pick from them, and what they leave alone says
+// why.
+func TestPatchBySeverityAndCVEInstallsOnlyThose(t *testing.T) {
+	_, inv := startFleet(t, fleet.Config{Hosts: []fleet.HostSpec{
+		{Name: "r1", Distro: fleet.Rocky9}, {Name: "s1", Distro: fleet.OpenSUSE155},
+	}})
+	r := runCLI(t, nil, "patch", "-i", inv, "-o", "json", "--reboot", "never", "--min-severity", "important")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	for _, name := range []string{"r1", "s1"} {
+		h := hostByName(t, rep, name)
+		var installed []string
+		for _, u := range h.Updates {
+			if u.Installed {
+				installed = append(installed, u.Name)
+				if u.Severity != "important" && u.Severity != "critical" {
+					t.Errorf("%s: installed %s of severity %q", name, u.Name, u.Severity)
+				}
+			} else if !strings.Contains(u.HeldBack, "--min-severity important") {
+				t.Errorf("%s: %s left alone without saying why: %q", name, u.Name, u.HeldBack)
+			}
+		}
+		if len(installed) == 0 {
+			t.Errorf("%s: nothing installed", name)
+		}
+	}
+	if got := hostByName(t, rep, "r1"); !slices.ContainsFunc(got.Updates, func(u report.Update) bool { return u.Name == "kernel" && u.Installed }) {
+		t.Errorf("r1: the Important kernel was not installed: %+v", got.Updates)
+	}
+
+	// --cve on the next run: only openssl's fix (both hosts' openssl
+	// advisories are moderate, so the first run left them alone).
+	r = runCLI(t, nil, "patch", "-i", inv, "-o", "json", "--reboot", "never", "--cve", "cve-2025-9230,CVE-2024-6119")
+	rep = decodeReport(t, r)
+	for _, name := range []string{"r1", "s1"} {
+		for _, u := range hostByName(t, rep, name).Updates {
+			openssl := strings.Contains(u.Name, "openssl")
+			if u.Installed != openssl {
+				t.Errorf("%s: --cve installed=%v for %s (cves %v)", name, u.Installed, u.Name, u.CVEs)
+			}
+		}
+	}
+}
+
+func TestMinAgeHoldsBackUndatedUpdatesAndIsSavedInPlans(t *testing.T) {
+	_, inv := startFleet(t, fleet.Config{Hosts: []fleet.HostSpec{{Name: "s1", Distro: fleet.OpenSUSE155}}})
+	path := filepath.Join(t.TempDir(), "plan.json")
+	r := runCLI(t, nil, "scan", "-i", inv, "-o", "json", "--save-plan", path, "--min-age", "30d", "--min-severity", "moderate", "--cve", "CVE-2024-6119")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	sp, err := savedplan.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := sp.Selection; s.MinAgeSeconds != 30*24*3600 || s.MinSeverity != "moderate" || !slices.Equal(s.CVEs, []string{"CVE-2024-6119"}) {
+		t.Errorf("policy not saved in the plan: %+v", s)
+	}
+	var planned []string
+	for _, u := range sp.Hosts[0].Updates {
+		planned = append(planned, u.Name)
+	}
+	if !slices.Equal(planned, []string{"libopenssl3", "openssl-3"}) {
+		t.Errorf("planned %v, want the openssl patch's two packages", planned)
+	}
+	// vim has no advisory, hence no date: --min-age holds it back and says so.
+	r = runCLI(t, nil, "patch", "-i", inv, "-o", "json", "--reboot", "never", "--min-age", "30d")
+	for _, u := range hostByName(t, decodeReport(t, r), "s1").Updates {
+		if u.Name == "vim" && (u.Installed || !strings.Contains(u.HeldBack, "no issue date")) {
+			t.Errorf("vim: installed %v, held_back %q", u.Installed, u.HeldBack)
+		}
+		if u.Name == "openssl-3" && !u.Installed {
+			t.Errorf("openssl-3 (issued 2024) not installed under --min-age 30d: %+v", u)
+		}
+	}
+}
