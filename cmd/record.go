@@ -256,6 +256,13 @@ func (a *app) renderRun(format string, rep report.Report, jw *journal.Writer) er
 		}
 		return a.render(format, full)
 	}
+	if rep.Command == report.CmdScan { // the risk line needs every update, one host at a time
+		var t report.RiskTally
+		if err := eachFullResult(rep.Hosts, jw, func(h report.HostResult) error { t.Add(h); return nil }); err != nil {
+			return err
+		}
+		a.printRisk(t)
+	}
 	return streamJSON(a.streams.Out, rep, jw)
 }
 

@@ -110,3 +110,48 @@ func TestMinAgeHoldsBackUndatedUpdatesAndIsSavedInPlans(t *testing.T) {
 		}
 	}
 }
+
+func TestScanTextShowsRiskSummaryCVEsAndRiskOrder(t *testing.T) {
+	_, inv := startFleet(t, fleet.Config{Hosts: []fleet.HostSpec{
+		{Name: "a-leap", Distro: fleet.OpenSUSE155}, {Name: "b-rocky", Distro: fleet.Rocky9},
+	}})
+	r := runCLI(t, nil, "scan", "-i", inv, "-o", "text", "-v", "--order", "risk")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"risk: 2 hosts have 7 security updates (7 distinct CVEs)",
+		"kernel-default  5.14.21-150500.55.83.1 → 5.14.21-150500.55.88.1  [security, important, needs reboot]",
+		"      openSUSE-SLE-15.5-2024-4082, issued 2024-11-25\n      CVE-2024-36971 CVE-2024-41011\n",
+		"      RLSA-2025:17797, issued 2025-10-14\n      CVE-2025-38352 CVE-2025-39682\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("scan -v output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// The Rocky host has more security updates: --order risk lists it first.
+	if strings.Index(r.stdout, "b-rocky") > strings.Index(r.stdout, "a-leap") {
+		t.Errorf("--order risk did not put the riskier host first:\n%s", r.stdout)
+	}
+	// JSON on stdout stays a document; the risk line goes to stderr.
+	r = runCLI(t, nil, "scan", "-i", inv, "-o", "json")
+	decodeReport(t, r)
+	if !strings.Contains(r.stderr, "patchrun: risk: 2 hosts have 7 security updates") {
+		t.Errorf("stderr lacks the risk line:\n%s", r.stderr)
+	}
+}
+
+// Hosts are contacted in inventory order, but the reboots that make the
+// fixes take effect go riskiest first.
+func TestOrderRiskRebootsTheRiskiestHostFirst(t *testing.T) {
+	for order, first := range map[string]string{"inventory": "a-leap", "risk": "b-rocky"} {
+		_, inv := startFleet(t, fleet.Config{Hosts: []fleet.HostSpec{
+			{Name: "a-leap", Distro: fleet.OpenSUSE155}, {Name: "b-rocky", Distro: fleet.Rocky9},
+		}, TimeScale: 0.001})
+		r := runCLI(t, nil, "patch", "-i", inv, "-o", "json", "--batch", "1", "--order", order)
+		rep := decodeReport(t, r)
+		if got := hostByName(t, rep, first).RebootBatch; got != 1 {
+			t.Errorf("--order %s: %s in reboot batch %d, want 1", order, first, got)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,11 @@ func Run(ctx context.Context, plan Plan, deps Deps) (report.Report, error) {
 	}()
 
 	candidates := r.pool(ctx)
+	if r.cfg.OrderRisk {
+		slices.SortStableFunc(candidates, func(a, b *hostRun) int {
+			return report.RiskOf(a.res.Updates).Compare(report.RiskOf(b.res.Updates))
+		})
+	}
 	if len(candidates) > 0 {
 		r.rebootInBatches(ctx, candidates)
 	}
