@@ -9,8 +9,8 @@ import "strings"
 // ([epoch:]upstream[-revision], with '~' sorting before anything, even the
 // end of the string).
 func compareDpkg(a, b string) int {
-	ea, ua, ra := splitDpkg(a)
-	eb, ub, rb := splitDpkg(b)
+	ea, ua, ra := splitEVR(a)
+	eb, ub, rb := splitEVR(b)
 	if c := compareNumber(ea, eb); c != 0 {
 		return c
 	}
@@ -18,18 +18,6 @@ func compareDpkg(a, b string) int {
 		return c
 	}
 	return dpkgPart(ra, rb)
-}
-
-// splitDpkg splits a version into epoch, upstream version and revision.
-func splitDpkg(v string) (epoch, upstream, revision string) {
-	v = strings.TrimSpace(v)
-	if i := strings.IndexByte(v, ':'); i >= 0 {
-		epoch, v = v[:i], v[i+1:]
-	}
-	if i := strings.LastIndexByte(v, '-'); i >= 0 {
-		v, revision = v[:i], v[i+1:]
-	}
-	return epoch, v, revision
 }
 
 // dpkgOrder is the weight of one character in a non-digit run: '~' first,
@@ -103,6 +91,8 @@ func compareRPM(a, b string) int {
 	return rpmvercmp(ra, rb)
 }
 
+// splitEVR splits [epoch:]version[-revision] at the first ':' and the
+// last '-', as dpkg and rpm both do.
 func splitEVR(v string) (epoch, version, release string) {
 	v = strings.TrimSpace(v)
 	if i := strings.IndexByte(v, ':'); i >= 0 {
