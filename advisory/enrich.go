@@ -57,7 +57,7 @@ func (s *Sources) WantsPackages() bool { return s.osv != nil }
 
 // Enrich fills the risk fields of a host's pending updates and returns its
 // installed packages that advisories say are vulnerable with no pending
-// update of the same name. An update gets the CVEs, advisory, severity and
+// update of the same name or the same source package. An update gets the CVEs, advisory, severity and
 // issue date of every record its installed version is affected by and its
 // available version is not (matched by its own name and by its source
 // package's); fields the host's own tools already filled are kept, CVEs are
@@ -84,6 +84,9 @@ func (s *Sources) Enrich(f patch.Facts, installed []patch.Package, updates []pat
 		if ok && p.Source != "" && p.Source != u.Name && u.Source == "" {
 			u.Source = p.Source
 		}
+		if u.Source != "" {
+			pending["source:"+u.Source] = true
+		}
 		if u.Current != "" && pkgs != nil {
 			var fixes []*vuln
 			for _, m := range matches(pkgs, u.Name, u.Source, u.Current, p.SourceVersion) {
@@ -101,7 +104,10 @@ func (s *Sources) Enrich(f patch.Facts, installed []patch.Package, updates []pat
 		return out, nil
 	}
 	for _, p := range installed {
-		if pending[p.Name] {
+		// A package with an update pending, or built from a source that
+		// has one (an old kernel image beside the new one), is not
+		// "without an update".
+		if pending[p.Name] || (p.Source != "" && pending["source:"+p.Source]) {
 			continue
 		}
 		src := p.Source

@@ -47,6 +47,8 @@ func debianHost() (patch.Facts, []patch.Package, []patch.Update) {
 		{Name: "openssl", Version: "3.0.19-1~deb12u2", Source: "openssl", SourceVersion: "3.0.19-1~deb12u2"},
 		{Name: "libcurl4", Version: "7.88.1-10+deb12u12", Source: "curl", SourceVersion: "7.88.1-10+deb12u12"},
 		{Name: "linux-image-amd64", Version: "6.1.140-1", Source: "linux-signed-amd64", SourceVersion: "6.1.140+1"},
+		// the running kernel's image: its update is a new package
+		{Name: "linux-image-6.1.0-37-amd64", Version: "6.1.140-1", Source: "linux-signed-amd64", SourceVersion: "6.1.140+1"},
 		{Name: "openssh-server", Version: "1:9.2p1-2+deb12u7", Source: "openssh", SourceVersion: "1:9.2p1-2+deb12u7"},
 		{Name: "bash", Version: "5.2.15-2+b8", Source: "bash", SourceVersion: "5.2.15-2"},
 		{Name: "base-files", Version: "12.4+deb12u11", Source: "base-files", SourceVersion: "12.4+deb12u11"},
@@ -92,7 +94,8 @@ func TestEnrichDebianUpdatesBySourcePackage(t *testing.T) {
 		t.Errorf("base-files got risk data: %+v", b)
 	}
 	// openssh has an unfixed CVE and no pending update; bash and
-	// base-files are not affected.
+	// base-files are not affected; the old kernel image's source has an
+	// update pending.
 	want := []patch.Vulnerable{{Name: "openssh-server", Version: "1:9.2p1-2+deb12u7", Source: "openssh",
 		CVEs: []string{"CVE-2008-3234"}, EPSS: 0.01872}}
 	if !reflect.DeepEqual(vulnerable, want) {
@@ -118,6 +121,10 @@ func TestLoadOSVZip(t *testing.T) {
 		t.Fatal(err)
 	}
 	zf.Close()
+	// A download in progress under a hidden name is not read.
+	if err := os.WriteFile(filepath.Join(dir, ".Debian.zip"), []byte("PK\x03\x04 half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, path := range []string{filepath.Join(dir, "all.zip"), dir} {
 		s := loadTestdata(t, path)
 		if s.Records() != len(files) {

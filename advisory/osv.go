@@ -90,7 +90,7 @@ type osvDB struct {
 const Supported = "Debian, Ubuntu, AlmaLinux, Rocky Linux, openSUSE, SUSE and Alpine"
 
 // loadOSV reads OSV records from each path: a directory (searched for
-// *.json and *.zip files), a zip of *.json (osv.dev's ecosystem export) or
+// *.json and *.zip files, hidden ones left out), a zip of *.json (osv.dev's ecosystem export) or
 // one .json record. A record that cannot be read is an error naming its
 // file; records of other ecosystems are skipped.
 func loadOSV(paths []string) (*osvDB, error) {
@@ -118,6 +118,14 @@ func (db *osvDB) loadPath(p string) error {
 	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		// Hidden files and directories are skipped: a download in
+		// progress under a temporary ".name" is not read half-written.
+		if path != p && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		if d.IsDir() || !(strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".zip")) {
 			return nil

@@ -44,6 +44,9 @@ type commonOptions struct {
 	// is rendered (scan --save-plan).
 	inventoryHosts []inventory.Host
 	afterRun       func(report.Report) error
+	// enricher holds the risk-data files scan and patch were given
+	// (risk.go); nil for none.
+	enricher runner.Enricher
 }
 
 func (o *commonOptions) addFlags(c *cobra.Command) {
