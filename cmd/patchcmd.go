@@ -18,6 +18,7 @@ type patchOptions struct {
 	lock   lockOptions
 	selectionOptions
 	saved        planOptions
+	risk         riskOptions
 	rebootPolicy string
 	noRefresh    bool
 	maxRounds    int
@@ -49,6 +50,9 @@ the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 			if err != nil {
 				return err
 			}
+			if err := o.risk.apply(&o.common); err != nil {
+				return err
+			}
 			hosts, err := a.hostsFor(&o.common)
 			if err != nil {
 				return err
@@ -73,6 +77,7 @@ func (o *patchOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
 	o.selectionOptions.addFlags(c, "install")
 	o.saved.addFlags(c)
+	o.risk.addFlags(c)
 	f.StringVar(&o.rebootPolicy, "reboot", "if-required", "reboot policy: if-required, always or never")
 	f.BoolVar(&o.noRefresh, "no-refresh", false, "don't refresh package metadata before scanning")
 	f.IntVar(&o.maxRounds, "max-rounds", runner.DefaultMaxRounds, "most install → reboot → rescan rounds per host (Windows often needs more than one)")

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -152,6 +153,48 @@ func TestOrderRiskRebootsTheRiskiestHostFirst(t *testing.T) {
 		rep := decodeReport(t, r)
 		if got := hostByName(t, rep, first).RebootBatch; got != 1 {
 			t.Errorf("--order %s: %s in reboot batch %d, want 1", order, first, got)
+		}
+	}
+}
+
+// The hosts' own tools name the CVEs; the known-exploited list marks the
+// ones under attack: --known-exploited installs only their fixes, and the
+// scan's risk line counts them.
+func TestKnownExploitedInstallsOnlyFixesOfListedCVEs(t *testing.T) {
+	_, inv := startFleet(t, fleet.Config{Hosts: []fleet.HostSpec{
+		{Name: "r1", Distro: fleet.Rocky9}, {Name: "s1", Distro: fleet.OpenSUSE155},
+	}})
+	kev := filepath.Join(t.TempDir(), "kev.json")
+	if err := os.WriteFile(kev, []byte(`{"vulnerabilities":[
+		{"cveID":"CVE-2025-38352","dueDate":"2025-09-25"},
+		{"cveID":"CVE-2024-36971","dueDate":"2024-08-28"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "scan", "-i", inv, "-o", "text", "--kev", kev)
+	if !strings.Contains(r.stdout, "risk: 2 hosts have 3 updates fixing known-exploited CVEs;") ||
+		!strings.Contains(r.stdout, "[security, important, KNOWN EXPLOITED, needs reboot]") {
+		t.Errorf("scan --kev:\n%s", r.stdout)
+	}
+	r = runCLI(t, nil, "patch", "-i", inv, "-o", "json", "--reboot", "never", "--kev", kev, "--known-exploited")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	want := map[string][]string{"r1": {"kernel", "kernel-core"}, "s1": {"kernel-default"}}
+	for name, kernels := range want {
+		var installed []string
+		for _, u := range hostByName(t, rep, name).Updates {
+			if u.Installed {
+				installed = append(installed, u.Name)
+				if !u.KnownExploited || u.KEVDue == "" {
+					t.Errorf("%s: %s installed without its known-exploited flag: %+v", name, u.Name, u.Update)
+				}
+			} else if u.HeldBack != "fixes no known-exploited CVE (--known-exploited)" {
+				t.Errorf("%s: %s held back for %q", name, u.Name, u.HeldBack)
+			}
+		}
+		if !slices.Equal(installed, kernels) {
+			t.Errorf("%s: installed %v, want %v", name, installed, kernels)
 		}
 	}
 }

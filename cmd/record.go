@@ -200,7 +200,7 @@ func fileSHA256(path string) (string, error) {
 // pathFlags are the flags whose value is a local file path: the journal
 // keeps them absolute so that `resume` runs the same command line from any
 // directory. long name → shorthand ("" if none).
-var pathFlags = map[string]string{"inventory": "i", "plan": ""}
+var pathFlags = map[string]string{"inventory": "i", "plan": "", "advisories": "", "kev": "", "epss": ""}
 
 // absPathArgv is args with the values of pathFlags made absolute (the
 // inventory's is absInv, already resolved).

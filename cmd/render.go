@@ -335,14 +335,14 @@ func writePending(w io.Writer, r report.Report, detail bool) {
 			if u.Installed {
 				tags = append(tags, "installed")
 			}
-			if u.KnownExploited {
-				tags = append(tags, "KNOWN EXPLOITED")
-			}
 			if u.Security {
 				tags = append(tags, "security")
 			}
 			if u.Severity != "" {
 				tags = append(tags, strings.ToLower(u.Severity))
+			}
+			if u.KnownExploited {
+				tags = append(tags, "KNOWN EXPLOITED")
 			}
 			if u.Optional {
 				tags = append(tags, "optional")

@@ -155,6 +155,7 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 		Detect:   dialer.Detect,
 		Observer: obs,
 		Stop:     stop,
+		Enricher: o.enricher,
 	}
 	if jw != nil {
 		deps.Journal = jw

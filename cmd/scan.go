@@ -15,6 +15,7 @@ func (a *app) newScanCmd() *cobra.Command {
 	var sel selectionOptions
 	var noRefresh bool
 	var savePath string
+	var risk riskOptions
 	c := &cobra.Command{
 		Use:   "scan -i FILE [-l PATTERN]",
 		Short: "List missing updates and pending-reboot state; changes nothing",
@@ -35,6 +36,9 @@ of the fleet get the same bits days apart.`,
 			if err := sel.check(c); err != nil {
 				return err
 			}
+			if err := risk.apply(&o); err != nil {
+				return err
+			}
 			hosts, err := a.hostsFor(&o)
 			if err != nil {
 				return err
@@ -51,5 +55,6 @@ of the fleet get the same bits days apart.`,
 	c.Flags().BoolVar(&noRefresh, "no-refresh", false, "don't refresh package metadata first (apt-get update, dnf makecache, …)")
 	c.Flags().StringVar(&savePath, "save-plan", "", "also write a plan of the selected updates and their exact versions to this file (0600), for patch --plan")
 	sel.addFlags(c, "plan")
+	risk.addFlags(c)
 	return c
 }

@@ -50,6 +50,10 @@ type Update struct {
 	KEVDue         string `json:"kev_due,omitempty"`
 	// EPSS is the highest EPSS score among its CVEs (0–1), from --epss.
 	EPSS float64 `json:"epss,omitempty"`
+	// Source is the source package the update is built from, when it is
+	// known and differs from Name (read with --advisories: Debian's and
+	// Ubuntu's advisories name source packages).
+	Source string `json:"source,omitempty"`
 }
 
 // Facts is what a backend learns about a host before scanning.

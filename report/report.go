@@ -117,12 +117,16 @@ type HostResult struct {
 	ErrorKind      string   `json:"error_kind,omitempty"`   // unreachable | auth | host-key | connection-lost | reboot-timeout | …
 	Phase          Phase    `json:"failed_phase,omitempty"` // where a failure happened
 	Updates        []Update `json:"updates"`
-	RebootRequired bool     `json:"reboot_required"`
-	RebootReasons  []string `json:"reboot_reasons,omitempty"`
-	Rebooted       bool     `json:"rebooted"`
-	RebootBatch    int      `json:"reboot_batch,omitempty"`
-	BootIDBefore   string   `json:"boot_id_before,omitempty"`
-	BootIDAfter    string   `json:"boot_id_after,omitempty"`
+	// Vulnerable lists installed packages that the advisory files
+	// (--advisories) say are vulnerable with no pending update, as found
+	// by the host's first scan.
+	Vulnerable     []patch.Vulnerable `json:"vulnerable,omitempty"`
+	RebootRequired bool               `json:"reboot_required"`
+	RebootReasons  []string           `json:"reboot_reasons,omitempty"`
+	Rebooted       bool               `json:"rebooted"`
+	RebootBatch    int                `json:"reboot_batch,omitempty"`
+	BootIDBefore   string             `json:"boot_id_before,omitempty"`
+	BootIDAfter    string             `json:"boot_id_after,omitempty"`
 	// RebootCancel says, for a run aborted after this host's reboot was
 	// scheduled but before it was seen to happen, what became of it (see
 	// the RebootCancel* values); Error says why.

@@ -514,7 +514,8 @@ func progRpm(_ context.Context, p *proc) int {
 		}
 		rep := strings.NewReplacer("%{NAME}", name, "%{VERSION}", v, "%{RELEASE}", r, "%{ARCH}", ip.arch,
 			"%{EPOCH}", e, "%{EPOCHNUM}", epochNum, "%{INSTALLTIME}", strconv.FormatInt(h.lastInstall.Unix(), 10),
-			"%{NEVRA}", name+"-"+ver+"."+ip.arch, `\n`, "\n", `\t`, "\t")
+			"%{NEVRA}", name+"-"+ver+"."+ip.arch, "%{SOURCERPM}", sourcePackage(name)+"-"+v+"-"+r+".src.rpm",
+			`\n`, "\n", `\t`, "\t")
 		p.outf("%s", rep.Replace(format))
 	}
 	if all {
