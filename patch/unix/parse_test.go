@@ -348,3 +348,20 @@ func TestNeedsReboot(t *testing.T) {
 		}
 	}
 }
+
+// Both listings in the one round trip are privileged: with sudo each
+// carries the prefix, not just the line's first command (an echo).
+func TestRPMAdvisoriesCommandSudoEachListing(t *testing.T) {
+	line := CmdRPMAdvisories("dnf", SudoPrefix)
+	for _, want := range []string{
+		"&& sudo -n LANG=C LC_ALL=C dnf -q -v updateinfo list --updates &&",
+		"&& sudo -n LANG=C LC_ALL=C dnf -q updateinfo list --updates --with-cve",
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("%q lacks %q", line, want)
+		}
+	}
+	if strings.HasPrefix(line, SudoPrefix) {
+		t.Errorf("the marker echo needs no sudo: %q", line)
+	}
+}
