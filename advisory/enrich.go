@@ -174,7 +174,7 @@ func matches(pkgs map[string][]*entry, name, source, version, sourceVersion stri
 
 // applyVulns merges records into an update's risk fields: CVEs are
 // merged; advisory, severity and issue date are filled only when empty
-// (the newest advisory, the highest severity, the newest issue date).
+// (the newest advisory, the highest severity, the newest advisory's date).
 func applyVulns(u *patch.Update, vs []*vuln) {
 	if len(vs) == 0 {
 		return
@@ -191,7 +191,9 @@ func applyVulns(u *patch.Update, vs []*vuln) {
 		if v.severity != "" && (sev == "" || patch.SeverityRank(v.severity) > patch.SeverityRank(sev)) {
 			sev, vendor = v.severity, v.vendor
 		}
-		if newer(v.issued, issued) {
+		// A CVE record's date is the CVE's, not the fix's: only advisories
+		// date an update.
+		if v.advisory && newer(v.issued, issued) {
 			issued = v.issued
 		}
 	}

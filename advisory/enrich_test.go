@@ -90,7 +90,7 @@ func TestEnrichDebianUpdatesBySourcePackage(t *testing.T) {
 	if c := u["libcurl4"]; c.Advisory != "DSA-5998-1" || len(c.CVEs) != 2 {
 		t.Errorf("libcurl4: %+v", c)
 	}
-	if b := u["base-files"]; len(b.CVEs) != 0 || b.Advisory != "" || b.Severity != "" {
+	if b := u["base-files"]; len(b.CVEs) != 0 || b.Advisory != "" || b.Severity != "" || b.Issued != nil {
 		t.Errorf("base-files got risk data: %+v", b)
 	}
 	// openssh has an unfixed CVE and no pending update; bash and
@@ -186,6 +186,10 @@ func TestEnrichOtherEcosystems(t *testing.T) {
 			if !reflect.DeepEqual(u.CVEs, tc.cves) || u.Advisory != tc.advisory || u.Severity != tc.severity || u.VendorSeverity != tc.vendor {
 				t.Errorf("got CVEs %v advisory %q severity %q (%q); want %v %q %q (%q)",
 					u.CVEs, u.Advisory, u.Severity, u.VendorSeverity, tc.cves, tc.advisory, tc.severity, tc.vendor)
+			}
+			// Only advisories date an update; a CVE record's date is the CVE's.
+			if (u.Issued != nil) != (tc.advisory != "") {
+				t.Errorf("issued %v with advisory %q", u.Issued, tc.advisory)
 			}
 		})
 	}
