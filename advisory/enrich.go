@@ -84,8 +84,8 @@ func (s *Sources) Enrich(f patch.Facts, installed []patch.Package, updates []pat
 		if ok && p.Source != "" && p.Source != u.Name && u.Source == "" {
 			u.Source = p.Source
 		}
-		if u.Source != "" {
-			pending["source:"+u.Source] = true
+		for _, k := range sourceKeys(u.Source) {
+			pending["source:"+k] = true
 		}
 		if u.Current != "" && pkgs != nil {
 			var fixes []*vuln
@@ -105,9 +105,13 @@ func (s *Sources) Enrich(f patch.Facts, installed []patch.Package, updates []pat
 	}
 	for _, p := range installed {
 		// A package with an update pending, or built from a source that
-		// has one (an old kernel image beside the new one), is not
-		// "without an update".
-		if pending[p.Name] || (p.Source != "" && pending["source:"+p.Source]) {
+		// has one (an old kernel image beside the new one, whose update
+		// may be a metapackage's), is not "without an update".
+		covered := pending[p.Name]
+		for _, k := range sourceKeys(p.Source) {
+			covered = covered || pending["source:"+k]
+		}
+		if covered {
 			continue
 		}
 		src := p.Source
@@ -161,15 +165,26 @@ func matches(pkgs map[string][]*entry, name, source, version, sourceVersion stri
 	for _, e := range pkgs[source] {
 		out = append(out, match{e, v})
 	}
-	// Debian's and Ubuntu's signed kernel images and kernel metapackages
-	// are built from sources of their own, but advisories name the
-	// kernel's source, "linux"; the kernel's version is the binary's.
-	if strings.HasPrefix(source, "linux-signed") || strings.HasPrefix(source, "linux-meta") {
-		for _, e := range pkgs["linux"] {
-			out = append(out, match{e, version})
+	if keys := sourceKeys(source); len(keys) > 1 {
+		for _, e := range pkgs[keys[1]] {
+			out = append(out, match{e, version}) // the kernel's version is the binary's
 		}
 	}
 	return out
+}
+
+// sourceKeys are the names advisories may use for a source package: the
+// name itself, and for Debian's and Ubuntu's signed kernel images and
+// kernel metapackages (built from sources of their own) the kernel's
+// source, "linux".
+func sourceKeys(source string) []string {
+	switch {
+	case source == "":
+		return nil
+	case strings.HasPrefix(source, "linux-signed") || strings.HasPrefix(source, "linux-meta"):
+		return []string{source, "linux"}
+	}
+	return []string{source}
 }
 
 // applyVulns merges records into an update's risk fields: CVEs are

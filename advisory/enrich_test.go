@@ -155,7 +155,9 @@ func TestEnrichOtherEcosystems(t *testing.T) {
 			patch.Update{Name: "libssl3t64", Current: "3.0.13-0ubuntu3.5", Available: "3.0.13-0ubuntu3.6"},
 			[]string{"CVE-2025-9230", "CVE-2025-9231", "CVE-2025-9232"}, "USN-7790-1", "moderate", "medium"},
 		{"ubuntu kernel metapackage", patch.Facts{OS: "ubuntu 24.04"},
-			[]patch.Package{{Name: "linux-image-generic", Version: "6.8.0-79.79", Source: "linux-meta", SourceVersion: "6.8.0-79.79"}},
+			[]patch.Package{{Name: "linux-image-generic", Version: "6.8.0-79.79", Source: "linux-meta", SourceVersion: "6.8.0-79.79"},
+				// the running kernel's image, covered by the metapackage's update
+				{Name: "linux-image-6.8.0-79-generic", Version: "6.8.0-79.79", Source: "linux-signed", SourceVersion: "6.8.0-79.79"}},
 			patch.Update{Name: "linux-image-generic", Current: "6.8.0-79.79", Available: "6.8.0-87.88"},
 			[]string{"CVE-2025-38352"}, "USN-7802-1", "important", "high"},
 		{"rocky: binary names, epochs, a CVSS vector", patch.Facts{OS: "rocky 9.6"}, nil,
@@ -181,8 +183,11 @@ func TestEnrichOtherEcosystems(t *testing.T) {
 			patch.Update{Name: "openssl", Current: "3.5.2-r0", Available: "3.5.4-r0"}, nil, "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _ := s.Enrich(tc.facts, tc.installed, []patch.Update{tc.update})
+			got, vulnerable := s.Enrich(tc.facts, tc.installed, []patch.Update{tc.update})
 			u := got[0]
+			if len(vulnerable) != 0 {
+				t.Errorf("vulnerable %+v, want none: every package has an update", vulnerable)
+			}
 			if !reflect.DeepEqual(u.CVEs, tc.cves) || u.Advisory != tc.advisory || u.Severity != tc.severity || u.VendorSeverity != tc.vendor {
 				t.Errorf("got CVEs %v advisory %q severity %q (%q); want %v %q %q (%q)",
 					u.CVEs, u.Advisory, u.Severity, u.VendorSeverity, tc.cves, tc.advisory, tc.severity, tc.vendor)
