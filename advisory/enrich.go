@@ -52,8 +52,15 @@ func (s *Sources) Records() int {
 	return s.osv.records
 }
 
-// WantsPackages: matching advisories needs the host's installed packages.
-func (s *Sources) WantsPackages() bool { return s.osv != nil }
+// WantsPackages: matching advisories needs the installed packages of a
+// host whose release the OSV records cover.
+func (s *Sources) WantsPackages(f patch.Facts) bool {
+	if s.osv == nil {
+		return false
+	}
+	eco, ok := hostEcosystem(f)
+	return ok && s.osv.pkgs[eco] != nil
+}
 
 // Enrich fills the risk fields of a host's pending updates and returns its
 // installed packages that advisories say are vulnerable with no pending

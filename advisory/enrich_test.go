@@ -66,6 +66,11 @@ func debianHost() (patch.Facts, []patch.Package, []patch.Update) {
 func TestEnrichDebianUpdatesBySourcePackage(t *testing.T) {
 	s := loadTestdata(t)
 	f, installed, updates := debianHost()
+	// Only hosts of a release the records cover are asked for their
+	// packages.
+	if !s.WantsPackages(f) || s.WantsPackages(patch.Facts{OS: "debian 11"}) || s.WantsPackages(patch.Facts{OS: "fedora 41"}) {
+		t.Error("WantsPackages: want it for debian 12 only")
+	}
 	got, vulnerable := s.Enrich(f, installed, updates)
 	u := byName(got)
 
@@ -210,7 +215,7 @@ func TestKEVAndEPSSWithoutOSV(t *testing.T) {
 	if err := s.LoadEPSS("testdata/epss.csv"); err != nil {
 		t.Fatal(err)
 	}
-	if s.WantsPackages() {
+	if s.WantsPackages(patch.Facts{OS: "debian 12"}) {
 		t.Error("KEV and EPSS alone need no package list")
 	}
 	got, vuln := s.Enrich(patch.Facts{OS: "windows"}, nil, []patch.Update{{Name: "log4j", CVEs: []string{"CVE-2021-44228"}}})
