@@ -52,8 +52,15 @@ func (s *Sources) Records() int {
 	return s.osv.records
 }
 
-// WantsPackages: matching advisories needs the host's installed packages.
-func (s *Sources) WantsPackages() bool { return s.osv != nil }
+// WantsPackages: matching advisories needs the installed packages of a
+// host whose release the OSV records cover.
+func (s *Sources) WantsPackages(f patch.Facts) bool {
+	if s.osv == nil {
+		return false
+	}
+	eco, ok := hostEcosystem(f)
+	return ok && s.osv.pkgs[eco] != nil
+}
 
 // Enrich fills the risk fields of a host's pending updates and returns its
 // installed packages that advisories say are vulnerable with no pending
@@ -84,8 +91,8 @@ func (s *Sources) Enrich(f patch.Facts, installed []patch.Package, updates []pat
 		if ok && p.Source != "" && p.Source != u.Name && u.Source == "" {
 			u.Source = p.Source
 		}
-		if u.Source != "" {
-			pending["source:"+u.Source] = true
+		for _, k := range sourceKeys(u.Source) {
+			pending["source:"+k] = true
 		}
 		if u.Current != "" && pkgs != nil {
 			var fixes []*vuln
@@ -105,9 +112,13 @@ func (s *Sources) Enrich(f patch.Facts, installed []patch.Package, updates []pat
 	}
 	for _, p := range installed {
 		// A package with an update pending, or built from a source that
-		// has one (an old kernel image beside the new one), is not
-		// "without an update".
-		if pending[p.Name] || (p.Source != "" && pending["source:"+p.Source]) {
+		// has one (an old kernel image beside the new one, whose update
+		// may be a metapackage's), is not "without an update".
+		covered := pending[p.Name]
+		for _, k := range sourceKeys(p.Source) {
+			covered = covered || pending["source:"+k]
+		}
+		if covered {
 			continue
 		}
 		src := p.Source
@@ -161,20 +172,31 @@ func matches(pkgs map[string][]*entry, name, source, version, sourceVersion stri
 	for _, e := range pkgs[source] {
 		out = append(out, match{e, v})
 	}
-	// Debian's and Ubuntu's signed kernel images and kernel metapackages
-	// are built from sources of their own, but advisories name the
-	// kernel's source, "linux"; the kernel's version is the binary's.
-	if strings.HasPrefix(source, "linux-signed") || strings.HasPrefix(source, "linux-meta") {
-		for _, e := range pkgs["linux"] {
-			out = append(out, match{e, version})
+	if keys := sourceKeys(source); len(keys) > 1 {
+		for _, e := range pkgs[keys[1]] {
+			out = append(out, match{e, version}) // the kernel's version is the binary's
 		}
 	}
 	return out
 }
 
+// sourceKeys are the names advisories may use for a source package: the
+// name itself, and for Debian's and Ubuntu's signed kernel images and
+// kernel metapackages (built from sources of their own) the kernel's
+// source, "linux".
+func sourceKeys(source string) []string {
+	switch {
+	case source == "":
+		return nil
+	case strings.HasPrefix(source, "linux-signed") || strings.HasPrefix(source, "linux-meta"):
+		return []string{source, "linux"}
+	}
+	return []string{source}
+}
+
 // applyVulns merges records into an update's risk fields: CVEs are
 // merged; advisory, severity and issue date are filled only when empty
-// (the newest advisory, the highest severity, the newest issue date).
+// (the newest advisory, the highest severity, the newest advisory's date).
 func applyVulns(u *patch.Update, vs []*vuln) {
 	if len(vs) == 0 {
 		return
@@ -191,7 +213,9 @@ func applyVulns(u *patch.Update, vs []*vuln) {
 		if v.severity != "" && (sev == "" || patch.SeverityRank(v.severity) > patch.SeverityRank(sev)) {
 			sev, vendor = v.severity, v.vendor
 		}
-		if newer(v.issued, issued) {
+		// A CVE record's date is the CVE's, not the fix's: only advisories
+		// date an update.
+		if v.advisory && newer(v.issued, issued) {
 			issued = v.issued
 		}
 	}

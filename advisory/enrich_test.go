@@ -66,6 +66,11 @@ func debianHost() (patch.Facts, []patch.Package, []patch.Update) {
 func TestEnrichDebianUpdatesBySourcePackage(t *testing.T) {
 	s := loadTestdata(t)
 	f, installed, updates := debianHost()
+	// Only hosts of a release the records cover are asked for their
+	// packages.
+	if !s.WantsPackages(f) || s.WantsPackages(patch.Facts{OS: "debian 11"}) || s.WantsPackages(patch.Facts{OS: "fedora 41"}) {
+		t.Error("WantsPackages: want it for debian 12 only")
+	}
 	got, vulnerable := s.Enrich(f, installed, updates)
 	u := byName(got)
 
@@ -90,7 +95,7 @@ func TestEnrichDebianUpdatesBySourcePackage(t *testing.T) {
 	if c := u["libcurl4"]; c.Advisory != "DSA-5998-1" || len(c.CVEs) != 2 {
 		t.Errorf("libcurl4: %+v", c)
 	}
-	if b := u["base-files"]; len(b.CVEs) != 0 || b.Advisory != "" || b.Severity != "" {
+	if b := u["base-files"]; len(b.CVEs) != 0 || b.Advisory != "" || b.Severity != "" || b.Issued != nil {
 		t.Errorf("base-files got risk data: %+v", b)
 	}
 	// openssh has an unfixed CVE and no pending update; bash and
@@ -155,7 +160,9 @@ func TestEnrichOtherEcosystems(t *testing.T) {
 			patch.Update{Name: "libssl3t64", Current: "3.0.13-0ubuntu3.5", Available: "3.0.13-0ubuntu3.6"},
 			[]string{"CVE-2025-9230", "CVE-2025-9231", "CVE-2025-9232"}, "USN-7790-1", "moderate", "medium"},
 		{"ubuntu kernel metapackage", patch.Facts{OS: "ubuntu 24.04"},
-			[]patch.Package{{Name: "linux-image-generic", Version: "6.8.0-79.79", Source: "linux-meta", SourceVersion: "6.8.0-79.79"}},
+			[]patch.Package{{Name: "linux-image-generic", Version: "6.8.0-79.79", Source: "linux-meta", SourceVersion: "6.8.0-79.79"},
+				// the running kernel's image, covered by the metapackage's update
+				{Name: "linux-image-6.8.0-79-generic", Version: "6.8.0-79.79", Source: "linux-signed", SourceVersion: "6.8.0-79.79"}},
 			patch.Update{Name: "linux-image-generic", Current: "6.8.0-79.79", Available: "6.8.0-87.88"},
 			[]string{"CVE-2025-38352"}, "USN-7802-1", "important", "high"},
 		{"rocky: binary names, epochs, a CVSS vector", patch.Facts{OS: "rocky 9.6"}, nil,
@@ -181,11 +188,18 @@ func TestEnrichOtherEcosystems(t *testing.T) {
 			patch.Update{Name: "openssl", Current: "3.5.2-r0", Available: "3.5.4-r0"}, nil, "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _ := s.Enrich(tc.facts, tc.installed, []patch.Update{tc.update})
+			got, vulnerable := s.Enrich(tc.facts, tc.installed, []patch.Update{tc.update})
 			u := got[0]
+			if len(vulnerable) != 0 {
+				t.Errorf("vulnerable %+v, want none: every package has an update", vulnerable)
+			}
 			if !reflect.DeepEqual(u.CVEs, tc.cves) || u.Advisory != tc.advisory || u.Severity != tc.severity || u.VendorSeverity != tc.vendor {
 				t.Errorf("got CVEs %v advisory %q severity %q (%q); want %v %q %q (%q)",
 					u.CVEs, u.Advisory, u.Severity, u.VendorSeverity, tc.cves, tc.advisory, tc.severity, tc.vendor)
+			}
+			// Only advisories date an update; a CVE record's date is the CVE's.
+			if (u.Issued != nil) != (tc.advisory != "") {
+				t.Errorf("issued %v with advisory %q", u.Issued, tc.advisory)
 			}
 		})
 	}
@@ -201,7 +215,7 @@ func TestKEVAndEPSSWithoutOSV(t *testing.T) {
 	if err := s.LoadEPSS("testdata/epss.csv"); err != nil {
 		t.Fatal(err)
 	}
-	if s.WantsPackages() {
+	if s.WantsPackages(patch.Facts{OS: "debian 12"}) {
 		t.Error("KEV and EPSS alone need no package list")
 	}
 	got, vuln := s.Enrich(patch.Facts{OS: "windows"}, nil, []patch.Update{{Name: "log4j", CVEs: []string{"CVE-2021-44228"}}})

@@ -171,7 +171,11 @@ func (db *osvDB) loadZip(p string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		b, err := io.ReadAll(io.LimitReader(rc, maxRecordSize+1))
+		// The header's size (checked above) sizes the buffer; a zip that
+		// lies about it is still cut at the cap.
+		buf := bytes.NewBuffer(make([]byte, 0, f.UncompressedSize64+1))
+		_, err = buf.ReadFrom(io.LimitReader(rc, maxRecordSize+1))
+		b := buf.Bytes()
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)

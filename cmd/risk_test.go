@@ -92,6 +92,7 @@ func TestBadRiskFilesExitOne(t *testing.T) {
 		{[]string{"patch", "-i", inv, "--advisories", filepath.Join(dir, "missing")}, "--advisories"},
 		{[]string{"scan", "-i", inv, "--kev", notKEV}, `--kev ` + notKEV + `: ` + notKEV + `: not the known-exploited JSON feed: no "vulnerabilities" list`},
 		{[]string{"patch", "-i", inv, "--epss", testKEV}, "--epss " + testKEV},
+		{[]string{"demo", "--kev", notKEV}, "--kev " + notKEV},
 	} {
 		r := runCLI(t, nil, tc.args...)
 		if r.code != ExitCantStart || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {

@@ -10,10 +10,10 @@ import (
 // It is called from many workers at once and must be safe for concurrent
 // use.
 type Enricher interface {
-	// WantsPackages: Enrich needs the host's installed packages, read with
-	// one more command per host (from backends that are a
-	// patch.PackageLister).
-	WantsPackages() bool
+	// WantsPackages: Enrich needs the installed packages of the host
+	// these facts describe, read with one more command (from backends that
+	// are a patch.PackageLister).
+	WantsPackages(f patch.Facts) bool
 	// Enrich returns the updates with their risk fields filled, and the
 	// installed packages that are vulnerable with no pending update.
 	Enrich(f patch.Facts, installed []patch.Package, updates []patch.Update) ([]patch.Update, []patch.Vulnerable)
@@ -29,7 +29,7 @@ func (h *hostRun) enrich(ctx context.Context, found []patch.Update) ([]patch.Upd
 		return found, nil
 	}
 	first := !h.enriched
-	if first && e.WantsPackages() {
+	if first && e.WantsPackages(h.facts) {
 		if lister, ok := h.be.(patch.PackageLister); ok {
 			err := h.step(ctx, "packages", h.r.cfg.StepTimeout, func(c context.Context) error {
 				var err error

@@ -35,7 +35,7 @@ type cveEnricher struct {
 	os    string
 }
 
-func (e *cveEnricher) WantsPackages() bool { return true }
+func (e *cveEnricher) WantsPackages(patch.Facts) bool { return true }
 
 func (e *cveEnricher) Enrich(f patch.Facts, installed []patch.Package, updates []patch.Update) ([]patch.Update, []patch.Vulnerable) {
 	e.mu.Lock()
