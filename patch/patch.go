@@ -187,3 +187,23 @@ var ErrRebootNotPending = errors.New("no scheduled reboot is waiting")
 
 // ErrUnsupported: the host has no package manager patchrun can drive.
 var ErrUnsupported = errors.New("unsupported host")
+
+// BootState is a boot id read together with the host's pending-reboot
+// signals. Signals false means only the id was read: the signals are the
+// caller's to read with Backend.RebootRequired.
+type BootState struct {
+	ID             string
+	Signals        bool
+	RebootRequired bool
+	RebootReasons  []string
+}
+
+// BootStater is implemented by backends that read the boot id and every
+// pending-reboot signal in one remote command. The runner uses it to look
+// at a host that may have rebooted: when the id is new and Signals is set,
+// the check after the reboot costs no further round trip. A backend sets
+// Signals only when nothing it runs before the host counts as ready can
+// change them (its readiness probe runs no command).
+type BootStater interface {
+	BootState(ctx context.Context, t transport.Transport) (BootState, error)
+}

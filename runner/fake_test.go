@@ -78,6 +78,7 @@ type fakeHost struct {
 	cancelErr     error         // CancelReboot fails with this
 	rebootHang    bool          // Reboot schedules the reboot, then blocks until its ctx ends
 	rebootIssued  chan struct{} // closed at the first Reboot
+	bootState     bool          // the backend reads boot id and reboot signals in one command (patch.BootStater)
 	execResult    transport.Result
 	execErr       error
 	// Remote commands the backend runs over the transport (so the runner's
@@ -101,6 +102,7 @@ type fakeHost struct {
 	downLeft       int
 	readyLeft      int
 	rebootReq      bool
+	rebootChecks   int // RebootRequired calls
 	dials          int
 	installs       int
 	fullInstalls   []bool // the mode of each Install call
@@ -246,7 +248,28 @@ func (f *fakeFleet) comeUp(h *fakeHost) {
 }
 
 func (f *fakeFleet) detect(ctx context.Context, ih inventory.Host, t transport.Transport) (patch.Backend, error) {
-	return &fakeBackend{f: f, h: f.host(ih.Name)}, nil
+	b := &fakeBackend{f: f, h: f.host(ih.Name)}
+	if b.h.bootState { // knob: set before Run
+		return fakeStater{b}, nil
+	}
+	return b, nil
+}
+
+// fakeStater is a fakeBackend that also reads the boot id and the reboot
+// flag in one call.
+type fakeStater struct{ *fakeBackend }
+
+func (b fakeStater) BootState(ctx context.Context, t transport.Transport) (patch.BootState, error) {
+	defer b.f.track()()
+	var st patch.BootState
+	err := b.call(t, func() error {
+		st = patch.BootState{ID: bootID(b.h.name, b.h.boot), Signals: true, RebootRequired: b.h.rebootReq}
+		if b.h.rebootReq {
+			st.RebootReasons = []string{"fake-flag"}
+		}
+		return nil
+	})
+	return st, err
 }
 
 // fakeTransport is one connection. It dies (ErrConnLost) when its host
@@ -492,6 +515,7 @@ func (b *fakeBackend) RebootRequired(ctx context.Context, t transport.Transport)
 	var req bool
 	var why []string
 	err := b.call(t, func() error {
+		b.h.rebootChecks++
 		req = b.h.rebootReq
 		if req {
 			why = []string{"fake-flag"}

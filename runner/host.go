@@ -39,8 +39,11 @@ type hostRun struct {
 	// lost link (reattach.go); empty otherwise.
 	job string
 
-	bootBefore string         // boot id read before the latest reboot command
-	summary    report.Summary // this host's counts, taken before a journaled result is compacted
+	bootBefore string // boot id read before the latest reboot command
+	// bootSignals: the pending-reboot signals read with the new boot's id
+	// (patch.BootStater), for verify; nil when they are still to be read.
+	bootSignals *patch.BootState
+	summary     report.Summary // this host's counts, taken before a journaled result is compacted
 	// rebootAt is when bootBefore was read; resumeFrom is the last
 	// checkpoint of an earlier run this host continues from, if any.
 	rebootAt   time.Time

@@ -133,6 +133,26 @@ func (h *hostRun) bootID(ctx context.Context, t transport.Transport, timeout tim
 	return id, err
 }
 
+// bootState reads the boot id over t and, when the backend can do so in the
+// same command (patch.BootStater), the pending-reboot signals.
+func (h *hostRun) bootState(ctx context.Context, t transport.Transport, timeout time.Duration) (patch.BootState, error) {
+	bs, ok := h.be.(patch.BootStater)
+	if !ok {
+		id, err := h.bootID(ctx, t, timeout)
+		return patch.BootState{ID: id}, err
+	}
+	var st patch.BootState
+	err := h.step(ctx, "boot id", timeout, func(c context.Context) error {
+		var err error
+		st, err = bs.BootState(c, t)
+		if err == nil && st.ID == "" {
+			err = errEmptyBootID
+		}
+		return err
+	})
+	return st, err
+}
+
 // connectTimeout bounds one dial to this host: its own connect timeout
 // wins over the run's.
 func (h *hostRun) connectTimeout() time.Duration {
@@ -230,7 +250,8 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 		authErr = nil
 		// A host half way through booting may accept a connection and then
 		// stall: one probe must not eat the whole reboot timeout.
-		id, err := h.bootID(wctx, t, min(h.r.cfg.StepTimeout, probeCommandFactor*tm.ProbeTimeout))
+		st, err := h.bootState(wctx, t, min(h.r.cfg.StepTimeout, probeCommandFactor*tm.ProbeTimeout))
+		id := st.ID
 		if err != nil {
 			_ = t.Close()
 			last = "last error: reading boot id: " + err.Error()
@@ -260,6 +281,10 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 			continue
 		}
 		h.t = t
+		h.bootSignals = nil
+		if st.Signals {
+			h.bootSignals = &st
+		}
 		h.res.BootIDAfter = id
 		h.res.Rebooted = true
 		h.reboots++
@@ -433,17 +458,21 @@ func cutOff(wctx context.Context, err error) bool {
 	return wctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled))
 }
 
-// verify rechecks the pending-reboot flag and, for patch, rescans (no
-// refresh: the index was refreshed this run).
+// verify rechecks the pending-reboot flag (unless it was read with the new
+// boot's id) and, for patch, rescans (no refresh: the index was refreshed
+// this run).
 func (h *hostRun) verify(ctx context.Context) bool {
 	h.enter(report.PhaseVerifying)
 	cfg := &h.r.cfg
-	err := h.step(ctx, "reboot-required check", cfg.StepTimeout, func(c context.Context) error {
+	if st := h.bootSignals; st != nil {
+		// Read with the new boot's id, on this connection: no round trip.
+		h.bootSignals = nil
+		h.res.RebootRequired, h.res.RebootReasons = st.RebootRequired, st.RebootReasons
+	} else if err := h.step(ctx, "reboot-required check", cfg.StepTimeout, func(c context.Context) error {
 		required, reasons, err := h.be.RebootRequired(c, h.t)
 		h.res.RebootRequired, h.res.RebootReasons = required, reasons
 		return err
-	})
-	if err != nil {
+	}); err != nil {
 		h.fail(ctx, "check reboot-required after reboot", err)
 		return false
 	}

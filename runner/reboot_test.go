@@ -385,3 +385,41 @@ func TestRebootDownProbesLoggedSparingly(t *testing.T) {
 		}
 	})
 }
+
+// A backend that reads the reboot signals with the boot id (patch.BootStater)
+// spares the reboot-required check after the reboot: one round trip less per
+// reboot, same outcome (a flag that survives the reboot still fails the host,
+// with its reason).
+func TestRebootSignalsReadWithBootID(t *testing.T) {
+	for _, sticky := range []bool{false, true} {
+		checks := map[bool]int{}
+		for _, stater := range []bool{false, true} {
+			synctest.Test(t, func(t *testing.T) {
+				h := &fakeHost{name: "h", stickyReboot: sticky, bootState: stater, readyFails: 1,
+					pending: []patch.Update{upd("kernel", true, true)}}
+				f := newFleet(t, h)
+				plan := realTimePlan(report.CmdPatch, f)
+				plan.MaxRounds = 1
+				rep, rec := runPlan(t, context.Background(), plan, f, nil)
+				checkEvents(t, rep, rec)
+				r := rep.Hosts[0]
+				wantStatus, wantKind := report.StatusOK, ""
+				if sticky {
+					wantStatus, wantKind = report.StatusFailed, "still-reboot-required"
+				}
+				if r.Status != wantStatus || r.ErrorKind != wantKind || !r.Rebooted || r.BootIDAfter != "h-boot-1" {
+					t.Fatalf("sticky %v stater %v: status %s kind %q rebooted %v boot %q; error %q",
+						sticky, stater, r.Status, r.ErrorKind, r.Rebooted, r.BootIDAfter, r.Error)
+				}
+				if r.RebootRequired != sticky || (sticky && !slices.Equal(r.RebootReasons, []string{"fake-flag"})) {
+					t.Errorf("sticky %v stater %v: reboot required %v %v", sticky, stater, r.RebootRequired, r.RebootReasons)
+				}
+				checks[stater] = f.host("h").rebootChecks
+			})
+		}
+		if checks[true] != checks[false]-1 {
+			t.Errorf("sticky %v: %d reboot-required checks with the boot state read, %d without; want one less",
+				sticky, checks[true], checks[false])
+		}
+	}
+}

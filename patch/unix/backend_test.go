@@ -671,3 +671,35 @@ func TestRecoveryHintNamesTheHostsOwnTools(t *testing.T) {
 		}
 	}
 }
+
+// apt's BootState reads the boot id and the reboot signals in one command;
+// an answer cut short is an error, not "no reboot needed"; with a readiness
+// command of its own only the id is read (the signals may change before
+// the host is ready).
+func TestAptBootStateOneCommand(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t)
+	b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{}).(patch.BootStater)
+	out := "@@patchrun:boot-id@@\nb00t-2\n@@patchrun:reboot-required@@\npresent\n@@patchrun:reboot-required-pkgs@@\nlinux-image-amd64\n" +
+		"@@patchrun:reboot-needed@@\n@@patchrun:kernel@@\n6.1.0-9\n@@patchrun:modules@@\n6.1.0-9\n@@patchrun:end@@\n"
+	f.on(CmdBootState, ok(out), ok(strings.Split(out, "@@patchrun:kernel")[0]))
+	sent := len(f.sent)
+	st, err := b.BootState(ctx, f)
+	if err != nil || st.ID != "b00t-2" || !st.Signals || !st.RebootRequired ||
+		!reflect.DeepEqual(st.RebootReasons, []string{"/run/reboot-required (linux-image-amd64)"}) {
+		t.Fatalf("BootState = %+v, %v", st, err)
+	}
+	if n := len(f.sent) - sent; n != 1 {
+		t.Errorf("%d commands sent, want 1: %q", n, f.sent[sent:])
+	}
+	if st, err := b.BootState(ctx, f); !errors.Is(err, patch.ErrCommandFailed) {
+		t.Errorf("truncated answer: %+v, %v; want a failed command", st, err)
+	}
+
+	g := newFake(t)
+	d := detectWith(t, g, osDebian, "/usr/bin/apt-get", Options{ReadyCommand: "systemctl is-system-running --wait"}).(patch.BootStater)
+	g.on(CmdBootID, ok("b00t-3\n"))
+	if st, err := d.BootState(ctx, g); err != nil || st.ID != "b00t-3" || st.Signals {
+		t.Fatalf("with a ready command: %+v, %v; want the id alone", st, err)
+	}
+}

@@ -127,6 +127,10 @@ var CmdRebootSignals = strings.Join([]string{
 // CmdBootID prints the identity of the running boot.
 const CmdBootID = "cat /proc/sys/kernel/random/boot_id"
 
+// CmdBootState prints the boot id and then CmdRebootSignals' sections: a
+// look at a rebooted host and its pending-reboot check in one round trip.
+var CmdBootState = marker(SectionBootID) + "; " + CmdBootID + "; " + CmdRebootSignals
+
 // DefaultReadyCommand is the readiness probe when Options.ReadyCommand is empty.
 const DefaultReadyCommand = "true"
 
