@@ -10,11 +10,21 @@ import (
 	"github.com/patchrun/patchrun/report"
 )
 
-// dialect is what differs between SQL engines: the schema's migrations
-// and the placeholder syntax (queries are written with ?).
+// dialect is what differs between SQL engines: the placeholder syntax
+// (queries are written with ?), the column types of the migrations (they
+// are written once, in SQLite's types), what a write transaction does
+// first, and whether the database is shared by many state directories.
 type dialect struct {
-	name       string
-	rebind     func(string) string
+	name   string
+	rebind func(string) string
+	// ddl translates a migration statement; nil: as written.
+	ddl func(string) string
+	// begin are run first in every write transaction (PostgreSQL: one
+	// writer at a time).
+	begin []string
+	// shared: many state directories (machines) write into this database,
+	// so a rebuild re-imports the runs it is given and keeps the others.
+	shared     bool
 	migrations []migration
 }
 
@@ -62,6 +72,9 @@ func (s *sqlStore) migrate(ctx context.Context) (rebuild bool, err error) {
 				continue
 			}
 			for _, st := range m.stmts {
+				if s.d.ddl != nil {
+					st = s.d.ddl(st)
+				}
 				if _, err := tx.ExecContext(ctx, st); err != nil {
 					return fmt.Errorf("migration to version %d: %w", m.version, err)
 				}
@@ -81,12 +94,19 @@ func (s *sqlStore) migrate(ctx context.Context) (rebuild bool, err error) {
 	return rebuild, err
 }
 
-// tx runs fn in one write transaction (SQLite: BEGIN IMMEDIATE, so a
-// second writer waits for the busy timeout instead of failing mid-way).
+// tx runs fn in one write transaction, one writer at a time (SQLite:
+// BEGIN IMMEDIATE; PostgreSQL: an advisory lock taken first), so a second
+// writer waits for the busy timeout instead of failing mid-way.
 func (s *sqlStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
+	}
+	for _, st := range s.d.begin {
+		if _, err := tx.ExecContext(ctx, st); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
@@ -130,9 +150,16 @@ func (s *sqlStore) Import(ctx context.Context, run RunInfo, results Results) (im
 	return imported, err
 }
 
+// Rebuild: a database of one state directory (SQLite) is emptied and
+// filled with runs. A shared one (PostgreSQL) holds other machines' runs
+// too, which this state directory has no journal of: it is not emptied;
+// runs are imported again, replacing their own rows and nothing else.
 func (s *sqlStore) Rebuild(ctx context.Context, runs []RunSource) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, t := range []string{"run_hosts", "updates", "hosts", "runs"} {
+			if s.d.shared {
+				break
+			}
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
 				return err
 			}
@@ -260,23 +287,15 @@ func (s *sqlStore) foldHost(ctx context.Context, tx *sql.Tx, run RunInfo, h repo
 // outside patchrun, or superseded). An update offered again after its
 // entry closed gets a new entry.
 func (s *sqlStore) foldUpdates(ctx context.Context, tx *sql.Tx, run RunInfo, h report.HostResult, at time.Time) error {
-	type key struct{ name, arch string }
-	open := map[key]int64{}
-	rows, err := tx.QueryContext(ctx, s.d.rebind(`SELECT id, name, arch FROM updates WHERE host = ? AND closed_at IS NULL`), h.Name)
+	open, err := s.entries(ctx, tx, `SELECT id, name, arch FROM updates WHERE host = ? AND closed_at IS NULL`, h.Name)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var id int64
-		var k key
-		if err := rows.Scan(&id, &k.name, &k.arch); err != nil {
-			rows.Close()
-			return err
-		}
-		open[k] = id
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	// Entries this run opened or closed in an earlier import of it (it is
+	// imported again when resumed, or by a rebuild of a shared database):
+	// never opened twice, nor reopened once closed.
+	own, err := s.entries(ctx, tx, `SELECT id, name, arch FROM updates WHERE host = ? AND (first_run_id = ? OR closed_run_id = ?)`, h.Name, run.ID, run.ID)
+	if err != nil {
 		return err
 	}
 	exec := func(q string, args ...any) error {
@@ -289,6 +308,9 @@ func (s *sqlStore) foldUpdates(ctx context.Context, tx *sql.Tx, run RunInfo, h r
 		k := key{u.Name, u.Arch}
 		seen[k] = true
 		id, isOpen := open[k]
+		if _, ours := own[k]; !isOpen && ours {
+			continue
+		}
 		if !isOpen {
 			if err := exec(`INSERT INTO updates (host, name, arch, available, security, severity, kb, first_seen, first_run_id, last_seen)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -329,6 +351,29 @@ func (s *sqlStore) foldUpdates(ctx context.Context, tx *sql.Tx, run RunInfo, h r
 		}
 	}
 	return nil
+}
+
+// key is an update entry's update on its host.
+type key struct{ name, arch string }
+
+// entries runs q (selecting id, name, arch from updates) in tx: entry id
+// by update.
+func (s *sqlStore) entries(ctx context.Context, tx *sql.Tx, q string, args ...any) (map[key]int64, error) {
+	rows, err := tx.QueryContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[key]int64{}
+	for rows.Next() {
+		var id int64
+		var k key
+		if err := rows.Scan(&id, &k.name, &k.arch); err != nil {
+			return nil, err
+		}
+		m[k] = id
+	}
+	return m, rows.Err()
 }
 
 func (s *sqlStore) Hosts(ctx context.Context) ([]Host, error) {
