@@ -36,7 +36,9 @@ type commonOptions struct {
 	stateDir string
 	recorded bool
 	// noHistory is --no-history: the run is not imported into patchrun.db.
+	// db is --db: the history database ("" = PATCHRUN_DB, else patchrun.db).
 	noHistory bool
+	db        string
 	flags     *pflag.FlagSet
 
 	// Not flags: every host of the inventory before --limit and --shard
@@ -63,6 +65,7 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file")
 	addStateDirFlag(c, &o.stateDir)
 	addNoHistoryFlag(c, &o.noHistory)
+	addDBFlag(c, &o.db)
 	o.recorded, o.flags = true, f
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"inventory", "sorted", "shuffle"}, cobra.ShellCompDirectiveNoFileComp))
 }

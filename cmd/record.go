@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/patchrun/patchrun/history"
 	"github.com/patchrun/patchrun/internal/fsread"
 	"github.com/patchrun/patchrun/journal"
 	"github.com/patchrun/patchrun/report"
@@ -198,7 +199,8 @@ func fileSHA256(path string) (string, error) {
 }
 
 // absInventoryArgv is args with the inventory path made absolute, so the
-// journal's command line can be run again from any directory.
+// journal's command line can be run again from any directory, and --db
+// without its password (the journal never holds one).
 func absInventoryArgv(args []string, absInv string) []string {
 	out := append([]string(nil), args...)
 	for i := 0; i < len(out); i++ {
@@ -215,6 +217,13 @@ func absInventoryArgv(args []string, absInv string) []string {
 			out[i] = "--inventory=" + absInv
 		case strings.HasPrefix(a, "-i") && !strings.HasPrefix(a, "--"):
 			out[i] = "-i" + absInv
+		case a == "--db":
+			if i+1 < len(out) {
+				out[i+1] = history.StripPassword(out[i+1])
+				i++
+			}
+		case strings.HasPrefix(a, "--db="):
+			out[i] = "--db=" + history.StripPassword(strings.TrimPrefix(a, "--db="))
 		}
 	}
 	return out
@@ -227,7 +236,11 @@ func setFlags(fs *pflag.FlagSet) map[string]string {
 	}
 	m := map[string]string{}
 	fs.Visit(func(f *pflag.Flag) {
-		if f.Name == "ask-pass" {
+		switch f.Name {
+		case "ask-pass":
+			return
+		case "db":
+			m[f.Name] = history.StripPassword(f.Value.String())
 			return
 		}
 		m[f.Name] = f.Value.String()

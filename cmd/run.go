@@ -24,6 +24,9 @@ func (a *app) hostsFor(o *commonOptions) ([]inventory.Host, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	if _, err := a.historyDB(o.db); err != nil {
+		return nil, err
+	}
 	hosts, err := a.loadHosts(o)
 	if err != nil {
 		return nil, err

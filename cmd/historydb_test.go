@@ -1,0 +1,93 @@
+package cmd
+
+import (
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/patchrun/patchrun/history"
+	"github.com/patchrun/patchrun/internal/fleet"
+	"github.com/patchrun/patchrun/internal/pgtest"
+)
+
+// Two CI runners, each with its own state directory, scan their shard of
+// the hosts into one PostgreSQL database (one with --db, one with
+// PATCHRUN_DB); the estate shown from a third is every host. The password in the URL is in
+// no output and no journal.
+func TestScansFromTwoStateDirsShareOnePostgresEstate(t *testing.T) {
+	db := pgtest.Fresh(t)
+	u, _ := url.Parse(db)
+	password, _ := u.User.Password()
+	_, inv := startFleet(t, fleet.Config{Count: 5})
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := runCLI(t, nil, "scan", "-i", inv, "--shard", "1/2", "-o", "json", "--state-dir", dirA, "--db", db)
+	b := runCLI(t, map[string]string{history.EnvDB: db}, "scan", "-i", inv, "--shard", "2/2", "-o", "json", "--state-dir", dirB)
+	for _, r := range []cliResult{a, b} {
+		if r.code != ExitOK || strings.Contains(r.stderr, "warning") {
+			t.Fatalf("scan into PostgreSQL: exit %d\n%s", r.code, r.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dirA, history.FileName)); !os.IsNotExist(err) {
+		t.Errorf("a scan with --db also wrote patchrun.db (%v)", err)
+	}
+	h := runCLI(t, nil, "hosts", "--state-dir", t.TempDir(), "--db", db, "-o", "json")
+	var hosts []history.Host
+	if err := json.Unmarshal([]byte(h.stdout), &hosts); h.code != ExitOK || err != nil {
+		t.Fatalf("hosts --db: exit %d, %v\n%s", h.code, err, h.stderr)
+	}
+	if na, nb := len(decodeReport(t, a).Hosts), len(decodeReport(t, b).Hosts); len(hosts) != 5 || na+nb != 5 {
+		t.Fatalf("hosts --db lists %d hosts, the two shards' scans had %d and %d of the 5", len(hosts), na, nb)
+	}
+	if password == "" {
+		return
+	}
+	for _, r := range []cliResult{a, b, h} {
+		if strings.Contains(r.stdout+r.stderr, password) {
+			t.Errorf("the database password reached the output:\n%s", r.stderr)
+		}
+	}
+	for _, dir := range []string{dirA, dirB} {
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if b, _ := os.ReadFile(p); strings.Contains(string(b), password) {
+					t.Errorf("%s holds the database password", p)
+				}
+			}
+			return nil
+		})
+	}
+}
+
+func TestBadOrUnreachableDBNamesItWithoutItsPassword(t *testing.T) {
+	_, inv := startFleet(t, fleet.Config{Count: 1})
+	dir := t.TempDir()
+	// Not a postgres:// URL: refused before any host is contacted.
+	r := runCLI(t, nil, "scan", "-i", inv, "--state-dir", dir, "--db", "mysql://bob:Secret-1@db/estate")
+	if r.code != 1 || !strings.Contains(r.stderr, "--db") || strings.Contains(r.stderr, "Secret") {
+		t.Errorf("scan --db mysql://…: exit %d, %s", r.code, r.stderr)
+	}
+	r = runCLI(t, map[string]string{history.EnvDB: "db.example.com password=Secret-2"}, "hosts", "--state-dir", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, history.EnvDB) || strings.Contains(r.stderr, "Secret") {
+		t.Errorf("hosts with a bad %s: exit %d, %s", history.EnvDB, r.code, r.stderr)
+	}
+	// Nothing listens on port 1: the run keeps its result, with a warning
+	// naming the database without its password; hosts fails.
+	down := "postgres://alice:Secret-3@127.0.0.1:1/estate?sslmode=disable"
+	r = runCLI(t, nil, "scan", "-i", inv, "--state-dir", dir, "--db", down)
+	if r.code != ExitOK || !strings.Contains(r.stderr, "warning: history database not updated") ||
+		!strings.Contains(r.stderr, "postgres://alice@127.0.0.1:1/estate") || strings.Contains(r.stderr, "Secret") {
+		t.Errorf("scan with PostgreSQL down: exit %d, %s", r.code, r.stderr)
+	}
+	r = runCLI(t, map[string]string{history.EnvDB: down}, "hosts", "--state-dir", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "postgres://alice@127.0.0.1:1/estate") || strings.Contains(r.stderr, "Secret") {
+		t.Errorf("hosts with PostgreSQL down: exit %d, %s", r.code, r.stderr)
+	}
+	// The journal keeps --db without the password.
+	runs := runCLI(t, nil, "runs", "--state-dir", dir, "-o", "json")
+	if strings.Contains(runs.stdout, "Secret") {
+		t.Errorf("patchrun runs shows the database password:\n%s", runs.stdout)
+	}
+}
