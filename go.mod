@@ -7,6 +7,7 @@ require (
 	github.com/Microsoft/go-winio v0.6.4
 	github.com/bodgit/ntlmssp v0.0.0-20240506230425-31973bb52d9b
 	github.com/jackc/pgx/v5 v5.13.0
+	github.com/joshdk/go-junit v1.0.0
 	github.com/masterzen/winrm v0.0.0-20240702205601-3fad6e106085
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/schollz/progressbar/v3 v3.19.1

@@ -42,6 +42,12 @@ func writeRun(t *testing.T, dir string, cmd report.Command, at time.Time, hosts 
 	}
 	defer w.Close()
 	for _, h := range hosts {
+		for i, ph := range []string{"connecting", "scanning", "done"} {
+			ev := map[string]any{"time": at.Add(time.Duration(i) * 30 * time.Second), "event": "host.phase", "host": h.name, "phase": ph}
+			if err := w.Event(ev); err != nil {
+				t.Fatal(err)
+			}
+		}
 		r := report.HostResult{Name: h.name, Address: h.name + ".lan", Transport: "ssh", Status: h.status,
 			RebootRequired: h.reboot, StartedAt: at, FinishedAt: at.Add(time.Minute), Updates: []report.Update{}}
 		if h.status != report.StatusUnreachable {
@@ -216,8 +222,8 @@ func testOlderSchemaIsMigratedAndRebuiltNewerIsRefused(t *testing.T, e engine) {
 	}
 	var v int
 	sqlDB(t, st).QueryRow(`SELECT version FROM schema_version`).Scan(&v)
-	if v != 2 {
-		t.Fatalf("schema version = %d, want 2", v)
+	if v != 3 {
+		t.Fatalf("schema version = %d, want 3", v)
 	}
 	sqlDB(t, st).Exec(`UPDATE schema_version SET version = 99`)
 	st.Close()
@@ -340,4 +346,43 @@ func TestHostsFiltersAndFormats(t *testing.T) {
 	if _, err := ParseAge("7x"); err == nil || !strings.Contains(err.Error(), "7d") {
 		t.Errorf("ParseAge(7x): %v", err)
 	}
+}
+
+func TestVersion2IsMigratedAndRebuiltWithTimelinesAndRunUpdates(t *testing.T) {
+	forEachEngine(t, testVersion2IsMigratedAndRebuiltWithTimelinesAndRunUpdates)
+}
+
+func testVersion2IsMigratedAndRebuiltWithTimelinesAndRunUpdates(t *testing.T, e engine) {
+	dir, db := t.TempDir(), e.fresh(t)
+	id := writeRun(t, dir, report.CmdPatch, t0, host{"web1", report.StatusOK, []patch.Update{sslSecInstalled()}, true})
+	old, err := e.openAt(context.Background(), dir, db, sqliteDialect.migrations[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A version 2 database that has imported the run (as version 2 did).
+	if _, err := sqlDB(t, old).Exec(`INSERT INTO runs (run_id, command, dry_run, started_at, state, hosts, ok, failed, unreachable, skipped)
+		VALUES ('` + id + `', 'patch', 0, 0, 'finished', 1, 1, 0, 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	st, res := sync1(t, dir, db)
+	if !res.Rebuilt {
+		t.Fatal("a version 2 database was not rebuilt")
+	}
+	hs, err := st.RunHosts(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 1 || len(hs[0].Updates) != 1 || !hs[0].Updates[0].Installed || hs[0].Updates[0].Name != sslSec.Name {
+		t.Fatalf("run hosts after migration: %+v, want web1 with its installed update", hs)
+	}
+	if len(hs[0].Timeline) != 2 || hs[0].Timeline[0].Phase != report.PhaseConnecting || hs[0].Timeline[1].End.IsZero() {
+		t.Fatalf("timeline %+v, want connecting then scanning from the journal's events", hs[0].Timeline)
+	}
+}
+
+func sslSecInstalled() patch.Update {
+	u := sslSec
+	u.Installed = true
+	return u
 }

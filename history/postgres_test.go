@@ -27,7 +27,10 @@ func TestReimportedRunDoesNotReopenOrDuplicateEntries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			src := FromJournal(r)
+			src, err := FromJournal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
 			src.Info.Segments++ // as if resumed since its import
 			if ok, err := st.Import(ctx, src.Info, src.Results); err != nil || !ok {
 				t.Fatalf("re-import %s: %v, %v", id, ok, err)
@@ -70,7 +73,11 @@ func TestSharedDatabaseRebuildKeepsOtherStateDirectoriesRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cronStore.Rebuild(ctx, []RunSource{FromJournal(r)}); err != nil {
+	src, err := FromJournal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cronStore.Rebuild(ctx, []RunSource{src}); err != nil {
 		t.Fatal(err)
 	}
 	imported, err := laptopStore.Imported(ctx)

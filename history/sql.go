@@ -156,7 +156,7 @@ func (s *sqlStore) Import(ctx context.Context, run RunInfo, results Results) (im
 // runs are imported again, replacing their own rows and nothing else.
 func (s *sqlStore) Rebuild(ctx context.Context, runs []RunSource) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		for _, t := range []string{"run_hosts", "updates", "hosts", "runs"} {
+		for _, t := range []string{"run_phases", "run_updates", "run_hosts", "updates", "hosts", "runs"} {
 			if s.d.shared {
 				break
 			}
@@ -198,8 +198,10 @@ func (s *sqlStore) importTx(ctx context.Context, tx *sql.Tx, run RunInfo, result
 		_, err := tx.ExecContext(ctx, s.d.rebind(q), args...)
 		return err
 	}
-	if err := exec(`DELETE FROM run_hosts WHERE run_id = ?`, run.ID); err != nil {
-		return err
+	for _, t := range []string{"run_phases", "run_updates", "run_hosts"} {
+		if err := exec(`DELETE FROM `+t+` WHERE run_id = ?`, run.ID); err != nil {
+			return err
+		}
 	}
 	if err := exec(`DELETE FROM runs WHERE run_id = ?`, run.ID); err != nil {
 		return err
@@ -209,10 +211,10 @@ func (s *sqlStore) importTx(ctx context.Context, tx *sql.Tx, run RunInfo, result
 		code = *run.ExitCode
 	}
 	c := run.Counts
-	if err := exec(`INSERT INTO runs (run_id, command, dry_run, started_at, ended_at, state, exit_code, hosts, ok, failed, unreachable, skipped, segments)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if err := exec(`INSERT INTO runs (run_id, command, dry_run, started_at, ended_at, state, exit_code, hosts, ok, failed, unreachable, skipped, segments, halted_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		run.ID, string(run.Command), b2i(run.DryRun), run.StartedAt.UnixMilli(), ms(run.EndedAt), string(run.State), code,
-		c.Hosts, c.OK, c.Failed, c.Unreachable, c.Skipped, run.Segments); err != nil {
+		c.Hosts, c.OK, c.Failed, c.Unreachable, c.Skipped, run.Segments, run.HaltedBy); err != nil {
 		return err
 	}
 	return results(func(h report.HostResult) error {
@@ -238,10 +240,27 @@ func (s *sqlStore) foldHost(ctx context.Context, tx *sql.Tx, run RunInfo, h repo
 			installed++
 		}
 	}
-	if err := exec(`INSERT INTO run_hosts (run_id, host, status, error_kind, error, failed_phase, updates, installed, rebooted, started_at, finished_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		run.ID, h.Name, string(h.Status), h.ErrorKind, h.Error, string(h.Phase), len(h.Updates), installed, b2i(h.Rebooted), ms(h.StartedAt), ms(h.FinishedAt)); err != nil {
+	pendingReboot := h.RebootRequired && !h.Rebooted
+	if err := exec(`INSERT INTO run_hosts (run_id, host, status, error_kind, error, failed_phase, updates, installed, rebooted, started_at, finished_at,
+		address, transport, os, package_manager, groups, reboot_pending, output)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		run.ID, h.Name, string(h.Status), h.ErrorKind, h.Error, string(h.Phase), len(h.Updates), installed, b2i(h.Rebooted), ms(h.StartedAt), ms(h.FinishedAt),
+		h.Address, h.Transport, h.OS, h.PackageManager, strings.Join(run.Groups[h.Name], "\n"), b2i(pendingReboot), OutputExcerpt(h)); err != nil {
 		return err
+	}
+	for i, u := range h.Updates {
+		if err := exec(`INSERT INTO run_updates (run_id, host, seq, name, arch, current_version, available, kb, security, severity, cves, known_exploited, selected, installed, error)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			run.ID, h.Name, i, u.Name, u.Arch, u.Current, u.Available, u.KB, b2i(u.Security), u.Severity, strings.Join(u.CVEs, " "),
+			b2i(u.KnownExploited), b2i(u.Selected), b2i(u.Installed), u.Error); err != nil {
+			return err
+		}
+	}
+	for i, sg := range run.Timeline[h.Name] {
+		if err := exec(`INSERT INTO run_phases (run_id, host, seq, phase, started_at, ended_at, batch, wave) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			run.ID, h.Name, i, string(sg.Phase), sg.Start.UnixMilli(), sg.End.UnixMilli(), sg.Batch, sg.Wave); err != nil {
+			return err
+		}
 	}
 	reached := h.Status == report.StatusOK || (h.Status == report.StatusFailed && h.OS != "")
 	// The host row: created on first sight; the last-run columns follow
@@ -258,7 +277,6 @@ func (s *sqlStore) foldHost(ctx context.Context, tx *sql.Tx, run RunInfo, h repo
 	if !reached {
 		return nil
 	}
-	pendingReboot := h.RebootRequired && !h.Rebooted
 	reasons := ""
 	if pendingReboot {
 		reasons = strings.Join(h.RebootReasons, "\n")
