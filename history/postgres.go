@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	// pgx's database/sql driver (stdlib), not its native API: the import,
 	// ageing and query code is written once over database/sql and shared
@@ -211,4 +212,24 @@ func (r *redactingStore) Imported(ctx context.Context) (map[string]int, error) {
 func (r *redactingStore) Hosts(ctx context.Context) ([]Host, error) {
 	h, err := r.sqlStore.Hosts(ctx)
 	return h, redact(err, r.secrets)
+}
+
+func (r *redactingStore) Runs(ctx context.Context) ([]Run, error) {
+	runs, err := r.sqlStore.Runs(ctx)
+	return runs, redact(err, r.secrets)
+}
+
+func (r *redactingStore) RunHosts(ctx context.Context, runID string) ([]RunHost, error) {
+	hs, err := r.sqlStore.RunHosts(ctx, runID)
+	return hs, redact(err, r.secrets)
+}
+
+func (r *redactingStore) PendingAt(ctx context.Context, t time.Time) ([]PendingUpdate, error) {
+	ps, err := r.sqlStore.PendingAt(ctx, t)
+	return ps, redact(err, r.secrets)
+}
+
+func (r *redactingStore) HostStatuses(ctx context.Context, until time.Time) ([]HostStatus, error) {
+	hs, err := r.sqlStore.HostStatuses(ctx, until)
+	return hs, redact(err, r.secrets)
 }
