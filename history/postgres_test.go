@@ -134,3 +134,78 @@ func TestDollarPlaceholdersSkipStringLiterals(t *testing.T) {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 }
+
+// A migration that needs the journals, on a shared database: the machine
+// that migrates it re-imports its own runs at once; another machine's
+// runs are stale until that machine imports them again from its journals
+// (its next run or `patchrun hosts`), and then not again.
+func TestSharedDatabaseMigrationReimportsEachMachinesOwnRuns(t *testing.T) {
+	e := postgresEngine(t)
+	db := e.fresh(t)
+	ctx := context.Background()
+	cron, laptop := t.TempDir(), t.TempDir()
+	writeRun(t, cron, report.CmdScan, t0, host{"web1", report.StatusOK, []patch.Update{sslSec}, false})
+	writeRun(t, laptop, report.CmdScan, t0.Add(time.Hour), host{"db1", report.StatusOK, []patch.Update{curl}, false})
+	for _, dir := range []string{cron, laptop} {
+		st, _ := sync1(t, dir, db)
+		st.Close()
+	}
+	// A later patchrun whose version 99 needs the journals.
+	next := append(append([]migration(nil), sqliteDialect.migrations...),
+		migration{version: 99, rebuild: true, stmts: []string{`ALTER TABLE hosts ADD COLUMN extra TEXT NOT NULL DEFAULT ''`}})
+	syncAt := func(dir string) SyncResult {
+		t.Helper()
+		st, err := e.openAt(ctx, dir, db, next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		res, err := Sync(ctx, st, dir, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := syncAt(cron); !res.Rebuilt || res.Imported != 1 {
+		t.Fatalf("the migrating machine's sync = %+v, want its own 1 run rebuilt", res)
+	}
+	if res := syncAt(laptop); res.Rebuilt || res.Imported != 1 {
+		t.Fatalf("the other machine's sync = %+v, want its stale run imported again", res)
+	}
+	for _, dir := range []string{cron, laptop} {
+		if res := syncAt(dir); res.Imported != 0 {
+			t.Fatalf("a second sync imported %d runs again", res.Imported)
+		}
+	}
+	st, err := e.openAt(ctx, cron, db, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var runs, stale int
+	sqlDB(t, st).QueryRow(`SELECT COUNT(*), COUNT(CASE WHEN imported_schema < 99 THEN 1 END) FROM runs`).Scan(&runs, &stale)
+	if runs != 2 || stale != 0 || len(hostsOf(t, st)) != 2 {
+		t.Fatalf("runs %d (stale %d), hosts %+v; want both machines' 2 runs, none stale", runs, stale, hostsOf(t, st))
+	}
+}
+
+// Version 4 only adds the schema each run was imported under: the runs a
+// version 3 database holds are complete and not imported again.
+func TestVersion3RunsAreNotImportedAgainAfterVersion4(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		dir, db := t.TempDir(), e.fresh(t)
+		id := writeRun(t, dir, report.CmdScan, t0, host{"web1", report.StatusOK, []patch.Update{sslSec}, false})
+		old, err := e.openAt(context.Background(), dir, db, sqliteDialect.migrations[:3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sqlDB(t, old).Exec(`INSERT INTO runs (run_id, command, dry_run, started_at, state, hosts, ok, failed, unreachable, skipped)
+			VALUES ('` + id + `', 'scan', 0, 0, 'finished', 1, 1, 0, 0, 0)`); err != nil {
+			t.Fatal(err)
+		}
+		old.Close()
+		if _, res := sync1(t, dir, db); res.Rebuilt || res.Imported != 0 {
+			t.Fatalf("sync after migrating 3 to 4 = %+v, want nothing imported again", res)
+		}
+	})
+}

@@ -51,6 +51,21 @@ func (s *sqlStore) Close() error       { return s.db.Close() }
 // current is the schema version this patchrun writes.
 func (d dialect) current() int { return d.migrations[len(d.migrations)-1].version }
 
+// importedSchemaSince is the version that added runs.imported_schema.
+const importedSchemaSince = 4
+
+// fullSince is the last version that needs the journals (a rebuild): a
+// run imported under an older schema lacks what it added.
+func (d dialect) fullSince() int {
+	v := 0
+	for _, m := range d.migrations {
+		if m.rebuild {
+			v = m.version
+		}
+	}
+	return v
+}
+
 // migrate brings the schema to the current version in one write
 // transaction (so two processes opening an old database at once migrate
 // it once), and reports whether a migration asks for a rebuild (a new
@@ -65,7 +80,11 @@ func (s *sqlStore) migrate(ctx context.Context) (rebuild bool, err error) {
 			return err
 		}
 		if cur := s.d.current(); v > cur {
-			return fmt.Errorf("%w: it is version %d, this patchrun knows up to %d (hint: upgrade patchrun, or move the file away: it is rebuilt from the run journals; --no-history skips it)", ErrNewerSchema, v, cur)
+			hint := "upgrade patchrun, or move the file away: it is rebuilt from the run journals; --no-history skips it"
+			if s.d.shared {
+				hint = "upgrade patchrun: every machine writing into a shared database needs one that knows its schema; --no-history skips it"
+			}
+			return fmt.Errorf("%w: it is version %d, this patchrun knows up to %d (hint: %s)", ErrNewerSchema, v, cur, hint)
 		}
 		for _, m := range s.d.migrations {
 			if m.version <= v {
@@ -80,6 +99,14 @@ func (s *sqlStore) migrate(ctx context.Context) (rebuild bool, err error) {
 				}
 			}
 			rebuild = rebuild || m.rebuild || v == 0
+		}
+		// A shared database migrated to a schema that needs the journals:
+		// every run is stale until the machine holding its journal imports
+		// it again (this one does right away, by rebuilding).
+		if s.d.shared && rebuild && v > 0 && s.d.current() >= importedSchemaSince {
+			if _, err := tx.ExecContext(ctx, `UPDATE runs SET imported_schema = 0`); err != nil {
+				return err
+			}
 		}
 		if v < s.d.current() {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM schema_version`); err != nil {
@@ -116,7 +143,7 @@ func (s *sqlStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (s *sqlStore) Imported(ctx context.Context) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT run_id, segments FROM runs`)
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT run_id, segments FROM runs WHERE imported_schema >= ?`), s.d.fullSince())
 	if err != nil {
 		return nil, err
 	}
@@ -135,13 +162,13 @@ func (s *sqlStore) Imported(ctx context.Context) (map[string]int, error) {
 
 func (s *sqlStore) Import(ctx context.Context, run RunInfo, results Results) (imported bool, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		var segs int
-		err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT segments FROM runs WHERE run_id = ?`), run.ID).Scan(&segs)
+		var segs, schema int
+		err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT segments, imported_schema FROM runs WHERE run_id = ?`), run.ID).Scan(&segs, &schema)
 		switch {
 		case err == sql.ErrNoRows:
 		case err != nil:
 			return err
-		case segs >= run.Segments:
+		case segs >= run.Segments && schema >= s.d.fullSince():
 			return nil
 		}
 		imported = true
@@ -211,10 +238,10 @@ func (s *sqlStore) importTx(ctx context.Context, tx *sql.Tx, run RunInfo, result
 		code = *run.ExitCode
 	}
 	c := run.Counts
-	if err := exec(`INSERT INTO runs (run_id, command, dry_run, started_at, ended_at, state, exit_code, hosts, ok, failed, unreachable, skipped, segments, halted_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if err := exec(`INSERT INTO runs (run_id, command, dry_run, started_at, ended_at, state, exit_code, hosts, ok, failed, unreachable, skipped, segments, halted_by, imported_schema)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		run.ID, string(run.Command), b2i(run.DryRun), run.StartedAt.UnixMilli(), ms(run.EndedAt), string(run.State), code,
-		c.Hosts, c.OK, c.Failed, c.Unreachable, c.Skipped, run.Segments, run.HaltedBy); err != nil {
+		c.Hosts, c.OK, c.Failed, c.Unreachable, c.Skipped, run.Segments, run.HaltedBy, s.d.current()); err != nil {
 		return err
 	}
 	return results(func(h report.HostResult) error {
