@@ -3,10 +3,14 @@ package history
 import (
 	"context"
 	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/patchrun/patchrun/internal/pgtest"
 	"github.com/patchrun/patchrun/journal"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
@@ -208,4 +212,39 @@ func TestVersion3RunsAreNotImportedAgainAfterVersion4(t *testing.T) {
 			t.Fatalf("sync after migrating 3 to 4 = %+v, want nothing imported again", res)
 		}
 	})
+}
+
+// The password kept out of the URL: PostgreSQL's password file
+// (PGPASSFILE, host:port:database:user:password) supplies it.
+func TestPostgresPasswordFromPGPASSFILE(t *testing.T) {
+	db := pgtest.Fresh(t)
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password, ok := u.User.Password()
+	if !ok {
+		t.Skip("the test database's URL has no password to move into a password file")
+	}
+	u.User = url.User(u.User.Username())
+	pass := filepath.Join(t.TempDir(), "pgpass")
+	line := strings.Join([]string{u.Hostname(), u.Port(), strings.TrimPrefix(u.Path, "/"), u.User.Username(), password}, ":")
+	if u.Port() == "" {
+		line = strings.Replace(line, "::", ":*:", 1)
+	}
+	if err := os.WriteFile(pass, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PGPASSWORD", "")
+	t.Setenv("PGPASSFILE", pass)
+	st, err := OpenDB(context.Background(), t.TempDir(), u.String())
+	if err != nil {
+		t.Fatalf("open %s with the password from PGPASSFILE: %v", u.Redacted(), err)
+	}
+	st.Close()
+	os.WriteFile(pass, []byte(strings.TrimSuffix(line, password)+"wrong-Secret\n"), 0o600)
+	_, err = OpenDB(context.Background(), t.TempDir(), u.String())
+	if err == nil || strings.Contains(err.Error(), "Secret") || strings.Contains(err.Error(), password) {
+		t.Fatalf("a wrong password from the password file: %v", err)
+	}
 }
