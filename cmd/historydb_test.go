@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchrun/patchrun/history"
 	"github.com/patchrun/patchrun/internal/fleet"
 	"github.com/patchrun/patchrun/internal/pgtest"
+	"github.com/patchrun/patchrun/report"
 )
 
 // Two CI runners, each with its own state directory, scan their shard of
@@ -89,5 +91,35 @@ func TestBadOrUnreachableDBNamesItWithoutItsPassword(t *testing.T) {
 	runs := runCLI(t, nil, "runs", "--state-dir", dir, "-o", "json")
 	if strings.Contains(runs.stdout, "Secret") {
 		t.Errorf("patchrun runs shows the database password:\n%s", runs.stdout)
+	}
+}
+
+// A patch into PostgreSQL killed mid-run, resumed with PATCHRUN_DB (the
+// journal keeps --db without its password): the resumed run is what the
+// shared estate shows, and the password is in no output.
+func TestResumedRunIsImportedIntoPostgres(t *testing.T) {
+	db := pgtest.Fresh(t)
+	u, _ := url.Parse(db)
+	password, _ := u.User.Password()
+	_, inv := startFleet(t, fleet.Config{Count: 4, DownTime: 500 * time.Millisecond})
+	stateDir := t.TempDir()
+	killedPatch(t, inv, stateDir, batchStart(2), "--batch", "2", "--reboot-timeout", "30s", "--db", db)
+	r := runCLI(t, map[string]string{history.EnvDB: db}, "resume", "--state-dir", stateDir, "-o", "json", "--no-progress")
+	if r.code != ExitOK || strings.Contains(r.stderr, "warning") {
+		t.Fatalf("resume exit %d:\n%s", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	h := runCLI(t, nil, "hosts", "--state-dir", t.TempDir(), "--db", db, "-o", "json")
+	var hosts []history.Host
+	if err := json.Unmarshal([]byte(h.stdout), &hosts); h.code != ExitOK || err != nil || len(hosts) != 4 {
+		t.Fatalf("hosts --db after the resume: exit %d, %v, %d hosts\n%s", h.code, err, len(hosts), h.stderr)
+	}
+	for _, x := range hosts {
+		if x.LastRunID != rep.RunID || x.LastStatus != report.StatusOK || x.LastPatched == nil {
+			t.Errorf("%s: last run %s %s, last patched %v; want the resumed run %s, ok, patched", x.Name, x.LastRunID, x.LastStatus, x.LastPatched, rep.RunID)
+		}
+	}
+	if password != "" && strings.Contains(r.stderr+h.stderr, password) {
+		t.Errorf("the database password reached the output:\n%s", r.stderr)
 	}
 }
