@@ -178,8 +178,12 @@ func hostRowOf(h estate.Host, run estate.Run, sc timeScale) hostRow {
 	case h.Rebooted:
 		row.Reboot = "rebooted"
 	}
+	row.Unscanned = len(h.Installed)+len(h.Pending) == 0
 	for _, s := range h.Timeline {
 		row.Batch = max(row.Batch, s.Batch)
+		if s.Phase == report.PhaseScanning && !s.End.Equal(s.Start) {
+			row.Unscanned = false
+		}
 	}
 	for _, u := range h.Installed {
 		row.Updates = append(row.Updates, updateRowOf(u, "installed", "u-installed"))
@@ -203,10 +207,15 @@ func hostRowOf(h estate.Host, run estate.Run, sc timeScale) hostRow {
 	}
 	row.Timeline = buildTimeline(sc, h.Timeline)
 	var sum []string
-	sum = append(sum, plural(len(h.Installed), "update installed", "updates installed"),
-		plural(len(h.Pending), "pending", "pending"))
-	if row.PendingSecurity > 0 {
-		sum[1] += fmt.Sprintf(" (%d security)", row.PendingSecurity)
+	switch {
+	case row.Unscanned:
+		sum = append(sum, "not scanned in this run: its updates are unknown")
+	default:
+		sum = append(sum, plural(len(h.Installed), "update installed", "updates installed"),
+			plural(len(h.Pending), "pending", "pending"))
+		if row.PendingSecurity > 0 {
+			sum[1] += fmt.Sprintf(" (%d security)", row.PendingSecurity)
+		}
 	}
 	if h.Output != "" {
 		sum = append(sum, "output excerpt")

@@ -142,3 +142,16 @@ func TestRemoteTextEscaped(t *testing.T) {
 		t.Errorf("%d script elements, want only the page's own", n)
 	}
 }
+
+// A host no scan reached in the run (db1 is unreachable in the
+// fixture's newest run) shows its updates as unknown, not as a clean 0.
+func TestUnscannedHostIsNotShownClean(t *testing.T) {
+	page := writeString(t, fixtureReport(t, estate.Selection{Last: true}))
+	row := regexp.MustCompile(`(?s)<tbody class="host[^"]*" id="host-db1".*?</tr>`).FindString(page)
+	if row == "" {
+		t.Fatal("no row for db1")
+	}
+	if strings.Contains(row, `0 <span class="dim">(0)</span>`) || !strings.Contains(row, ">unknown</span>") {
+		t.Errorf("db1 (unreachable, not scanned) row:\n%s", row)
+	}
+}

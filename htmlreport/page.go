@@ -75,6 +75,7 @@ type hostRow struct {
 	RunID                                          string // the run the row is from, when the report has several
 	Kind, Phase, Error                             string
 	Pending, PendingSecurity, Installed            int
+	Unscanned                                      bool   // no scan reached the host in this run
 	Reboot                                         string // "required", "rebooted", ""
 	Batch                                          int
 	Facts                                          []fact
