@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/patchrun/patchrun/internal/fsread"
+	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/journal"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
@@ -49,7 +50,7 @@ type guardHolder struct {
 // startRecording resolves the state directory, takes the local guard
 // (unless the run only reads: scan, --dry-run), names the run and creates
 // its journal. Nothing is contacted before it succeeds.
-func (a *app) startRecording(o *commonOptions, plan *runner.Plan, hostNames []string) (*recording, error) {
+func (a *app) startRecording(o *commonOptions, plan *runner.Plan, hosts []inventory.Host) (*recording, error) {
 	dir := o.stateDir
 	if a.resuming != nil {
 		dir = a.resuming.stateDir
@@ -93,10 +94,21 @@ func (a *app) startRecording(o *commonOptions, plan *runner.Plan, hostNames []st
 		fmt.Fprintf(a.streams.Err, "run %s resumed: journal %s\n", plan.RunID, rec.w.Path())
 		return rec, nil
 	}
+	hostNames := make([]string, len(hosts))
+	var groups map[string][]string
+	for i, h := range hosts {
+		hostNames[i] = h.Name
+		if len(h.Groups) > 0 {
+			if groups == nil {
+				groups = map[string][]string{}
+			}
+			groups[h.Name] = h.Groups
+		}
+	}
 	h := journal.Header{
 		RunID: plan.RunID, Command: plan.Command, DryRun: plan.DryRun,
 		Argv: absInventoryArgv(a.args, absInv), Inventory: absInv, InventorySHA256: digest,
-		Hosts: hostNames, Flags: setFlags(o.flags),
+		Hosts: hostNames, Flags: setFlags(o.flags), Groups: groups,
 		Controller: journal.Controller{Hostname: hostname, User: currentUser(), PID: os.Getpid()},
 		StartedAt:  now.UTC(),
 	}
@@ -173,7 +185,7 @@ func (r *recording) end(rep report.Report, outcome error) error {
 	if rep.Interrupted {
 		st = journal.StateInterrupted
 	}
-	if err := r.w.End(journal.End{State: st, ExitCode: exitCode(outcome)}); err != nil {
+	if err := r.w.End(journal.End{State: st, ExitCode: exitCode(outcome), HaltedBy: rep.HaltedBy}); err != nil {
 		return &resultError{err}
 	}
 	return nil

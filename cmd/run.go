@@ -125,12 +125,8 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	var rec *recording
 	var jw *journal.Writer
 	if o.recorded {
-		names := make([]string, len(hosts))
-		for i, h := range hosts {
-			names[i] = h.Name
-		}
 		var err error
-		if rec, err = a.startRecording(o, &plan, names); err != nil {
+		if rec, err = a.startRecording(o, &plan, hosts); err != nil {
 			return err
 		}
 		defer rec.close()
