@@ -52,8 +52,9 @@ type browserPage struct {
 	exceptions []string // uncaught script errors
 }
 
-// openPage starts Chromium, attaches the listeners, then loads path.
-func openPage(t *testing.T, path string) *browserPage {
+// startBrowser starts one headless Chromium for a test and its subtests;
+// it is stopped when the test ends.
+func startBrowser(t *testing.T) context.Context {
 	t.Helper()
 	bin := chromiumPath(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -66,18 +67,25 @@ func openPage(t *testing.T, path string) *browserPage {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
+	bctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(bctx); err != nil { // the first Run starts the browser
+		t.Fatalf("starting %s: %v", bin, err)
+	}
+	return bctx
+}
+
+// openPage opens path in a new tab of the browser, with the listeners
+// attached before the page loads so they see every request it makes.
+func openPage(t *testing.T, browser context.Context, path string) *browserPage {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &browserPage{ctx: ctx, url: (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()}
-	// The first Run starts the browser; the listener is attached before
-	// the page is loaded so it sees every request the page makes.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
 	if err := chromedp.Listen(ctx, func(ev any) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -164,28 +172,31 @@ func (p *browserPage) screenshot(t *testing.T, name string) string {
 	return path
 }
 
-// TestBrowserSeesRequests proves the network listener the report test
-// relies on: a page that loads an image from the network is caught.
-func TestBrowserSeesRequests(t *testing.T) {
+// TestBrowser opens HTML reports in one headless Chromium.
+func TestBrowser(t *testing.T) {
+	browser := startBrowser(t)
+	t.Run("listener sees requests", func(t *testing.T) { testListenerSeesRequests(t, browser) })
+	t.Run("newest run", func(t *testing.T) { testNewestRun(t, browser) })
+	t.Run("patch run", func(t *testing.T) { testPatchRun(t, browser) })
+}
+
+// testListenerSeesRequests proves the network listener the report tests
+// rely on: a page that loads an image from the network is caught.
+func testListenerSeesRequests(t *testing.T, browser context.Context) {
 	path := filepath.Join(t.TempDir(), "leaky.html")
 	if err := os.WriteFile(path, []byte(`<!DOCTYPE html><title>leaky</title><img src="http://127.0.0.1:9/pixel.png">`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := openPage(t, path) // returns once the page has loaded, image included
+	p := openPage(t, browser, path) // returns once the page has loaded, image included
 	got := p.foreignRequests()
 	if len(got) != 1 || !strings.HasPrefix(got[0], "http://127.0.0.1:9/") {
 		t.Fatalf("requests seen = %q, want the one image request", got)
 	}
 }
 
-// TestBrowserReport opens the fixture's report in Chromium and checks
-// what a reader sees: the management figures are the fixture's, one row
-// and one timeline per host, the text filter hides the rows that do not
-// match, sorting reorders them, no script error, and the page asked for
-// nothing but its own file.
-func TestBrowserReport(t *testing.T) {
-	chromiumPath(t)
-	r := fixtureReport(t, estate.Selection{Last: true})
+// writeReport writes r's page to a file of its own.
+func writeReport(t *testing.T, r *estate.Report) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "report.html")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
 	if err != nil {
@@ -197,7 +208,47 @@ func TestBrowserReport(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	p := openPage(t, path)
+	return path
+}
+
+// rowInfo is what the technician page shows of one host row.
+type rowInfo struct {
+	Name      string   `json:"name"`
+	Timelines int      `json:"timelines"`
+	Spans     int      `json:"spans"`
+	Marks     []string `json:"marks"`
+	Visible   bool     `json:"visible"`
+}
+
+func hostRows(t *testing.T, p *browserPage) []rowInfo {
+	t.Helper()
+	return eval[[]rowInfo](t, p, `Array.from(document.querySelectorAll('#hosts tbody.host'), function(b){
+		return {name: b.getAttribute('data-name'), timelines: b.querySelectorAll('svg.timeline').length,
+			spans: b.querySelectorAll('svg.timeline rect').length,
+			marks: Array.from(b.querySelectorAll('svg.timeline .mk text'), function(m){return m.textContent}),
+			visible: b.offsetParent !== null}})`)
+}
+
+// checkClean fails the test if the page threw a script error or asked
+// for anything but its own file.
+func checkClean(t *testing.T, p *browserPage) {
+	t.Helper()
+	if errs := p.scriptErrors(); len(errs) > 0 {
+		t.Errorf("script errors: %q", errs)
+	}
+	if reqs := p.foreignRequests(); len(reqs) > 0 {
+		t.Errorf("the page made network requests: %q", reqs)
+	}
+}
+
+// testNewestRun opens the report of the fixture's newest run and checks
+// what a reader sees: the management figures are the fixture's, one row
+// and one timeline per host, the text filter hides the rows that do not
+// match, sorting reorders them, no script error, and the page asked for
+// nothing but its own file.
+func testNewestRun(t *testing.T, browser context.Context) {
+	r := fixtureReport(t, estate.Selection{Last: true})
+	p := openPage(t, browser, writeReport(t, r))
 	defer func() { p.screenshot(t, "html-report.png") }()
 
 	// The management page shows the fixture's figures (as the estate
@@ -245,18 +296,7 @@ func TestBrowserReport(t *testing.T) {
 
 	// The technician page: one row per host, each with exactly one
 	// timeline that has drawn phases.
-	type rowInfo struct {
-		Name      string `json:"name"`
-		Timelines int    `json:"timelines"`
-		Spans     int    `json:"spans"`
-		Visible   bool   `json:"visible"`
-	}
-	rows := func() []rowInfo {
-		t.Helper()
-		return eval[[]rowInfo](t, p, `Array.from(document.querySelectorAll('#hosts tbody.host'), function(b){
-			return {name: b.getAttribute('data-name'), timelines: b.querySelectorAll('svg.timeline').length,
-				spans: b.querySelectorAll('svg.timeline rect').length, visible: b.offsetParent !== null}})`)
-	}
+	rows := func() []rowInfo { return hostRows(t, p) }
 	all := rows()
 	if count := eval[string](t, p, `document.querySelector('#technician [data-metric="host-count"]').textContent`); count != strconv.Itoa(estatetest.Hosts) || len(all) != estatetest.Hosts {
 		t.Fatalf("technician page: count %q and %d host rows, want %d", count, len(all), estatetest.Hosts)
@@ -313,10 +353,33 @@ func TestBrowserReport(t *testing.T) {
 		t.Errorf("sorted by pending security updates (descending): %s, want win1 first", got)
 	}
 
-	if errs := p.scriptErrors(); len(errs) > 0 {
-		t.Errorf("script errors: %q", errs)
+	checkClean(t, p)
+}
+
+// testPatchRun opens the report of the fixture's patch run: each host's
+// timeline marks its rollout wave, and web1's its reboot batch, with the
+// reboot drawn after the mark.
+func testPatchRun(t *testing.T, browser context.Context) {
+	r := fixtureReport(t, estate.Selection{RunID: estatetest.RunPatch})
+	p := openPage(t, browser, writeReport(t, r))
+	defer func() { p.screenshot(t, "html-report-patch.png") }()
+	want := map[string]string{"db1": "W2", "web1": "W1 B1", "web2": "W1", "win1": "W2"}
+	rows := hostRows(t, p)
+	if len(rows) != len(want) {
+		t.Fatalf("%d host rows, want %d", len(rows), len(want))
 	}
-	if reqs := p.foreignRequests(); len(reqs) > 0 {
-		t.Errorf("the page made network requests: %q", reqs)
+	for _, row := range rows {
+		if got := strings.Join(row.Marks, " "); row.Timelines != 1 || got != want[row.Name] {
+			t.Errorf("host %s: %d timelines marked %q, want one marked %q", row.Name, row.Timelines, got, want[row.Name])
+		}
 	}
+	// The reboot phases of web1 start at its batch mark.
+	xs := eval[[]float64](t, p, `(function(){var b=document.getElementById('host-web1');
+		var mk=Array.from(b.querySelectorAll('.mk')).filter(function(g){return g.querySelector('text').textContent==='B1'})[0];
+		var down=b.querySelector('rect.ph-down');
+		return mk&&down?[+mk.querySelector('line').getAttribute('x1'), +down.getAttribute('x')]:[]})()`)
+	if len(xs) != 2 || xs[0] != xs[1] {
+		t.Errorf("web1's batch mark and reboot start at %v, want the same x", xs)
+	}
+	checkClean(t, p)
 }
