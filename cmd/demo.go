@@ -112,6 +112,7 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 		return err
 	}
 	po.common.recorded, po.common.stateDir, po.common.flags = true, stateDir, c.Flags()
+	po.common.localHistory = true
 	po.common.reports.files = []string{reportPath}
 	dir, err := os.MkdirTemp("", "patchrun-demo-")
 	if err != nil {

@@ -52,7 +52,7 @@ func (a *app) recordHistory(o *commonOptions, rec *recording) {
 	ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
 	defer cancel()
 	runID := filepath.Base(filepath.Dir(rec.w.Path()))
-	db, err := a.historyDB(o.db)
+	db, err := a.runDB(o)
 	if err == nil {
 		err = syncHistory(ctx, rec.stateDir, db, runID, func(res history.SyncResult) {
 			a.warnSkippedJournals(res)
@@ -61,6 +61,14 @@ func (a *app) recordHistory(o *commonOptions, rec *recording) {
 	if err != nil {
 		fmt.Fprintf(a.streams.Err, "warning: history database not updated (the run's result and exit code are unaffected; the next run imports it from the journal): %v\n", err)
 	}
+}
+
+// runDB is the history database a run records into (see historyDB).
+func (a *app) runDB(o *commonOptions) (string, error) {
+	if o.localHistory {
+		return "", nil
+	}
+	return a.historyDB(o.db)
 }
 
 // syncHistory opens the history database (db as history.OpenDB takes it)

@@ -26,7 +26,8 @@ func TestScansFromTwoStateDirsShareOnePostgresEstate(t *testing.T) {
 	_, inv := startFleet(t, fleet.Config{Count: 5})
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a := runCLI(t, nil, "scan", "-i", inv, "--shard", "1/2", "-o", "json", "--state-dir", dirA, "--db", db)
-	b := runCLI(t, map[string]string{history.EnvDB: db}, "scan", "-i", inv, "--shard", "2/2", "-o", "json", "--state-dir", dirB)
+	md := filepath.Join(t.TempDir(), "run.md")
+	b := runCLI(t, map[string]string{history.EnvDB: db}, "scan", "-i", inv, "--shard", "2/2", "-o", "json", "--state-dir", dirB, "--report", md)
 	for _, r := range []cliResult{a, b} {
 		if r.code != ExitOK || strings.Contains(r.stderr, "warning") {
 			t.Fatalf("scan into PostgreSQL: exit %d\n%s", r.code, r.stderr)
@@ -43,10 +44,20 @@ func TestScansFromTwoStateDirsShareOnePostgresEstate(t *testing.T) {
 	if na, nb := len(decodeReport(t, a).Hosts), len(decodeReport(t, b).Hosts); len(hosts) != 5 || na+nb != 5 {
 		t.Fatalf("hosts --db lists %d hosts, the two shards' scans had %d and %d of the 5", len(hosts), na, nb)
 	}
+	// Reports read the shared database too: as the run ends (--report),
+	// and from any machine (report --db).
+	runB := decodeReport(t, b).RunID
+	if data, err := os.ReadFile(md); err != nil || !strings.Contains(string(data), runB) {
+		t.Errorf("--report %s with PATCHRUN_DB: %v\n%s", md, err, data)
+	}
+	rep := runCLI(t, nil, "report", "--last", "-o", "md", "--state-dir", t.TempDir(), "--db", db)
+	if rep.code != ExitOK || !strings.Contains(rep.stdout, runB) {
+		t.Errorf("report --last --db: exit %d, want the newest run %s:\n%s%s", rep.code, runB, rep.stdout, rep.stderr)
+	}
 	if password == "" {
 		return
 	}
-	for _, r := range []cliResult{a, b, h} {
+	for _, r := range []cliResult{a, b, h, rep} {
 		if strings.Contains(r.stdout+r.stderr, password) {
 			t.Errorf("the database password reached the output:\n%s", r.stderr)
 		}
@@ -121,5 +132,19 @@ func TestResumedRunIsImportedIntoPostgres(t *testing.T) {
 	}
 	if password != "" && strings.Contains(r.stderr+h.stderr, password) {
 		t.Errorf("the database password reached the output:\n%s", r.stderr)
+	}
+}
+
+// The demo's simulated hosts never reach a team's shared estate:
+// PATCHRUN_DB is ignored, the demo records into its own state directory.
+func TestDemoIgnoresPATCHRUN_DB(t *testing.T) {
+	dir := t.TempDir()
+	r := runCLI(t, map[string]string{history.EnvDB: "postgres://alice:Secret-5@127.0.0.1:1/estate?sslmode=disable"},
+		"demo", "--hosts", "2", "--windows", "0", "--time-scale", "0.05", "--state-dir", dir, "-o", "json")
+	if r.code != ExitOK || strings.Contains(r.stderr, "warning") {
+		t.Fatalf("demo with PATCHRUN_DB set: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, history.FileName)); err != nil {
+		t.Fatalf("the demo did not record into its own patchrun.db: %v", err)
 	}
 }

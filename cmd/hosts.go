@@ -50,16 +50,11 @@ contacted. The database is brought up to date from the run journals first
 				return err
 			}
 			ctx := context.Background()
-			st, err := history.OpenDB(ctx, dir, db)
+			st, err := openSyncedHistory(ctx, a, dir, db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			res, err := history.Sync(ctx, st, dir, "")
-			if err != nil {
-				return fmt.Errorf("history database: %w", err)
-			}
-			a.warnSkippedJournals(res)
 			all, err := st.Hosts(ctx)
 			if err != nil {
 				return fmt.Errorf("history database: %w", err)

@@ -37,8 +37,11 @@ type commonOptions struct {
 	recorded bool
 	// noHistory is --no-history: the run is not imported into patchrun.db.
 	// db is --db: the history database ("" = PATCHRUN_DB, else patchrun.db).
-	noHistory bool
-	db        string
+	// localHistory: demo's simulated hosts stay in its own state
+	// directory's patchrun.db, whatever PATCHRUN_DB says.
+	noHistory    bool
+	db           string
+	localHistory bool
 	flags     *pflag.FlagSet
 	// reports are --report and --metrics (scan, patch, reboot, exec).
 	reports runReports
