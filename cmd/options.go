@@ -42,7 +42,7 @@ type commonOptions struct {
 	noHistory    bool
 	db           string
 	localHistory bool
-	flags     *pflag.FlagSet
+	flags        *pflag.FlagSet
 	// reports are --report and --metrics (scan, patch, reboot, exec).
 	reports runReports
 

@@ -19,9 +19,9 @@ import (
 // reportOptions are `report`'s flags.
 type reportOptions struct {
 	dir, db, output, file, since, csvRows string
-	last                              bool
-	trend                             int
-	metrics                           string
+	last                                  bool
+	trend                                 int
+	metrics                               string
 }
 
 func (a *app) newReportCmd() *cobra.Command {
