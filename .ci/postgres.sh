@@ -8,13 +8,15 @@ if ! command -v pg_lsclusters >/dev/null; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql
 fi
 pg_version="$(ls /usr/lib/postgresql | sort -V | tail -n1)"
-if ! pg_lsclusters -h | awk -v v="$pg_version" '$1 == v && $2 == "main"' | grep -q .; then
+# awk reads all of pg_lsclusters' output (no early exit, so no SIGPIPE
+# under pipefail) and succeeds when the cluster is listed.
+if ! pg_lsclusters -h | awk -v v="$pg_version" '$1 == v && $2 == "main" {found = 1} END {exit !found}'; then
 	pg_createcluster "$pg_version" main
 fi
 pg_conftool "$pg_version" main remove listen_addresses
 echo "listen_addresses = '127.0.0.1'" >"/etc/postgresql/$pg_version/main/conf.d/patchrun-ci.conf"
 pg_port="$(pg_conftool -s "$pg_version" main show port)"
-if ! pg_lsclusters -h | awk -v v="$pg_version" '$1 == v && $2 == "main" && $4 == "online"' | grep -q .; then
+if ! pg_lsclusters -h | awk -v v="$pg_version" '$1 == v && $2 == "main" && $4 == "online" {found = 1} END {exit !found}'; then
 	pg_ctlcluster "$pg_version" main start
 fi
 pg_password="$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')"
