@@ -248,3 +248,19 @@ func TestPostgresPasswordFromPGPASSFILE(t *testing.T) {
 		t.Fatalf("a wrong password from the password file: %v", err)
 	}
 }
+
+// A read-only role (here: every transaction read-only) can open a shared
+// database that is up to date and read the estate: opening writes nothing.
+func TestReadOnlyRoleReadsAnUpToDateSharedDatabase(t *testing.T) {
+	e := postgresEngine(t)
+	db := e.fresh(t)
+	dir := t.TempDir()
+	writeRun(t, dir, report.CmdScan, t0, host{"web1", report.StatusOK, []patch.Update{sslSec}, false})
+	st, _ := sync1(t, dir, db)
+	st.Close()
+	ro := db + "&default_transaction_read_only=on"
+	st, res := sync1(t, dir, ro)
+	if res.Imported != 0 || hostsOf(t, st)["web1"].Security != 1 {
+		t.Fatalf("read-only sync = %+v, estate %+v", res, hostsOf(t, st))
+	}
+}

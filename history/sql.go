@@ -71,6 +71,14 @@ func (d dialect) fullSince() int {
 // it once), and reports whether a migration asks for a rebuild (a new
 // database always does).
 func (s *sqlStore) migrate(ctx context.Context) (rebuild bool, err error) {
+	// A database already at this version is only read: no write
+	// transaction, so a read-only role (reports from a manager's
+	// machine) can open a shared one, and opening never queues behind a
+	// writer.
+	var v int
+	if s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v) == nil && v == s.d.current() {
+		return false, nil
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 			return err
