@@ -214,7 +214,7 @@ func fileSHA256(path string) (string, error) {
 // local file path absolute, so that `resume` runs the same command line
 // from any directory; --db without its password (the journal never holds
 // one). long name → shorthand ("" if none).
-var pathFlags = map[string]string{"inventory": "i", "plan": "", "db": ""}
+var pathFlags = map[string]string{"inventory": "i", "plan": "", "report": "", "metrics": "", "db": ""}
 
 // absPathArgv is args with the values of pathFlags rewritten (the
 // inventory's is absInv, already resolved).

@@ -226,8 +226,9 @@ func TestJournalArgvNamesFilesAbsolutely(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("argv\n got %q\nwant %q", got, want)
 	}
-	got = absPathArgv([]string{"patch", "-iinv.yml", "--plan=p.json"}, "/abs/inv.yml")
-	want = []string{"patch", "-i/abs/inv.yml", "--plan=" + filepath.Join(dir, "p.json")}
+	got = absPathArgv([]string{"patch", "-iinv.yml", "--plan=p.json", "--report", "junit.xml", "--metrics=m.prom"}, "/abs/inv.yml")
+	want = []string{"patch", "-i/abs/inv.yml", "--plan=" + filepath.Join(dir, "p.json"), "--report", filepath.Join(dir, "junit.xml"),
+		"--metrics=" + filepath.Join(dir, "m.prom")}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("argv\n got %q\nwant %q", got, want)
 	}

@@ -21,12 +21,12 @@ func TestPatchWritesItsReportsAsItEnds(t *testing.T) {
 	path := func(n string) string { return filepath.Join(out, n) }
 	r := runCLI(t, nil, "patch", "-i", inv, "-o", "json", "--state-dir", dir, "--batch", "3",
 		"--report", path("junit.xml"), "--report", path("r.md"), "--report", path("hosts.csv"), "--report", path("r.json"),
-		"--metrics", path("patchrun.prom"))
+		"--report", path("r.html"), "--metrics", path("patchrun.prom"))
 	if r.code != ExitOK {
 		t.Fatalf("patch exit %d:\n%s", r.code, r.stderr)
 	}
 	rep := decodeReport(t, r)
-	for _, n := range []string{"junit.xml", "r.md", "hosts.csv", "r.json", "patchrun.prom"} {
+	for _, n := range []string{"junit.xml", "r.md", "hosts.csv", "r.json", "r.html", "patchrun.prom"} {
 		fi, err := os.Stat(path(n))
 		if err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: %v %v, want a 0600 file", n, fi, err)
@@ -57,6 +57,12 @@ func TestPatchWritesItsReportsAsItEnds(t *testing.T) {
 	for _, h := range er.Runs[0].Hosts {
 		if len(h.Timeline) < 5 || len(h.Installed) == 0 || !h.Rebooted {
 			t.Errorf("%s: %d segments, %d installed, rebooted %v: want its phases through the reboot and its installs", h.Name, len(h.Timeline), len(h.Installed), h.Rebooted)
+		}
+	}
+	page, _ := os.ReadFile(path("r.html"))
+	for _, h := range rep.Hosts {
+		if !strings.Contains(string(page), h.Name) {
+			t.Errorf("r.html does not show %s", h.Name)
 		}
 	}
 	prom, _ := os.ReadFile(path("patchrun.prom"))

@@ -1,8 +1,11 @@
 package cmd
 
-import "github.com/patchrun/patchrun/estate"
+import (
+	"github.com/patchrun/patchrun/estate"
+	"github.com/patchrun/patchrun/htmlreport"
+)
 
 // htmlRenderer is the HTML report's renderer, the one format that lives
-// in a package of its own; nil until that package is wired in here, and
-// -o html and --report FILE.html then say the format is not built in.
-func htmlRenderer() estate.Renderer { return nil }
+// in a package of its own (htmlreport). A nil renderer makes -o html and
+// --report FILE.html say the format is not built in.
+func htmlRenderer() estate.Renderer { return htmlreport.Write }
