@@ -83,6 +83,7 @@ batches and waves at 05:30; hosts in flight finish, the rest are skipped
 
 func (o *patchOptions) addFlags(c *cobra.Command) {
 	o.common.addFlags(c)
+	o.common.reports.addFlags(c)
 	o.reboot.addFlags(c)
 	o.lock.addFlags(c)
 	o.rollout.addFlags(c, true)
