@@ -38,6 +38,8 @@ const (
 	SectionAddresses     = "addresses"            // ip -o addr show, else hostname -I
 	SectionDpkgLast      = "dpkg-last"            // dpkg.log's newest install/upgrade line
 	SectionRPMLast       = "rpm-last"             // the newest rpm INSTALLTIME (epoch seconds)
+	SectionPacmanLast    = "pacman-last"          // pacman.log's newest installed/upgraded line
+	SectionApkLast       = "apk-last"             // when apk's installed database last changed (epoch seconds)
 	SectionEnd           = "end"
 	rebootFlagPresentOut = "present"
 )
@@ -103,6 +105,10 @@ var CmdProbe = strings.Join([]string{
 	"grep -hsE ' (install|upgrade) ' /var/log/dpkg.log.1 /var/log/dpkg.log | tail -n 1",
 	marker(SectionRPMLast),
 	"command -v dpkg >/dev/null || rpm -qa --qf '%{INSTALLTIME}\\n' 2>/dev/null | sort -n | tail -n 1",
+	marker(SectionPacmanLast),
+	"command -v pacman >/dev/null && grep -hsE '\\] \\[ALPM\\] (installed|upgraded) ' /var/log/pacman.log | tail -n 1",
+	marker(SectionApkLast),
+	"command -v apk >/dev/null && stat -c %Y /lib/apk/db/installed 2>/dev/null",
 	marker(SectionEnd),
 }, "; ")
 
@@ -267,6 +273,56 @@ func CmdStaleLock(file string) string {
 
 // ZypperPin names a package at one version (edition) for zypper install.
 func ZypperPin(name, version string) string { return name + "=" + version }
+
+// ---- apk (Alpine Linux) ----
+
+const (
+	// apkOpts: no progress bar on a pipe; wait up to 120 s for the database
+	// lock another apk holds instead of failing at once.
+	apkOpts = "--no-progress --wait 120"
+	// CmdApkRefresh fetches the repositories' indexes.
+	CmdApkRefresh = envC + "apk update " + apkOpts
+	// CmdApkScan lists the upgradable packages, one a line:
+	// "NAME-NEWVER ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-OLDVER]".
+	// It reads the cached indexes and needs no privileges.
+	CmdApkScan = envC + "apk list -u"
+	// CmdApkUpgradeAll upgrades every installed package.
+	CmdApkUpgradeAll = envC + "apk upgrade " + apkOpts
+)
+
+// CmdApkUpgrade upgrades exactly the named installed packages. apk takes
+// no version on this line: `apk add name=version` would pin the version
+// in /etc/apk/world for good, so the install is verified by a rescan
+// instead (a newer version published since the scan shows as installed at
+// the wrong version).
+func CmdApkUpgrade(names []string) string {
+	return CmdApkUpgradeAll + " " + strings.Join(names, " ")
+}
+
+// ---- pacman (Arch Linux) ----
+
+// PacmanScanDB is the separate database path the pacman scan syncs into,
+// as checkupdates does: its local/ is a symbolic link to the host's own
+// local database, its sync/ a private copy of the repositories' databases.
+// `pacman -Sy` on the host's own database path would leave the host in the
+// partial-upgrade state Arch does not support (new sync databases,
+// old packages); this one leaves /var/lib/pacman untouched. It lives in
+// /var/tmp, so a scan without refresh after a reboot still finds the last
+// sync.
+const PacmanScanDB = "/var/tmp/patchrun-pacman-db"
+
+const (
+	// CmdPacmanRefresh syncs the repositories' databases into PacmanScanDB.
+	CmdPacmanRefresh = "mkdir -p " + PacmanScanDB + " && ln -sfn /var/lib/pacman/local " + PacmanScanDB + "/local && " +
+		envC + "pacman -Sy --dbpath " + PacmanScanDB + " --logfile /dev/null --noprogressbar"
+	// CmdPacmanScan lists pending upgrades against PacmanScanDB, one a line:
+	// "NAME OLDVER -> NEWVER", " [ignored]" after one IgnorePkg holds back.
+	// Exit 1 with no output: nothing pending. Needs no privileges.
+	CmdPacmanScan = envC + "pacman -Qu --dbpath " + PacmanScanDB
+	// CmdPacmanUpgradeAll is Arch's only supported upgrade: sync and
+	// upgrade everything in one transaction.
+	CmdPacmanUpgradeAll = envC + "pacman -Syu --noconfirm --noprogressbar"
+)
 
 // ---- reboot ----
 

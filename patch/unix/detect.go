@@ -1,6 +1,6 @@
-// Package unix holds patchrun's Linux OS backends: apt (Debian, Ubuntu),
-// dnf/dnf5 and yum (RHEL family, Fedora, Amazon Linux) and zypper (SLES,
-// openSUSE). Detect probes a host over its transport and returns the
+// Package unix holds patchrun's Unix OS backends: apt (Debian, Ubuntu),
+// dnf/dnf5 and yum (RHEL family, Fedora, Amazon Linux), zypper (SLES,
+// openSUSE), apk (Alpine) and pacman (Arch). Detect probes a host over its transport and returns the
 // backend that drives its package manager. Every command line sent is in
 // commands.go.
 package unix
@@ -21,10 +21,12 @@ var familyManagers = map[string][]string{
 	"debian": {"apt-get"},
 	"rhel":   {"dnf5", "dnf", "yum"},
 	"suse":   {"zypper"},
+	"alpine": {"apk"},
+	"arch":   {"pacman"},
 }
 
 // fallbackManagers is the probing order when the family says nothing.
-var fallbackManagers = []string{"apt-get", "dnf5", "dnf", "yum", "zypper"}
+var fallbackManagers = []string{"apt-get", "dnf5", "dnf", "yum", "zypper", "apk", "pacman"}
 
 // Detect probes the host in one round trip (os-release, kernel, boot id,
 // package managers present, uid, systemd-run) and returns the backend for
@@ -57,6 +59,10 @@ func backendFor(p probe, opts Options) (patch.Backend, error) {
 			return &rpmBackend{host: newHost(p, m, opts), bin: m}, nil
 		case "zypper":
 			return &zypperBackend{newHost(p, "zypper", opts)}, nil
+		case "apk":
+			return &apkBackend{newHost(p, "apk", opts)}, nil
+		case "pacman":
+			return &pacmanBackend{newHost(p, "pacman", opts)}, nil
 		}
 	}
 	found := make([]string, 0, len(p.managers))

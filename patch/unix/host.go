@@ -137,6 +137,16 @@ func (h *host) fileRebootSignals(ctx context.Context, t transport.Transport) ([]
 	return parseRebootSignals(string(res.Stdout)), nil
 }
 
+// fileRebootRequired is RebootRequired for a backend whose only signals
+// are the flag files and the kernel backstop.
+func (h *host) fileRebootRequired(ctx context.Context, t transport.Transport) (bool, []string, error) {
+	reasons, err := h.fileRebootSignals(ctx, t)
+	if err != nil {
+		return false, nil, fmt.Errorf("reboot required: %w", err)
+	}
+	return len(reasons) > 0, reasons, nil
+}
+
 // BootID returns /proc/sys/kernel/random/boot_id.
 func (h *host) BootID(ctx context.Context, t transport.Transport) (string, error) {
 	res, err := run(ctx, t, "boot id", CmdBootID)
