@@ -82,12 +82,12 @@ type profile struct {
 	// kernelInPlace: a kernel upgrade replaces the running kernel's
 	// /lib/modules directory instead of installing beside it (apk, pacman).
 	kernelInPlace bool
-	programs  []string
-	installed []Package
-	updates   []Update
-	kernels   []string // installed kernel releases, oldest first; the last one runs
-	repos     map[string]repoInfo
-	lockPID   int
+	programs      []string
+	installed     []Package
+	updates       []Update
+	kernels       []string // installed kernel releases, oldest first; the last one runs
+	repos         map[string]repoInfo
+	lockPID       int
 }
 
 // repoInfo says how a repository shows up in the package manager's output.
