@@ -20,11 +20,7 @@ import (
 // loopback UDP listener here, checked byte for byte) and reports the host
 // up once its transport port answers (a loopback TCP listener).
 func TestWakeSendsMagicPacketsAndWaitsForHosts(t *testing.T) {
-	udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
+	udp := wolListener(t)
 	sshPort, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -46,18 +42,13 @@ func TestWakeSendsMagicPacketsAndWaitsForHosts(t *testing.T) {
 		!strings.Contains(r.stdout, "sleeper: up: 127.0.0.1:"+port+" answers") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	_ = udp.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 1500)
-	n, _, err := udp.ReadFromUDP(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := readPacket(t, udp)
 	want := bytes.Repeat([]byte{0xff}, 6)
 	for range 16 {
 		want = append(want, 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef)
 	}
-	if !bytes.Equal(buf[:n], want) {
-		t.Fatalf("packet % x\nwant   % x", buf[:n], want)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("packet % x\nwant   % x", got, want)
 	}
 
 	// A host without mac is named and makes the command exit 2; --wait 0
@@ -104,4 +95,58 @@ func TestWakeWaitsUntilHostsAnswer(t *testing.T) {
 			t.Fatalf("output:\n%s", got)
 		}
 	})
+}
+
+// patch --wake: a host that does not answer is sent its magic packet (seen
+// on a loopback UDP listener), then counted unreachable with the reason.
+func TestPatchWakeSendsPacketToUnreachableHost(t *testing.T) {
+	udp := wolListener(t)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(closed.Addr().String())
+	closed.Close()
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "hosts.yaml")
+	yaml := "hosts:\n  - {name: off, address: 127.0.0.1, port: " + port + ", known_hosts: kh, password_env: PW, mac: \"52:54:00:00:00:09\", wol_broadcast: 127.0.0.1, wol_port: " +
+		strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port) + "}\n"
+	if err := os.WriteFile(inv, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, map[string]string{"PW": "x"}, "patch", "-i", inv, "--wake", "--reboot-timeout", "300ms", "--connect-timeout", "200ms",
+		"--no-history", "--state-dir", filepath.Join(dir, "state"), "-o", "json")
+	if r.code != ExitHostsFailed {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	h := hostByName(t, decodeReport(t, r), "off")
+	if h.Status != "unreachable" || !strings.Contains(h.Error, "woken with a magic packet to 127.0.0.1:") {
+		t.Fatalf("status %s error %q", h.Status, h.Error)
+	}
+	if got := readPacket(t, udp); len(got) != wake.PacketLen || !bytes.Equal(got[6:12], []byte{0x52, 0x54, 0x00, 0x00, 0x00, 0x09}) {
+		t.Fatalf("packet %d bytes % x", len(got), got)
+	}
+}
+
+// wolListener is a loopback UDP socket standing in for the hosts' network.
+func wolListener(t *testing.T) *net.UDPConn {
+	t.Helper()
+	udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { udp.Close() })
+	return udp
+}
+
+// readPacket returns the next datagram udp received.
+func readPacket(t *testing.T, udp *net.UDPConn) []byte {
+	t.Helper()
+	_ = udp.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1500)
+	n, _, err := udp.ReadFromUDP(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf[:n]
 }

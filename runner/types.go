@@ -66,6 +66,10 @@ type Plan struct {
 	// starts. nil never halts (a powered-off machine does not stop a run).
 	MaxUnreachable *Budget
 	RebootTimeout  time.Duration
+	// Wake: a host that does not answer its first connect and has a MAC
+	// address in the inventory is sent a Wake-on-LAN magic packet, once,
+	// and redialled until its reboot timeout before it counts unreachable.
+	Wake bool
 	// MaxRounds caps install → reboot → rescan rounds (Windows often needs
 	// several); 0 means DefaultMaxRounds.
 	MaxRounds int
