@@ -40,6 +40,8 @@ const (
 	SectionRPMLast       = "rpm-last"             // the newest rpm INSTALLTIME (epoch seconds)
 	SectionPacmanLast    = "pacman-last"          // pacman.log's newest installed/upgraded line
 	SectionApkLast       = "apk-last"             // when apk's installed database last changed (epoch seconds)
+	SectionPkgLast       = "pkg-last"             // when FreeBSD pkg's database last changed (epoch seconds)
+	SectionKernelFile    = "installed-kernel"     // FreeBSD: freebsd-version -k
 	SectionEnd           = "end"
 	rebootFlagPresentOut = "present"
 )
@@ -77,7 +79,7 @@ var CmdProbe = strings.Join([]string{
 	marker(SectionKernel),
 	"uname -r",
 	marker(SectionBootID),
-	"cat /proc/sys/kernel/random/boot_id",
+	CmdBootID,
 	marker(SectionManagers),
 	// One `command -v` per name: dash (Debian's /bin/sh) only looks at the
 	// first argument of `command -v a b c`.
@@ -88,6 +90,8 @@ var CmdProbe = strings.Join([]string{
 	"command -v apk",
 	"command -v pacman",
 	"command -v apt-get",
+	"command -v pkg",
+	"command -v freebsd-update",
 	marker(SectionUID),
 	"id -u",
 	marker(SectionSystemdRun),
@@ -109,6 +113,8 @@ var CmdProbe = strings.Join([]string{
 	"command -v pacman >/dev/null && grep -hsE '\\] \\[ALPM\\] (installed|upgraded) ' /var/log/pacman.log | tail -n 1",
 	marker(SectionApkLast),
 	"command -v apk >/dev/null && stat -c %Y /lib/apk/db/installed 2>/dev/null",
+	marker(SectionPkgLast),
+	"command -v freebsd-version >/dev/null && stat -f %m /var/db/pkg/local.sqlite 2>/dev/null",
 	marker(SectionEnd),
 }, "; ")
 
@@ -128,8 +134,10 @@ var CmdRebootSignals = strings.Join([]string{
 	marker(SectionEnd),
 }, "; ")
 
-// CmdBootID prints the identity of the running boot.
-const CmdBootID = "cat /proc/sys/kernel/random/boot_id"
+// CmdBootID prints the identity of the running boot: Linux's boot_id, or
+// on FreeBSD the boot time to the microsecond ("{ sec = 1733390000, usec
+// = 123456 } Thu Dec  5 09:13:20 2024"), which parseBootID normalises.
+const CmdBootID = "cat /proc/sys/kernel/random/boot_id 2>/dev/null || sysctl -n kern.boottime"
 
 // DefaultReadyCommand is the readiness probe when Options.ReadyCommand is empty.
 const DefaultReadyCommand = "true"
@@ -323,6 +331,51 @@ const (
 	// upgrade everything in one transaction.
 	CmdPacmanUpgradeAll = envC + "pacman -Syu --noconfirm --noprogressbar"
 )
+
+// ---- FreeBSD: pkg for packages, freebsd-update for the base system ----
+
+// FreeBSDJobDir holds detached jobs on FreeBSD, which has no /run:
+// /var/run is emptied at boot (rc.d/cleanvar), as /run is on Linux.
+const FreeBSDJobDir = "/var/run/patchrun"
+
+const (
+	// envPkg: never prompt; never bootstrap or update the catalogue on
+	// its own (Refresh does that).
+	envPkg = "LANG=C LC_ALL=C ASSUME_ALWAYS_YES=yes "
+	// envFreeBSDUpdate: no pager, and no refusal for lacking a terminal.
+	envFreeBSDUpdate = "LANG=C LC_ALL=C PAGER=cat "
+	// CmdPkgRefresh updates the package catalogues, fetches the
+	// vulnerability database pkg audit reads, and fetches (without
+	// installing) pending base-system patches. The exit status is pkg
+	// update's and freebsd-update's; pkg audit -F exits 1 when it finds a
+	// vulnerable package, which is not a failure.
+	CmdPkgRefresh = envPkg + "pkg update -q && { " + envPkg + "pkg audit -Fq >/dev/null 2>&1; true; } && " +
+		envFreeBSDUpdate + "freebsd-update --not-running-from-cron fetch"
+	// CmdPkgScan prints what `pkg upgrade` would do, from the catalogues
+	// as Refresh left them (-U: no catalogue update).
+	CmdPkgScan = envPkg + "pkg upgrade -n -U"
+	// CmdPkgAudit lists the installed packages with known vulnerabilities
+	// ("curl-8.9.1"), exit 1 when there are some.
+	CmdPkgAudit = envPkg + "pkg audit -q"
+	// CmdFreeBSDUpdatesReady exits 0 when freebsd-update has fetched
+	// updates ready to install, 2 when not.
+	CmdFreeBSDUpdatesReady = envFreeBSDUpdate + "freebsd-update updatesready"
+	// CmdPkgUpgradeAll upgrades every package.
+	CmdPkgUpgradeAll = envPkg + "pkg upgrade -y -U"
+	// CmdFreeBSDUpdateInstall installs the fetched base-system patches.
+	CmdFreeBSDUpdateInstall = envFreeBSDUpdate + "freebsd-update --not-running-from-cron install"
+	// CmdFreeBSDKernels prints the installed kernel's version
+	// (freebsd-version -k) and the running one's (uname -r): a reboot is
+	// required when they differ.
+	CmdFreeBSDKernels = "echo " + markerPrefix + SectionKernelFile + markerSuffix + "; freebsd-version -k; " +
+		"echo " + markerPrefix + SectionKernel + markerSuffix + "; uname -r"
+)
+
+// CmdPkgUpgrade upgrades exactly the named packages (pkg takes names
+// here, not versions; the install is verified by a rescan).
+func CmdPkgUpgrade(names []string) string {
+	return CmdPkgUpgradeAll + " " + strings.Join(names, " ")
+}
 
 // ---- reboot ----
 

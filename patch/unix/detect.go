@@ -1,6 +1,7 @@
 // Package unix holds patchrun's Unix OS backends: apt (Debian, Ubuntu),
 // dnf/dnf5 and yum (RHEL family, Fedora, Amazon Linux), zypper (SLES,
-// openSUSE), apk (Alpine) and pacman (Arch). Detect probes a host over its transport and returns the
+// openSUSE), apk (Alpine), pacman (Arch) and, on FreeBSD, pkg with
+// freebsd-update for the base system. Detect probes a host over its transport and returns the
 // backend that drives its package manager. Every command line sent is in
 // commands.go.
 package unix
@@ -18,11 +19,12 @@ import (
 // familyManagers is the preferred package manager order per family; a host
 // carrying several (a Debian box with dnf installed) is driven by its own.
 var familyManagers = map[string][]string{
-	"debian": {"apt-get"},
-	"rhel":   {"dnf5", "dnf", "yum"},
-	"suse":   {"zypper"},
-	"alpine": {"apk"},
-	"arch":   {"pacman"},
+	"debian":  {"apt-get"},
+	"rhel":    {"dnf5", "dnf", "yum"},
+	"suse":    {"zypper"},
+	"alpine":  {"apk"},
+	"arch":    {"pacman"},
+	"freebsd": {"pkg"},
 }
 
 // fallbackManagers is the probing order when the family says nothing.
@@ -63,6 +65,14 @@ func backendFor(p probe, opts Options) (patch.Backend, error) {
 			return &apkBackend{newHost(p, "apk", opts)}, nil
 		case "pacman":
 			return &pacmanBackend{newHost(p, "pacman", opts)}, nil
+		case "pkg":
+			if p.os.Family() != "freebsd" {
+				continue // another OS's "pkg" (Termux, Solaris)
+			}
+			if opts.JobDir == "" {
+				opts.JobDir = FreeBSDJobDir
+			}
+			return &freebsdBackend{newHost(p, "pkg", opts)}, nil
 		}
 	}
 	found := make([]string, 0, len(p.managers))

@@ -77,8 +77,9 @@ func TestDetect(t *testing.T) {
 		{"sles", osSLES, "/usr/bin/zypper", "zypper", "suse"},
 		{"alpine", osAlpine, "/sbin/apk", "apk", "alpine"},
 		{"arch", osArch, "/usr/bin/pacman", "pacman", "arch"},
-		// FreeBSD ships pkg, which no Linux backend drives.
-		{"freebsd pkg only", osFreeBSD, "/usr/sbin/pkg", "", "freebsd"},
+		{"freebsd", osFreeBSD, "/usr/sbin/pkg\n/usr/sbin/freebsd-update", "pkg", "freebsd"},
+		// Another OS's pkg (Termux names its apt wrapper pkg) is not FreeBSD's.
+		{"pkg on linux", osDebian, "/usr/bin/pkg", "", "debian"},
 		{"no os-release, apt-get found", "", "/usr/bin/apt-get", "apt", ""},
 		{"nothing at all", osDebian, "", "", "debian"},
 	}

@@ -32,6 +32,8 @@ func parseHostFacts(s map[string]string) hostFacts {
 		f.lastUpdated = t
 	} else if t, ok := parseEpoch(firstLine(s[SectionApkLast])); ok {
 		f.lastUpdated = t
+	} else if t, ok := parseEpoch(firstLine(s[SectionPkgLast])); ok {
+		f.lastUpdated = t
 	}
 	return f
 }
