@@ -91,7 +91,6 @@ var CmdProbe = strings.Join([]string{
 	"command -v pacman",
 	"command -v apt-get",
 	"command -v pkg",
-	"command -v freebsd-update",
 	marker(SectionUID),
 	"id -u",
 	marker(SectionSystemdRun),
