@@ -42,14 +42,18 @@ func (b *apkBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 // given package names (apk takes no version there: see CmdApkUpgrade);
 // verified by rescanning.
 func (b *apkBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
-	return b.installAndVerify(ctx, t, updates, full, installPlan{
+	return b.install(ctx, t, updates, full, b.installPlan(), "")
+}
+
+func (b *apkBackend) installPlan() installPlan {
+	return installPlan{
 		what:   "apk upgrade",
 		full:   b.priv(CmdApkUpgradeAll),
 		subset: func(names []string) string { return b.priv(CmdApkUpgrade(names)) },
 		pin:    func(u patch.Update) string { return u.Name },
 		exec:   simpleExec,
 		rescan: b.Scan,
-	})
+	}
 }
 
 // RebootRequired: the running kernel differs from the installed one. apk

@@ -56,15 +56,25 @@ func backendFor(p probe, opts Options) (patch.Backend, error) {
 		}
 		switch m {
 		case "apt-get":
-			return &aptBackend{newHost(p, "apt", opts)}, nil
+			b := &aptBackend{newHost(p, "apt", opts)}
+			b.plan = b.installPlan
+			return b, nil
 		case "dnf5", "dnf", "yum":
-			return &rpmBackend{host: newHost(p, m, opts), bin: m}, nil
+			b := &rpmBackend{host: newHost(p, m, opts), bin: m}
+			b.plan = b.installPlan
+			return b, nil
 		case "zypper":
-			return &zypperBackend{newHost(p, "zypper", opts)}, nil
+			b := &zypperBackend{newHost(p, "zypper", opts)}
+			b.plan = b.installPlan
+			return b, nil
 		case "apk":
-			return &apkBackend{newHost(p, "apk", opts)}, nil
+			b := &apkBackend{newHost(p, "apk", opts)}
+			b.plan = b.installPlan
+			return b, nil
 		case "pacman":
-			return &pacmanBackend{newHost(p, "pacman", opts)}, nil
+			b := &pacmanBackend{newHost(p, "pacman", opts)}
+			b.plan = b.installPlan
+			return b, nil
 		case "pkg":
 			if p.os.Family() != "freebsd" {
 				continue // another OS's "pkg" (Termux, Solaris)
@@ -72,7 +82,9 @@ func backendFor(p probe, opts Options) (patch.Backend, error) {
 			if opts.JobDir == "" {
 				opts.JobDir = FreeBSDJobDir
 			}
-			return &freebsdBackend{newHost(p, "pkg", opts)}, nil
+			b := &freebsdBackend{newHost(p, "pkg", opts)}
+			b.plan = b.installPlan
+			return b, nil
 		}
 	}
 	found := make([]string, 0, len(p.managers))

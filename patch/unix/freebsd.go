@@ -90,6 +90,23 @@ func (b *freebsdBackend) Scan(ctx context.Context, t transport.Transport) ([]pat
 // `freebsd-update install` when FreeBSDBase is among the updates.
 // Verified by rescanning.
 func (b *freebsdBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
+	p, pkgs := b.planFor(updates)
+	// Only the base system: no package to name, so the host-wide line
+	// (which is then freebsd-update install alone) runs.
+	return b.install(ctx, t, updates, full || pkgs == 0, p, "")
+}
+
+// installPlan is the plan of a package-only install; a job being followed
+// runs whatever line it was started with.
+func (b *freebsdBackend) installPlan() installPlan {
+	p, _ := b.planFor(nil)
+	return p
+}
+
+// planFor is the install plan for updates and how many of them are
+// packages. The line runs as one detached job, under sudo as a whole when
+// the backend uses it.
+func (b *freebsdBackend) planFor(updates []patch.Update) (installPlan, int) {
 	base, pkgs := "", 0
 	for _, u := range updates {
 		if u.Name == FreeBSDBase {
@@ -98,18 +115,13 @@ func (b *freebsdBackend) Install(ctx context.Context, t transport.Transport, upd
 			pkgs++
 		}
 	}
-	// The line runs as one detached job, under sudo as a whole when the
-	// backend uses it.
 	line := func(pkgLine string) string {
-		if pkgs == 0 {
+		if pkgs == 0 && base != "" {
 			return b.priv(CmdFreeBSDUpdateInstall)
 		}
 		return b.priv(pkgLine + base)
 	}
-	// Only the base system: no package to name, so the host-wide line
-	// (which is then freebsd-update install alone) runs.
-	full = full || pkgs == 0
-	return b.installAndVerify(ctx, t, updates, full, installPlan{
+	return installPlan{
 		what:     "pkg upgrade",
 		full:     line(CmdPkgUpgradeAll),
 		subset:   func(names []string) string { return line(CmdPkgUpgrade(names)) },
@@ -117,7 +129,7 @@ func (b *freebsdBackend) Install(ctx context.Context, t transport.Transport, upd
 		nameable: func(u patch.Update) bool { return u.Name != FreeBSDBase },
 		exec:     simpleExec,
 		rescan:   b.Scan,
-	})
+	}, pkgs
 }
 
 // RebootRequired: the documented FreeBSD rule, the installed kernel

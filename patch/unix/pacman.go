@@ -72,13 +72,17 @@ func (b *pacmanBackend) Install(ctx context.Context, t transport.Transport, upda
 			return res, nil
 		}
 	}
-	return b.installAndVerify(ctx, t, updates, true, installPlan{
+	return b.install(ctx, t, updates, true, b.installPlan(), "")
+}
+
+func (b *pacmanBackend) installPlan() installPlan {
+	return installPlan{
 		what:   "pacman -Syu",
 		full:   b.priv(CmdPacmanUpgradeAll),
 		pin:    func(u patch.Update) string { return u.Name },
 		exec:   simpleExec,
 		rescan: b.Scan,
-	})
+	}
 }
 
 // coversAll reports whether chosen holds every pending update at the
