@@ -3,7 +3,10 @@ package wake
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
+	"strconv"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -74,5 +77,35 @@ func TestDialProbe(t *testing.T) {
 	l.Close()
 	if DialProbe(addr, 2*time.Second)(context.Background()) {
 		t.Fatal("closed port seen up")
+	}
+}
+
+// The default destination, the limited broadcast 255.255.255.255, needs
+// SO_BROADCAST (without it the kernel refuses with EACCES); Linux also
+// delivers the broadcast to a local listener on the port. Skipped on a
+// machine with no route for it.
+func TestSendToLimitedBroadcast(t *testing.T) {
+	l, err := net.ListenUDP("udp4", &net.UDPAddr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.LocalAddr().(*net.UDPAddr).Port
+	mac, _ := net.ParseMAC("52:54:00:ab:cd:01")
+	err = Send(context.Background(), mac, net.JoinHostPort("255.255.255.255", strconv.Itoa(port)))
+	if err != nil && (errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH)) {
+		t.Skipf("no route for the limited broadcast here: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("send to the limited broadcast: %v", err)
+	}
+	_ = l.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 1500)
+	n, _, err := l.ReadFromUDP(buf)
+	if err != nil {
+		t.Skipf("the broadcast was sent but not delivered locally here: %v", err)
+	}
+	if n != PacketLen || !bytes.Equal(buf[96:102], mac) {
+		t.Fatalf("received % x", buf[:n])
 	}
 }
