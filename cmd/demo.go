@@ -27,6 +27,7 @@ type demoOptions struct {
 	verbose   bool
 	noProg    bool
 	timeScale float64
+	risk      riskOptions
 }
 
 func (a *app) newDemoCmd() *cobra.Command {
@@ -62,6 +63,7 @@ Windows host whose connection drops mid-install, one whose update fails with
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every remote command")
 	f.BoolVar(&o.noProg, "no-progress", false, "no progress bars, even on a terminal")
 	f.Float64Var(&o.timeScale, "time-scale", 0.2, "how fast simulated time runs (1 = real time for reboot delays and lock waits)")
+	o.risk.addFlags(c)
 	return c
 }
 
@@ -94,6 +96,9 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	// Check every flag before anything starts: a bad --batch must not
 	// cost a fleet start-up first.
 	if err := po.common.validate(); err != nil {
+		return err
+	}
+	if err := o.risk.apply(&po.common); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "patchrun-demo-")

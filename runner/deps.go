@@ -30,6 +30,10 @@ type Deps struct {
 	// Wake sends a host's Wake-on-LAN magic packet (Plan.Wake); nil means
 	// wake.Send to the host's wol_broadcast:wol_port.
 	Wake func(ctx context.Context, h inventory.Host) error
+	// Enricher adds risk data from files (--advisories, --kev, --epss) to
+	// every scan's updates, after the scan and before the selection; nil
+	// adds none.
+	Enricher Enricher
 }
 
 // Defaults for zero values in a Plan (and of the command line's flags).

@@ -54,7 +54,7 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		return
 	}
 	if len(h.selected) > 0 {
-		if !h.checkpoint(ctx, report.PhaseInstalling) || !h.install(ctx, h.selected) {
+		if !h.checkpoint(ctx, report.PhaseInstalling) || !h.installAllowed() || !h.install(ctx, h.selected) {
 			return
 		}
 	}
@@ -221,6 +221,10 @@ func (h *hostRun) listUpdates(ctx context.Context, refresh bool) bool {
 	})
 	if err != nil {
 		h.fail(ctx, "scan", err)
+		return false
+	}
+	if found, err = h.enrich(ctx, found); err != nil {
+		h.fail(ctx, "packages", err)
 		return false
 	}
 	h.pending = found
