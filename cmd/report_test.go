@@ -101,6 +101,10 @@ func TestReportFlagsAreCheckedFirst(t *testing.T) {
 	if err := estatetest.Write(dir); err != nil {
 		t.Fatal(err)
 	}
+	empty := runCLI(t, nil, "report", "--state-dir", t.TempDir(), "-o", "md")
+	if empty.code != ExitCantStart || !strings.Contains(empty.stderr, "holds no run yet (hint: run a scan or a patch first)") {
+		t.Errorf("report of an empty history: exit %d, %q", empty.code, empty.stderr)
+	}
 	for _, c := range []struct {
 		args []string
 		want string

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -133,6 +134,9 @@ func (a *app) runReport(c *cobra.Command, o reportOptions, args []string) error 
 	}
 	defer st.Close()
 	rep, err := estate.Load(ctx, st, sel)
+	if errors.Is(err, estate.ErrNoRuns) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("history database: %w", err)
 	}
