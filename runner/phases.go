@@ -52,7 +52,7 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		return
 	}
 	if len(h.selected) > 0 {
-		if !h.checkpoint(ctx, report.PhaseInstalling) || !h.install(ctx, h.selected) {
+		if !h.checkpoint(ctx, report.PhaseInstalling) || !h.installAllowed() || !h.install(ctx, h.selected) {
 			return
 		}
 	}
