@@ -38,6 +38,8 @@ type commonOptions struct {
 	// noHistory is --no-history: the run is not imported into patchrun.db.
 	noHistory bool
 	flags     *pflag.FlagSet
+	// reports are --report and --metrics (scan, patch, reboot, exec).
+	reports runReports
 
 	// Not flags: every host of the inventory before --limit and --shard
 	// (set by loadHosts), and a step run on the finished report before it
@@ -115,7 +117,7 @@ func (o *commonOptions) validate() error {
 	if o.timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be positive", o.timeout)
 	}
-	return nil
+	return o.reports.validate(o.noHistory)
 }
 
 // rebootOptions are the flags of the commands that reboot (patch, reboot).

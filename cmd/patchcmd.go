@@ -65,6 +65,7 @@ the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 
 func (o *patchOptions) addFlags(c *cobra.Command) {
 	o.common.addFlags(c)
+	o.common.reports.addFlags(c)
 	o.reboot.addFlags(c)
 	o.lock.addFlags(c)
 	f := c.Flags()

@@ -33,6 +33,7 @@ func (a *app) newRebootCmd() *cobra.Command {
 		},
 	}
 	o.addFlags(c)
+	o.reports.addFlags(c)
 	r.addFlags(c)
 	l.addFlags(c)
 	c.Flags().BoolVar(&onlyIfRequired, "only-if-required", false, "reboot only hosts with a pending-reboot signal")

@@ -138,6 +138,7 @@ hosts in controlled batches, confirming each one really came back.
 		a.newRunsCmd(),
 		a.newResumeCmd(),
 		a.newHostsCmd(),
+		a.newReportCmd(),
 		a.newDemoCmd(),
 		a.newVersionCmd(),
 	)

@@ -170,6 +170,7 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	if rec != nil {
 		result = errors.Join(result, rec.end(report, result))
 		a.recordHistory(o, rec)
+		result = errors.Join(result, o.reports.write(a, rec.stateDir, plan.RunID))
 	}
 	return result
 }

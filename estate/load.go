@@ -147,6 +147,11 @@ func newRun(r history.Run, hosts []history.RunHost) Run {
 			}
 		}
 		run.Hosts = append(run.Hosts, out)
+		run.Counts.UpdatesFound += len(h.Updates)
+		run.Counts.UpdatesInstalled += len(out.Installed)
+		if h.Rebooted {
+			run.Counts.Rebooted++
+		}
 	}
 	return run
 }

@@ -64,6 +64,10 @@ func (tl *timeline) add(raw json.RawMessage) error {
 				if e.Wave > 0 {
 					tl.wave[h] = e.Wave
 				}
+				// The wait for a batch belongs to the batch it ends in.
+				if s := tl.hosts[h]; tl.open[h] && s[len(s)-1].Phase == report.PhaseAwaitBatch {
+					s[len(s)-1].Batch = e.Batch
+				}
 			}
 		}
 	case "host.phase":
