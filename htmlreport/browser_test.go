@@ -388,14 +388,25 @@ func testPatchRun(t *testing.T, browser context.Context) {
 	if len(xs) != 2 || xs[0] != xs[1] {
 		t.Errorf("web1's batch mark and reboot start at %v, want the same x", xs)
 	}
-	// Printed, every host's details show, closed or not.
-	p.do(t, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
-		return err
-	}))
-	if shown := eval[[]bool](t, p, `Array.from(document.querySelectorAll('#hosts tbody.host .dgrid'), function(d){return d.checkVisibility()})`); len(shown) != len(want) || slices.Contains(shown, false) {
+	// Printed, every host's details show, closed or not; on screen,
+	// only the failing web2's are open.
+	media := func(m string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+			return err
+		})
+	}
+	detailsShown := func() []bool {
+		return eval[[]bool](t, p, `Array.from(document.querySelectorAll('#hosts tbody.host .dgrid'), function(d){return d.checkVisibility()})`)
+	}
+	if shown := detailsShown(); !slices.Equal(shown, []bool{false, false, true, false}) {
+		t.Errorf("on screen, details shown for db1, web1, web2, win1: %v, want web2's only", shown)
+	}
+	p.do(t, media("print"))
+	if shown := detailsShown(); len(shown) != len(want) || slices.Contains(shown, false) {
 		t.Errorf("printed, host details shown: %v, want all %d", shown, len(want))
 	}
+	p.do(t, media(""))
 	checkClean(t, p)
 }
 
