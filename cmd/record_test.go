@@ -215,3 +215,21 @@ func TestRunsShowsRunningFinishedAndInterrupted(t *testing.T) {
 		t.Errorf("runs of an empty state dir: %d %q", res.code, res.stdout)
 	}
 }
+
+// The journal's command line names every local file absolutely, so resume
+// runs it from any directory: the inventory and a relative --plan.
+func TestJournalArgvNamesFilesAbsolutely(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	got := absPathArgv([]string{"patch", "-i", "inv.yml", "--plan", "p.json", "--plan-max-age", "2d", "--events", "e.jsonl", "--", "--plan", "x"}, "/abs/inv.yml")
+	want := []string{"patch", "-i", "/abs/inv.yml", "--plan", filepath.Join(dir, "p.json"), "--plan-max-age", "2d", "--events", "e.jsonl", "--", "--plan", "x"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("argv\n got %q\nwant %q", got, want)
+	}
+	got = absPathArgv([]string{"patch", "-iinv.yml", "--plan=p.json", "--report", "junit.xml", "--metrics=m.prom"}, "/abs/inv.yml")
+	want = []string{"patch", "-i/abs/inv.yml", "--plan=" + filepath.Join(dir, "p.json"), "--report", filepath.Join(dir, "junit.xml"),
+		"--metrics=" + filepath.Join(dir, "m.prom")}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("argv\n got %q\nwant %q", got, want)
+	}
+}
