@@ -22,6 +22,7 @@ import (
 
 	"github.com/patchrun/patchrun/estate"
 	"github.com/patchrun/patchrun/estate/estatetest"
+	"github.com/patchrun/patchrun/report"
 )
 
 // The browser tests open a written report in a real headless Chromium
@@ -185,6 +186,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("newest run", func(t *testing.T) { testNewestRun(t, browser) })
 	t.Run("patch run", func(t *testing.T) { testPatchRun(t, browser) })
 	t.Run("script off", func(t *testing.T) { testScriptOff(t, browser) })
+	t.Run("natural sort", func(t *testing.T) { testNaturalSort(t, browser) })
 }
 
 // testListenerSeesRequests proves the network listener the report tests
@@ -438,6 +440,34 @@ func testScriptOff(t *testing.T, browser context.Context) {
 	}
 	if got := eval[string](t, p, `document.querySelector('[data-metric="compliance-pct"]').textContent`); got != "50%" {
 		t.Errorf("compliance without script: %q, want 50%%", got)
+	}
+	checkClean(t, p)
+}
+
+// testNaturalSort: sorting by host reads numbers as people do (web2
+// before web10), where the page's own order is the byte order.
+func testNaturalSort(t *testing.T, browser context.Context) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	end := at.Add(time.Minute)
+	run := estate.Run{ID: "20261201T100000Z-sort", Command: report.CmdScan, StartedAt: at, EndedAt: &end, State: "finished"}
+	for _, n := range []string{"web10", "web2", "Web3", "web1"} {
+		run.Hosts = append(run.Hosts, estate.Host{Name: n, Status: report.StatusOK,
+			Timeline: []estate.Segment{{Phase: report.PhaseScanning, Start: at, End: end}}})
+	}
+	p := openPage(t, browser, writeReport(t, &estate.Report{AsOf: end, Runs: []estate.Run{run}}))
+	names := func() string {
+		var out []string
+		for _, row := range hostRows(t, p) {
+			out = append(out, row.Name)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := names(); got != "Web3 web1 web10 web2" {
+		t.Fatalf("page order %q, want the bytes' order", got)
+	}
+	p.do(t, chromedp.Click(chromedp.CSS(`#hosts th[data-key="name"]`)))
+	if got := names(); got != "web1 web2 Web3 web10" {
+		t.Errorf("sorted by host: %q, want web1 web2 Web3 web10", got)
 	}
 	checkClean(t, p)
 }
