@@ -30,6 +30,7 @@ type demoOptions struct {
 	noProg    bool
 	timeScale float64
 	stateDir  string
+	risk      riskOptions
 }
 
 func (a *app) newDemoCmd() *cobra.Command {
@@ -73,6 +74,7 @@ Windows host whose connection drops mid-install, one whose update fails with
 	f.StringVar(&o.stateDir, "state-dir", "", "record the run here (default: a new temporary directory, kept and named on stderr)")
 	_ = c.MarkFlagDirname("state-dir")
 	f.Float64Var(&o.timeScale, "time-scale", 0.2, "how fast simulated time runs (1 = real time for reboot delays and lock waits)")
+	o.risk.addFlags(c)
 	return c
 }
 
@@ -105,6 +107,9 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	// Check every flag before anything starts: a bad --batch must not
 	// cost a fleet start-up first.
 	if err := po.common.validate(); err != nil {
+		return err
+	}
+	if err := o.risk.apply(&po.common); err != nil {
 		return err
 	}
 	stateDir, reportPath, err := a.demoState(o.stateDir)

@@ -212,7 +212,7 @@ func fileSHA256(path string) (string, error) {
 // pathFlags are the flags whose value is a local file path: the journal
 // keeps them absolute so that `resume` runs the same command line from any
 // directory. long name → shorthand ("" if none).
-var pathFlags = map[string]string{"inventory": "i", "plan": "", "report": "", "metrics": ""}
+var pathFlags = map[string]string{"inventory": "i", "plan": "", "advisories": "", "kev": "", "epss": "", "report": "", "metrics": ""}
 
 // absPathArgv is args with the values of pathFlags made absolute (the
 // inventory's is absInv, already resolved).
@@ -287,6 +287,13 @@ func (a *app) renderRun(format string, rep report.Report, jw *journal.Writer) er
 			return err
 		}
 		return a.render(format, full)
+	}
+	if rep.Command == report.CmdScan { // the risk line needs every update, one host at a time
+		var t report.RiskTally
+		if err := eachFullResult(rep.Hosts, jw, func(h report.HostResult) error { t.Add(h); return nil }); err != nil {
+			return err
+		}
+		a.printRisk(t)
 	}
 	return streamJSON(a.streams.Out, rep, jw)
 }

@@ -24,6 +24,10 @@ type Deps struct {
 	// Journal records checkpoints and final results durably; nil keeps
 	// everything in memory only (tests, `demo`).
 	Journal Journal
+	// Enricher adds risk data from files (--advisories, --kev, --epss) to
+	// every scan's updates, after the scan and before the selection; nil
+	// adds none.
+	Enricher Enricher
 }
 
 // Defaults for zero values in a Plan (and of the command line's flags).
