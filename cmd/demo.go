@@ -29,6 +29,7 @@ type demoOptions struct {
 	verbose   bool
 	noProg    bool
 	timeScale float64
+	risk      riskOptions
 	stateDir  string
 }
 
@@ -37,8 +38,8 @@ func (a *app) newDemoCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Patch a simulated fleet end to end, in process, with nothing to set up",
-		Long: `demo starts simulated Debian (apt), Rocky (dnf), openSUSE (zypper) and Ubuntu
-hosts as SSH servers, and Windows hosts as WinRM servers (NTLM with message
+		Long: `demo starts simulated Debian (apt), Rocky (dnf), openSUSE (zypper), Ubuntu,
+Alpine (apk, OpenRC) and Arch (pacman) hosts as SSH servers, and Windows hosts as WinRM servers (NTLM with message
 encryption, Windows Update behind it), all on loopback. It writes their
 inventory (key, known_hosts, password files, hosts) to a temporary directory
 and runs a real 'patch' sweep against them through the same code as real
@@ -73,6 +74,7 @@ Windows host whose connection drops mid-install, one whose update fails with
 	f.StringVar(&o.stateDir, "state-dir", "", "record the run here (default: a new temporary directory, kept and named on stderr)")
 	_ = c.MarkFlagDirname("state-dir")
 	f.Float64Var(&o.timeScale, "time-scale", 0.2, "how fast simulated time runs (1 = real time for reboot delays and lock waits)")
+	o.risk.addFlags(c)
 	return c
 }
 
@@ -107,11 +109,15 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	if err := po.common.validate(); err != nil {
 		return err
 	}
+	if err := o.risk.apply(&po.common); err != nil {
+		return err
+	}
 	stateDir, reportPath, err := a.demoState(o.stateDir)
 	if err != nil {
 		return err
 	}
 	po.common.recorded, po.common.stateDir, po.common.flags = true, stateDir, c.Flags()
+	po.common.localHistory = true
 	po.common.reports.files = []string{reportPath}
 	dir, err := os.MkdirTemp("", "patchrun-demo-")
 	if err != nil {

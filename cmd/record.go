@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/patchrun/patchrun/history"
 	"github.com/patchrun/patchrun/internal/fsread"
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/journal"
@@ -209,17 +210,21 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// pathFlags are the flags whose value is a local file path: the journal
-// keeps them absolute so that `resume` runs the same command line from any
-// directory. long name → shorthand ("" if none).
-var pathFlags = map[string]string{"inventory": "i", "plan": "", "report": "", "metrics": ""}
+// pathFlags are the flags whose value the journal records rewritten: a
+// local file path absolute, so that `resume` runs the same command line
+// from any directory; --db without its password (the journal never holds
+// one). long name → shorthand ("" if none).
+var pathFlags = map[string]string{"inventory": "i", "plan": "", "report": "", "metrics": "", "db": "", "advisories": "", "kev": "", "epss": ""}
 
-// absPathArgv is args with the values of pathFlags made absolute (the
+// absPathArgv is args with the values of pathFlags rewritten (the
 // inventory's is absInv, already resolved).
 func absPathArgv(args []string, absInv string) []string {
 	abs := func(flag, v string) string {
-		if flag == "inventory" {
+		switch flag {
+		case "inventory":
 			return absInv
+		case "db":
+			return history.StripPassword(v)
 		}
 		if a, err := filepath.Abs(v); err == nil && v != "" {
 			return a
@@ -259,7 +264,11 @@ func setFlags(fs *pflag.FlagSet) map[string]string {
 	}
 	m := map[string]string{}
 	fs.Visit(func(f *pflag.Flag) {
-		if f.Name == "ask-pass" {
+		switch f.Name {
+		case "ask-pass":
+			return
+		case "db":
+			m[f.Name] = history.StripPassword(f.Value.String())
 			return
 		}
 		m[f.Name] = f.Value.String()
@@ -287,6 +296,13 @@ func (a *app) renderRun(format string, rep report.Report, jw *journal.Writer) er
 			return err
 		}
 		return a.render(format, full)
+	}
+	if rep.Command == report.CmdScan { // the risk line needs every update, one host at a time
+		var t report.RiskTally
+		if err := eachFullResult(rep.Hosts, jw, func(h report.HostResult) error { t.Add(h); return nil }); err != nil {
+			return err
+		}
+		a.printRisk(t)
 	}
 	return streamJSON(a.streams.Out, rep, jw)
 }

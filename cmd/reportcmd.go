@@ -18,10 +18,10 @@ import (
 
 // reportOptions are `report`'s flags.
 type reportOptions struct {
-	dir, output, file, since, csvRows string
-	last                              bool
-	trend                             int
-	metrics                           string
+	dir, db, output, file, since, csvRows string
+	last                                  bool
+	trend                                 int
+	metrics                               string
 }
 
 func (a *app) newReportCmd() *cobra.Command {
@@ -31,7 +31,7 @@ func (a *app) newReportCmd() *cobra.Command {
 		Short: "Write a report of recorded runs from the history database (HTML, JUnit, CSV, Markdown, JSON)",
 		Long: `report writes a report of one run (by its id, or the newest with --last, the
 default) or of every run started within --since, from the history database
-(patchrun.db in the state directory). No host is contacted; the database is
+(patchrun.db in the state directory, or --db). No host is contacted; the database is
 brought up to date from the run journals first.
 
 Every format shows the selected runs and each host's result in them. The
@@ -59,6 +59,7 @@ textfile collector).`,
 		},
 	}
 	addStateDirFlag(c, &o.dir)
+	addDBFlag(c, &o.db)
 	fl := c.Flags()
 	fl.BoolVar(&o.last, "last", false, "the newest run (the default)")
 	fl.StringVar(&o.since, "since", "", "every run started within this long before now (30d, 36h)")
@@ -119,6 +120,10 @@ func (a *app) runReport(c *cobra.Command, o reportOptions, args []string) error 
 			return err
 		}
 	}
+	db, err := a.historyDB(o.db)
+	if err != nil {
+		return err
+	}
 	dir, err := historyDir(a, o.dir)
 	if err != nil {
 		return err
@@ -127,7 +132,7 @@ func (a *app) runReport(c *cobra.Command, o reportOptions, args []string) error 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	st, err := openSyncedHistory(ctx, a, dir)
+	st, err := openSyncedHistory(ctx, a, dir, db)
 	if err != nil {
 		return err
 	}
@@ -149,10 +154,11 @@ func (a *app) runReport(c *cobra.Command, o reportOptions, args []string) error 
 	return nil
 }
 
-// openSyncedHistory opens the history database in dir and brings it up
-// to date with the journals.
-func openSyncedHistory(ctx context.Context, a *app, dir string) (history.Store, error) {
-	st, err := history.Open(ctx, dir)
+// openSyncedHistory opens the history database (db as history.OpenDB
+// takes it: "" is patchrun.db in dir) and brings it up to date with dir's
+// journals.
+func openSyncedHistory(ctx context.Context, a *app, dir, db string) (history.Store, error) {
+	st, err := history.OpenDB(ctx, dir, db)
 	if err != nil {
 		return nil, err
 	}
@@ -230,14 +236,18 @@ func (r *runReports) validate(noHistory bool) error {
 
 // write writes the run's reports from the history database (the run was
 // just imported). A failure is the run's result not written (exit 5).
-func (r *runReports) write(a *app, stateDir, runID string) error {
+func (r *runReports) write(a *app, o *commonOptions, stateDir, runID string) error {
 	if len(r.files) == 0 && r.metrics == "" {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
 	defer cancel()
 	err := func() error {
-		st, err := openSyncedHistory(ctx, a, stateDir)
+		db, err := a.runDB(o)
+		if err != nil {
+			return err
+		}
+		st, err := openSyncedHistory(ctx, a, stateDir, db)
 		if err != nil {
 			return err
 		}

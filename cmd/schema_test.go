@@ -54,6 +54,8 @@ func TestEveryCommandsReportMatchesTheSchema(t *testing.T) {
 		code int
 	}{
 		{"scan", []string{"scan", "-i", inv}, ExitOK},
+		{"scan with risk data", []string{"scan", "-i", inv, "--advisories", "../advisory/testdata/osv",
+			"--kev", "../advisory/testdata/kev.json", "--epss", "../advisory/testdata/epss.csv"}, ExitOK},
 		{"facts", []string{"facts", "-i", inv}, ExitOK},
 		{"patch --dry-run", []string{"patch", "-i", inv, "--dry-run", "--reboot", "always"}, ExitOK},
 		{"exec", []string{"exec", "-i", inv, "--", "hostname"}, ExitOK},

@@ -24,6 +24,7 @@ func TestLab(t *testing.T) {
 		fn   func(*testing.T, *lab, patchrun)
 	}{
 		{"scan finds both updates and flags the security one", testScan},
+		{"scan with advisory files shows CVEs, the known-exploited flag and vulnerable packages", testScanWithAdvisories},
 		{"security-only patch installs only the security update", testSecurityOnly},
 		{"facts reads each host's OS, boot, last install and address", testFacts},
 		{"patch in batches of 5 keeps conffiles and reboots with new boot ids", testPatchBatches},
@@ -35,6 +36,8 @@ func TestLab(t *testing.T) {
 		{"a saved plan installs the planned version, not one published since", testSavedPlan},
 		{"resume finishes a patch killed with SIGKILL in its second batch, rebooting no host twice", testResumeAfterKill},
 		{"two concurrent patch processes: each host patched once, the other run reports it locked", testConcurrentPatch},
+		{"a rolling patch in waves: the canary is patched and rebooted before any other host installs; wave by wave", testRollingWaves},
+		{"a maintenance window that closes during the canary: no other host installs, exit 4", testWindowCloses},
 		// Last: it publishes a labslow update that stays pending elsewhere.
 		{"an SSH session killed mid-install leaves the transaction complete", testKilledSessionDuringSlowInstall},
 		{"a host with an interrupted dpkg is reported with the repair command", testInterruptedDpkgIsReported},

@@ -122,6 +122,14 @@ var sqliteDialect = dialect{
 				wave INTEGER NOT NULL DEFAULT 0,
 				PRIMARY KEY (run_id, host, seq))`,
 		}},
+		// imported_schema: the schema version a run was imported under. A
+		// database shared by many state directories (PostgreSQL) cannot be
+		// rebuilt by one machine: after a migration that needs the journals,
+		// each machine re-imports its own runs, those imported before it.
+		{version: 4, stmts: []string{
+			`ALTER TABLE runs ADD COLUMN imported_schema INTEGER NOT NULL DEFAULT 0`,
+			`UPDATE runs SET imported_schema = 3`,
+		}},
 	},
 }
 

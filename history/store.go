@@ -28,12 +28,16 @@ type Store interface {
 	// Import records run (its header, end, counts and every host's result,
 	// streamed by results) in one transaction. A run already imported with
 	// as many segments is left alone (imported = false); one that was
-	// resumed since is imported again.
+	// resumed since, or imported under a schema that lacks what the
+	// journals hold (a shared database's runs after such a migration), is
+	// imported again.
 	Import(ctx context.Context, run RunInfo, results Results) (imported bool, err error)
-	// Rebuild empties the database and imports runs, oldest first, in one
-	// transaction.
+	// Rebuild imports runs, oldest first, in one transaction. A database
+	// of one state directory (SQLite) is emptied first; a shared one
+	// (PostgreSQL) keeps every other run: those of other machines.
 	Rebuild(ctx context.Context, runs []RunSource) error
-	// Imported lists the imported runs: run id → segments.
+	// Imported lists the imported runs, run id → segments; runs imported
+	// under a schema that lacks what the journals hold are left out.
 	Imported(ctx context.Context) (map[string]int, error)
 	// Hosts is the estate as last seen, by host name.
 	Hosts(ctx context.Context) ([]Host, error)

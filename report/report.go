@@ -76,6 +76,10 @@ type Report struct {
 	// HaltUnreachable) when Halted is set.
 	HaltedBy    string `json:"halted_by,omitempty"`
 	Interrupted bool   `json:"interrupted,omitempty"` // Ctrl-C or a termination signal
+	// WindowClosed says the maintenance window (--window-end) closed
+	// before every host had started: those hosts are skipped with
+	// ErrorKind "window-closed".
+	WindowClosed bool `json:"window_closed,omitempty"`
 	// JournalError is the first failure to write the run journal: the
 	// journal is incomplete from there (a resume cannot trust it). Empty
 	// when the journal is whole or the run is not recorded.
@@ -121,8 +125,14 @@ type HostResult struct {
 	RebootReasons  []string `json:"reboot_reasons,omitempty"`
 	Rebooted       bool     `json:"rebooted"`
 	RebootBatch    int      `json:"reboot_batch,omitempty"`
-	BootIDBefore   string   `json:"boot_id_before,omitempty"`
-	BootIDAfter    string   `json:"boot_id_after,omitempty"`
+	// Wave is the host's wave (1-based) when the run had waves.
+	Wave         int    `json:"wave,omitempty"`
+	BootIDBefore string `json:"boot_id_before,omitempty"`
+	BootIDAfter  string `json:"boot_id_after,omitempty"`
+	// Vulnerable lists installed packages that the advisory files
+	// (--advisories) say are vulnerable with no pending update, as found
+	// by the host's first scan.
+	Vulnerable []patch.Vulnerable `json:"vulnerable,omitempty"`
 	// RebootCancel says, for a run aborted after this host's reboot was
 	// scheduled but before it was seen to happen, what became of it (see
 	// the RebootCancel* values); Error says why.
@@ -168,6 +178,9 @@ type Update struct {
 	// Installed is still pending (it failed, see Error, or the run stopped
 	// before installing it); an unselected one was left alone on purpose.
 	Selected bool `json:"selected"`
+	// HeldBack says why the selection left this update alone ("no issue
+	// date, so its age is unknown (--min-age 7d)"); empty when selected.
+	HeldBack string `json:"held_back,omitempty"`
 	// OutcomeUnknown: an install of this update was under way when the
 	// connection was lost (or the run aborted) and no rescan could tell
 	// whether it went in. Installed is false then, but it may be installed.

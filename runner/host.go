@@ -38,6 +38,8 @@ type hostRun struct {
 	// job names the detached install job whose result is unread after a
 	// lost link (reattach.go); empty otherwise.
 	job string
+	// woken: a Wake-on-LAN packet was sent to this host in this run.
+	woken bool
 
 	bootBefore string         // boot id read before the latest reboot command
 	summary    report.Summary // this host's counts, taken before a journaled result is compacted
@@ -47,6 +49,11 @@ type hostRun struct {
 	resumeFrom *Checkpoint
 
 	lease *hostLease // the host's lease while this run holds it (runner/lease.go)
+
+	// packages are the host's installed packages, read once for the
+	// Enricher (enrich.go); enriched says the first scan was enriched.
+	packages []patch.Package
+	enriched bool
 
 	capture stepCapture // the remote commands of the step in progress
 	// failedStep is the output of the last step if it failed; the host's

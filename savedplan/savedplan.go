@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +58,13 @@ type Selection struct {
 	Include         []string `json:"include,omitempty"`
 	Exclude         []string `json:"exclude,omitempty"`
 	IncludeOptional bool     `json:"include_optional"`
+	// The risk policy (patch.Selection): --min-severity, --cve,
+	// --known-exploited, --min-age (in seconds; evaluated when the plan
+	// is made).
+	MinSeverity    string   `json:"min_severity,omitempty"`
+	CVEs           []string `json:"cves,omitempty"`
+	KnownExploited bool     `json:"known_exploited,omitempty"`
+	MinAgeSeconds  int64    `json:"min_age_seconds,omitempty"`
 }
 
 // Host is one host's planned updates.
@@ -95,7 +101,8 @@ type LeftOut struct {
 
 // PatchSelection is the selection as patch.Selection.
 func (s Selection) PatchSelection() patch.Selection {
-	return patch.Selection{SecurityOnly: s.SecurityOnly, Include: s.Include, Exclude: s.Exclude, SkipOptional: !s.IncludeOptional}
+	return patch.Selection{SecurityOnly: s.SecurityOnly, Include: s.Include, Exclude: s.Exclude, SkipOptional: !s.IncludeOptional,
+		MinSeverity: s.MinSeverity, CVEs: s.CVEs, KnownExploited: s.KnownExploited, MinAge: time.Duration(s.MinAgeSeconds) * time.Second}
 }
 
 // Build makes a plan from a finished scan: every host scanned ok gets the
@@ -229,13 +236,7 @@ func newerFormat(path string, v int) error {
 
 // FormatAge writes an age as --plan-max-age takes it: whole days as "7d",
 // anything else as a Go duration ("36h0m0s").
-func FormatAge(d time.Duration) string {
-	const day = 24 * time.Hour
-	if d > 0 && d%day == 0 {
-		return strconv.Itoa(int(d/day)) + "d"
-	}
-	return d.String()
-}
+func FormatAge(d time.Duration) string { return patch.FormatAge(d) }
 
 // Check refuses a plan that is older than maxAge (or written in the
 // future), or that names hosts the inventory does not have.

@@ -1,5 +1,7 @@
 package fleet
 
+import "time"
+
 // Distro names a simulated operating system profile: its os-release, package
 // manager, installed packages and the updates its repositories offer.
 type Distro string
@@ -12,11 +14,15 @@ const (
 	Ubuntu2404  Distro = "ubuntu-24.04"       // apt, noble-security pocket
 	Rocky9      Distro = "rocky-9"            // dnf 4, RLSA advisories, installonly kernel
 	OpenSUSE155 Distro = "opensuse-leap-15.5" // zypper, patches, multiversion kernel-default
+	Alpine320   Distro = "alpine-3.20"        // apk, OpenRC (no systemd), kernel replaced in place
+	ArchLinux   Distro = "arch"               // pacman, rolling, kernel replaced in place
 )
 
 // Distros lists every profile in a stable order (the order Config.Count
 // spreads hosts over).
-func Distros() []Distro { return []Distro{Debian12, Rocky9, OpenSUSE155, Ubuntu2404} }
+func Distros() []Distro {
+	return []Distro{Debian12, Rocky9, OpenSUSE155, Ubuntu2404, Alpine320, ArchLinux}
+}
 
 // Package is one installed package version.
 type Package struct {
@@ -39,7 +45,10 @@ type Update struct {
 	Category string
 	Advisory string // RLSA-…, openSUSE-SLE-…; "" when none
 	Severity string // "Important", "Moderate", … ("" when none)
-	Summary  string
+	// CVEs the advisory references; Issued is its date (zero: none).
+	CVEs    []string
+	Issued  time.Time
+	Summary string
 	// Reboot: installing it sets the host's reboot-required signals.
 	Reboot bool
 	// Kernel is the kernel release this package installs ("6.1.0-40-amd64");
@@ -71,13 +80,19 @@ type profile struct {
 	distro    Distro
 	short     string // host name prefix
 	osRelease string
-	manager   string // "apt", "dnf", "zypper"
-	programs  []string
-	installed []Package
-	updates   []Update
-	kernels   []string // installed kernel releases, oldest first; the last one runs
-	repos     map[string]repoInfo
-	lockPID   int
+	manager   string // "apt", "dnf", "zypper", "apk", "pacman"
+	// noSystemd: the host runs another init (Alpine's OpenRC): no
+	// systemctl, no systemd-run.
+	noSystemd bool
+	// kernelInPlace: a kernel upgrade replaces the running kernel's
+	// /lib/modules directory instead of installing beside it (apk, pacman).
+	kernelInPlace bool
+	programs      []string
+	installed     []Package
+	updates       []Update
+	kernels       []string // installed kernel releases, oldest first; the last one runs
+	repos         map[string]repoInfo
+	lockPID       int
 }
 
 // repoInfo says how a repository shows up in the package manager's output.
@@ -104,6 +119,10 @@ func profileFor(d Distro) *profile {
 		return rocky9Profile()
 	case OpenSUSE155:
 		return leap155Profile()
+	case Alpine320:
+		return alpine320Profile()
+	case ArchLinux:
+		return archProfile()
 	}
 	return nil
 }
@@ -239,22 +258,22 @@ REDHAT_SUPPORT_PRODUCT_VERSION="9.6"
 		},
 		updates: []Update{
 			{Name: "glibc", Version: "2.34-168.el9_6.23", Arch: "x86_64", Repo: "baseos",
-				Advisory: "RLBA-2025:14312", Summary: "glibc bug fix update", Reboot: true},
+				Advisory: "RLBA-2025:14312", Issued: time.Date(2025, 8, 20, 0, 0, 0, 0, time.UTC), Summary: "glibc bug fix update", Reboot: true},
 			{Name: "kernel", Version: "5.14.0-570.58.1.el9_6", Arch: "x86_64", Repo: "baseos", Security: true,
-				Advisory: "RLSA-2025:17797", Severity: "Important", Summary: "Important: kernel security update",
+				Advisory: "RLSA-2025:17797", Severity: "Important", CVEs: kernelRLSA, Issued: time.Date(2025, 10, 14, 0, 0, 0, 0, time.UTC), Summary: "Important: kernel security update",
 				InstallOnly: true, Reboot: true, Kernel: "5.14.0-570.58.1.el9_6.x86_64", Requires: []string{"kernel-core"}},
 			{Name: "kernel-core", Version: "5.14.0-570.58.1.el9_6", Arch: "x86_64", Repo: "baseos", Security: true,
-				Advisory: "RLSA-2025:17797", Severity: "Important", Summary: "Important: kernel security update",
+				Advisory: "RLSA-2025:17797", Severity: "Important", CVEs: kernelRLSA, Issued: time.Date(2025, 10, 14, 0, 0, 0, 0, time.UTC), Summary: "Important: kernel security update",
 				InstallOnly: true, Reboot: true},
 			{Name: "openssl", Version: "1:3.2.2-6.el9_6.2", Arch: "x86_64", Repo: "baseos", Security: true,
-				Advisory: "RLSA-2025:16046", Severity: "Moderate", Summary: "Moderate: openssl security update",
+				Advisory: "RLSA-2025:16046", Severity: "Moderate", CVEs: opensslRLSA, Issued: time.Date(2025, 9, 30, 0, 0, 0, 0, time.UTC), Summary: "Moderate: openssl security update",
 				Requires: []string{"openssl-libs"}},
 			{Name: "openssl-libs", Version: "1:3.2.2-6.el9_6.2", Arch: "x86_64", Repo: "baseos", Security: true,
-				Advisory: "RLSA-2025:16046", Severity: "Moderate", Summary: "Moderate: openssl security update"},
+				Advisory: "RLSA-2025:16046", Severity: "Moderate", CVEs: opensslRLSA, Issued: time.Date(2025, 9, 30, 0, 0, 0, 0, time.UTC), Summary: "Moderate: openssl security update"},
 			{Name: "tzdata", Version: "2025b-1.el9", Arch: "noarch", Repo: "baseos",
-				Advisory: "RLBA-2025:9876", Summary: "tzdata bug fix and enhancement update"},
+				Advisory: "RLBA-2025:9876", Issued: time.Date(2025, 6, 25, 0, 0, 0, 0, time.UTC), Summary: "tzdata bug fix and enhancement update"},
 			{Name: "vim-minimal", Version: "2:8.2.2637-22.el9_6", Arch: "x86_64", Repo: "baseos",
-				Category: "enhancement", Advisory: "RLEA-2025:10110", Summary: "vim enhancement update"},
+				Category: "enhancement", Advisory: "RLEA-2025:10110", Issued: time.Date(2025, 7, 2, 0, 0, 0, 0, time.UTC), Summary: "vim enhancement update"},
 		},
 		kernels: []string{"5.14.0-570.17.1.el9_6.x86_64"},
 		repos: map[string]repoInfo{
@@ -266,6 +285,15 @@ REDHAT_SUPPORT_PRODUCT_VERSION="9.6"
 }
 
 const leapUpd = "repo-sle-update"
+
+// CVE references of the simulated advisories (kernel ones include CVEs on
+// CISA's known-exploited list, so --kev has something to flag).
+var (
+	kernelRLSA  = []string{"CVE-2025-38352", "CVE-2025-39682"}
+	opensslRLSA = []string{"CVE-2025-9230", "CVE-2025-9232"}
+	kernelSUSE  = []string{"CVE-2024-36971", "CVE-2024-41011"}
+	opensslSUSE = []string{"CVE-2024-6119"}
+)
 
 func leap155Profile() *profile {
 	return &profile{
@@ -294,14 +322,14 @@ LOGO="distributor-logo-Leap"
 		},
 		updates: []Update{
 			{Name: "kernel-default", Version: "5.14.21-150500.55.88.1", Arch: "x86_64", Repo: leapUpd, Security: true,
-				Advisory: "openSUSE-SLE-15.5-2024-4082", Severity: "important", Summary: "Security update for the Linux Kernel",
+				Advisory: "openSUSE-SLE-15.5-2024-4082", Severity: "important", CVEs: kernelSUSE, Issued: time.Date(2024, 11, 25, 0, 0, 0, 0, time.UTC), Summary: "Security update for the Linux Kernel",
 				InstallOnly: true, Reboot: true, Kernel: "5.14.21-150500.55.88-default"},
 			{Name: "libopenssl3", Version: "3.0.8-150500.5.45.1", Arch: "x86_64", Repo: leapUpd, Security: true,
-				Advisory: "openSUSE-SLE-15.5-2024-3891", Severity: "moderate", Summary: "Security update for openssl-3"},
+				Advisory: "openSUSE-SLE-15.5-2024-3891", Severity: "moderate", CVEs: opensslSUSE, Issued: time.Date(2024, 11, 5, 0, 0, 0, 0, time.UTC), Summary: "Security update for openssl-3"},
 			{Name: "openssl-3", Version: "3.0.8-150500.5.45.1", Arch: "x86_64", Repo: leapUpd, Security: true,
-				Advisory: "openSUSE-SLE-15.5-2024-3891", Severity: "moderate", Summary: "Security update for openssl-3"},
+				Advisory: "openSUSE-SLE-15.5-2024-3891", Severity: "moderate", CVEs: opensslSUSE, Issued: time.Date(2024, 11, 5, 0, 0, 0, 0, time.UTC), Summary: "Security update for openssl-3"},
 			{Name: "timezone", Version: "2024b-150000.75.31.1", Arch: "x86_64", Repo: leapUpd, Category: "recommended",
-				Advisory: "openSUSE-SLE-15.5-2024-3456", Severity: "moderate", Summary: "Recommended update for timezone"},
+				Advisory: "openSUSE-SLE-15.5-2024-3456", Severity: "moderate", Issued: time.Date(2024, 10, 2, 0, 0, 0, 0, time.UTC), Summary: "Recommended update for timezone"},
 			{Name: "vim", Version: "9.1.0836-150500.20.15.1", Arch: "x86_64", Repo: leapUpd,
 				Summary: "Vi IMproved"},
 		},
@@ -309,6 +337,83 @@ LOGO="distributor-logo-Leap"
 		repos: map[string]repoInfo{
 			"repo-oss": {URL: "http://download.opensuse.org/distribution/leap/15.5/repo/oss/", Dist: "Main Repository"},
 			leapUpd:    {URL: "http://download.opensuse.org/update/leap/15.5/sle/", Dist: "Update repository with updates from SUSE Linux Enterprise 15"},
+		},
+	}
+}
+
+// alpine320Profile: apk keeps no security metadata on the host, so no
+// update is flagged Security; Repo holds each package's origin (apk list
+// prints it in braces).
+func alpine320Profile() *profile {
+	return &profile{
+		distro: Alpine320, short: "alpine", manager: "apk", lockPID: 2811, noSystemd: true, kernelInPlace: true,
+		osRelease: `NAME="Alpine Linux"
+ID=alpine
+VERSION_ID=3.20.3
+PRETTY_NAME="Alpine Linux v3.20"
+HOME_URL="https://alpinelinux.org/"
+BUG_REPORT_URL="https://gitlab.alpinelinux.org/alpine/aports/-/issues"
+`,
+		programs: []string{"apk", "stat"},
+		installed: []Package{
+			{"alpine-baselayout", "3.6.5-r0", "x86_64"}, {"apk-tools", "2.14.4-r1", "x86_64"},
+			{"busybox", "1.36.1-r29", "x86_64"}, {"curl", "8.11.0-r2", "x86_64"},
+			{"libcrypto3", "3.3.2-r0", "x86_64"}, {"libssl3", "3.3.2-r0", "x86_64"},
+			{"linux-lts", "6.6.54-r0", "x86_64"}, {"musl", "1.2.5-r0", "x86_64"},
+			{"openssh-server", "9.7_p1-r4", "x86_64"}, {"tzdata", "2024b-r0", "noarch"},
+		},
+		updates: []Update{
+			{Name: "busybox", Version: "1.36.1-r30", Arch: "x86_64", Repo: "busybox"},
+			{Name: "curl", Version: "8.11.1-r0", Arch: "x86_64", Repo: "curl"},
+			{Name: "libcrypto3", Version: "3.3.2-r1", Arch: "x86_64", Repo: "openssl"},
+			{Name: "libssl3", Version: "3.3.2-r1", Arch: "x86_64", Repo: "openssl", Requires: []string{"libcrypto3"}},
+			{Name: "linux-lts", Version: "6.6.58-r0", Arch: "x86_64", Repo: "linux-lts", Reboot: true, Kernel: "6.6.58-0-lts"},
+			{Name: "openssh-server", Version: "9.7_p1-r5", Arch: "x86_64", Repo: "openssh"},
+		},
+		kernels: []string{"6.6.54-0-lts"},
+		repos: map[string]repoInfo{
+			"main":      {URL: "https://dl-cdn.alpinelinux.org/alpine/v3.20/main", Dist: "v3.20.3-177-g3c4d0a7e1d1"},
+			"community": {URL: "https://dl-cdn.alpinelinux.org/alpine/v3.20/community", Dist: "v3.20.3-176-gf0a3d2b4d4e"},
+		},
+	}
+}
+
+// archProfile: a rolling release (no VERSION_ID); pacman keeps no
+// security metadata on the host, so no update is flagged Security.
+func archProfile() *profile {
+	return &profile{
+		distro: ArchLinux, short: "arch", manager: "pacman", lockPID: 1204, kernelInPlace: true,
+		osRelease: `NAME="Arch Linux"
+PRETTY_NAME="Arch Linux"
+ID=arch
+BUILD_ID=rolling
+ANSI_COLOR="38;2;23;147;209"
+HOME_URL="https://archlinux.org/"
+DOCUMENTATION_URL="https://wiki.archlinux.org/"
+SUPPORT_URL="https://bbs.archlinux.org/"
+BUG_REPORT_URL="https://gitlab.archlinux.org/groups/archlinux/-/issues"
+PRIVACY_POLICY_URL="https://terms.archlinux.org/docs/privacy-policy/"
+LOGO=archlinux-logo
+`,
+		programs: []string{"pacman", "ln"},
+		installed: []Package{
+			{"bash", "5.2.037-1", "x86_64"}, {"curl", "8.11.0-1", "x86_64"},
+			{"glibc", "2.40+r16+gaa533d58ee-2", "x86_64"}, {"linux", "6.12.1.arch1-1", "x86_64"},
+			{"openssh", "9.9p1-2", "x86_64"}, {"openssl", "3.4.0-1", "x86_64"},
+			{"pacman", "7.0.0.r3.g7736133-1", "x86_64"}, {"sudo", "1.9.16-1", "x86_64"},
+			{"tzdata", "2024b-1", "x86_64"},
+		},
+		updates: []Update{
+			{Name: "curl", Version: "8.11.1-2", Arch: "x86_64", Repo: "core"},
+			{Name: "linux", Version: "6.12.4.arch1-1", Arch: "x86_64", Repo: "core", Reboot: true, Kernel: "6.12.4-arch1-1"},
+			{Name: "openssh", Version: "9.9p1-3", Arch: "x86_64", Repo: "core"},
+			{Name: "openssl", Version: "3.4.1-1", Arch: "x86_64", Repo: "core"},
+			{Name: "tzdata", Version: "2024b-2", Arch: "x86_64", Repo: "core"},
+		},
+		kernels: []string{"6.12.1-arch1-1"},
+		repos: map[string]repoInfo{
+			"core":  {URL: "https://geo.mirror.pkgbuild.com/core/os/x86_64"},
+			"extra": {URL: "https://geo.mirror.pkgbuild.com/extra/os/x86_64"},
 		},
 	}
 }
