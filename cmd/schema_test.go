@@ -90,7 +90,7 @@ func TestDemoReportMatchesTheSchema(t *testing.T) {
 		t.Skip("demo runs a whole sweep")
 	}
 	s := reportSchema(t)
-	r := runCLI(t, nil, "demo", "--hosts", "1", "--windows", "1", "-o", "json", "--time-scale", "0.05")
+	r := runCLI(t, nil, "demo", "--hosts", "1", "--windows", "1", "-o", "json", "--time-scale", "0.05", "--state-dir", t.TempDir())
 	if r.code != ExitOK {
 		t.Fatalf("demo exit %d, stderr:\n%s", r.code, r.stderr)
 	}
