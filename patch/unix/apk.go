@@ -10,7 +10,10 @@ import (
 // apkBackend drives apk (Alpine Linux). One per host and worker.
 type apkBackend struct{ host }
 
-var _ patch.Backend = (*apkBackend)(nil)
+var (
+	_ patch.Backend    = (*apkBackend)(nil)
+	_ patch.BootStater = (*apkBackend)(nil)
+)
 
 // RecoveryHint: apk fix reinstalls packages an interrupted apk left
 // half-installed.
@@ -74,4 +77,10 @@ func simpleRefresh(ctx context.Context, t transport.Transport, what, line string
 		return commandFailed(what, res)
 	}
 	return nil
+}
+
+// BootState: the boot id and, in the same command, every signal
+// RebootRequired reads.
+func (b *apkBackend) BootState(ctx context.Context, t transport.Transport) (patch.BootState, error) {
+	return b.fileBootState(ctx, t)
 }

@@ -69,24 +69,8 @@ func (b *aptBackend) RebootRequired(ctx context.Context, t transport.Transport) 
 	return b.fileRebootRequired(ctx, t)
 }
 
-// BootState reads the boot id and, in the same command, the signals
-// RebootRequired reads (apt has no others). With a readiness command of
-// its own the host may still change them before it is ready, so then only
-// the id is read.
+// BootState: the boot id and, in the same command, every signal
+// RebootRequired reads.
 func (b *aptBackend) BootState(ctx context.Context, t transport.Transport) (patch.BootState, error) {
-	if b.opts.ReadyCommand != DefaultReadyCommand {
-		id, err := b.BootID(ctx, t)
-		return patch.BootState{ID: id}, err
-	}
-	res, err := run(ctx, t, "boot id", CmdBootState)
-	if err != nil {
-		return patch.BootState{}, err
-	}
-	s := splitSections(string(res.Stdout))
-	id := firstLine(s[SectionBootID])
-	if _, complete := s[SectionEnd]; res.ExitCode != 0 || id == "" || !complete {
-		return patch.BootState{}, commandFailed("boot id", res)
-	}
-	reasons := parseRebootSignals(string(res.Stdout))
-	return patch.BootState{ID: id, Signals: true, RebootRequired: len(reasons) > 0, RebootReasons: reasons}, nil
+	return b.fileBootState(ctx, t)
 }

@@ -703,3 +703,24 @@ func TestAptBootStateOneCommand(t *testing.T) {
 		t.Fatalf("with a ready command: %+v, %v; want the id alone", st, err)
 	}
 }
+
+// Only backends whose every pending-reboot signal is a file read with the
+// boot id may skip the separate check: dnf/yum (needs-restarting) and
+// zypper (needs-rebooting) must not.
+func TestBootStaterOnlyWithFileSignals(t *testing.T) {
+	for _, tt := range []struct {
+		osr, managers string
+		want          bool
+	}{
+		{osDebian, "/usr/bin/apt-get", true},
+		{osAlpine, "/sbin/apk", true},
+		{osArch, "/usr/bin/pacman", true},
+		{osRocky, "/usr/bin/dnf", false},
+		{osOpenSUSE, "/usr/bin/zypper", false},
+	} {
+		b := detectWith(t, newFake(t), tt.osr, tt.managers, Options{})
+		if _, ok := b.(patch.BootStater); ok != tt.want {
+			t.Errorf("%s: reads reboot signals with the boot id: %v, want %v", b.Name(), ok, tt.want)
+		}
+	}
+}

@@ -249,3 +249,25 @@ func (h *host) Ready(ctx context.Context, t transport.Transport) error {
 	}
 	return nil
 }
+
+// fileBootState is patch.BootStater for a backend whose only signals are
+// the files fileRebootRequired reads: the boot id and those signals in one
+// command. With a readiness command of its own the host may still change
+// them before it is ready, so then only the id is read.
+func (h *host) fileBootState(ctx context.Context, t transport.Transport) (patch.BootState, error) {
+	if h.opts.ReadyCommand != DefaultReadyCommand {
+		id, err := h.BootID(ctx, t)
+		return patch.BootState{ID: id}, err
+	}
+	res, err := run(ctx, t, "boot id", CmdBootState)
+	if err != nil {
+		return patch.BootState{}, err
+	}
+	s := splitSections(string(res.Stdout))
+	id := firstLine(s[SectionBootID])
+	if _, complete := s[SectionEnd]; res.ExitCode != 0 || id == "" || !complete {
+		return patch.BootState{}, commandFailed("boot id", res)
+	}
+	reasons := parseRebootSignals(string(res.Stdout))
+	return patch.BootState{ID: id, Signals: true, RebootRequired: len(reasons) > 0, RebootReasons: reasons}, nil
+}

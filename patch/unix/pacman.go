@@ -17,7 +17,10 @@ import (
 // as a partial upgrade.
 type pacmanBackend struct{ host }
 
-var _ patch.Backend = (*pacmanBackend)(nil)
+var (
+	_ patch.Backend    = (*pacmanBackend)(nil)
+	_ patch.BootStater = (*pacmanBackend)(nil)
+)
 
 // pacmanPartialRefused is the error of every update of a refused partial
 // install.
@@ -106,4 +109,10 @@ func coversAll(chosen, pending []patch.Update) bool {
 // is the signal.
 func (b *pacmanBackend) RebootRequired(ctx context.Context, t transport.Transport) (bool, []string, error) {
 	return b.fileRebootRequired(ctx, t)
+}
+
+// BootState: the boot id and, in the same command, every signal
+// RebootRequired reads.
+func (b *pacmanBackend) BootState(ctx context.Context, t transport.Transport) (patch.BootState, error) {
+	return b.fileBootState(ctx, t)
 }
