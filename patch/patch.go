@@ -207,3 +207,16 @@ type BootState struct {
 type BootStater interface {
 	BootState(ctx context.Context, t transport.Transport) (BootState, error)
 }
+
+// BootIDRebooter is implemented by backends that can issue the reboot on
+// condition that the host still runs a given boot, in one command: the
+// boot id read before a reboot then costs no round trip of its own when the
+// caller already knows it. RebootIfBoot returns an error wrapping
+// ErrBootChanged when the host runs another boot (nothing was scheduled);
+// otherwise what Reboot returns for the same outcome.
+type BootIDRebooter interface {
+	RebootIfBoot(ctx context.Context, t transport.Transport, bootID string) error
+}
+
+// ErrBootChanged: RebootIfBoot found another boot than the one named.
+var ErrBootChanged = errors.New("the host runs another boot than expected")

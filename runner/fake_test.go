@@ -78,9 +78,13 @@ type fakeHost struct {
 	cancelErr     error         // CancelReboot fails with this
 	rebootHang    bool          // Reboot schedules the reboot, then blocks until its ctx ends
 	rebootIssued  chan struct{} // closed at the first Reboot
-	bootState     bool          // the backend reads boot id and reboot signals in one command (patch.BootStater)
-	execResult    transport.Result
-	execErr       error
+	// bootState: the backend reads boot id and reboot signals in one
+	// command (patch.BootStater) and reboots on condition of a boot id
+	// (patch.BootIDRebooter).
+	bootState  bool
+	staleFacts bool // Facts reports a boot id the host no longer runs
+	execResult transport.Result
+	execErr    error
 	// Remote commands the backend runs over the transport (so the runner's
 	// transport decorator sees them), answered from runs, else execResult.
 	runs         map[string]transport.Result
@@ -103,6 +107,7 @@ type fakeHost struct {
 	readyLeft      int
 	rebootReq      bool
 	rebootChecks   int // RebootRequired calls
+	bootIDReads    int // BootID and BootState calls
 	dials          int
 	installs       int
 	fullInstalls   []bool // the mode of each Install call
@@ -263,6 +268,7 @@ func (b fakeStater) BootState(ctx context.Context, t transport.Transport) (patch
 	defer b.f.track()()
 	var st patch.BootState
 	err := b.call(t, func() error {
+		b.h.bootIDReads++
 		st = patch.BootState{ID: bootID(b.h.name, b.h.boot), Signals: true, RebootRequired: b.h.rebootReq}
 		if b.h.rebootReq {
 			st.RebootReasons = []string{"fake-flag"}
@@ -270,6 +276,21 @@ func (b fakeStater) BootState(ctx context.Context, t transport.Transport) (patch
 		return nil
 	})
 	return st, err
+}
+
+func (b fakeStater) RebootIfBoot(ctx context.Context, t transport.Transport, id string) error {
+	var changed bool
+	err := b.call(t, func() error {
+		changed = id != bootID(b.h.name, b.h.boot)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if changed {
+		return fmt.Errorf("reboot: %w", patch.ErrBootChanged)
+	}
+	return b.Reboot(ctx, t)
 }
 
 // fakeTransport is one connection. It dies (ErrConnLost) when its host
@@ -388,6 +409,9 @@ func (b *fakeBackend) Facts(ctx context.Context, t transport.Transport) (patch.F
 			Arch: "x86_64", Uptime: 90 * time.Minute, Addresses: []string{"192.0.2.7/24"}}
 		if b.h.rebootReq {
 			f.RebootReasons = []string{"fake-flag"}
+		}
+		if b.h.staleFacts {
+			f.BootID = "stale-boot"
 		}
 		return nil
 	})
@@ -532,6 +556,7 @@ func (b *fakeBackend) BootID(ctx context.Context, t transport.Transport) (string
 	defer b.f.track()()
 	var id string
 	err := b.call(t, func() error {
+		b.h.bootIDReads++
 		id = bootID(b.h.name, b.h.boot)
 		return nil
 	})

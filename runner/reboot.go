@@ -51,19 +51,19 @@ func stillRequires(reboots int) string {
 func (h *hostRun) rebootOnce(ctx context.Context) bool {
 	h.bootBefore = "" // until read below: a checkpoint with the last reboot's id would mislead a resume
 	h.enter(report.PhaseRebooting)
-	before, err := h.bootIDBeforeReboot(ctx)
-	if err != nil {
-		h.fail(ctx, "read boot id before reboot", err)
-		return false
+	before, err, issued := h.rebootIfBoot(ctx)
+	if !issued {
+		before, err = h.bootIDBeforeReboot(ctx)
+		if err != nil {
+			h.fail(ctx, "read boot id before reboot", err)
+			return false
+		}
+		h.setBootBefore(before)
+		h.journalCheckpoint() // durable before the reboot command: a resume compares boot ids
+		err = h.step(ctx, "reboot", min(h.r.cfg.StepTimeout, h.rebootTimeout()), func(c context.Context) error {
+			return h.be.Reboot(c, h.t)
+		})
 	}
-	if h.res.BootIDBefore == "" {
-		h.res.BootIDBefore = before
-	}
-	h.bootBefore, h.rebootAt = before, h.r.deps.Now()
-	h.journalCheckpoint() // durable before the reboot command: a resume compares boot ids
-	err = h.step(ctx, "reboot", min(h.r.cfg.StepTimeout, h.rebootTimeout()), func(c context.Context) error {
-		return h.be.Reboot(c, h.t)
-	})
 	// A lost connection or a reboot command that hung mean the reboot may be
 	// under way; the boot id decides. Anything else means it never started.
 	if err != nil && ctx.Err() != nil {
@@ -82,6 +82,45 @@ func (h *hostRun) rebootOnce(ctx context.Context) bool {
 		h.closeTransport()
 	}
 	return h.waitBack(ctx, before, watch)
+}
+
+func (h *hostRun) setBootBefore(before string) {
+	if h.res.BootIDBefore == "" {
+		h.res.BootIDBefore = before
+	}
+	h.bootBefore, h.rebootAt = before, h.r.deps.Now()
+}
+
+// rebootIfBoot spares the boot id read before a reboot when the backend
+// can check the boot in the reboot command itself (patch.BootIDRebooter):
+// the id last seen (facts, or the last reboot's new boot) is made durable
+// and the reboot issued on condition that the host still runs that boot.
+// Only where the lease was just renewed over the host's connection: that
+// command proved the connection alive, so a connection lost now means the
+// reboot is under way, as after a boot id read. issued false means it did
+// not try, or the boot had changed and nothing was scheduled: the caller
+// reads the id and reboots the usual way.
+func (h *hostRun) rebootIfBoot(ctx context.Context) (before string, err error, issued bool) {
+	br, ok := h.be.(patch.BootIDRebooter)
+	known := h.res.BootIDAfter
+	if known == "" {
+		known = h.facts.BootID
+	}
+	if !ok || known == "" || h.t == nil || h.lease == nil {
+		return "", nil, false
+	}
+	first := h.res.BootIDBefore
+	h.setBootBefore(known)
+	h.journalCheckpoint() // durable before the reboot command: a resume compares boot ids
+	err = h.step(ctx, "reboot", min(h.r.cfg.StepTimeout, h.rebootTimeout()), func(c context.Context) error {
+		return br.RebootIfBoot(c, h.t, known)
+	})
+	if err != nil && ctx.Err() == nil && errors.Is(err, patch.ErrBootChanged) {
+		h.logf(err, "the host runs another boot than last seen; reading its boot id")
+		h.bootBefore, h.res.BootIDBefore = "", first
+		return "", nil, false
+	}
+	return known, err, true
 }
 
 // bootIDBeforeReboot reads the boot id over the host's open transport; the

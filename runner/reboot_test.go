@@ -423,3 +423,39 @@ func TestRebootSignalsReadWithBootID(t *testing.T) {
 		}
 	}
 }
+
+// With a lease just renewed over the host's connection, a backend that
+// reboots on condition of a boot id (patch.BootIDRebooter) is given the id
+// last seen, and the boot id read before the reboot is spared. If the host
+// no longer runs that boot, nothing is scheduled and the id is read the
+// usual way: the host is still rebooted once, proven by a new boot id.
+func TestRebootIfBootSparesTheBootIDRead(t *testing.T) {
+	for _, stale := range []bool{false, true} {
+		reads := map[bool]int{}
+		for _, stater := range []bool{false, true} {
+			synctest.Test(t, func(t *testing.T) {
+				h := &fakeHost{name: "h", bootState: stater, staleFacts: stale,
+					pending: []patch.Update{upd("kernel", true, true)}}
+				f := newFleet(t, h)
+				plan := leasedPlan(report.CmdPatch, f)
+				plan.MaxRounds = 1
+				rep, rec := runPlan(t, context.Background(), plan, f, nil)
+				checkEvents(t, rep, rec)
+				r := rep.Hosts[0]
+				if r.Status != report.StatusOK || !r.Rebooted || r.BootIDBefore != "h-boot-0" || r.BootIDAfter != "h-boot-1" || f.host("h").reboots != 1 {
+					t.Fatalf("stale %v stater %v: status %s rebooted %v (%d times) boot %q → %q; error %q",
+						stale, stater, r.Status, r.Rebooted, f.host("h").reboots, r.BootIDBefore, r.BootIDAfter, r.Error)
+				}
+				reads[stater] = f.host("h").bootIDReads
+			})
+		}
+		want := reads[false] - 1
+		if stale {
+			want = reads[false]
+		}
+		if reads[true] != want {
+			t.Errorf("stale facts %v: %d boot id reads with the conditional reboot, %d without; want %d",
+				stale, reads[true], reads[false], want)
+		}
+	}
+}

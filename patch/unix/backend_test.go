@@ -724,3 +724,40 @@ func TestBootStaterOnlyWithFileSignals(t *testing.T) {
 		}
 	}
 }
+
+// RebootIfBoot checks the boot id and schedules the reboot in one command:
+// another boot schedules nothing and says so; a lost connection is "maybe
+// started", as for Reboot.
+func TestRebootIfBoot(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		answer step
+		want   error
+	}{
+		{"same boot", ok(""), nil},
+		{"another boot", exit(exitBootChanged, "", ""), patch.ErrBootChanged},
+		{"lost while the reboot starts", fail(transport.ErrConnLost), nil},
+		{"systemd-run failed", exit(1, "", "Failed to start transient timer unit"), patch.ErrCommandFailed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{}).(patch.BootIDRebooter)
+			prefix := `test "$(` + CmdBootID + `)" = 0b5f-aa || exit 97; systemd-run --on-active=200ms --unit=` + RebootUnitPrefix
+			f.prefix[prefix] = tt.answer
+			err := b.RebootIfBoot(ctx, f, "0b5f-aa")
+			if (tt.want == nil) != (err == nil) || (tt.want != nil && !errors.Is(err, tt.want)) {
+				t.Fatalf("RebootIfBoot = %v, want %v", err, tt.want)
+			}
+			if n := f.count(f.sent[len(f.sent)-1]); !strings.HasPrefix(f.sent[len(f.sent)-1], prefix) || n != 1 {
+				t.Errorf("sent %q", f.sent)
+			}
+		})
+	}
+	f := newFake(t)
+	b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{}).(patch.BootIDRebooter)
+	f.prefix[`test "$(`+CmdBootID+`)" = 'x'\''; reboot' || exit 97`] = exit(exitBootChanged, "", "")
+	if err := b.RebootIfBoot(ctx, f, "x'; reboot"); !errors.Is(err, patch.ErrBootChanged) {
+		t.Fatalf("a boot id with shell syntax must stay quoted: %v", err)
+	}
+}

@@ -181,6 +181,12 @@ func (h *host) rebootLine(now time.Time) string {
 // means "maybe started": the caller confirms by a changed boot id.
 func (h *host) Reboot(ctx context.Context, t transport.Transport) error {
 	res, err := t.Run(ctx, transport.Command{Line: h.rebootLine(time.Now())})
+	return rebootOutcome(res, err)
+}
+
+// rebootOutcome is what a reboot command's result means: a lost connection
+// or EOF means "maybe started".
+func rebootOutcome(res transport.Result, err error) error {
 	switch {
 	case err == nil && res.ExitCode == 0:
 		return nil
@@ -190,6 +196,25 @@ func (h *host) Reboot(ctx context.Context, t transport.Transport) error {
 		return nil
 	}
 	return fmt.Errorf("reboot: %w", err)
+}
+
+// exitBootChanged is CmdRebootIfBoot's exit status when the boot differs.
+const exitBootChanged = 97
+
+// CmdRebootIfBoot runs reboot (a reboot command line) only if the running
+// boot's id is id; otherwise it exits exitBootChanged.
+func CmdRebootIfBoot(id, reboot string) string {
+	return `test "$(` + CmdBootID + `)" = ` + shQuote(id) + " || exit " + strconv.Itoa(exitBootChanged) + "; " + reboot
+}
+
+// RebootIfBoot is Reboot on condition that the host still runs boot id,
+// checked by the same command.
+func (h *host) RebootIfBoot(ctx context.Context, t transport.Transport, id string) error {
+	res, err := t.Run(ctx, transport.Command{Line: CmdRebootIfBoot(id, h.rebootLine(time.Now()))})
+	if err == nil && res.ExitCode == exitBootChanged {
+		return fmt.Errorf("reboot: %w (not %s)", patch.ErrBootChanged, id)
+	}
+	return rebootOutcome(res, err)
 }
 
 // CancelReboot stops the transient unit's timer of the reboot Reboot
