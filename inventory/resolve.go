@@ -125,6 +125,9 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 	h.RebootTimeout = v.duration(keyRebootTimeout)
 	h.RebootDelay = v.duration(keyRebootDelay)
 	h.ReadyCommand = v.text(keyReadyCommand, "")
+	h.PreCmd = v.text(keyPreCmd, "")
+	h.HealthCmd = v.text(keyHealthCmd, "")
+	h.PostCmd = v.text(keyPostCmd, "")
 	h.Password = r.password(v)
 
 	// SSH settings are checked only for SSH hosts: defaults often carry an

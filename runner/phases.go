@@ -51,6 +51,9 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		h.dryRun()
 		return
 	}
+	if (len(h.selected) > 0 || h.needsReboot()) && !h.preHooks(ctx) {
+		return
+	}
 	if len(h.selected) > 0 {
 		if !h.checkpoint(ctx, report.PhaseInstalling) || !h.install(ctx, h.selected) {
 			return
@@ -60,7 +63,7 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		h.awaitBatch()
 		return
 	}
-	h.finishPatched()
+	h.finishPatched(ctx)
 }
 
 // awaitBatch parks the host until its reboot batch. It holds no connection
@@ -200,6 +203,9 @@ func (h *hostRun) dryRun() {
 		for _, u := range h.selected {
 			h.res.WouldReboot = h.res.WouldReboot || u.RebootRequired
 		}
+	}
+	if len(h.selected) > 0 || h.res.WouldReboot {
+		h.res.WouldRun = h.wouldRun()
 	}
 	h.ok()
 }
