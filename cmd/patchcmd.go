@@ -16,6 +16,7 @@ type patchOptions struct {
 	common commonOptions
 	reboot rebootOptions
 	lock   lockOptions
+	steps  stepsOptions
 	selectionOptions
 	saved        planOptions
 	rebootPolicy string
@@ -67,6 +68,7 @@ func (o *patchOptions) addFlags(c *cobra.Command) {
 	o.common.addFlags(c)
 	o.reboot.addFlags(c)
 	o.lock.addFlags(c)
+	o.steps.addFlags(c)
 	f := c.Flags()
 	o.selectionOptions.addFlags(c, "install")
 	o.saved.addFlags(c)
@@ -85,6 +87,9 @@ func (o *patchOptions) plan() (runner.Plan, error) {
 		return p, err
 	}
 	o.lock.apply(&p)
+	if err := o.steps.apply(&p); err != nil {
+		return p, err
+	}
 	if o.maxRounds < 1 {
 		return p, fmt.Errorf("--max-rounds %d: must be at least 1", o.maxRounds)
 	}

@@ -312,6 +312,9 @@ func writePending(w io.Writer, r report.Report) {
 			}
 			fmt.Fprintln(w, termtext.Line(line))
 		}
+		for _, step := range h.WouldRun {
+			fmt.Fprintln(w, termtext.Line("  would run "+step))
+		}
 	}
 }
 
