@@ -23,6 +23,7 @@ type eventLine struct {
 	Phase  string    `json:"phase,omitempty"`
 	Status string    `json:"status,omitempty"`
 	Batch  int       `json:"batch,omitempty"`
+	Wave   int       `json:"wave,omitempty"`
 	Detail string    `json:"detail,omitempty"`
 	Error  string    `json:"error,omitempty"`
 	Output string    `json:"output,omitempty"` // tail of a failed command's or an install's output
@@ -54,6 +55,12 @@ func eventName(k runner.EventKind) string {
 		return "run.interrupt"
 	case runner.EventLock:
 		return "host.lock"
+	case runner.EventWaveStart:
+		return "wave.start"
+	case runner.EventWaveEnd:
+		return "wave.end"
+	case runner.EventWindowClosed:
+		return "run.window-closed"
 	}
 	return "unknown"
 }
@@ -183,7 +190,7 @@ func (e *eventsObserver) write(l eventLine) {
 // lineOf is ev as a line of the --events stream (and of the journal).
 func lineOf(ev runner.Event) eventLine {
 	l := eventLine{Time: ev.Time, Event: eventName(ev.Kind), Host: ev.Host, Phase: string(ev.Phase),
-		Status: string(ev.Status), Batch: ev.Batch, Detail: ev.Detail, Output: ev.Output}
+		Status: string(ev.Status), Batch: ev.Batch, Wave: ev.Wave, Detail: ev.Detail, Output: ev.Output}
 	if l.Time.IsZero() {
 		l.Time = time.Now()
 	}

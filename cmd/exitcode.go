@@ -15,14 +15,14 @@ const (
 	ExitCantStart        = 1
 	ExitHostsFailed      = 2
 	ExitHalted           = 3
+	ExitWindowClosed     = 4
 	ExitResultNotWritten = 5
 	ExitInterrupted      = 130
 )
 
 // exitCodes is the table of exit codes, in the order that decides when
 // several apply: the first that applies wins (without the result nothing
-// else can be read). 4 is kept for a maintenance window that closes
-// before the run ends.
+// else can be read).
 func exitCodes() []struct {
 	code    int
 	meaning string
@@ -34,6 +34,7 @@ func exitCodes() []struct {
 		{ExitResultNotWritten, "the run finished but its result could not be written: stdout, the --events file or the --save-plan file"},
 		{ExitInterrupted, "interrupted by SIGINT (Ctrl-C), SIGTERM or SIGHUP"},
 		{ExitHalted, "halted: the failure budget was spent; hosts not yet rebooted are skipped"},
+		{ExitWindowClosed, "stopped at the maintenance window's end (--window-end): some hosts were not patched; they are skipped"},
 		{ExitHostsFailed, "the run finished; one or more hosts failed or were unreachable"},
 		{ExitCantStart, "the run could not start: bad flags, inventory or config; no host was contacted"},
 		{ExitOK, "every host is fine, or there was nothing to do (an empty --shard)"},
@@ -53,9 +54,10 @@ func exitCodeHelp() string {
 // The outcomes of a run that finished but was not all fine. Commands return
 // them (alone or joined with a resultError) and exitCode maps them.
 var (
-	errHostsFailed = errors.New("one or more hosts failed or were unreachable")
-	errHalted      = errors.New("halted: the failure budget was spent")
-	errInterrupted = errors.New("interrupted")
+	errHostsFailed  = errors.New("one or more hosts failed or were unreachable")
+	errHalted       = errors.New("halted: the failure budget was spent")
+	errInterrupted  = errors.New("interrupted")
+	errWindowClosed = errors.New("the maintenance window closed")
 )
 
 // resultError is a failure to write the run's result: stdout, the
@@ -76,6 +78,8 @@ func exitCode(err error) int {
 		return ExitInterrupted
 	case errors.Is(err, errHalted):
 		return ExitHalted
+	case errors.Is(err, errWindowClosed):
+		return ExitWindowClosed
 	case errors.Is(err, errHostsFailed):
 		return ExitHostsFailed
 	}
@@ -91,6 +95,8 @@ func outcome(r report.Report) error {
 		return errInterrupted
 	case r.Halted:
 		return errHalted
+	case r.WindowClosed:
+		return errWindowClosed
 	}
 	for _, h := range r.Hosts {
 		if h.Status == report.StatusFailed || h.Status == report.StatusUnreachable {
@@ -115,7 +121,7 @@ func errorLines(err error) []string {
 		return lines
 	}
 	switch err {
-	case errHostsFailed, errHalted, errInterrupted:
+	case errHostsFailed, errHalted, errInterrupted, errWindowClosed:
 		return nil
 	}
 	return []string{err.Error()}

@@ -29,6 +29,9 @@ func TestExitCodeOfEveryOutcome(t *testing.T) {
 		{"one unreachable", outcome(report.Report{Hosts: hosts(report.StatusUnreachable, report.StatusOK)}), ExitHostsFailed},
 		{"halted beats failed", outcome(report.Report{Halted: true, Hosts: hosts(report.StatusFailed, report.StatusSkipped)}), ExitHalted},
 		{"interrupted beats halted", outcome(report.Report{Interrupted: true, Halted: true, Hosts: hosts(report.StatusFailed)}), ExitInterrupted},
+		{"window closed", outcome(report.Report{WindowClosed: true, Hosts: hosts(report.StatusOK, report.StatusSkipped)}), ExitWindowClosed},
+		{"window closed beats failed", outcome(report.Report{WindowClosed: true, Hosts: hosts(report.StatusFailed, report.StatusSkipped)}), ExitWindowClosed},
+		{"halted beats window closed", outcome(report.Report{Halted: true, WindowClosed: true, Hosts: hosts(report.StatusFailed)}), ExitHalted},
 		{"a bad flag or inventory", errors.New("--forks 0: must be at least 1"), ExitCantStart},
 		{"result not written", writeFailed, ExitResultNotWritten},
 		{"result not written beats interrupted", errors.Join(writeFailed, errInterrupted), ExitResultNotWritten},
@@ -56,7 +59,7 @@ func TestErrorLinesSkipOutcomes(t *testing.T) {
 // --help explains every exit code, from the one table.
 func TestHelpListsEveryExitCode(t *testing.T) {
 	r := runCLI(t, nil, "--help")
-	for _, c := range []int{ExitOK, ExitCantStart, ExitHostsFailed, ExitHalted, ExitResultNotWritten, ExitInterrupted} {
+	for _, c := range []int{ExitOK, ExitCantStart, ExitHostsFailed, ExitHalted, ExitWindowClosed, ExitResultNotWritten, ExitInterrupted} {
 		if !strings.Contains(r.stdout, fmt.Sprintf("\n  %-3d  ", c)) {
 			t.Errorf("--help does not explain exit code %d:\n%s", c, r.stdout)
 		}

@@ -39,7 +39,11 @@ func (a *app) newObserver(o *commonOptions, plan runner.Plan, inputs []runInput,
 	var inner observer = &lineObserver{log: log, total: todo, busy: newInflight()}
 	every := lineProgressEvery
 	if a.stderrIsTerminal() && !o.noProgress {
-		inner = newBarObserver(a.streams.Err, log, o.verbose, todo, plan.Command)
+		b := newBarObserver(a.streams.Err, log, o.verbose, todo, plan.Command)
+		if plan.Rolling || len(plan.Waves) > 0 {
+			b.oneStage()
+		}
+		inner = b
 		every = barRefreshEvery
 	}
 	if o.events != "" {
@@ -216,8 +220,14 @@ func logEvent(log *slog.Logger, e runner.Event) {
 		}
 		log.Debug(name, attrs...)
 	case runner.EventBatch:
-		log.Info(name, "batch", e.Batch, "hosts", e.Detail)
-	case runner.EventHalt, runner.EventInterrupt:
+		if e.Wave > 0 {
+			log.Info(name, "batch", e.Batch, "wave", e.Wave, "hosts", e.Detail)
+		} else {
+			log.Info(name, "batch", e.Batch, "hosts", e.Detail)
+		}
+	case runner.EventWaveStart, runner.EventWaveEnd:
+		log.Info(name, "wave", e.Wave, "detail", e.Detail)
+	case runner.EventHalt, runner.EventInterrupt, runner.EventWindowClosed:
 		log.Warn(name, "detail", e.Detail)
 	case runner.EventLock:
 		log.Warn(name, append(attrs, "detail", e.Detail)...)
@@ -240,6 +250,16 @@ type barObserver struct {
 	poolDone map[string]bool // hosts that left the connect/scan/install stage
 	waiting  int             // hosts that entered awaiting-batch
 	busy     *inflight       // hosts in flight, shown in the description
+	// rollout: one bar counts hosts to their end (rolling batches and
+	// waves interleave installs and reboots, so there are no two stages).
+	rollout bool
+}
+
+// oneStage makes the bar count every host to its end in one stage.
+func (b *barObserver) oneStage() {
+	b.rollout = true
+	b.stage = "rollout"
+	b.bar.Describe(b.describe())
 }
 
 func newBarObserver(w io.Writer, log *slog.Logger, verbose bool, hosts int, command report.Command) *barObserver {
@@ -313,7 +333,7 @@ func (b *barObserver) Event(e runner.Event) {
 	}
 	switch e.Kind {
 	case runner.EventPhase:
-		if e.Phase == report.PhaseAwaitBatch && !b.poolDone[e.Host] {
+		if e.Phase == report.PhaseAwaitBatch && !b.rollout && !b.poolDone[e.Host] {
 			b.poolDone[e.Host] = true
 			b.waiting++
 			b.advance(false)
@@ -329,15 +349,25 @@ func (b *barObserver) Event(e runner.Event) {
 			}
 			b.above(msg)
 		}
-		if b.stage == "reboot" || !b.poolDone[e.Host] {
+		if b.rollout || b.stage == "reboot" || !b.poolDone[e.Host] {
 			b.poolDone[e.Host] = true
 			b.advance(failed)
 		}
 	case runner.EventBatch:
+		if b.rollout {
+			b.above(fmt.Sprintf("→ batch %d: %s", e.Batch, e.Detail))
+			break
+		}
 		if b.stage != "reboot" {
 			b.startStage("reboot", b.waiting)
 		}
 		b.above(fmt.Sprintf("→ reboot batch %d: %s", e.Batch, e.Detail))
+	case runner.EventWaveStart:
+		b.above(fmt.Sprintf("▶ wave %d: %s", e.Wave, e.Detail))
+	case runner.EventWaveEnd:
+		b.above(fmt.Sprintf("✓ wave %d ended: %s", e.Wave, e.Detail))
+	case runner.EventWindowClosed:
+		b.above("■ window closed: " + e.Detail)
 	case runner.EventHalt:
 		b.above("■ halted: " + e.Detail)
 	case runner.EventInterrupt:

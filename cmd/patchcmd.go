@@ -13,10 +13,11 @@ import (
 
 // patchOptions are `patch`'s own flags.
 type patchOptions struct {
-	common commonOptions
-	reboot rebootOptions
-	lock   lockOptions
-	steps  stepsOptions
+	common  commonOptions
+	reboot  rebootOptions
+	lock    lockOptions
+	rollout rolloutOptions
+	steps   stepsOptions
 	selectionOptions
 	saved        planOptions
 	rebootPolicy string
@@ -35,9 +36,16 @@ new boot id and passes its readiness probe before the next batch starts. Once
 more hosts than --max-failures have failed, no new batch starts (exit 3).
 
 Batches (and a canary ramp like --batch 1,10%,25%) pace the reboots: every
-selected host installs its updates first, in parallel (--forks). To try
-updates on a canary before the rest of the fleet installs them, run patch on
-the canary first (-l canary), then on the rest (-l 'all,!canary').`,
+selected host installs its updates first, in parallel (--forks). With
+--rolling each batch instead runs the whole lifecycle (install, reboot if
+needed, verify) and the next batch starts only once it has ended and the
+budgets allow: the first host of --batch 1,10%,25% is patched and verified
+before any other host installs anything.
+
+--waves db,web orders groups: every db host ends before any web host starts;
+hosts in no wave go last. --window-end 05:30 stops starting new hosts,
+batches and waves at 05:30; hosts in flight finish, the rest are skipped
+(exit 4).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.saved.check(c); err != nil {
@@ -49,6 +57,9 @@ the canary first (-l canary), then on the rest (-l 'all,!canary').`,
 			}
 			hosts, err := a.hostsFor(&o.common)
 			if err != nil {
+				return err
+			}
+			if err := o.rollout.apply(&plan, o.common.inventoryHosts, time.Now(), a.streams.Err); err != nil {
 				return err
 			}
 			if o.saved.path != "" {
@@ -68,6 +79,7 @@ func (o *patchOptions) addFlags(c *cobra.Command) {
 	o.common.addFlags(c)
 	o.reboot.addFlags(c)
 	o.lock.addFlags(c)
+	o.rollout.addFlags(c, true)
 	o.steps.addFlags(c)
 	f := c.Flags()
 	o.selectionOptions.addFlags(c, "install")

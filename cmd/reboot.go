@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/patchrun/patchrun/report"
@@ -11,6 +13,7 @@ func (a *app) newRebootCmd() *cobra.Command {
 	var o commonOptions
 	var r rebootOptions
 	var l lockOptions
+	var ro rolloutOptions
 	var onlyIfRequired bool
 	c := &cobra.Command{
 		Use:   "reboot -i FILE [-l PATTERN]",
@@ -29,12 +32,16 @@ func (a *app) newRebootCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := ro.apply(&plan, o.inventoryHosts, time.Now(), a.streams.Err); err != nil {
+				return err
+			}
 			return a.runFleet(c.Context(), &o, plan, hosts)
 		},
 	}
 	o.addFlags(c)
 	r.addFlags(c)
 	l.addFlags(c)
+	ro.addFlags(c, false)
 	c.Flags().BoolVar(&onlyIfRequired, "only-if-required", false, "reboot only hosts with a pending-reboot signal")
 	return c
 }

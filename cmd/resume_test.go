@@ -58,6 +58,7 @@ type eventRecord struct {
 	Host  string `json:"host"`
 	Phase string `json:"phase"`
 	Batch int    `json:"batch"`
+	Wave  int    `json:"wave"`
 }
 
 func seen(events string, match func(eventRecord) bool) bool {

@@ -78,6 +78,10 @@ type Report struct {
 	// HaltUnreachable) when Halted is set.
 	HaltedBy    string `json:"halted_by,omitempty"`
 	Interrupted bool   `json:"interrupted,omitempty"` // Ctrl-C or a termination signal
+	// WindowClosed says the maintenance window (--window-end) closed
+	// before every host had started: those hosts are skipped with
+	// ErrorKind "window-closed".
+	WindowClosed bool `json:"window_closed,omitempty"`
 	// JournalError is the first failure to write the run journal: the
 	// journal is incomplete from there (a resume cannot trust it). Empty
 	// when the journal is whole or the run is not recorded.
@@ -123,8 +127,10 @@ type HostResult struct {
 	RebootReasons  []string `json:"reboot_reasons,omitempty"`
 	Rebooted       bool     `json:"rebooted"`
 	RebootBatch    int      `json:"reboot_batch,omitempty"`
-	BootIDBefore   string   `json:"boot_id_before,omitempty"`
-	BootIDAfter    string   `json:"boot_id_after,omitempty"`
+	// Wave is the host's wave (1-based) when the run had waves.
+	Wave         int    `json:"wave,omitempty"`
+	BootIDBefore string `json:"boot_id_before,omitempty"`
+	BootIDAfter  string `json:"boot_id_after,omitempty"`
 	// RebootCancel says, for a run aborted after this host's reboot was
 	// scheduled but before it was seen to happen, what became of it (see
 	// the RebootCancel* values); Error says why.

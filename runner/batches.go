@@ -3,49 +3,35 @@ package runner
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 )
 
-// rebootInBatches reboots waiting hosts batch by batch, in inventory order.
-// A batch starts only when the previous one is fully done, the run has not
-// been interrupted, and no budget is spent.
-func (r *run) rebootInBatches(ctx context.Context, waiting []*hostRun) {
-	first, candidates := r.batchesSoFar(len(waiting))
-	for start, batch := 0, first; start < len(waiting); batch++ {
-		size := r.cfg.Batches.Size(batch, candidates)
-		rest := waiting[start:]
-		if r.stopping(ctx) {
-			for _, h := range rest {
-				h.skip(h.rebootNotStarted("interrupted: reboot not started"))
-			}
+// rebootInBatches reboots a wave's waiting hosts batch by batch, in
+// order. A batch starts only when the previous one is fully done and the
+// run may go on (mayStart). Batch numbers are the run's; sizes count the
+// wave's hosts that need a reboot.
+func (r *run) rebootInBatches(ctx context.Context, w wave, waiting []*hostRun) {
+	candidates := len(waiting)
+	for _, h := range w.hosts {
+		if h.ended && h.res.RebootBatch > 0 { // rebooted in an earlier run this one resumes
+			candidates++
+		}
+	}
+	for rest := waiting; len(rest) > 0; {
+		if !r.mayStart(ctx, fmt.Sprintf("batch %d", r.batch+1), w.num) {
 			return
 		}
-		if by, why := r.budgetSpent(); by != "" {
-			r.halted, r.haltedBy = true, by
-			r.ev.emit(Event{Kind: EventHalt, Batch: batch,
-				Detail: fmt.Sprintf("%s; %d hosts will not be rebooted", why, len(rest))})
-			for _, h := range rest {
-				h.skip(h.rebootNotStarted("reboot skipped: " + why))
-			}
-			return
-		}
-
-		hosts := rest[:min(size, len(rest))]
-		start += len(hosts)
-		names := make([]string, len(hosts))
-		for i, h := range hosts {
-			names[i] = h.host.Name
-		}
-		r.ev.emit(Event{Kind: EventBatch, Batch: batch, Detail: strings.Join(names, ", ")})
+		r.batch++
+		batch := r.batch
+		hosts := rest[:min(r.cfg.Batches.Size(batch, candidates), len(rest))]
+		rest = rest[len(hosts):]
+		r.ev.emit(Event{Kind: EventBatch, Batch: batch, Wave: w.num, Detail: hostNames(hosts)})
 		var wg sync.WaitGroup
 		for _, h := range hosts {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				defer h.recoverPanic()
 				h.rebootCycle(ctx, batch)
-			}()
+			})
 		}
 		wg.Wait()
 	}

@@ -51,6 +51,7 @@ func (h *hostRun) journalCheckpoint() {
 		Phase:        phase,
 		Round:        round,
 		Batch:        h.res.RebootBatch,
+		Wave:         h.res.Wave,
 		Selected:     h.selected,
 		Installed:    installed,
 		BootIDBefore: h.bootBefore,

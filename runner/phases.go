@@ -51,7 +51,9 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		h.dryRun()
 		return
 	}
-	if (len(h.selected) > 0 || h.needsReboot()) && !h.preHooks(ctx) {
+	// A host that is to change starts here: not after the window closed,
+	// and only once its pre hooks passed.
+	if (len(h.selected) > 0 || h.needsReboot()) && !(h.installAllowed() && h.preHooks(ctx)) {
 		return
 	}
 	if len(h.selected) > 0 {

@@ -5,14 +5,16 @@ import (
 	"sync"
 )
 
-// pool runs the per-host phases on cfg.Forks workers, in inventory order, and
-// returns the hosts that wait for a reboot batch (inventory order, holding
-// no connection). When the run stops, hosts not yet handed to a
-// worker end skipped.
-func (r *run) pool(ctx context.Context) []*hostRun {
+// pool runs the per-host phases of hosts on cfg.Forks workers, in order,
+// and returns the hosts that wait for a reboot batch (in order, holding no
+// connection). With batch > 0 (a rolling batch) a host that needs a reboot
+// is rebooted in that batch at once, and none is returned. When the run
+// stops or the maintenance window closes, hosts not yet handed to a worker
+// end skipped.
+func (r *run) pool(ctx context.Context, hosts []*hostRun, batch int) []*hostRun {
 	jobs := make(chan *hostRun)
-	var wg sync.WaitGroup
-	for range min(r.cfg.Forks, len(r.hosts)) {
+	var wg, reboots sync.WaitGroup
+	for range min(r.cfg.Forks, len(hosts)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -27,21 +29,31 @@ func (r *run) pool(ctx context.Context) []*hostRun {
 					defer h.recoverPanic()
 					r.startHost(ctx, h)
 				}()
+				if batch > 0 && !h.ended {
+					reboots.Go(func() {
+						defer h.recoverPanic()
+						h.rebootCycle(ctx, batch)
+					})
+				}
 			}
 		}()
 	}
 
 	next := 0
+	windowShut := false
 dispatch:
-	for ; next < len(r.hosts); next++ {
-		if r.hosts[next].ended { // ended in an earlier run that this one resumes
+	for ; next < len(hosts); next++ {
+		if hosts[next].ended { // ended in an earlier run that this one resumes
 			continue
 		}
 		if r.stopping(ctx) {
 			break
 		}
+		if windowShut = r.windowClosed(); windowShut {
+			break
+		}
 		select {
-		case jobs <- r.hosts[next]:
+		case jobs <- hosts[next]:
 		case <-r.stop:
 			break dispatch
 		case <-ctx.Done():
@@ -50,20 +62,16 @@ dispatch:
 	}
 	close(jobs)
 	wg.Wait()
-	if next < len(r.hosts) {
-		r.stopping(ctx) // marks the run interrupted
-		for _, h := range r.hosts[next:] {
-			if !h.ended {
+	reboots.Wait()
+	if rest := notEnded(hosts[next:]); len(rest) > 0 {
+		if windowShut {
+			r.closeWindow(rest, "no new host")
+		} else {
+			r.stopping(ctx) // marks the run interrupted
+			for _, h := range rest {
 				h.skip("interrupted before start")
 			}
 		}
 	}
-
-	var waiting []*hostRun
-	for _, h := range r.hosts {
-		if !h.ended {
-			waiting = append(waiting, h)
-		}
-	}
-	return waiting
+	return notEnded(hosts)
 }

@@ -273,19 +273,3 @@ func (h *hostRun) reachRebooting(ctx context.Context) bool {
 	h.end(report.StatusUnreachable, "connect: no answer within "+timeout.String()+": "+last.Error(), "unreachable", last)
 	return false
 }
-
-// batchesSoFar returns the number of the first reboot batch to start and
-// the number of hosts batch percentages are taken of: the hosts waiting
-// now plus, in a resumed run, those an earlier batch already rebooted.
-func (r *run) batchesSoFar(waiting int) (first, candidates int) {
-	first, candidates = 1, waiting
-	if r.cfg.Resume != nil {
-		first += r.cfg.Resume.Batches
-	}
-	for _, h := range r.hosts {
-		if h.ended && h.res.RebootBatch > 0 {
-			candidates++
-		}
-	}
-	return first, candidates
-}

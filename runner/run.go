@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,12 @@ type run struct {
 	halted bool
 	// haltedBy is the budget that halted the run (written with halted).
 	haltedBy string
+	// batch is the number of the last batch started (the batch loop's).
+	batch int
+	// windowShut is set once a host was kept from starting because the
+	// maintenance window closed (the run then exits 4).
+	windowOnce sync.Once
+	windowShut atomic.Bool
 
 	journal journalState
 
@@ -39,6 +46,10 @@ func Run(ctx context.Context, plan Plan, deps Deps) (report.Report, error) {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if end := cfg.WindowEnd; !end.IsZero() && !deps.Now().Before(end) {
+		return report.Report{}, fmt.Errorf("invalid plan: %w", &FieldError{Field: "WindowEnd",
+			Value: end.Format(time.RFC3339), Problem: "the maintenance window has already closed"})
 	}
 	r := &run{
 		cfg:  cfg,
@@ -64,10 +75,7 @@ func Run(ctx context.Context, plan Plan, deps Deps) (report.Report, error) {
 		r.watchInterrupt(ctx, finished)
 	}()
 
-	candidates := r.pool(ctx)
-	if len(candidates) > 0 {
-		r.rebootInBatches(ctx, candidates)
-	}
+	r.rollout(ctx)
 
 	// Every path above ends its hosts; this net keeps "exactly one end per
 	// host" true even if one does not.
@@ -89,6 +97,7 @@ func Run(ctx context.Context, plan Plan, deps Deps) (report.Report, error) {
 	}
 	rep.Halted, rep.HaltedBy = r.halted, r.haltedBy
 	rep.Interrupted = r.interrupted.Load()
+	rep.WindowClosed = r.windowShut.Load()
 	rep.Finish(hosts, deps.Now())
 	if deps.Journal != nil {
 		// Finished hosts were compacted: count from what they were.

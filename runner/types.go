@@ -66,6 +66,22 @@ type Plan struct {
 	// starts. nil never halts (a powered-off machine does not stop a run).
 	MaxUnreachable *Budget
 	RebootTimeout  time.Duration
+	// Rolling makes each batch run the whole host lifecycle (install,
+	// reboot if needed, verify) before the next batch starts: a batch ramp
+	// becomes a canary that gates installs. Batch sizes then count every
+	// host of the run, not only those that need a reboot. Without it,
+	// every host installs in parallel and only the reboots are batched.
+	Rolling bool
+	// Waves orders the hosts: every host of the first wave ends before any
+	// host of the second starts, and so on; hosts in no wave form a last
+	// wave; a host in two waves belongs to the first. Budgets are shared
+	// across waves: once one is spent, no later wave starts.
+	Waves []Wave
+	// WindowEnd, when not zero, is the end of the maintenance window:
+	// after it no host starts installing and no new batch or wave starts;
+	// hosts in flight finish, the rest end skipped (ErrorKindWindowClosed).
+	// A WindowEnd already past when the run starts is refused.
+	WindowEnd time.Time
 	// MaxRounds caps install → reboot → rescan rounds (Windows often needs
 	// several); 0 means DefaultMaxRounds.
 	MaxRounds int
@@ -124,14 +140,23 @@ type Timing struct {
 type EventKind int
 
 const (
-	EventPhase     EventKind = iota // a host entered report.Phase
-	EventHostEnd                    // a host reached its final report.Status
-	EventLog                        // detail for -v (a remote command and its exit code)
-	EventBatch                      // a reboot batch starts (Batch, Detail = host names)
-	EventHalt                       // the failure budget is spent; no new batch starts
-	EventInterrupt                  // first Ctrl-C: no new work is scheduled
-	EventLock                       // a host's lease: waiting for it, taken over, lost, not released (Detail)
+	EventPhase        EventKind = iota // a host entered report.Phase
+	EventHostEnd                       // a host reached its final report.Status
+	EventLog                           // detail for -v (a remote command and its exit code)
+	EventBatch                         // a batch starts (Batch, Detail = host names): its reboots, or with Rolling its hosts' whole lifecycle
+	EventHalt                          // the failure budget is spent; no new batch starts
+	EventInterrupt                     // first Ctrl-C: no new work is scheduled
+	EventLock                          // a host's lease: waiting for it, taken over, lost, not released (Detail)
+	EventWaveStart                     // a wave starts (Wave, Detail = its name and host count)
+	EventWaveEnd                       // every host of a wave has ended (Wave, Detail = its outcome)
+	EventWindowClosed                  // the maintenance window closed: no new host, batch or wave starts
 )
+
+// Wave is one ordered group of hosts (Plan.Waves).
+type Wave struct {
+	Name  string   // as the user gave it: a group name or a --limit pattern
+	Hosts []string // the names of its hosts
+}
 
 // Event is one thing that happened in a run. Events are the only source for
 // progress, logs and results: nothing renders from ad-hoc prints.
@@ -142,6 +167,7 @@ type Event struct {
 	Phase  report.Phase
 	Status report.Status // for EventHostEnd
 	Batch  int           // reboot batch number (1-based) where relevant
+	Wave   int           // wave number (1-based) for wave events
 	Detail string
 	Err    error
 	// Output, on an EventLog only, is a bounded tail of remote output
