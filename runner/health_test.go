@@ -345,3 +345,43 @@ func TestRunLocalShell(t *testing.T) {
 		t.Errorf("a hook past its timeout: %v, want a deadline error", err)
 	}
 }
+
+// With --rolling the canary's failed health check stops the rollout: with
+// no failure allowed, no other host runs a hook or installs anything.
+func TestRollingCanaryHealthFailureStopsTheRollout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var hosts []*fakeHost
+		for _, n := range []string{"canary", "web2", "web3", "web4", "web5"} {
+			hosts = append(hosts, &fakeHost{name: n, pending: []patch.Update{upd("kernel", true, true)}})
+		}
+		sf := newStepsFleet(t, hosts...)
+		sf.healthyAfter["canary"] = -1
+		plan := realTimePlan(report.CmdPatch, sf.fakeFleet)
+		plan.Rolling = true
+		plan.Batches = Batches{{N: 1}, {N: 50, Percent: true}}
+		plan.MaxFailures = Budget{N: 0}
+		plan.Steps = Steps{PreCmd: "drain", HealthCmd: "check", PostCmd: "undrain", HealthTimeout: time.Minute}
+		rep, rec := sf.run(t, plan)
+
+		if h := byName(rep)["canary"]; h.Status != report.StatusFailed || h.ErrorKind != ErrorKindHealth || !h.Rebooted {
+			t.Fatalf("canary = %s kind %q rebooted %v (%s)", h.Status, h.ErrorKind, h.Rebooted, h.Error)
+		}
+		if !rep.Halted || rep.HaltedBy != "failures" {
+			t.Errorf("halted %v by %q; want halted by the failure budget", rep.Halted, rep.HaltedBy)
+		}
+		for _, name := range []string{"web2", "web3", "web4", "web5"} {
+			if got := sf.traceOf(name); len(got) != 0 {
+				t.Errorf("%s ran %q after the canary failed its health check", name, got)
+			}
+			if h := byName(rep)[name]; h.Status != report.StatusSkipped || len(h.Output) != 0 {
+				t.Errorf("%s = %s (%s)", name, h.Status, h.Error)
+			}
+			if fh := sf.host(name); fh.installs != 0 {
+				t.Errorf("%s installed after the canary failed", name)
+			}
+		}
+		if i := rec.firstIndex(phaseOf(report.PhaseHealth, "canary")); i < 0 || rec.lastIndex(func(e Event) bool { return e.Kind == EventBatch }) > i {
+			t.Error("a batch started after the canary's health check")
+		}
+	})
+}
