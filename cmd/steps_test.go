@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchrun/patchrun/internal/fleet"
 	"github.com/patchrun/patchrun/report"
@@ -139,5 +140,40 @@ func TestPatchDryRunSaysWhichStepsWouldRun(t *testing.T) {
 	}
 	if _, err := os.Stat(log); err == nil {
 		t.Error("dry run ran the local hook")
+	}
+}
+
+// The demo rolls out with a canary and health checks by default; --faults
+// includes a host that never passes its health check.
+func TestDemoRollsACanaryWithHealthChecks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("demo runs a whole sweep")
+	}
+	r := runCLI(t, nil, "demo", "--hosts", "4", "--windows", "0", "--faults", "-o", "json", "--time-scale", "0.05")
+	if r.code != ExitHostsFailed {
+		t.Fatalf("demo --faults exit %d, want %d; stderr:\n%s", r.code, ExitHostsFailed, r.stderr)
+	}
+	rep := decodeReport(t, r)
+	var canary []report.HostResult
+	health := 0
+	for _, h := range rep.Hosts {
+		if h.RebootBatch == 1 {
+			canary = append(canary, h)
+		}
+		if h.ErrorKind == "health" {
+			health++
+		}
+	}
+	if len(canary) != 1 || health != 1 {
+		t.Fatalf("%d hosts in the first batch, %d failed health checks; want a canary of 1 and 1", len(canary), health)
+	}
+	for _, h := range rep.Hosts {
+		if h.RebootBatch > 1 && h.StartedAt.Before(canary[0].FinishedAt) {
+			t.Errorf("%s (batch %d) started at %s, before the canary %s ended at %s", h.Name, h.RebootBatch,
+				h.StartedAt.Format(time.RFC3339Nano), canary[0].Name, canary[0].FinishedAt.Format(time.RFC3339Nano))
+		}
+	}
+	if !strings.Contains(r.stderr, "never passes its health check") {
+		t.Errorf("the demo's banner does not name the unhealthy host:\n%s", r.stderr)
 	}
 }
