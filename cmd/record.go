@@ -95,7 +95,7 @@ func (a *app) startRecording(o *commonOptions, plan *runner.Plan, hostNames []st
 	}
 	h := journal.Header{
 		RunID: plan.RunID, Command: plan.Command, DryRun: plan.DryRun,
-		Argv: absInventoryArgv(a.args, absInv), Inventory: absInv, InventorySHA256: digest,
+		Argv: absPathArgv(a.args, absInv), Inventory: absInv, InventorySHA256: digest,
 		Hosts: hostNames, Flags: setFlags(o.flags),
 		Controller: journal.Controller{Hostname: hostname, User: currentUser(), PID: os.Getpid()},
 		StartedAt:  now.UTC(),
@@ -197,24 +197,44 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// absInventoryArgv is args with the inventory path made absolute, so the
-// journal's command line can be run again from any directory.
-func absInventoryArgv(args []string, absInv string) []string {
+// pathFlags are the flags whose value is a local file path: the journal
+// keeps them absolute so that `resume` runs the same command line from any
+// directory. long name → shorthand ("" if none).
+var pathFlags = map[string]string{"inventory": "i", "plan": ""}
+
+// absPathArgv is args with the values of pathFlags made absolute (the
+// inventory's is absInv, already resolved).
+func absPathArgv(args []string, absInv string) []string {
+	abs := func(flag, v string) string {
+		if flag == "inventory" {
+			return absInv
+		}
+		if a, err := filepath.Abs(v); err == nil && v != "" {
+			return a
+		}
+		return v
+	}
 	out := append([]string(nil), args...)
 	for i := 0; i < len(out); i++ {
 		a := out[i]
-		switch {
-		case a == "--":
+		if a == "--" {
 			return out
-		case a == "-i" || a == "--inventory":
-			if i+1 < len(out) {
-				out[i+1] = absInv
-				i++
+		}
+		for long, short := range pathFlags {
+			switch {
+			case a == "--"+long || (short != "" && a == "-"+short):
+				if i+1 < len(out) {
+					out[i+1] = abs(long, out[i+1])
+					i++
+				}
+			case strings.HasPrefix(a, "--"+long+"="):
+				out[i] = "--" + long + "=" + abs(long, strings.TrimPrefix(a, "--"+long+"="))
+			case short != "" && strings.HasPrefix(a, "-"+short) && !strings.HasPrefix(a, "--"):
+				out[i] = "-" + short + abs(long, strings.TrimPrefix(a, "-"+short))
+			default:
+				continue
 			}
-		case strings.HasPrefix(a, "--inventory="):
-			out[i] = "--inventory=" + absInv
-		case strings.HasPrefix(a, "-i") && !strings.HasPrefix(a, "--"):
-			out[i] = "-i" + absInv
+			break
 		}
 	}
 	return out

@@ -215,3 +215,20 @@ func TestRunsShowsRunningFinishedAndInterrupted(t *testing.T) {
 		t.Errorf("runs of an empty state dir: %d %q", res.code, res.stdout)
 	}
 }
+
+// The journal's command line names every local file absolutely, so resume
+// runs it from any directory: the inventory and a relative --plan.
+func TestJournalArgvNamesFilesAbsolutely(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	got := absPathArgv([]string{"patch", "-i", "inv.yml", "--plan", "p.json", "--plan-max-age", "2d", "--events", "e.jsonl", "--", "--plan", "x"}, "/abs/inv.yml")
+	want := []string{"patch", "-i", "/abs/inv.yml", "--plan", filepath.Join(dir, "p.json"), "--plan-max-age", "2d", "--events", "e.jsonl", "--", "--plan", "x"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("argv\n got %q\nwant %q", got, want)
+	}
+	got = absPathArgv([]string{"patch", "-iinv.yml", "--plan=p.json"}, "/abs/inv.yml")
+	want = []string{"patch", "-i/abs/inv.yml", "--plan=" + filepath.Join(dir, "p.json")}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("argv\n got %q\nwant %q", got, want)
+	}
+}

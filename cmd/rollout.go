@@ -49,7 +49,7 @@ func (o *rolloutOptions) apply(p *runner.Plan, inv []inventory.Host, now time.Ti
 		}
 		p.WindowEnd = end
 		fmt.Fprintf(stderr, "patchrun: the maintenance window ends at %s (in %s)\n",
-			end.Format("2006-01-02 15:04 MST"), end.Sub(now).Round(time.Minute))
+			end.Format("2006-01-02 15:04 MST"), end.Sub(now).Round(time.Second))
 	}
 	if !o.rolling && len(p.Batches) > 1 && !p.DryRun && p.Command == report.CmdPatch {
 		fmt.Fprintf(stderr, "patchrun: warning: --batch %s paces the reboots only: every host installs its updates at once; add --rolling to make each batch finish (installed, rebooted, verified) before the next one installs anything\n",

@@ -79,7 +79,7 @@ func TestRollingWavesOnASimulatedFleet(t *testing.T) {
 		t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
 	}
 	validateReport(t, s, "patch --rolling --waves", []byte(r.stdout))
-	if strings.Contains(r.stderr, "warning") || !strings.Contains(r.stderr, "the maintenance window ends at") {
+	if strings.Contains(r.stderr, "warning") || !strings.Contains(r.stderr, "the maintenance window ends at") || !strings.Contains(r.stderr, "(in 2h0m0s)") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 	rep := decodeReport(t, r)

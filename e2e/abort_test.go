@@ -139,6 +139,7 @@ type eventLine struct {
 	Host  string    `json:"host"`
 	Phase string    `json:"phase"`
 	Batch int       `json:"batch"`
+	Wave  int       `json:"wave"`
 }
 
 // readEvents reads the --events file written so far (a missing file is an

@@ -21,20 +21,7 @@ const leaseFile = "/var/lib/patchrun/lock"
 func testConcurrentPatch(t *testing.T, l *lab, p patchrun) {
 	version := l.nextVersion(t)
 	l.run(t, "repo", "publish", version)
-	// Hosts an earlier step left leased (one that never came back in time
-	// cannot be released) are not for this step.
-	var hosts []string
-	for _, h := range l.hosts {
-		if len(hosts) == 6 {
-			break
-		}
-		if strings.TrimSpace(l.exec(t, h.name, "test -e "+leaseFile+" && echo held || echo free")) == "free" {
-			hosts = append(hosts, h.name)
-		}
-	}
-	if len(hosts) < 4 {
-		t.Fatalf("only %d unleased hosts (%v); need 4", len(hosts), hosts)
-	}
+	hosts := l.freeHosts(t, 4, 6)
 	before := map[string]string{}
 	for _, h := range hosts {
 		before[h] = l.exec(t, h, "grep -c ' status installed labsec:[a-z0-9]* "+version+"$' /var/log/dpkg.log || true")
@@ -115,6 +102,26 @@ func testConcurrentPatch(t *testing.T, l *lab, p patchrun) {
 			t.Errorf("%s: lease left behind:\n%s", h, left)
 		}
 	}
+}
+
+// freeHosts returns up to most hosts that hold no lease, at least least
+// of them: hosts an earlier step left leased (one that never came back in
+// time cannot be released) are not for a new step.
+func (l *lab) freeHosts(t *testing.T, least, most int) []string {
+	t.Helper()
+	var hosts []string
+	for _, h := range l.hosts {
+		if len(hosts) == most {
+			break
+		}
+		if strings.TrimSpace(l.exec(t, h.name, "test -e "+leaseFile+" && echo held || echo free")) == "free" {
+			hosts = append(hosts, h.name)
+		}
+	}
+	if len(hosts) < least {
+		t.Fatalf("only %d unleased hosts (%v); need %d", len(hosts), hosts, least)
+	}
+	return hosts
 }
 
 // unlock runs `patchrun unlock` on hosts and returns its stdout.

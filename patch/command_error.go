@@ -24,6 +24,8 @@ type CommandError struct {
 	Reason string
 	// Output is the end of the command's output, bounded as internal/tail bounds every excerpt.
 	Output string
+	// Cause, when set, is a sentinel the failure also is (ErrNoSuchJob).
+	Cause error
 }
 
 // NewCommandError records a command that exited with exitCode, keeping a
@@ -48,8 +50,13 @@ func (e *CommandError) Error() string {
 	return b.String()
 }
 
-// Unwrap makes errors.Is(err, ErrCommandFailed) true.
-func (e *CommandError) Unwrap() error { return ErrCommandFailed }
+// Unwrap makes errors.Is(err, ErrCommandFailed) true, and Is(err, Cause).
+func (e *CommandError) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{ErrCommandFailed, e.Cause}
+	}
+	return []error{ErrCommandFailed}
+}
 
 // oneLine puts a reason on one line: a multi-line reason (a message and
 // its hint) is joined with "; ".

@@ -2,6 +2,7 @@ package patch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/patchrun/patchrun/transport"
@@ -23,6 +24,12 @@ func (e *JobLostError) Error() string {
 }
 
 func (e *JobLostError) Unwrap() error { return e.Err }
+
+// ErrNoSuchJob is wrapped by ReattachInstall's error when the job is not on
+// the host at all (it never started, its files were cleaned after its
+// result was read, or the host restarted): there is nothing to follow, and
+// no transaction of ours is running.
+var ErrNoSuchJob = errors.New("no such job on the host")
 
 // Reattacher is implemented by a backend whose installs run as detached
 // jobs on the host (the Linux backends). After Install returned a

@@ -104,6 +104,31 @@
 // Installed=false; the
 // host is not failed for them.
 //
+// # Rolling batches, waves and the maintenance window
+//
+// With Plan.Rolling the batches are not reboot batches but lifecycle
+// batches: batch k takes the next Batches.Size(k, len(Plan.Hosts)) hosts
+// (every host counts, whether it needs a reboot or not) and each goes
+// through the whole lifecycle — the pool's phases on Forks workers, then,
+// at once, its reboot cycle — and batch k+1 starts only once every host of
+// batch k has ended. A host of a later batch is not even dialled before
+// then. Every host of a rolling batch carries it in RebootBatch.
+//
+// Plan.Waves splits the hosts (inventory order within each): a host goes to
+// the first wave that lists it, hosts in none to a last wave; empty waves
+// are dropped. Wave n+1 starts (EventWaveStart) only once every host of
+// wave n has ended (EventWaveEnd); within a wave the batches run as above
+// (Rolling) or as usual (installs in parallel, reboots in batches). Batch
+// numbers are the run's, and the ramp goes on across waves.
+//
+// Before each wave and each batch the run checks, in this order: Stop, the
+// window, the budgets. Plan.WindowEnd closing (by Deps.Now) stops new work
+// like Stop does, but the hosts kept from starting end skipped with
+// ErrorKindWindowClosed (EventWindowClosed once, Report.WindowClosed): no
+// host is handed to a pool worker and no host starts its first install
+// after it; hosts past that point finish. A WindowEnd not after the start
+// is refused.
+//
 // # Failure budget
 //
 // failures = hosts that ended failed so far (pool phase included);

@@ -37,12 +37,28 @@ func nameJobs(be patch.Backend, runID string) {
 }
 
 // installDetached runs Install and, each time it ends with the link lost
-// while its job still runs, reconnects and re-attaches to that job.
+// while its job still runs, reconnects and re-attaches to that job. A host
+// resumed with its job's name (h.job) is re-attached to that job first; if
+// the job is no longer on the host, no transaction of ours runs there and
+// the install starts afresh (what went in meanwhile is no longer pending).
 func (h *hostRun) installDetached(ctx context.Context, updates []patch.Update, full bool) (patch.InstallResult, error) {
-	ir, err := h.be.Install(ctx, h.t, updates, full)
 	ra, ok := h.be.(patch.Reattacher)
 	if !ok {
-		return ir, err
+		h.job = ""
+		return h.be.Install(ctx, h.t, updates, full)
+	}
+	var ir patch.InstallResult
+	var err error
+	if h.job != "" {
+		h.logf(nil, "re-attaching to install job %s, left running by the interrupted run", h.job)
+		ir, err = ra.ReattachInstall(ctx, h.t, h.job, updates, full)
+		if errors.Is(err, patch.ErrNoSuchJob) {
+			h.logf(err, "job %s is no longer on the host: installing again", h.job)
+			h.job = ""
+		}
+	}
+	if h.job == "" {
+		ir, err = h.be.Install(ctx, h.t, updates, full)
 	}
 	var lost *patch.JobLostError
 	if errors.As(err, &lost) {

@@ -29,6 +29,8 @@ type detachedBackend struct {
 	gone     bool // after the first loss the host cannot be dialled
 	// refreshLost: the link drops once during the metadata refresh job.
 	refreshLost bool
+	// noJob: the job to re-attach to is not on the host.
+	noJob bool
 }
 
 func (b *detachedBackend) NameJobs(runID string) { b.runID = runID }
@@ -77,6 +79,9 @@ func (b *detachedBackend) ReattachInstall(ctx context.Context, t transport.Trans
 	}
 	b.conns[t] = true
 	b.attached = append(b.attached, job)
+	if b.noJob {
+		return patch.InstallResult{Updates: ups}, &patch.CommandError{Command: "job " + job, ExitCode: -1, Cause: patch.ErrNoSuchJob}
+	}
 	return b.follow(ctx, t, job, ups, full)
 }
 
@@ -184,5 +189,54 @@ func TestLostLinkDuringRefreshReattaches(t *testing.T) {
 	}
 	if len(be.attached) != 1 || be.attached[0] != "patchrun-refresh-r2-1" {
 		t.Fatalf("re-attached %v; want the refresh job once", be.attached)
+	}
+}
+
+// A run resumed after its controller died while the link to a detached
+// install was lost (the journal names the job) follows that same job to its
+// end and starts no transaction beside it. When the job is no longer on
+// the host, it installs again; either way the host ends ok, installed.
+func TestResumeReattachesToTheJournaledJob(t *testing.T) {
+	for _, gone := range []bool{false, true} {
+		t.Run(fmt.Sprintf("job gone %v", gone), func(t *testing.T) {
+			a := &fakeHost{name: "a", pending: []patch.Update{upd("openssl", true, false), upd("curl", false, false)}}
+			f := newFleet(t, a)
+			plan := fastPlan(report.CmdPatch, f)
+			plan.RunID = "r0"
+			plan.Resume = &ResumeState{Hosts: map[string]ResumedHost{"a": {Checkpoint: Checkpoint{
+				Host: "a", Phase: report.PhaseInstalling, Round: 1, Job: "patchrun-install-r0-1",
+				Selected: []patch.Update{upd("openssl", true, false), upd("curl", false, false)},
+			}}}}
+			var be *detachedBackend
+			rec := newRecorder(t)
+			deps := f.deps()
+			deps.Observer = rec
+			deps.Detect = func(ctx context.Context, h inventory.Host, tr transport.Transport) (patch.Backend, error) {
+				inner, err := f.detect(ctx, h, tr)
+				be = &detachedBackend{Backend: inner, f: f, noJob: gone, conns: map[transport.Transport]bool{}}
+				return be, err
+			}
+			rep, err := Run(context.Background(), plan, deps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := byName(rep)["a"]
+			if h.Status != report.StatusOK || rep.Summary.UpdatesInstalled != 2 {
+				t.Fatalf("status %s error %q, summary %+v; want ok with 2 installed", h.Status, h.Error, rep.Summary)
+			}
+			if len(be.attached) != 1 || be.attached[0] != "patchrun-install-r0-1" {
+				t.Fatalf("re-attached %v; want the journaled job once", be.attached)
+			}
+			if want := map[bool]int{false: 0, true: 1}[gone]; len(be.started) != want {
+				t.Fatalf("jobs started %v; want %d", be.started, want)
+			}
+			var logged bool
+			for _, e := range rec.kinds(EventLog) {
+				logged = logged || strings.Contains(e.Detail, "re-attaching to install job patchrun-install-r0-1")
+			}
+			if !logged {
+				t.Error("the re-attach is not in the log")
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
 )
@@ -146,20 +147,43 @@ func (r *run) startHost(ctx context.Context, h *hostRun) {
 			h.awaitBatch()
 		}
 	default:
-		h.resumeInstall(ctx)
+		h.resumeInstall(ctx, cp)
 	}
 }
 
 // resumeInstall continues a host the earlier run left before its reboot:
-// still scanning, or with an install round in flight. That install either
-// died with its connection or ran to its end unseen; either way the host is
-// started over: the rescan shows what is still pending and only that is
-// installed, so nothing is installed twice blindly.
+// still scanning, or with an install round in flight.
 //
-// This is the seam for installs that run detached from the connection: one
-// still running would be re-attached to here, before any rescan.
-func (h *hostRun) resumeInstall(ctx context.Context) {
-	h.r.hostPhases(ctx, h)
+// An install whose detached job the journal names (the link to it was lost
+// before the controller died) is re-attached to: the same job is followed
+// to its end, never a second transaction beside it (installDetached). Any
+// other install either died with its connection or ran to its end unseen;
+// the host is started over: the rescan shows what is still pending and
+// only that is installed, so nothing is installed twice blindly.
+func (h *hostRun) resumeInstall(ctx context.Context, cp Checkpoint) {
+	if cp.Job == "" || cp.Phase != report.PhaseInstalling {
+		h.r.hostPhases(ctx, h)
+		return
+	}
+	h.res.StartedAt = h.r.deps.Now()
+	if !h.connect(ctx) || !h.takeLease(ctx) || !h.checkpoint(ctx, report.PhaseFacts) || !h.gatherFacts(ctx) {
+		return
+	}
+	var toInstall []patch.Update
+	for _, u := range cp.Selected {
+		if !h.installed[updateKey(u)] {
+			toInstall = append(toInstall, u)
+		}
+	}
+	h.job = cp.Job
+	if !h.checkpoint(ctx, report.PhaseInstalling) || !h.install(ctx, toInstall) {
+		return
+	}
+	if h.needsReboot() {
+		h.awaitBatch()
+		return
+	}
+	h.finishPatched(ctx)
 }
 
 func rebootPhase(p report.Phase) bool {

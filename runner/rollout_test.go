@@ -345,3 +345,27 @@ func TestResumeRollingWavesGoesOn(t *testing.T) {
 		}
 	}
 }
+
+// Every checkpoint carries the host's wave and, in a rolling run, its
+// batch from its first phase on: a resume reads both from the journal.
+func TestRollingCheckpointsCarryWaveAndBatch(t *testing.T) {
+	f, plan := waveFleet(t)
+	plan.Rolling = true
+	j := &memJournal{}
+	deps := f.deps()
+	deps.Journal = j
+	if _, err := Run(context.Background(), plan, deps); err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string][2]int{"h3": {1, 1}, "h4": {1, 2}, "h1": {2, 3}, "h6": {3, 6}} {
+		cps := j.of(host)
+		if len(cps) == 0 {
+			t.Fatalf("%s: no checkpoints", host)
+		}
+		for _, cp := range cps {
+			if cp.Wave != want[0] || cp.Batch != want[1] {
+				t.Errorf("%s: checkpoint %s has wave %d batch %d, want %d and %d", host, cp.Phase, cp.Wave, cp.Batch, want[0], want[1])
+			}
+		}
+	}
+}

@@ -51,7 +51,11 @@ func (b *aptBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 // package in the list comes in as its parent's dependency). Success is
 // verified by rescanning: an update still pending is not installed.
 func (b *aptBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
-	return b.installAndVerify(ctx, t, updates, full, installPlan{
+	return b.install(ctx, t, updates, full, b.installPlan(), "")
+}
+
+func (b *aptBackend) installPlan() installPlan {
+	return installPlan{
 		what: "apt-get install",
 		full: b.priv(CmdAptUpgradeAll),
 		subset: func(specs []string) string {
@@ -62,7 +66,7 @@ func (b *aptBackend) Install(ctx context.Context, t transport.Transport, updates
 		nameable: func(u patch.Update) bool { return u.Current != "" },
 		exec:     simpleExec,
 		rescan:   b.Scan,
-	})
+	}
 }
 
 // RebootRequired: /run/reboot-required (+ .pkgs) and the kernel backstop.

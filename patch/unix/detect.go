@@ -52,11 +52,17 @@ func backendFor(p probe, opts Options) (patch.Backend, error) {
 		}
 		switch m {
 		case "apt-get":
-			return &aptBackend{newHost(p, "apt", opts)}, nil
+			b := &aptBackend{newHost(p, "apt", opts)}
+			b.plan = b.installPlan
+			return b, nil
 		case "dnf5", "dnf", "yum":
-			return &rpmBackend{host: newHost(p, m, opts), bin: m}, nil
+			b := &rpmBackend{host: newHost(p, m, opts), bin: m}
+			b.plan = b.installPlan
+			return b, nil
 		case "zypper":
-			return &zypperBackend{newHost(p, "zypper", opts)}, nil
+			b := &zypperBackend{newHost(p, "zypper", opts)}
+			b.plan = b.installPlan
+			return b, nil
 		}
 	}
 	found := make([]string, 0, len(p.managers))

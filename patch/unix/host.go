@@ -60,11 +60,12 @@ type host struct {
 	// unit, or the sleeping shell's name without systemd), for CancelReboot.
 	scheduled        string
 	scheduledSystemd bool
-	// jobRun and jobN name the detached jobs (JobName); lastPlan is the
-	// last install's plan, for ReattachInstall.
-	jobRun   string
-	jobN     int
-	lastPlan *installPlan
+	// jobRun and jobN name the detached jobs (JobName).
+	jobRun string
+	jobN   int
+	// plan is the backend's install plan (set by backendFor), so that
+	// ReattachInstall can follow a job another process started.
+	plan func() installPlan
 }
 
 func newHost(p probe, manager string, opts Options) host {

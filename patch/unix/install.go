@@ -43,18 +43,15 @@ func simpleExec(ctx context.Context, t transport.Transport, what, line string) (
 	return res, false, nil
 }
 
-// installAndVerify runs the install (the host-wide upgrade when full, else
-// the subset command naming exactly the updates) and marks each requested update
-// Installed or sets its Error, verified by rescanning: an update that is no
-// longer pending was installed.
+// install runs the install (the host-wide upgrade when full, else the
+// subset command naming exactly the updates) and marks each requested
+// update Installed or sets its Error, verified by rescanning: an update
+// that is no longer pending was installed.
 //
 // The install command runs as a detached job (jobRunner); attach, when set,
 // names a running job to follow instead of starting one (ReattachInstall).
-func (h *host) installAndVerify(ctx context.Context, t transport.Transport, updates []patch.Update, full bool, p installPlan) (patch.InstallResult, error) {
-	h.lastPlan = &p
-	return h.install(ctx, t, updates, full, p, "")
-}
-
+// A job to follow that is not on the host ends it at once with an error
+// wrapping patch.ErrNoSuchJob: the caller decides what to do.
 func (h *host) install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool, p installPlan, attach string) (patch.InstallResult, error) {
 	result := patch.InstallResult{Updates: append([]patch.Update(nil), updates...)}
 	if len(updates) == 0 {
@@ -95,6 +92,10 @@ func (h *host) install(ctx context.Context, t transport.Transport, updates []pat
 	jobs.attach = attach
 	res, toolBoot, execErr := p.exec(ctx, jobs, p.what, line)
 	result.Output = excerpt(res)
+	if attach != "" && errors.Is(execErr, patch.ErrNoSuchJob) {
+		markUnset(result.Updates, "not installed: "+execErr.Error())
+		return result, execErr
+	}
 	if execErr != nil && !errors.Is(execErr, patch.ErrCommandFailed) {
 		markUnset(result.Updates, "outcome unknown: "+execErr.Error())
 		return result, execErr

@@ -222,7 +222,7 @@ func (h *host) followJob(ctx context.Context, t transport.Transport, job string)
 			return transport.Result{}, e
 		case JobNone:
 			return transport.Result{}, &patch.CommandError{Command: "job " + job, ExitCode: -1,
-				Reason: "no such job on the host (it never started, or the host restarted)"}
+				Reason: "no such job on the host (it never started, or the host restarted)", Cause: patch.ErrNoSuchJob}
 		}
 		return transport.Result{}, commandFailed("job "+job, res)
 	}
@@ -283,10 +283,10 @@ var staleLockFiles = map[string][]string{
 // earlier Install of this backend started, to its end over t and verifies
 // the result as Install does.
 func (h *host) ReattachInstall(ctx context.Context, t transport.Transport, job string, updates []patch.Update, full bool) (patch.InstallResult, error) {
-	if h.lastPlan == nil {
-		return patch.InstallResult{Updates: updates}, fmt.Errorf("re-attach to job %s: this backend started no install", job)
+	if h.plan == nil {
+		return patch.InstallResult{Updates: updates}, fmt.Errorf("re-attach to job %s: this backend has no install plan", job)
 	}
-	return h.install(ctx, t, updates, full, *h.lastPlan, job)
+	return h.install(ctx, t, updates, full, h.plan(), job)
 }
 
 // ReattachRefresh implements patch.Reattacher: it follows a refresh job to

@@ -238,3 +238,31 @@ func TestRefreshJobReattach(t *testing.T) {
 		}
 	}
 }
+
+// A resumed run's process detects the host afresh and re-attaches to the
+// job the dead process started: no Install ran in this process. A job no
+// longer on the host ends the re-attach at once with ErrNoSuchJob and
+// nothing else sent, so the caller can install again.
+func TestReattachFromAFreshProcess(t *testing.T) {
+	_, b, ups := aptJobHost(t)
+	_, wait, clean := jobLines("patchrun-install-r0-1", aptFull)
+	g := newFake(t)
+	g.on(wait, jobAnswer("running"), ok(JobMarker+" done 0\n"))
+	g.on(clean, jobAnswer("cleaned"))
+	g.on(aptScan, ok(capturedFile(t, "apt/dist-upgrade-s-none.txt")))
+	res, err := b.ReattachInstall(context.Background(), g, "patchrun-install-r0-1", ups, true)
+	if inst, _ := installedNames(res); err != nil || len(inst) != len(ups) {
+		t.Fatalf("err %v installed %v", err, inst)
+	}
+
+	_, b, ups = aptJobHost(t)
+	g = newFake(t)
+	g.on(wait, jobAnswer("none"))
+	res, err = b.ReattachInstall(context.Background(), g, "patchrun-install-r0-1", ups, true)
+	if !errors.Is(err, patch.ErrNoSuchJob) || res.Updates[0].Installed {
+		t.Fatalf("want ErrNoSuchJob and nothing installed, got %v %+v", err, res.Updates[0])
+	}
+	if len(g.sent) != 1 {
+		t.Errorf("a missing job must end the re-attach at once; sent %q", g.sent)
+	}
+}

@@ -116,14 +116,18 @@ func (b *rpmBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.U
 // (name-version.arch); verified by rerunning check-update, and rpm -q for
 // a package still listed (a newer version offered since its scan).
 func (b *rpmBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
-	return b.installAndVerify(ctx, t, updates, full, installPlan{
+	return b.install(ctx, t, updates, full, b.installPlan(), "")
+}
+
+func (b *rpmBackend) installPlan() installPlan {
+	return installPlan{
 		what:   b.bin + " upgrade",
 		full:   b.priv(CmdRPMUpgrade(b.bin, nil)),
 		subset: func(specs []string) string { return b.priv(CmdRPMUpgrade(b.bin, specs)) },
 		pin:    func(u patch.Update) string { return RPMPin(u.Name, u.Available, u.Arch) },
 		exec:   simpleExec,
 		rescan: b.pendingVersions,
-	})
+	}
 }
 
 // RebootRequired: flag files, the kernel backstop, and needs-restarting

@@ -104,14 +104,18 @@ func (b *zypperBackend) Scan(ctx context.Context, t transport.Transport) ([]patc
 // the given packages at their offered versions (name=version); 103 reruns, 102 means installed and reboot needed. Verified by
 // rerunning list-updates.
 func (b *zypperBackend) Install(ctx context.Context, t transport.Transport, updates []patch.Update, full bool) (patch.InstallResult, error) {
-	return b.installAndVerify(ctx, t, updates, full, installPlan{
+	return b.install(ctx, t, updates, full, b.installPlan(), "")
+}
+
+func (b *zypperBackend) installPlan() installPlan {
+	return installPlan{
 		what:   "zypper update",
 		full:   b.priv(CmdZypperUpdate),
 		subset: func(specs []string) string { return b.priv(CmdZypperInstall(specs)) },
 		pin:    func(u patch.Update) string { return ZypperPin(u.Name, u.Available) },
 		exec:   zypperRun,
 		rescan: b.listUpdates,
-	})
+	}
 }
 
 // RebootRequired: flag files, the kernel backstop and `zypper
