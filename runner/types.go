@@ -174,9 +174,10 @@ type Event struct {
 	// (at most 40 lines and 4 KiB; stderr's last lines first, then
 	// stdout's): on a command that exited non-zero or lost its exit status
 	// (outside an install step), on every install step (the round's
-	// output), and on a failed step whose failing command did not show it
-	// already. Successful commands carry none. It is exactly what the
-	// remote side printed: it never holds anything patchrun sent.
+	// output) and every hook (its output, also a local hook's), and on a
+	// failed step whose failing command did not show it already.
+	// Successful commands carry none. It is exactly what the remote side
+	// (or the local hook) printed: it never holds anything patchrun sent.
 	Output string
 }
 
