@@ -26,7 +26,7 @@ func (h *hostRun) settle(ctx context.Context) bool {
 	if healthErr != nil && h.failedStep != nil {
 		// The last check's output, in its place before the post hooks'.
 		out := *h.failedStep
-		out.Step, out.Command = stepHealth, h.healthCmd()
+		out.Step, out.Command = stepHealth, summarizeLine(h.healthCmd())
 		h.keepOutput(out)
 		h.failedStep = nil
 	}

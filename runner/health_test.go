@@ -385,3 +385,20 @@ func TestRollingCanaryHealthFailureStopsTheRollout(t *testing.T) {
 		}
 	})
 }
+
+// A hook's output entry names its command like any step's: the first line,
+// cut short.
+func TestHookOutputNamesTheCommandsFirstLine(t *testing.T) {
+	sf := newStepsFleet(t, &fakeHost{name: "web1", pending: []patch.Update{upd("curl", true, false)}})
+	plan := stepsPlan(sf)
+	plan.Steps.PreCmd = "drain\nlogger drained"
+	plan.Steps.PostLocal = "notify " + strings.Repeat("x", 200)
+	rep, _ := sf.run(t, plan)
+	got := map[string]string{}
+	for _, o := range byName(rep)["web1"].Output {
+		got[o.Step] = o.Command
+	}
+	if got["pre_cmd"] != "drain …" || len(got["post_local"]) > maxLoggedLine+len(" …") || !strings.HasPrefix(got["post_local"], "notify x") {
+		t.Errorf("output commands %q", got)
+	}
+}

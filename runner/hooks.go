@@ -190,7 +190,7 @@ func (h *hostRun) runHook(ctx context.Context, k hook, status report.Status) err
 			return err
 		})
 		if n := len(h.res.Output); n > 0 && h.res.Output[n-1].Step == name {
-			h.res.Output[n-1].Step, h.res.Output[n-1].Command = k.name, k.line
+			h.res.Output[n-1].Step, h.res.Output[n-1].Command = k.name, summarizeLine(k.line)
 		}
 	}
 	if err == nil && res.ExitCode != 0 {
@@ -201,7 +201,7 @@ func (h *hostRun) runHook(ctx context.Context, k hook, status report.Status) err
 
 // keepHookOutput adds a local hook's output to the host's result.
 func (h *hostRun) keepHookOutput(k hook, res transport.Result, err error) {
-	out := report.StepOutput{Step: k.name, Command: k.line, ExitCode: res.ExitCode}
+	out := report.StepOutput{Step: k.name, Command: summarizeLine(k.line), ExitCode: res.ExitCode}
 	if err != nil {
 		out.ExitCode = -1
 	}
