@@ -51,6 +51,38 @@ func TestBarObserverStagesAndLinesAboveTheBar(t *testing.T) {
 	}
 }
 
+// In a rolling run with waves one bar counts every host to its end,
+// whether it was rebooted or not, and waves and batches are announced
+// above it.
+func TestBarObserverOneStageForARollout(t *testing.T) {
+	var out bytes.Buffer
+	b := newBarObserver(&out, slog.New(slog.NewTextHandler(io.Discard, nil)), false, 3, report.CmdPatch)
+	b.oneStage()
+	for _, e := range []runner.Event{
+		{Kind: runner.EventWaveStart, Wave: 1, Detail: "db: 1 hosts"},
+		{Kind: runner.EventBatch, Batch: 1, Wave: 1, Detail: "db1"},
+		{Kind: runner.EventPhase, Host: "db1", Phase: report.PhaseAwaitBatch},
+		{Kind: runner.EventHostEnd, Host: "db1", Status: report.StatusOK},
+		{Kind: runner.EventWaveEnd, Wave: 1, Detail: "1 hosts: 1 ok"},
+		{Kind: runner.EventBatch, Batch: 2, Wave: 2, Detail: "web1, web2"},
+		{Kind: runner.EventHostEnd, Host: "web1", Status: report.StatusOK},
+		{Kind: runner.EventWindowClosed, Detail: "the maintenance window closed at 05:30"},
+		{Kind: runner.EventHostEnd, Host: "web2", Status: report.StatusSkipped},
+	} {
+		b.Event(e)
+	}
+	b.finish()
+	text := out.String()
+	for _, want := range []string{"▶ wave 1: db: 1 hosts\n", "→ batch 2: web1, web2\n", "✓ wave 1 ended", "■ window closed: the maintenance window closed at 05:30\n", "rollout", "(3/3)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("terminal output lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "reboot batch") || strings.Contains(text, "(4/3)") {
+		t.Errorf("a second stage or an overcount:\n%s", text)
+	}
+}
+
 func TestLineObserverUsesFixedEventNames(t *testing.T) {
 	var out bytes.Buffer
 	l := &lineObserver{log: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))}
@@ -59,8 +91,14 @@ func TestLineObserverUsesFixedEventNames(t *testing.T) {
 	l.Event(runner.Event{Kind: runner.EventBatch, Batch: 1, Detail: "web1, web2"})
 	l.Event(runner.Event{Kind: runner.EventHostEnd, Host: "web1", Status: report.StatusFailed, Err: errors.New("boom")})
 	l.Event(runner.Event{Kind: runner.EventHalt, Detail: "3 failures > limit 2"})
+	l.Event(runner.Event{Kind: runner.EventWaveStart, Wave: 2, Detail: "web: 4 hosts"})
+	l.Event(runner.Event{Kind: runner.EventBatch, Batch: 3, Wave: 2, Detail: "web1"})
+	l.Event(runner.Event{Kind: runner.EventWindowClosed, Detail: "closed"})
 	text := out.String()
 	for _, want := range []string{
+		`msg=wave.start wave=2 detail="web: 4 hosts"`,
+		"msg=batch.start batch=3 wave=2 hosts=web1",
+		"level=WARN msg=run.window-closed detail=closed",
 		"msg=host.phase host=web1 phase=scanning",
 		"msg=step host=web1 phase=scanning",
 		"msg=batch.start batch=1",

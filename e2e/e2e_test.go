@@ -37,6 +37,7 @@ func TestLab(t *testing.T) {
 		{"two concurrent patch processes: each host patched once, the other run reports it locked", testConcurrentPatch},
 		{"a rolling patch in waves: the canary is patched and rebooted before any other host installs; wave by wave", testRollingWaves},
 		{"a rolling canary that fails its health check halts the run before any other host installs", testRollingCanaryFailsHealth},
+		{"a maintenance window that closes during the canary: no other host installs, exit 4", testWindowCloses},
 		// Last: it publishes a labslow update that stays pending elsewhere.
 		{"an SSH session killed mid-install leaves the transaction complete", testKilledSessionDuringSlowInstall},
 		{"a host with an interrupted dpkg is reported with the repair command", testInterruptedDpkgIsReported},

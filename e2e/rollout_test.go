@@ -142,3 +142,32 @@ func (l *lab) groupedInventory(t *testing.T, groups map[string][]string) string 
 	}
 	return path
 }
+
+// testWindowCloses runs a rolling patch whose maintenance window closes
+// while its canary is being patched: the canary (in flight) finishes, no
+// other host installs anything (dpkg-query on the hosts), they are skipped
+// with error kind window-closed, and the run exits 4.
+func testWindowCloses(t *testing.T, l *lab, p patchrun) {
+	version := l.nextVersion(t)
+	l.run(t, "repo", "publish", version)
+	hosts := l.freeHosts(t, 3, 3)
+	rep, code := p.run(t, 10*time.Minute, "patch", "-l", strings.Join(hosts, ","), "--rolling", "--batch", "1",
+		"--window-end", "12s", "--reboot", "always")
+	if code != 4 {
+		t.Errorf("exit %d, want 4 (the window closed)", code)
+	}
+	for i, name := range hosts {
+		h := rep.host(t, name)
+		got := strings.TrimSpace(l.exec(t, name, "dpkg-query -W -f='${Version}' labsec"))
+		switch {
+		// On the lab the canary reaches its install about 5s in and ends
+		// about 20s in (an install and a reboot): the 12s window closes
+		// while it is in flight.
+		case i == 0 && h.Status == "ok" && h.Rebooted && got == version:
+		case h.Status == "skipped" && h.ErrorKind == "window-closed" && got != version && i > 0:
+		default:
+			t.Errorf("%s (batch %d): status %s kind %q rebooted %v, labsec %s on the host (published %s): %s",
+				name, i+1, h.Status, h.ErrorKind, h.Rebooted, got, version, h.Error)
+		}
+	}
+}

@@ -152,9 +152,14 @@ func waveFleet(t *testing.T) (*fakeFleet, Plan) {
 
 func TestWavesRunInOrder(t *testing.T) {
 	waves := [][]string{{"h3", "h4"}, {"h1", "h5"}, {"h2", "h6"}}
-	for _, rolling := range []bool{false, true} {
-		t.Run(fmt.Sprintf("rolling=%v", rolling), func(t *testing.T) {
+	for _, tc := range []struct {
+		cmd     report.Command
+		rolling bool
+	}{{report.CmdPatch, false}, {report.CmdPatch, true}, {report.CmdReboot, false}} {
+		rolling := tc.rolling
+		t.Run(fmt.Sprintf("%s rolling=%v", tc.cmd, rolling), func(t *testing.T) {
 			f, plan := waveFleet(t)
+			plan.Command = tc.cmd
 			plan.Rolling = rolling
 			plan.Batches = Batches{{N: 1}, {N: 50, Percent: true}}
 			rep, rec := runPlan(t, context.Background(), plan, f, nil)
@@ -173,7 +178,7 @@ func TestWavesRunInOrder(t *testing.T) {
 			}
 			for _, h := range rep.Hosts {
 				want := 1 + slices.IndexFunc(waves, func(w []string) bool { return slices.Contains(w, h.Name) })
-				if h.Wave != want || h.Status != report.StatusOK {
+				if h.Wave != want || h.Status != report.StatusOK || !h.Rebooted {
 					t.Errorf("%s: wave %d, want %d; status %s %s", h.Name, h.Wave, want, h.Status, h.Error)
 				}
 			}
