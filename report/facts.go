@@ -1,6 +1,7 @@
 package report
 
 import (
+	"strings"
 	"time"
 
 	"github.com/patchrun/patchrun/patch"
@@ -66,10 +67,12 @@ func NewFacts(f patch.Facts, gatheredAt time.Time) *Facts {
 	return out
 }
 
-// bound cuts s to maxFactText bytes at a rune boundary.
+// bound cuts s to maxFactText bytes at a rune boundary. It copies: a fact
+// is often a slice of a host's whole command output, which a finished
+// host's compact result must not keep alive.
 func bound(s string) string {
 	if len(s) <= maxFactText {
-		return s
+		return strings.Clone(s)
 	}
 	i := maxFactText
 	for i > 0 && s[i]&0xC0 == 0x80 {

@@ -82,6 +82,10 @@ func (h *hostRun) journalResult() {
 	}
 	h.res = compact(full)
 	h.pending, h.selected, h.byKey, h.installed = nil, nil, nil, nil
+	// The backend (its probe output), the facts and the last step's
+	// command tails are in the journal too: a finished host keeps none.
+	h.be, h.facts = nil, patch.Facts{}
+	h.capture.begin(false)
 }
 
 // compact is a result without its per-update lists and output tails: the
