@@ -84,6 +84,7 @@ type fakeHost struct {
 	// transport decorator sees them), answered from runs, else execResult.
 	runs         map[string]transport.Result
 	answer       func(line string) (transport.Result, bool) // asked first (with the fleet's lock held); may cut the connection (gen++)
+	hangOn       func(line string) bool                     // a command it is true for blocks until its ctx ends (asked without the lock)
 	runErrs      map[string]error
 	probeLine    string   // Facts runs it (a probe; its output is ignored)
 	scanLine     string   // Scan runs it; non-zero fails the scan
@@ -273,6 +274,10 @@ func (t *fakeTransport) alive() error {
 
 func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
 	defer t.f.track()()
+	if t.h.hangOn != nil && t.h.hangOn(cmd.Line) {
+		<-ctx.Done()
+		return transport.Result{}, fmt.Errorf("%s: %w", cmd.Line, ctx.Err())
+	}
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
 	if err := t.alive(); err != nil {

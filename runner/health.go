@@ -58,6 +58,7 @@ func (h *hostRun) healthCheck(ctx context.Context) error {
 	defer cancel()
 	name := fmt.Sprintf("health check %q", summarizeLine(line))
 	last := errors.New("no attempt finished")
+	var lastOut *report.StepOutput // the failed step of the attempt last is about
 	attempts := 0
 	for first := true; first || sleepCtx(hctx, st.HealthInterval); first = false {
 		attempts++
@@ -79,12 +80,13 @@ func (h *hostRun) healthCheck(ctx context.Context) error {
 			h.logf(nil, "healthy after %d checks", attempts)
 			return nil
 		case unhealthy:
-			last = err
+			last, lastOut = err, h.failedStep
 		case hctx.Err() != nil && attempts > 1:
 			// Cut off by the health timeout: the previous attempt's
-			// answer says more.
+			// answer (and output) says more.
+			h.failedStep = lastOut
 		default:
-			last = err
+			last, lastOut = err, h.failedStep
 			if errors.Is(err, transport.ErrConnLost) {
 				h.closeTransport()
 			}

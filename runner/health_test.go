@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -401,4 +402,25 @@ func TestHookOutputNamesTheCommandsFirstLine(t *testing.T) {
 	if got["pre_cmd"] != "drain …" || len(got["post_local"]) > maxLoggedLine+len(" …") || !strings.HasPrefix(got["post_local"], "notify x") {
 		t.Errorf("output commands %q", got)
 	}
+}
+
+// A check cut off by the health timeout says nothing: the host's error and
+// output are the last check that answered.
+func TestHealthTimeoutKeepsTheLastAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sf := newStepsFleet(t, &fakeHost{name: "web1", pending: []patch.Update{upd("curl", true, false)}})
+		sf.healthyAfter["web1"] = -1
+		var calls atomic.Int32
+		sf.host("web1").hangOn = func(line string) bool { return line == "check" && calls.Add(1) >= 2 }
+		plan := realTimePlan(report.CmdPatch, sf.fakeFleet)
+		plan.Steps = Steps{HealthCmd: "check", HealthTimeout: time.Minute}
+		rep, _ := sf.run(t, plan)
+		h := byName(rep)["web1"]
+		if h.Status != report.StatusFailed || h.ErrorKind != ErrorKindHealth || !strings.Contains(h.Error, "last: exit 1") {
+			t.Fatalf("web1 = %s kind %q: %s; want failed by health, naming the answered check", h.Status, h.ErrorKind, h.Error)
+		}
+		if o := h.Output[len(h.Output)-1]; o.Step != "health_cmd" || o.ExitCode != 1 || !strings.Contains(o.Output, "503 from the app") {
+			t.Errorf("last output entry %+v, want the check that answered", o)
+		}
+	})
 }

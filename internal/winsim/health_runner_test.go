@@ -62,7 +62,7 @@ func TestWindowsHealthCheckAndHooksRunAsPowerShell(t *testing.T) {
 		Reboot: runner.RebootIfRequired, Batches: runner.Batches{{N: 2}}, MaxFailures: runner.Budget{Unlimited: true},
 		RebootTimeout: 5 * time.Second,
 		Timing:        runner.Timing{PollInterval: 20 * time.Millisecond, PollMax: 100 * time.Millisecond, ProbeTimeout: time.Second},
-		Steps:         runner.Steps{PreCmd: drain, HealthCmd: health, HealthTimeout: 500 * time.Millisecond, HealthInterval: 100 * time.Millisecond},
+		Steps:         runner.Steps{PreCmd: drain, HealthCmd: health, HealthTimeout: 2 * time.Second, HealthInterval: 200 * time.Millisecond},
 	}
 	rep, err := runner.Run(ctx, plan, runner.Deps{Dialer: dialer, Detect: dialer.Detect})
 	if err != nil {
