@@ -301,11 +301,24 @@ func TestDemoPatchesEveryHost(t *testing.T) {
 		t.Skip("demo runs a whole sweep")
 	}
 	start := time.Now()
-	r := runCLI(t, nil, "demo", "--hosts", "6", "--windows", "2", "-o", "json", "--time-scale", "0.05")
+	dir := t.TempDir()
+	r := runCLI(t, nil, "demo", "--hosts", "6", "--windows", "2", "-o", "json", "--time-scale", "0.05", "--state-dir", dir)
 	if r.code != ExitOK {
 		t.Fatalf("demo exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	rep := decodeReport(t, r)
+	// The demo's run is recorded in its state directory and ends with
+	// an HTML report there, its path on stderr; hosts and report then
+	// work on that history.
+	_, after, ok := strings.Cut(r.stderr, "demo: report ")
+	page := strings.TrimSpace(strings.SplitN(after, "\n", 2)[0])
+	html, err := os.ReadFile(page)
+	if !ok || err != nil || filepath.Dir(page) != dir || !strings.Contains(string(html), rep.RunID) || !strings.HasPrefix(strings.ToLower(string(html)), "<!doctype html>") {
+		t.Fatalf("demo report %q (%v) is not an HTML page of run %s in %s:\n%s", page, err, rep.RunID, dir, r.stderr)
+	}
+	if h := runCLI(t, nil, "hosts", "--state-dir", dir, "-o", "csv"); h.code != ExitOK || strings.Count(h.stdout, "\n") != 1+8 {
+		t.Fatalf("hosts after the demo: exit %d\n%s%s", h.code, h.stdout, h.stderr)
+	}
 	if len(rep.Hosts) != 8 || rep.Summary.OK != 8 {
 		t.Fatalf("demo summary %+v", rep.Summary)
 	}

@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,7 @@ import (
 	"github.com/patchrun/patchrun/internal/winsim"
 	"github.com/patchrun/patchrun/patch/windows"
 	"github.com/patchrun/patchrun/runner"
+	"github.com/patchrun/patchrun/state"
 )
 
 // demoOptions are `demo`'s flags: the fleet to simulate, plus the output
@@ -29,6 +31,8 @@ type demoOptions struct {
 	verbose   bool
 	noProg    bool
 	timeScale float64
+	risk      riskOptions
+	stateDir  string
 }
 
 func (a *app) newDemoCmd() *cobra.Command {
@@ -50,6 +54,12 @@ By default the sweep is rolling (patch --rolling) with a canary: the first
 host is patched, rebooted and healthy before any other host installs
 anything, then batches of 25% follow (--batch 1,25%). --rolling=false
 installs on every host in parallel and only paces the reboots.
+
+The run is recorded like any other, in a new temporary state directory
+(kept, and named on stderr) unless --state-dir is given, and ends by writing
+an HTML report of it into that directory and printing the report's path;
+'patchrun hosts --state-dir DIR' and 'patchrun report --state-dir DIR' then
+work on the demo's history.
 
 --faults adds a Linux host whose package lock is held for a while, one that
 drops its first SSH handshakes, one that never passes its health check, one
@@ -73,7 +83,10 @@ update loop.`,
 	f.IntVarP(&o.forks, "forks", "f", 20, "parallel workers")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every remote command")
 	f.BoolVar(&o.noProg, "no-progress", false, "no progress bars, even on a terminal")
+	f.StringVar(&o.stateDir, "state-dir", "", "record the run here (default: a new temporary directory, kept and named on stderr)")
+	_ = c.MarkFlagDirname("state-dir")
 	f.Float64Var(&o.timeScale, "time-scale", 0.2, "how fast simulated time runs (1 = real time for reboot delays and lock waits)")
+	o.risk.addFlags(c)
 	return c
 }
 
@@ -113,6 +126,16 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	if err := po.common.validate(); err != nil {
 		return err
 	}
+	if err := o.risk.apply(&po.common); err != nil {
+		return err
+	}
+	stateDir, reportPath, err := a.demoState(o.stateDir)
+	if err != nil {
+		return err
+	}
+	po.common.recorded, po.common.stateDir, po.common.flags = true, stateDir, c.Flags()
+	po.common.localHistory = true
+	po.common.reports.files = []string{reportPath}
 	dir, err := os.MkdirTemp("", "patchrun-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -174,7 +197,32 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 		c.Windows = windows.Options{PollInterval: 200 * time.Millisecond, ReadyPause: 200 * time.Millisecond}
 		c.SSHConfig = ""
 	}
-	return a.runFleet(ctx, &po.common, plan, hosts, fastWindows)
+	err = a.runFleet(ctx, &po.common, plan, hosts, fastWindows)
+	if _, statErr := os.Stat(reportPath); statErr == nil {
+		fmt.Fprintf(a.streams.Err, "demo: report %s\n", reportPath)
+	}
+	return err
+}
+
+// demoState is the demo's state directory (dir, else a new temporary
+// one, kept) and the report it writes there: HTML, or Markdown in a
+// build without the HTML renderer.
+func (a *app) demoState(dir string) (string, string, error) {
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "patchrun-demo-state-"); err != nil {
+			return "", "", fmt.Errorf("demo: %w", err)
+		}
+		fmt.Fprintf(a.streams.Err, "demo: state directory %s (kept: patchrun hosts --state-dir %s)\n", dir, dir)
+	}
+	if err := state.Ensure(dir); err != nil {
+		return "", "", fmt.Errorf("--state-dir %s: %w", dir, err)
+	}
+	ext := ".html"
+	if htmlRenderer() == nil {
+		ext = ".md"
+	}
+	return dir, filepath.Join(dir, "report-"+time.Now().UTC().Format("20060102T150405Z")+ext), nil
 }
 
 // injectDemoFaults gives three or four hosts something to overcome, so the demo

@@ -36,14 +36,24 @@ type commonOptions struct {
 	stateDir string
 	recorded bool
 	// noHistory is --no-history: the run is not imported into patchrun.db.
-	noHistory bool
-	flags     *pflag.FlagSet
+	// db is --db: the history database ("" = PATCHRUN_DB, else patchrun.db).
+	// localHistory: demo's simulated hosts stay in its own state
+	// directory's patchrun.db, whatever PATCHRUN_DB says.
+	noHistory    bool
+	db           string
+	localHistory bool
+	flags        *pflag.FlagSet
+	// reports are --report and --metrics (scan, patch, reboot, exec).
+	reports runReports
 
 	// Not flags: every host of the inventory before --limit and --shard
 	// (set by loadHosts), and a step run on the finished report before it
 	// is rendered (scan --save-plan).
 	inventoryHosts []inventory.Host
 	afterRun       func(report.Report) error
+	// enricher holds the risk-data files scan and patch were given
+	// (risk.go); nil for none.
+	enricher runner.Enricher
 }
 
 func (o *commonOptions) addFlags(c *cobra.Command) {
@@ -56,15 +66,16 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f.DurationVar(&o.timeout, "timeout", runner.DefaultStepTimeout, "timeout for each per-host phase (scan, install, …)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bars, even on a terminal")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every remote command with its exit code and duration")
-	f.StringVar(&o.order, "order", "inventory", "host order: inventory, sorted or shuffle")
+	f.StringVar(&o.order, "order", "inventory", "host order: inventory, sorted, shuffle, or risk (reboot batches and the text table take hosts with known-exploited, then critical, then most security fixes first)")
 	f.StringVar(&o.shard, "shard", "", "act only on shard K of N of the selected hosts (K/N, e.g. 2/8)")
 	f.BoolVar(&o.askPass, "ask-pass", false, "prompt once for a password used by hosts without password_env/password_file")
 	f.BoolVar(&o.noSSHConfig, "no-ssh-config", false, "ignore ~/.ssh/config (by default it fills HostName, User, Port, IdentityFile and ProxyJump the inventory leaves unset)")
 	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file")
 	addStateDirFlag(c, &o.stateDir)
 	addNoHistoryFlag(c, &o.noHistory)
+	addDBFlag(c, &o.db)
 	o.recorded, o.flags = true, f
-	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"inventory", "sorted", "shuffle"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"inventory", "sorted", "shuffle", "risk"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // addStateDirFlag adds --state-dir, where runs are recorded.
@@ -115,7 +126,7 @@ func (o *commonOptions) validate() error {
 	if o.timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be positive", o.timeout)
 	}
-	return nil
+	return o.reports.validate(o.noHistory)
 }
 
 // rebootOptions are the flags of the commands that reboot (patch, reboot).

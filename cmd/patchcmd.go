@@ -20,6 +20,7 @@ type patchOptions struct {
 	steps   stepsOptions
 	selectionOptions
 	saved        planOptions
+	risk         riskOptions
 	rebootPolicy string
 	noRefresh    bool
 	maxRounds    int
@@ -51,8 +52,14 @@ batches and waves at 05:30; hosts in flight finish, the rest are skipped
 			if err := o.saved.check(c); err != nil {
 				return err
 			}
+			if err := o.selectionOptions.check(c); err != nil {
+				return err
+			}
 			plan, err := o.plan()
 			if err != nil {
+				return err
+			}
+			if err := o.risk.apply(&o.common); err != nil {
 				return err
 			}
 			hosts, err := a.hostsFor(&o.common)
@@ -77,6 +84,7 @@ batches and waves at 05:30; hosts in flight finish, the rest are skipped
 
 func (o *patchOptions) addFlags(c *cobra.Command) {
 	o.common.addFlags(c)
+	o.common.reports.addFlags(c)
 	o.reboot.addFlags(c)
 	o.lock.addFlags(c)
 	o.rollout.addFlags(c, true)
@@ -84,6 +92,7 @@ func (o *patchOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
 	o.selectionOptions.addFlags(c, "install")
 	o.saved.addFlags(c)
+	o.risk.addFlags(c)
 	f.StringVar(&o.rebootPolicy, "reboot", "if-required", "reboot policy: if-required, always or never")
 	f.BoolVar(&o.noRefresh, "no-refresh", false, "don't refresh package metadata before scanning")
 	f.IntVar(&o.maxRounds, "max-rounds", runner.DefaultMaxRounds, "most install → reboot → rescan rounds per host (Windows often needs more than one)")

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -21,14 +22,19 @@ import (
 // selectionOptions are the flags that pick updates: patch's, and scan's
 // when it saves a plan.
 type selectionOptions struct {
-	securityOnly bool
-	include      []string
-	exclude      []string
-	includeOpt   bool
+	securityOnly   bool
+	include        []string
+	exclude        []string
+	includeOpt     bool
+	minSeverity    string
+	cves           []string
+	knownExploited bool
+	minAge         ageFlag
 }
 
 // selectionFlags are the names selectionOptions adds.
-var selectionFlags = []string{"security-only", "include", "exclude", "include-optional"}
+var selectionFlags = []string{"security-only", "include", "exclude", "include-optional",
+	"min-severity", "cve", "known-exploited", "min-age"}
 
 func (o *selectionOptions) addFlags(c *cobra.Command, verb string) {
 	f := c.Flags()
@@ -36,6 +42,11 @@ func (o *selectionOptions) addFlags(c *cobra.Command, verb string) {
 	f.StringSliceVar(&o.include, "include", nil, verb+" only updates matching these patterns: package names, KB numbers or titles; globs, or /regexp/ (repeatable, comma-separated)")
 	f.StringSliceVar(&o.exclude, "exclude", nil, "never "+verb+" updates matching these patterns (repeatable, comma-separated)")
 	f.BoolVar(&o.includeOpt, "include-optional", false, "also "+verb+" optional updates (Windows BrowseOnly: previews, feature packs), skipped by default")
+	f.StringVar(&o.minSeverity, "min-severity", "", verb+" only updates at least this severe: critical, important, moderate or low (normalised severity; an update without one never qualifies)")
+	f.StringSliceVar(&o.cves, "cve", nil, verb+" only updates fixing one of these CVE ids (repeatable, comma-separated)")
+	f.BoolVar(&o.knownExploited, "known-exploited", false, verb+" only updates fixing a CVE on the known-exploited list given with --kev")
+	f.Var(&o.minAge, "min-age", verb+" only updates whose advisory was issued at least this long ago (e.g. 7d, 36h); updates without an issue date are held back")
+	_ = c.RegisterFlagCompletionFunc("min-severity", cobra.FixedCompletions([]string{"critical", "important", "moderate", "low"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 func (o *selectionOptions) selection() patch.Selection {
@@ -43,7 +54,35 @@ func (o *selectionOptions) selection() patch.Selection {
 }
 
 func (o *selectionOptions) saved() savedplan.Selection {
-	return savedplan.Selection{SecurityOnly: o.securityOnly, Include: trimAll(o.include), Exclude: trimAll(o.exclude), IncludeOptional: o.includeOpt}
+	var cves []string
+	for _, c := range trimAll(o.cves) {
+		cves = append(cves, strings.ToUpper(c))
+	}
+	return savedplan.Selection{SecurityOnly: o.securityOnly, Include: trimAll(o.include), Exclude: trimAll(o.exclude), IncludeOptional: o.includeOpt,
+		MinSeverity: strings.ToLower(strings.TrimSpace(o.minSeverity)), CVEs: cves, KnownExploited: o.knownExploited,
+		MinAgeSeconds: int64(time.Duration(o.minAge) / time.Second)}
+}
+
+// check refuses selection values that cannot work, naming the flag, before
+// any host is contacted.
+func (o *selectionOptions) check(c *cobra.Command) error {
+	sel := o.selection()
+	if err := sel.Validate(); err != nil {
+		return fmt.Errorf("--include/--exclude: %w", err)
+	}
+	var pe *patch.PolicyError
+	if err := sel.ValidatePolicy(); errors.As(err, &pe) {
+		flag := map[string]string{"MinSeverity": "--min-severity", "CVEs": "--cve", "MinAge": "--min-age"}[pe.Field]
+		return fmt.Errorf("%s %w", flag, err)
+	} else if err != nil {
+		return err
+	}
+	// Only the known-exploited list marks updates: without it nothing
+	// would ever be selected.
+	if kev := c.Flags().Lookup("kev"); o.knownExploited && (kev == nil || !kev.Changed) {
+		return fmt.Errorf("--known-exploited needs the known-exploited list: add --kev FILE (CISA's known_exploited_vulnerabilities.json)")
+	}
+	return nil
 }
 
 // givenSelectionFlag names the first selection flag given on c, "" if none.

@@ -217,7 +217,8 @@ func TestRunsShowsRunningFinishedAndInterrupted(t *testing.T) {
 }
 
 // The journal's command line names every local file absolutely, so resume
-// runs it from any directory: the inventory and a relative --plan.
+// runs it from any directory: the inventory, a relative --plan and the
+// risk-data files.
 func TestJournalArgvNamesFilesAbsolutely(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -226,8 +227,28 @@ func TestJournalArgvNamesFilesAbsolutely(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("argv\n got %q\nwant %q", got, want)
 	}
-	got = absPathArgv([]string{"patch", "-iinv.yml", "--plan=p.json"}, "/abs/inv.yml")
-	want = []string{"patch", "-i/abs/inv.yml", "--plan=" + filepath.Join(dir, "p.json")}
+	got = absPathArgv([]string{"patch", "-iinv.yml", "--plan=p.json", "--report", "junit.xml", "--metrics=m.prom"}, "/abs/inv.yml")
+	want = []string{"patch", "-i/abs/inv.yml", "--plan=" + filepath.Join(dir, "p.json"), "--report", filepath.Join(dir, "junit.xml"),
+		"--metrics=" + filepath.Join(dir, "m.prom")}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("argv\n got %q\nwant %q", got, want)
+	}
+}
+
+// The journal's command line keeps --db without its password, in either
+// spelling.
+func TestJournalArgvKeepsNoDatabasePassword(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	got := absPathArgv([]string{"scan", "-i", "inv.yml", "--db", "postgres://alice:pw@db/estate?sslmode=verify-full", "--db=postgres://bob@db/estate?password=pw2"}, "/abs/inv.yml")
+	want := []string{"scan", "-i", "/abs/inv.yml", "--db", "postgres://alice@db/estate?sslmode=verify-full", "--db=postgres://bob@db/estate"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("argv\n got %q\nwant %q", got, want)
+	}
+	// The risk-data files are read again by the resumed run.
+	got = absPathArgv([]string{"patch", "-i", "inv.yml", "--advisories", "osv", "--advisories=deb.zip", "--kev", "kev.json", "--epss=epss.csv"}, "/abs/inv.yml")
+	want = []string{"patch", "-i", "/abs/inv.yml", "--advisories", filepath.Join(dir, "osv"), "--advisories=" + filepath.Join(dir, "deb.zip"),
+		"--kev", filepath.Join(dir, "kev.json"), "--epss=" + filepath.Join(dir, "epss.csv")}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("argv\n got %q\nwant %q", got, want)
 	}

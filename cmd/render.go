@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,9 +18,10 @@ import (
 func (a *app) render(format string, r report.Report) error {
 	switch report.Format(format) {
 	case report.FormatJSON:
+		a.riskLine(r.Command, r.Hosts)
 		return report.WriteJSON(a.streams.Out, r)
 	case report.FormatText, report.FormatWide:
-		return writeText(a.streams.Out, r, layout{width: a.outputWidth(), wide: format == string(report.FormatWide)})
+		return writeText(a.streams.Out, r, layout{width: a.outputWidth(), wide: format == string(report.FormatWide), textView: a.view})
 	}
 	return fmt.Errorf("no writer for output format %q", format)
 }
@@ -37,6 +39,26 @@ func writeJSON(w io.Writer, v any) error {
 type layout struct {
 	width int
 	wide  bool
+	textView
+}
+
+// riskLine tells a scan's risk on stderr when stdout carries a document
+// (the text table prints it under its summary instead).
+func (a *app) riskLine(cmd report.Command, hosts []report.HostResult) {
+	if cmd != report.CmdScan {
+		return
+	}
+	var t report.RiskTally
+	for _, h := range hosts {
+		t.Add(h)
+	}
+	a.printRisk(t)
+}
+
+func (a *app) printRisk(t report.RiskTally) {
+	if line := t.Summary(); line != "" {
+		fmt.Fprintf(a.streams.Err, "patchrun: risk: %s\n", line)
+	}
 }
 
 // writeText prints a summary table per host, then the details a person
@@ -45,6 +67,10 @@ func writeText(w io.Writer, r report.Report, l layout) error {
 	width := l.width
 	if l.wide {
 		width = 0
+	}
+	if l.riskOrder {
+		r.Hosts = slices.Clone(r.Hosts)
+		report.SortByRisk(r.Hosts)
 	}
 	var t table
 	switch r.Command {
@@ -92,8 +118,8 @@ func writeText(w io.Writer, r report.Report, l layout) error {
 	if err != nil {
 		return err
 	}
-	if r.Command == report.CmdScan || r.DryRun {
-		writePending(w, r)
+	if r.Command == report.CmdScan || r.DryRun || (l.detail && r.Command == report.CmdPatch) {
+		writePending(w, r, l.detail)
 	}
 	if r.Command == report.CmdFacts {
 		writeFactsReasons(w, r)
@@ -101,6 +127,15 @@ func writeText(w io.Writer, r report.Report, l layout) error {
 	writeFailureOutput(w, r, widths["ERROR"])
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, summaryLine(r))
+	if r.Command == report.CmdScan {
+		var risk report.RiskTally
+		for _, h := range r.Hosts {
+			risk.Add(h)
+		}
+		if line := risk.Summary(); line != "" {
+			fmt.Fprintln(w, "risk: "+line)
+		}
+	}
 	return nil
 }
 
@@ -271,8 +306,10 @@ func oneLine(s string, wide bool) string {
 	return s
 }
 
-// writePending lists each host's pending updates (scan, dry run).
-func writePending(w io.Writer, r report.Report) {
+// writePending lists each host's updates (scan, dry run, patch -v): with
+// detail, each one's advisory, issue date, CVEs, known-exploited due date
+// and EPSS, and why the selection held it back.
+func writePending(w io.Writer, r report.Report, detail bool) {
 	for _, h := range r.Hosts {
 		if len(h.Updates) == 0 {
 			continue
@@ -295,11 +332,17 @@ func writePending(w io.Writer, r report.Report) {
 			if wouldInstall[u.Name] {
 				tags = append(tags, "would install")
 			}
+			if u.Installed {
+				tags = append(tags, "installed")
+			}
 			if u.Security {
 				tags = append(tags, "security")
 			}
 			if u.Severity != "" {
 				tags = append(tags, strings.ToLower(u.Severity))
+			}
+			if u.KnownExploited {
+				tags = append(tags, "KNOWN EXPLOITED")
 			}
 			if u.Optional {
 				tags = append(tags, "optional")
@@ -311,11 +354,56 @@ func writePending(w io.Writer, r report.Report) {
 				line += "  [" + strings.Join(tags, ", ") + "]"
 			}
 			fmt.Fprintln(w, termtext.Line(line))
+			if detail {
+				for _, d := range updateDetail(u) {
+					fmt.Fprintln(w, "      "+termtext.Line(d))
+				}
+			}
 		}
 		for _, step := range h.WouldRun {
 			fmt.Fprintln(w, termtext.Line("  would run "+step))
 		}
 	}
+}
+
+// maxCVEsShown bounds the CVE ids -v prints per update (a kernel advisory
+// can fix hundreds); the JSON report has them all.
+const maxCVEsShown = 8
+
+// updateDetail is -v's lines under an update.
+func updateDetail(u report.Update) []string {
+	var out []string
+	var adv []string
+	if u.Advisory != "" && u.Advisory != u.KB {
+		adv = append(adv, u.Advisory)
+	}
+	if u.Issued != nil {
+		adv = append(adv, "issued "+u.Issued.UTC().Format(time.DateOnly))
+	}
+	if u.VendorSeverity != "" && !strings.EqualFold(u.VendorSeverity, u.Severity) {
+		adv = append(adv, "vendor severity "+u.VendorSeverity)
+	}
+	if u.KnownExploited && u.KEVDue != "" {
+		adv = append(adv, "known-exploited due "+u.KEVDue)
+	}
+	if u.EPSS > 0 {
+		adv = append(adv, fmt.Sprintf("EPSS %.2f", u.EPSS))
+	}
+	if len(adv) > 0 {
+		out = append(out, strings.Join(adv, ", "))
+	}
+	if n := len(u.CVEs); n > 0 {
+		shown := u.CVEs[:min(n, maxCVEsShown)]
+		line := strings.Join(shown, " ")
+		if n > len(shown) {
+			line += fmt.Sprintf(" (+%d more)", n-len(shown))
+		}
+		out = append(out, line)
+	}
+	if u.HeldBack != "" {
+		out = append(out, "held back: "+u.HeldBack)
+	}
+	return out
 }
 
 // writeExecBlocks prints each host's command output under a header.

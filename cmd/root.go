@@ -69,6 +69,14 @@ type app struct {
 	// resuming is set while `resume` runs an interrupted run's command line
 	// again: that run's hosts, journal and state continue.
 	resuming *resumeJob
+	// view is how the run's result is shown as text: -v adds each
+	// update's advisory, CVEs and why it was held back; --order risk lists
+	// the highest-risk hosts first.
+	view textView
+}
+
+type textView struct {
+	detail, riskOrder bool
 }
 
 func newApp(s Streams) *app {
@@ -138,6 +146,7 @@ hosts in controlled batches, confirming each one really came back.
 		a.newRunsCmd(),
 		a.newResumeCmd(),
 		a.newHostsCmd(),
+		a.newReportCmd(),
 		a.newDemoCmd(),
 		a.newVersionCmd(),
 	)

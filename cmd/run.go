@@ -24,6 +24,9 @@ func (a *app) hostsFor(o *commonOptions) ([]inventory.Host, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	if _, err := a.historyDB(o.db); err != nil {
+		return nil, err
+	}
 	hosts, err := a.loadHosts(o)
 	if err != nil {
 		return nil, err
@@ -66,7 +69,11 @@ func (a *app) loadHosts(o *commonOptions) ([]inventory.Host, error) {
 			return []inventory.Host{}, nil
 		}
 	}
-	if hosts, err = inventory.Order(hosts, o.order, time.Now().UnixNano()); err != nil {
+	order := o.order
+	if order == "risk" { // known only once scanned: the runner orders by it
+		order = "inventory"
+	}
+	if hosts, err = inventory.Order(hosts, order, time.Now().UnixNano()); err != nil {
 		return nil, err
 	}
 	if len(hosts) == 0 {
@@ -112,6 +119,8 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 		return a.render(o.output, report.New(plan.Command, plan.DryRun, time.Now()))
 	}
 	plan.Hosts = hosts
+	plan.OrderRisk = o.order == "risk"
+	a.view = textView{detail: o.verbose, riskOrder: plan.OrderRisk}
 	plan.Forks = o.forks
 	plan.ConnectTimeout = o.connectTimeout
 	plan.StepTimeout = o.timeout
@@ -125,12 +134,8 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	var rec *recording
 	var jw *journal.Writer
 	if o.recorded {
-		names := make([]string, len(hosts))
-		for i, h := range hosts {
-			names[i] = h.Name
-		}
 		var err error
-		if rec, err = a.startRecording(o, &plan, names); err != nil {
+		if rec, err = a.startRecording(o, &plan, hosts); err != nil {
 			return err
 		}
 		defer rec.close()
@@ -149,6 +154,7 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 		Detect:   dialer.Detect,
 		Observer: obs,
 		Stop:     stop,
+		Enricher: o.enricher,
 	}
 	if jw != nil {
 		deps.Journal = jw
@@ -174,6 +180,7 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	if rec != nil {
 		result = errors.Join(result, rec.end(report, result))
 		a.recordHistory(o, rec)
+		result = errors.Join(result, o.reports.write(a, o, rec.stateDir, plan.RunID))
 	}
 	return result
 }

@@ -54,6 +54,8 @@ func TestEveryCommandsReportMatchesTheSchema(t *testing.T) {
 		code int
 	}{
 		{"scan", []string{"scan", "-i", inv}, ExitOK},
+		{"scan with risk data", []string{"scan", "-i", inv, "--advisories", "../advisory/testdata/osv",
+			"--kev", "../advisory/testdata/kev.json", "--epss", "../advisory/testdata/epss.csv"}, ExitOK},
 		{"facts", []string{"facts", "-i", inv}, ExitOK},
 		{"patch --dry-run", []string{"patch", "-i", inv, "--dry-run", "--reboot", "always"}, ExitOK},
 		{"exec", []string{"exec", "-i", inv, "--", "hostname"}, ExitOK},
@@ -88,7 +90,7 @@ func TestDemoReportMatchesTheSchema(t *testing.T) {
 		t.Skip("demo runs a whole sweep")
 	}
 	s := reportSchema(t)
-	r := runCLI(t, nil, "demo", "--hosts", "1", "--windows", "1", "-o", "json", "--time-scale", "0.05")
+	r := runCLI(t, nil, "demo", "--hosts", "1", "--windows", "1", "-o", "json", "--time-scale", "0.05", "--state-dir", t.TempDir())
 	if r.code != ExitOK {
 		t.Fatalf("demo exit %d, stderr:\n%s", r.code, r.stderr)
 	}

@@ -24,6 +24,7 @@ func TestLab(t *testing.T) {
 		fn   func(*testing.T, *lab, patchrun)
 	}{
 		{"scan finds both updates and flags the security one", testScan},
+		{"scan with advisory files shows CVEs, the known-exploited flag and vulnerable packages", testScanWithAdvisories},
 		{"security-only patch installs only the security update", testSecurityOnly},
 		{"facts reads each host's OS, boot, last install and address", testFacts},
 		{"patch in batches of 5 keeps conffiles and reboots with new boot ids", testPatchBatches},

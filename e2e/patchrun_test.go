@@ -34,19 +34,23 @@ type report struct {
 }
 
 type hostResult struct {
-	Name           string   `json:"name"`
-	Address        string   `json:"address"`
-	OS             string   `json:"os"`
-	Status         string   `json:"status"`
-	Error          string   `json:"error"`
-	ErrorKind      string   `json:"error_kind"`
-	Updates        []update `json:"updates"`
-	RebootRequired bool     `json:"reboot_required"`
-	Rebooted       bool     `json:"rebooted"`
-	RebootBatch    int      `json:"reboot_batch"`
-	BootIDBefore   string   `json:"boot_id_before"`
-	BootIDAfter    string   `json:"boot_id_after"`
-	RebootCancel   string   `json:"reboot_cancel"`
+	Name       string   `json:"name"`
+	Address    string   `json:"address"`
+	OS         string   `json:"os"`
+	Status     string   `json:"status"`
+	Error      string   `json:"error"`
+	ErrorKind  string   `json:"error_kind"`
+	Updates    []update `json:"updates"`
+	Vulnerable []struct {
+		Name string   `json:"name"`
+		CVEs []string `json:"cves"`
+	} `json:"vulnerable"`
+	RebootRequired bool   `json:"reboot_required"`
+	Rebooted       bool   `json:"rebooted"`
+	RebootBatch    int    `json:"reboot_batch"`
+	BootIDBefore   string `json:"boot_id_before"`
+	BootIDAfter    string `json:"boot_id_after"`
+	RebootCancel   string `json:"reboot_cancel"`
 	PlanDrift      *struct {
 		Changed []struct {
 			Name      string `json:"name"`
@@ -78,6 +82,11 @@ type update struct {
 	Available string `json:"available"`
 	Security  bool   `json:"security"`
 	Installed bool   `json:"installed"`
+	// risk data (--advisories, --kev)
+	Advisory       string   `json:"advisory"`
+	CVEs           []string `json:"cves"`
+	KnownExploited bool     `json:"known_exploited"`
+	KEVDue         string   `json:"kev_due"`
 }
 
 func (r report) host(t *testing.T, name string) hostResult {

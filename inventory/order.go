@@ -27,7 +27,7 @@ func Order(hosts []Host, how string, seed int64) ([]Host, error) {
 		r := rand.New(rand.NewPCG(uint64(seed), uint64(seed)>>1^0x9e3779b97f4a7c15))
 		r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	default:
-		return nil, fmt.Errorf("bad order %q (hint: use inventory, sorted or shuffle)", how)
+		return nil, fmt.Errorf("bad order %q (hint: use inventory, sorted, shuffle or risk)", how)
 	}
 	return out, nil
 }

@@ -50,6 +50,10 @@ type Update struct {
 	KEVDue         string `json:"kev_due,omitempty"`
 	// EPSS is the highest EPSS score among its CVEs (0–1), from --epss.
 	EPSS float64 `json:"epss,omitempty"`
+	// Source is the source package the update is built from, when it is
+	// known and differs from Name (read with --advisories: Debian's and
+	// Ubuntu's advisories name source packages).
+	Source string `json:"source,omitempty"`
 }
 
 // Facts is what a backend learns about a host before scanning.
@@ -87,6 +91,18 @@ type Selection struct {
 	Exclude []string
 	// SkipOptional skips Windows BrowseOnly updates.
 	SkipOptional bool
+
+	// Risk policy (docs/advisories.md). MinSeverity is a normalised
+	// severity: only updates at least that severe. CVEs: only updates
+	// fixing at least one of these ids. KnownExploited: only updates
+	// fixing a known-exploited CVE. MinAge: only updates whose advisory
+	// was issued at least this long before Now (the zero Now means the
+	// time of the call); an update without an issue date is held back.
+	MinSeverity    string
+	CVEs           []string
+	KnownExploited bool
+	MinAge         time.Duration
+	Now            time.Time
 }
 
 // InstallResult is what an Install produced. Updates carries every update

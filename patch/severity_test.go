@@ -1,6 +1,9 @@
 package patch
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestNormalizeSeverity(t *testing.T) {
 	for vendor, want := range map[string]string{
@@ -15,5 +18,15 @@ func TestNormalizeSeverity(t *testing.T) {
 	}
 	if !(SeverityRank("critical") > SeverityRank("important") && SeverityRank("low") > SeverityRank("unknown")) {
 		t.Error("severity ranks out of order")
+	}
+}
+
+func TestNormalizeCVEs(t *testing.T) {
+	got := NormalizeCVEs([]string{" cve-2024-2 ", "CVE-2023-9", "CVE-2024-2", ""})
+	if want := []string{"CVE-2023-9", "CVE-2024-2"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+	if NormalizeCVEs(nil) != nil {
+		t.Fatal("no CVEs must stay nil (omitted from JSON)")
 	}
 }

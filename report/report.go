@@ -131,6 +131,10 @@ type HostResult struct {
 	Wave         int    `json:"wave,omitempty"`
 	BootIDBefore string `json:"boot_id_before,omitempty"`
 	BootIDAfter  string `json:"boot_id_after,omitempty"`
+	// Vulnerable lists installed packages that the advisory files
+	// (--advisories) say are vulnerable with no pending update, as found
+	// by the host's first scan.
+	Vulnerable []patch.Vulnerable `json:"vulnerable,omitempty"`
 	// RebootCancel says, for a run aborted after this host's reboot was
 	// scheduled but before it was seen to happen, what became of it (see
 	// the RebootCancel* values); Error says why.
@@ -179,6 +183,9 @@ type Update struct {
 	// Installed is still pending (it failed, see Error, or the run stopped
 	// before installing it); an unselected one was left alone on purpose.
 	Selected bool `json:"selected"`
+	// HeldBack says why the selection left this update alone ("no issue
+	// date, so its age is unknown (--min-age 7d)"); empty when selected.
+	HeldBack string `json:"held_back,omitempty"`
 	// OutcomeUnknown: an install of this update was under way when the
 	// connection was lost (or the run aborted) and no rescan could tell
 	// whether it went in. Installed is false then, but it may be installed.

@@ -28,6 +28,10 @@ type Deps struct {
 	// workstation with env added to its environment; nil means the
 	// system shell (RunLocalShell).
 	RunLocal LocalRunner
+	// Enricher adds risk data from files (--advisories, --kev, --epss) to
+	// every scan's updates, after the scan and before the selection; nil
+	// adds none.
+	Enricher Enricher
 }
 
 // Defaults for zero values in a Plan (and of the command line's flags).

@@ -49,6 +49,11 @@ type hostRun struct {
 
 	lease *hostLease // the host's lease while this run holds it (runner/lease.go)
 
+	// packages are the host's installed packages, read once for the
+	// Enricher (enrich.go); enriched says the first scan was enriched.
+	packages []patch.Package
+	enriched bool
+
 	capture stepCapture // the remote commands of the step in progress
 	// failedStep is the output of the last step if it failed; the host's
 	// failure adds it to the result (a later step clears it).

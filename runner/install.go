@@ -188,11 +188,22 @@ func (h *hostRun) mergeInstalled(done []patch.Update) {
 }
 
 // markSelected flags the listed updates the selection picked, so a selected
-// update still pending reads differently from one left alone on purpose.
+// update still pending reads differently from one left alone on purpose;
+// without a saved plan, each update left alone says why (HeldBack).
 func (h *hostRun) markSelected(selected []patch.Update) {
 	for _, u := range selected {
 		if i, ok := h.byKey[updateKey(u)]; ok {
 			h.res.Updates[i].Selected = true
+		}
+	}
+	if h.r.cfg.Planned != nil {
+		return
+	}
+	for i := range h.res.Updates {
+		ru := &h.res.Updates[i]
+		ru.HeldBack = ""
+		if !ru.Selected && !ru.Installed {
+			ru.HeldBack = h.r.cfg.Selection.HeldBack(ru.Update)
 		}
 	}
 }

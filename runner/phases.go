@@ -187,6 +187,10 @@ func (h *hostRun) listUpdates(ctx context.Context, refresh bool) bool {
 		h.fail(ctx, "scan", err)
 		return false
 	}
+	if found, err = h.enrich(ctx, found); err != nil {
+		h.fail(ctx, "packages", err)
+		return false
+	}
 	h.pending = found
 	h.mergeFound(found)
 	return true

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/patchrun/patchrun/report"
@@ -83,6 +84,13 @@ func (r *run) rollout(ctx context.Context) {
 		if r.cfg.Rolling {
 			r.rollBatches(ctx, w, todo)
 		} else if waiting := r.pool(ctx, todo, 0); len(waiting) > 0 {
+			if r.cfg.OrderRisk {
+				// Risk is known only after the scan: it orders the
+				// reboot batches, not who is contacted first.
+				slices.SortStableFunc(waiting, func(a, b *hostRun) int {
+					return report.RiskOf(a.res.Updates).Compare(report.RiskOf(b.res.Updates))
+				})
+			}
 			r.rebootInBatches(ctx, w, waiting)
 		}
 		if w.num > 0 {

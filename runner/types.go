@@ -44,6 +44,11 @@ type Plan struct {
 
 	Refresh   bool // refresh package metadata before scanning
 	Selection patch.Selection
+	// OrderRisk (--order risk): hosts are contacted in the given order
+	// (their risk is known only once scanned), but the reboot batches,
+	// which make the fixes take effect, take the highest-risk hosts first
+	// (report.Risk).
+	OrderRisk bool
 	// Planned, when not nil, replaces Selection for `patch`: each host
 	// installs its entry's updates at their planned versions, and a host
 	// without an entry is skipped (see planned.go).

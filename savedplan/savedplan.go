@@ -11,13 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/patchrun/patchrun/internal/atomicfile"
 	"github.com/patchrun/patchrun/internal/fsread"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
@@ -59,6 +58,13 @@ type Selection struct {
 	Include         []string `json:"include,omitempty"`
 	Exclude         []string `json:"exclude,omitempty"`
 	IncludeOptional bool     `json:"include_optional"`
+	// The risk policy (patch.Selection): --min-severity, --cve,
+	// --known-exploited, --min-age (in seconds; evaluated when the plan
+	// is made).
+	MinSeverity    string   `json:"min_severity,omitempty"`
+	CVEs           []string `json:"cves,omitempty"`
+	KnownExploited bool     `json:"known_exploited,omitempty"`
+	MinAgeSeconds  int64    `json:"min_age_seconds,omitempty"`
 }
 
 // Host is one host's planned updates.
@@ -95,7 +101,8 @@ type LeftOut struct {
 
 // PatchSelection is the selection as patch.Selection.
 func (s Selection) PatchSelection() patch.Selection {
-	return patch.Selection{SecurityOnly: s.SecurityOnly, Include: s.Include, Exclude: s.Exclude, SkipOptional: !s.IncludeOptional}
+	return patch.Selection{SecurityOnly: s.SecurityOnly, Include: s.Include, Exclude: s.Exclude, SkipOptional: !s.IncludeOptional,
+		MinSeverity: s.MinSeverity, CVEs: s.CVEs, KnownExploited: s.KnownExploited, MinAge: time.Duration(s.MinAgeSeconds) * time.Second}
 }
 
 // Build makes a plan from a finished scan: every host scanned ok gets the
@@ -169,33 +176,10 @@ func (p Plan) Write(path string) (err error) {
 		return fmt.Errorf("save plan: %w", err)
 	}
 	data = append(data, '\n')
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("save plan %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return fmt.Errorf("save plan %s: %w", path, err)
-	}
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("save plan %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("save plan %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("save plan %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}); err != nil {
 		return fmt.Errorf("save plan %s: %w", path, err)
 	}
 	return nil
@@ -252,13 +236,7 @@ func newerFormat(path string, v int) error {
 
 // FormatAge writes an age as --plan-max-age takes it: whole days as "7d",
 // anything else as a Go duration ("36h0m0s").
-func FormatAge(d time.Duration) string {
-	const day = 24 * time.Hour
-	if d > 0 && d%day == 0 {
-		return strconv.Itoa(int(d/day)) + "d"
-	}
-	return d.String()
-}
+func FormatAge(d time.Duration) string { return patch.FormatAge(d) }
 
 // Check refuses a plan that is older than maxAge (or written in the
 // future), or that names hosts the inventory does not have.

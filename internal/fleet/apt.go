@@ -637,6 +637,7 @@ func progDpkgQuery(_ context.Context, p *proc) int {
 				continue
 			}
 			r := strings.NewReplacer("${Package}", n, "${binary:Package}", n, "${Version}", ip.newest(),
+				"${source:Package}", sourcePackage(n), "${source:Version}", ip.newest(),
 				"${Architecture}", ip.arch, "${Status}", st, "${db:Status-Abbrev}", abbrev,
 				"${db:Status-Status}", strings.Fields(st)[2], `\n`, "\n", `\t`, "\t")
 			p.outf("%s", r.Replace(format))

@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +21,14 @@ func TestRealBackendFullCycle(t *testing.T) {
 		distro  fleet.Distro
 		manager string
 		os      string
+		// kernel is the kernel update's advisory data as the host's own
+		// tool reports it ("" for apt: Debian/Ubuntu hosts carry none).
+		kernel, advisory, severity, cve string
 	}{
-		{fleet.Debian12, "apt", "debian 12"},
-		{fleet.Ubuntu2404, "apt", "ubuntu 24.04"},
-		{fleet.Rocky9, "dnf", "rocky 9.6"},
-		{fleet.OpenSUSE155, "zypper", "opensuse-leap 15.5"},
+		{distro: fleet.Debian12, manager: "apt", os: "debian 12"},
+		{distro: fleet.Ubuntu2404, manager: "apt", os: "ubuntu 24.04"},
+		{fleet.Rocky9, "dnf", "rocky 9.6", "kernel", "RLSA-2025:17797", "important", "CVE-2025-38352"},
+		{fleet.OpenSUSE155, "zypper", "opensuse-leap 15.5", "kernel-default", "openSUSE-SLE-15.5-2024-4082", "important", "CVE-2024-36971"},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.distro), func(t *testing.T) {
@@ -78,6 +82,12 @@ func TestRealBackendFullCycle(t *testing.T) {
 			}
 			if security == 0 {
 				t.Error("scan found no security updates")
+			}
+			for _, u := range ups {
+				if tc.kernel != "" && u.Name == tc.kernel &&
+					(u.Advisory != tc.advisory || u.Severity != tc.severity || !slices.Contains(u.CVEs, tc.cve) || u.Issued == nil) {
+					t.Errorf("kernel update's advisory data: %+v", u)
+				}
 			}
 			res, err := b.Install(ctx, tr, ups, true)
 			if err != nil {

@@ -1,5 +1,7 @@
 package fleet
 
+import "time"
+
 // Distro names a simulated operating system profile: its os-release, package
 // manager, installed packages and the updates its repositories offer.
 type Distro string
@@ -39,7 +41,10 @@ type Update struct {
 	Category string
 	Advisory string // RLSA-…, openSUSE-SLE-…; "" when none
 	Severity string // "Important", "Moderate", … ("" when none)
-	Summary  string
+	// CVEs the advisory references; Issued is its date (zero: none).
+	CVEs    []string
+	Issued  time.Time
+	Summary string
 	// Reboot: installing it sets the host's reboot-required signals.
 	Reboot bool
 	// Kernel is the kernel release this package installs ("6.1.0-40-amd64");
@@ -239,22 +244,22 @@ REDHAT_SUPPORT_PRODUCT_VERSION="9.6"
 		},
 		updates: []Update{
 			{Name: "glibc", Version: "2.34-168.el9_6.23", Arch: "x86_64", Repo: "baseos",
-				Advisory: "RLBA-2025:14312", Summary: "glibc bug fix update", Reboot: true},
+				Advisory: "RLBA-2025:14312", Issued: time.Date(2025, 8, 20, 0, 0, 0, 0, time.UTC), Summary: "glibc bug fix update", Reboot: true},
 			{Name: "kernel", Version: "5.14.0-570.58.1.el9_6", Arch: "x86_64", Repo: "baseos", Security: true,
-				Advisory: "RLSA-2025:17797", Severity: "Important", Summary: "Important: kernel security update",
+				Advisory: "RLSA-2025:17797", Severity: "Important", CVEs: kernelRLSA, Issued: time.Date(2025, 10, 14, 0, 0, 0, 0, time.UTC), Summary: "Important: kernel security update",
 				InstallOnly: true, Reboot: true, Kernel: "5.14.0-570.58.1.el9_6.x86_64", Requires: []string{"kernel-core"}},
 			{Name: "kernel-core", Version: "5.14.0-570.58.1.el9_6", Arch: "x86_64", Repo: "baseos", Security: true,
-				Advisory: "RLSA-2025:17797", Severity: "Important", Summary: "Important: kernel security update",
+				Advisory: "RLSA-2025:17797", Severity: "Important", CVEs: kernelRLSA, Issued: time.Date(2025, 10, 14, 0, 0, 0, 0, time.UTC), Summary: "Important: kernel security update",
 				InstallOnly: true, Reboot: true},
 			{Name: "openssl", Version: "1:3.2.2-6.el9_6.2", Arch: "x86_64", Repo: "baseos", Security: true,
-				Advisory: "RLSA-2025:16046", Severity: "Moderate", Summary: "Moderate: openssl security update",
+				Advisory: "RLSA-2025:16046", Severity: "Moderate", CVEs: opensslRLSA, Issued: time.Date(2025, 9, 30, 0, 0, 0, 0, time.UTC), Summary: "Moderate: openssl security update",
 				Requires: []string{"openssl-libs"}},
 			{Name: "openssl-libs", Version: "1:3.2.2-6.el9_6.2", Arch: "x86_64", Repo: "baseos", Security: true,
-				Advisory: "RLSA-2025:16046", Severity: "Moderate", Summary: "Moderate: openssl security update"},
+				Advisory: "RLSA-2025:16046", Severity: "Moderate", CVEs: opensslRLSA, Issued: time.Date(2025, 9, 30, 0, 0, 0, 0, time.UTC), Summary: "Moderate: openssl security update"},
 			{Name: "tzdata", Version: "2025b-1.el9", Arch: "noarch", Repo: "baseos",
-				Advisory: "RLBA-2025:9876", Summary: "tzdata bug fix and enhancement update"},
+				Advisory: "RLBA-2025:9876", Issued: time.Date(2025, 6, 25, 0, 0, 0, 0, time.UTC), Summary: "tzdata bug fix and enhancement update"},
 			{Name: "vim-minimal", Version: "2:8.2.2637-22.el9_6", Arch: "x86_64", Repo: "baseos",
-				Category: "enhancement", Advisory: "RLEA-2025:10110", Summary: "vim enhancement update"},
+				Category: "enhancement", Advisory: "RLEA-2025:10110", Issued: time.Date(2025, 7, 2, 0, 0, 0, 0, time.UTC), Summary: "vim enhancement update"},
 		},
 		kernels: []string{"5.14.0-570.17.1.el9_6.x86_64"},
 		repos: map[string]repoInfo{
@@ -266,6 +271,15 @@ REDHAT_SUPPORT_PRODUCT_VERSION="9.6"
 }
 
 const leapUpd = "repo-sle-update"
+
+// CVE references of the simulated advisories (kernel ones include CVEs on
+// CISA's known-exploited list, so --kev has something to flag).
+var (
+	kernelRLSA  = []string{"CVE-2025-38352", "CVE-2025-39682"}
+	opensslRLSA = []string{"CVE-2025-9230", "CVE-2025-9232"}
+	kernelSUSE  = []string{"CVE-2024-36971", "CVE-2024-41011"}
+	opensslSUSE = []string{"CVE-2024-6119"}
+)
 
 func leap155Profile() *profile {
 	return &profile{
@@ -294,14 +308,14 @@ LOGO="distributor-logo-Leap"
 		},
 		updates: []Update{
 			{Name: "kernel-default", Version: "5.14.21-150500.55.88.1", Arch: "x86_64", Repo: leapUpd, Security: true,
-				Advisory: "openSUSE-SLE-15.5-2024-4082", Severity: "important", Summary: "Security update for the Linux Kernel",
+				Advisory: "openSUSE-SLE-15.5-2024-4082", Severity: "important", CVEs: kernelSUSE, Issued: time.Date(2024, 11, 25, 0, 0, 0, 0, time.UTC), Summary: "Security update for the Linux Kernel",
 				InstallOnly: true, Reboot: true, Kernel: "5.14.21-150500.55.88-default"},
 			{Name: "libopenssl3", Version: "3.0.8-150500.5.45.1", Arch: "x86_64", Repo: leapUpd, Security: true,
-				Advisory: "openSUSE-SLE-15.5-2024-3891", Severity: "moderate", Summary: "Security update for openssl-3"},
+				Advisory: "openSUSE-SLE-15.5-2024-3891", Severity: "moderate", CVEs: opensslSUSE, Issued: time.Date(2024, 11, 5, 0, 0, 0, 0, time.UTC), Summary: "Security update for openssl-3"},
 			{Name: "openssl-3", Version: "3.0.8-150500.5.45.1", Arch: "x86_64", Repo: leapUpd, Security: true,
-				Advisory: "openSUSE-SLE-15.5-2024-3891", Severity: "moderate", Summary: "Security update for openssl-3"},
+				Advisory: "openSUSE-SLE-15.5-2024-3891", Severity: "moderate", CVEs: opensslSUSE, Issued: time.Date(2024, 11, 5, 0, 0, 0, 0, time.UTC), Summary: "Security update for openssl-3"},
 			{Name: "timezone", Version: "2024b-150000.75.31.1", Arch: "x86_64", Repo: leapUpd, Category: "recommended",
-				Advisory: "openSUSE-SLE-15.5-2024-3456", Severity: "moderate", Summary: "Recommended update for timezone"},
+				Advisory: "openSUSE-SLE-15.5-2024-3456", Severity: "moderate", Issued: time.Date(2024, 10, 2, 0, 0, 0, 0, time.UTC), Summary: "Recommended update for timezone"},
 			{Name: "vim", Version: "9.1.0836-150500.20.15.1", Arch: "x86_64", Repo: leapUpd,
 				Summary: "Vi IMproved"},
 		},

@@ -18,6 +18,8 @@ type dnfOpts struct {
 	verb     string
 	rest     []string
 	quiet    bool
+	verbose  bool // -v: updateinfo list prints each advisory's date
+	withCVE  bool // updateinfo list --with-cve: one row per CVE
 	yes      bool
 	security bool
 	bugfix   bool
@@ -39,6 +41,10 @@ func parseDnfArgs(args []string) dnfOpts {
 			o.yes = true
 		case a == "--security":
 			o.security = true
+		case a == "-v" || a == "--verbose":
+			o.verbose = true
+		case a == "--with-cve":
+			o.withCVE = true
 		case a == "--bugfix":
 			o.bugfix = true
 		case a == "--enhancement":
@@ -57,6 +63,8 @@ func parseDnfArgs(args []string) dnfOpts {
 					o.quiet = true
 				case 'y':
 					o.yes = true
+				case 'v':
+					o.verbose = true
 				}
 			}
 		case o.verb == "":
@@ -143,14 +151,19 @@ func dnfCheckUpdate(p *proc, o dnfOpts) int {
 		}
 		rows = append(rows, [3]string{u.Name + "." + u.Arch, u.Version, u.Repo})
 	}
-	w0, w1 := 42, 33
+	p.columns3(rows, 42, 33)
+	return 100
+}
+
+// columns3 prints three-column rows the way dnf lays them out: the first
+// two columns padded to their widest cell (at least w0 and w1).
+func (p *proc) columns3(rows [][3]string, w0, w1 int) {
 	for _, r := range rows {
 		w0, w1 = max(w0, len(r[0])), max(w1, len(r[1]))
 	}
 	for _, r := range rows {
 		p.outf("%-*s %-*s %s\n", w0, r[0], w1, r[1], r[2])
 	}
-	return 100
 }
 
 // nevra prints name-[epoch:]version-release.arch.
@@ -219,12 +232,37 @@ func dnfUpdateinfo(p *proc, o dnfOpts) int {
 		}
 		return filtered[i].Name < filtered[j].Name
 	})
-	w0, w1 := 0, 0
+	if o.withCVE {
+		// dnf 4 --with-cve: "CVE-ID  TYPE  NEVRA", security advisories only.
+		var rows [][3]string
+		for _, u := range filtered {
+			for _, c := range u.CVEs {
+				rows = append(rows, [3]string{c, advisoryType(u), nevra(u.Name, u.Version, u.Arch)})
+			}
+		}
+		p.columns3(rows, 0, 0)
+		return 0
+	}
+	if o.verbose {
+		// dnf -v prints its configuration on stdout first (as the real
+		// capture shows), then a date column: the advisory's date, the
+		// epoch when it has none.
+		p.outf("DNF version: 4.14.0\ncachedir: /var/cache/dnf\n")
+	}
+	w0, w1, w2 := 0, 0, 0
 	for _, u := range filtered {
-		w0, w1 = max(w0, len(u.Advisory)), max(w1, len(advisoryType(u)))
+		w0, w1, w2 = max(w0, len(u.Advisory)), max(w1, len(advisoryType(u))), max(w2, len(nevra(u.Name, u.Version, u.Arch)))
 	}
 	for _, u := range filtered {
-		p.outf("%-*s %-*s %s\n", w0, u.Advisory, w1, advisoryType(u), nevra(u.Name, u.Version, u.Arch))
+		if !o.verbose {
+			p.outf("%-*s %-*s %s\n", w0, u.Advisory, w1, advisoryType(u), nevra(u.Name, u.Version, u.Arch))
+			continue
+		}
+		issued := u.Issued
+		if issued.IsZero() {
+			issued = time.Unix(0, 0)
+		}
+		p.outf("%-*s %-*s %-*s %s\n", w0, u.Advisory, w1, advisoryType(u), w2, nevra(u.Name, u.Version, u.Arch), issued.UTC().Format(time.DateTime))
 	}
 	return 0
 }
@@ -476,7 +514,8 @@ func progRpm(_ context.Context, p *proc) int {
 		}
 		rep := strings.NewReplacer("%{NAME}", name, "%{VERSION}", v, "%{RELEASE}", r, "%{ARCH}", ip.arch,
 			"%{EPOCH}", e, "%{EPOCHNUM}", epochNum, "%{INSTALLTIME}", strconv.FormatInt(h.lastInstall.Unix(), 10),
-			"%{NEVRA}", name+"-"+ver+"."+ip.arch, `\n`, "\n", `\t`, "\t")
+			"%{NEVRA}", name+"-"+ver+"."+ip.arch, "%{SOURCERPM}", sourcePackage(name)+"-"+v+"-"+r+".src.rpm",
+			`\n`, "\n", `\t`, "\t")
 		p.outf("%s", rep.Replace(format))
 	}
 	if all {

@@ -76,6 +76,8 @@ func progZypper(ctx context.Context, p *proc) int {
 		return zypperInstall(ctx, p, o, false)
 	case "patch":
 		return zypperInstall(ctx, p, o, true)
+	case "info", "if":
+		return zypperPatchInfo(p, o)
 	case "needs-rebooting":
 		p.h.mu.Lock()
 		_, need := p.h.readFileLocked("/run/reboot-needed")
@@ -240,6 +242,8 @@ type patch struct {
 	summary  string
 	repo     string
 	reboot   bool
+	cves     []string
+	issued   time.Time
 	updates  []Update
 }
 
@@ -253,7 +257,7 @@ func patchesOf(pending []Update) []patch {
 		pt := byName[u.Advisory]
 		if pt == nil {
 			pt = &patch{name: u.Advisory, category: u.category(), severity: strings.ToLower(u.Severity),
-				summary: summaryOf(u), repo: u.Repo}
+				summary: summaryOf(u), repo: u.Repo, cves: u.CVEs, issued: u.Issued}
 			byName[u.Advisory] = pt
 			order = append(order, u.Advisory)
 		}
@@ -285,16 +289,31 @@ func zypperListPatches(p *proc, o zypOpts) int {
 		// zypper 1.14's XML list does not apply --category: every needed
 		// patch is listed (seen in the real capture), callers filter.
 		p.outf("<update-status version=\"0.6\">\n<update-list>\n")
-		for i, pt := range patches {
+		for _, pt := range patches {
 			sev := pt.severity
 			if sev == "" {
 				sev = "none"
 			}
-			issued := time.Date(2024, 10, 1+i, 0, 0, 0, 0, time.UTC)
+			// A patch without a date prints time_t="0" text="0" (seen
+			// in the real capture).
+			issuedT, issuedText := int64(0), "0"
+			if !pt.issued.IsZero() {
+				issuedT, issuedText = pt.issued.Unix(), pt.issued.UTC().Format(time.RFC3339)
+			}
+			issues := "<issue-list/>"
+			if len(pt.cves) > 0 {
+				var b strings.Builder
+				b.WriteString("<issue-list>")
+				for _, c := range pt.cves {
+					fmt.Fprintf(&b, `<issue type="cve" id="%s"><title>%s</title><href>https://www.suse.com/security/cve/%s/</href></issue>`, xmlEsc(c), xmlEsc(c), xmlEsc(c))
+				}
+				b.WriteString("</issue-list>")
+				issues = b.String()
+			}
 			ri := p.h.prof.repos[pt.repo]
-			p.outf(`<update kind="patch" name="%s" edition="1" arch="noarch" status="needed" category="%s" severity="%s" pkgmanager="false" restart="%t" interactive="false"><summary>%s</summary><description>%s</description><license/><source url="%s" alias="%s"/><issue-date time_t="%d" text="%s"/><issue-list/></update>`,
+			p.outf(`<update kind="patch" name="%s" edition="1" arch="noarch" status="needed" category="%s" severity="%s" pkgmanager="false" restart="%t" interactive="false"><summary>%s</summary><description>%s</description><license/><source url="%s" alias="%s"/><issue-date time_t="%d" text="%s"/>%s</update>`,
 				xmlEsc(pt.name), pt.category, sev, pt.reboot, xmlEsc(pt.summary), xmlEsc(pt.summary+"."),
-				xmlEsc(ri.URL), xmlEsc(pt.repo), issued.Unix(), issued.Format(time.RFC3339))
+				xmlEsc(ri.URL), xmlEsc(pt.repo), issuedT, issuedText, issues)
 		}
 		p.outf("</update-list>\n</update-status>\n</stream>\n")
 		return 0
@@ -319,6 +338,37 @@ func zypperListPatches(p *proc, o zypOpts) int {
 		return 0
 	}
 	p.outf("%s\nFound %d applicable patches:\n%d patches needed (%d security patches)\n", zypperTable(rows), len(rows)-1, len(rows)-1, security)
+	return 0
+}
+
+// zypperPatchInfo answers `zypper info -t patch NAME…` like the real
+// capture: one block per patch, its packages under Conflicts ("[N]" then
+// one indented row each; a single one on the header line, without arch).
+func zypperPatchInfo(p *proc, o zypOpts) int {
+	byName := map[string]patch{}
+	for _, pt := range p.h.pendingPatches() {
+		byName[pt.name] = pt
+	}
+	p.zypperHeader(false)
+	for _, name := range o.rest {
+		pt, ok := byName[name]
+		if !ok {
+			p.outf("\npatch '%s' not found.\n", name)
+			continue
+		}
+		title := "Information for patch " + pt.name + ":"
+		p.outf("\n\n%s\n%s\nRepository  : %s\nName        : %s\nVersion     : 1\nArch        : noarch\nStatus      : needed\nCategory    : %s\nSeverity    : %s\nSummary     : %s\n",
+			title, strings.Repeat("-", len(title)), pt.repo, pt.name, pt.category, pt.severity, pt.summary)
+		if len(pt.updates) == 1 {
+			u := pt.updates[0]
+			p.outf("Conflicts   : %s < %s\n", u.Name, u.Version)
+			continue
+		}
+		p.outf("Conflicts   : [%d]\n", len(pt.updates))
+		for _, u := range pt.updates {
+			p.outf("    %s.%s < %s\n", u.Name, u.Arch, u.Version)
+		}
+	}
 	return 0
 }
 

@@ -71,7 +71,9 @@ type UpdateSpec struct {
 	KB         string // digits only, as KBArticleIDs holds them
 	Severity   string // MsrcSeverity: Critical, Important, Moderate, Low or ""
 	Categories []string
-	BrowseOnly bool // optional update
+	CVEs       []string  // CveIDs
+	Released   time.Time // LastDeploymentChangeTime; zero prints none
+	BrowseOnly bool      // optional update
 	SizeBytes  int64
 	// RebootBehavior is InstallationBehavior.RebootBehavior: 0 never,
 	// 1 always requires, 2 can request a reboot.
@@ -150,20 +152,27 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// patchTuesday is when the default updates were published (January 2024).
+var patchTuesday = time.Date(2024, 1, 9, 18, 0, 0, 0, time.UTC)
+
 // DefaultUpdates is a realistic mix: two security updates (one needing a
 // reboot), a non-security update, an optional (BrowseOnly) one, and a
 // servicing stack follow-up that is offered only after the first reboot.
+// The security ones carry CVE ids; the optional preview and the servicing
+// stack update have no publication date (nothing to age).
 func DefaultUpdates() []UpdateSpec {
 	return []UpdateSpec{
 		{ID: "3c0e4d1f-2a8b-4f6e-9d51-7a1b2c3d4e01", KB: "5034439",
 			Title:    "2024-01 Cumulative Update for Microsoft server operating system version 21H2 for x64-based Systems (KB5034439)",
-			Severity: "Critical", Categories: []string{"Security Updates"}, SizeBytes: 412 << 20, RebootBehavior: 1},
+			Severity: "Critical", Categories: []string{"Security Updates"}, SizeBytes: 412 << 20, RebootBehavior: 1,
+			CVEs: []string{"CVE-2024-20674", "CVE-2024-20666"}, Released: patchTuesday},
 		{ID: "6f2a9b7c-1d3e-4a5b-8c6d-7e8f9a0b1c02", KB: "5034685",
 			Title:    "2024-01 Security Update for .NET Framework 4.8 for Microsoft server operating system version 21H2 for x64 (KB5034685)",
-			Severity: "Important", Categories: []string{"Security Updates"}, SizeBytes: 68 << 20, RebootBehavior: 2},
+			Severity: "Important", Categories: []string{"Security Updates"}, SizeBytes: 68 << 20, RebootBehavior: 2,
+			CVEs: []string{"CVE-2024-0056"}, Released: patchTuesday},
 		{ID: "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c03", KB: "890830",
 			Title:      "Windows Malicious Software Removal Tool x64 - v5.120 (KB890830)",
-			Categories: []string{"Update Rollups"}, SizeBytes: 73 << 20},
+			Categories: []string{"Update Rollups"}, SizeBytes: 73 << 20, Released: patchTuesday},
 		{ID: "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d04", KB: "5034613",
 			Title:      "2024-01 Cumulative Update Preview for .NET Framework 3.5 and 4.8 (KB5034613)",
 			Categories: []string{"Updates"}, BrowseOnly: true, SizeBytes: 51 << 20, RebootBehavior: 2},

@@ -100,7 +100,12 @@ func (h *Host) applicableLocked() []windows.ScanUpdate {
 		if u.installed || h.boots < u.AfterBoots {
 			continue
 		}
+		changed := ""
+		if !u.Released.IsZero() {
+			changed = u.Released.UTC().Format("2006-01-02T15:04:05Z") // scan.ps1's format
+		}
 		out = append(out, windows.ScanUpdate{
+			CVEs: append([]string(nil), u.CVEs...), LastChange: changed,
 			ID: u.ID, Title: u.Title, KBs: []string{u.KB}, Severity: u.Severity,
 			Categories: append([]string(nil), u.Categories...), BrowseOnly: u.BrowseOnly,
 			MaxDownloadSize: float64(u.SizeBytes), RebootBehavior: u.RebootBehavior,

@@ -215,16 +215,22 @@ func TestDNFScanInstall(t *testing.T) {
 	f.on(checkUpdate, captured(t, "dnf/check-update"), captured(t, "dnf/check-update-after"))
 	f.on("LANG=C LC_ALL=C rpm -q --qf '%{NAME}.%{ARCH} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n' kernel-lab labepoch labsec labtool",
 		captured(t, "rpm/query"))
-	f.on("LANG=C LC_ALL=C dnf -q updateinfo list --updates --security", captured(t, "dnf/updateinfo-security"))
+	f.on(CmdRPMAdvisories("dnf", ""), ok(rpmAdvisoryOutput(t, "dnf/updateinfo-list-v", "dnf/updateinfo-cves")))
 	ups, err := b.Scan(ctx, f)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sec := func(u patch.Update) patch.Update {
+		u.Security, u.Advisory, u.Categories = true, "LAB-2024-0001", []string{"security"}
+		u.Severity, u.VendorSeverity, u.CVEs, u.Issued = "important", "Important", []string{"CVE-2024-0001"}, day("2024-05-01 00:00:00")
+		return u
+	}
 	want := []patch.Update{
-		{Name: "kernel-lab", Arch: "x86_64", Current: "6.1.90-1", Available: "6.1.99-1", Repo: "lab", Security: true},
+		sec(patch.Update{Name: "kernel-lab", Arch: "x86_64", Current: "6.1.90-1", Available: "6.1.99-1", Repo: "lab"}),
 		{Name: "labepoch", Arch: "noarch", Current: "2:1.0-1", Available: "2:1.1-1", Repo: "lab"},
-		{Name: "labsec", Arch: "x86_64", Current: "1.0-1", Available: "1.1-1", Repo: "lab", Security: true},
-		{Name: "labtool", Arch: "noarch", Current: "1.0-1", Available: "1.1-1", Repo: "lab"},
+		sec(patch.Update{Name: "labsec", Arch: "x86_64", Current: "1.0-1", Available: "1.1-1", Repo: "lab"}),
+		{Name: "labtool", Arch: "noarch", Current: "1.0-1", Available: "1.1-1", Repo: "lab",
+			Advisory: "LAB-2024-0002", Categories: []string{"bugfix"}, Issued: day("2024-05-02 00:00:00")},
 	}
 	if !reflect.DeepEqual(ups, want) {
 		t.Fatalf("scan:\n got %+v\nwant %+v", ups, want)
@@ -283,7 +289,7 @@ func TestYumAndDNF5Commands(t *testing.T) {
 		// yum's check-update format equals dnf-3's: reuse the dnf capture.
 		f.on("LANG=C LC_ALL=C yum -q -y check-update", captured(t, "dnf/check-update"))
 		f.on("LANG=C LC_ALL=C rpm -q --qf '%{NAME}.%{ARCH} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n' kernel-lab labepoch labsec labtool", captured(t, "rpm/query"))
-		f.on("LANG=C LC_ALL=C yum -q updateinfo list security updates", ok("LAB-2024-0001 Important/Sec. labsec-1.1-1.x86_64\n"))
+		f.on(CmdRPMAdvisories("yum", ""), ok(sections(SectionAdvisories, "LAB-2024-0001 Important/Sec. labsec-1.1-1.x86_64\n", SectionCVEs, "")))
 		ups, err := b.Scan(ctx, f)
 		if err != nil || len(ups) != 4 || !ups[2].Security || ups[0].Security {
 			t.Fatalf("%v %+v", err, ups)
@@ -315,7 +321,8 @@ func TestYumAndDNF5Commands(t *testing.T) {
 func TestZypper(t *testing.T) {
 	ctx := context.Background()
 	const list = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n --xmlout list-updates"
-	const dry = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n --xmlout patch --with-interactive --category security --dry-run"
+	const patches = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n --xmlout list-patches"
+	const info = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n info -t patch LAB-2024-0001 LAB-2024-0002"
 	const upd = "LANG=C LC_ALL=C ZYPP_LOCK_TIMEOUT=120 zypper -n install --auto-agree-with-licenses labsec=1.1-1 kernel-lab=6.1.99-1"
 	const needs = "LANG=C LC_ALL=C zypper -n needs-rebooting"
 	sel := patch.Selection{SecurityOnly: true}
@@ -323,7 +330,8 @@ func TestZypper(t *testing.T) {
 		f := newFake(t)
 		b := detectWith(t, f, osSLES, "/usr/bin/zypper", Options{})
 		f.on(list, captured(t, "zypper/list-updates"))
-		f.on(dry, captured(t, "zypper/patch-security-dry-run"))
+		f.on(patches, captured(t, "zypper/list-patches"))
+		f.on(info, captured(t, "zypper/patch-info"))
 		ups, err := b.Scan(ctx, f)
 		if err != nil {
 			t.Fatal(err)

@@ -38,6 +38,8 @@ const (
 	SectionAddresses     = "addresses"            // ip -o addr show, else hostname -I
 	SectionDpkgLast      = "dpkg-last"            // dpkg.log's newest install/upgrade line
 	SectionRPMLast       = "rpm-last"             // the newest rpm INSTALLTIME (epoch seconds)
+	SectionAdvisories    = "advisories"           // updateinfo rows of pending updates
+	SectionCVEs          = "cves"                 // updateinfo CVE rows of pending updates
 	SectionEnd           = "end"
 	rebootFlagPresentOut = "present"
 )
@@ -177,15 +179,21 @@ func CmdRPMRefresh(bin string) string {
 // CmdRPMCheckUpdate lists pending updates: exit 100 = some, 0 = none, 1 = error.
 func CmdRPMCheckUpdate(bin string) string { return envC + bin + " -q -y check-update" }
 
-// CmdRPMSecurity lists security advisories that have updates pending.
-func CmdRPMSecurity(bin string) string {
+// CmdRPMAdvisories lists, in one round trip, the advisories of every
+// pending update (all types, with severity and date) and the CVEs they fix,
+// as two marker sections (SectionAdvisories, SectionCVEs). sudo is "" or
+// SudoPrefix: each privileged command carries it. dnf5 lists the
+// advisories only (its list prints no CVE ids).
+func CmdRPMAdvisories(bin, sudo string) string {
 	switch bin {
 	case "dnf5":
-		return envC + "dnf5 -q advisory list --security --updates"
+		return marker(SectionAdvisories) + " && " + sudo + envC + "dnf5 -q advisory list --updates"
 	case "yum":
-		return envC + "yum -q updateinfo list security updates"
+		return marker(SectionAdvisories) + " && " + sudo + envC + "yum -q updateinfo list updates && " +
+			marker(SectionCVEs) + " && " + sudo + envC + "yum -q updateinfo list updates cves"
 	}
-	return envC + bin + " -q updateinfo list --updates --security"
+	return marker(SectionAdvisories) + " && " + sudo + envC + bin + " -q -v updateinfo list --updates && " +
+		marker(SectionCVEs) + " && " + sudo + envC + bin + " -q updateinfo list --updates --with-cve"
 }
 
 // RPMQueryFormat prints "name.arch epoch:version-release" for installed packages.
@@ -239,14 +247,20 @@ func CmdRPMNeedsRestarting(bin string) string {
 const (
 	CmdZypperRefresh     = envZypper + "zypper -n refresh"
 	CmdZypperListUpdates = envZypper + "zypper -n --xmlout list-updates"
-	// CmdZypperSecurityDryRun lists the packages the pending security
-	// patches would upgrade (install-summary/to-upgrade). list-patches names
-	// no packages, and in --xmlout mode ignores --category (seen with zypper
-	// 1.14.42). --with-interactive keeps reboot/message patches in.
-	CmdZypperSecurityDryRun = envZypper + "zypper -n --xmlout patch --with-interactive --category security --dry-run"
+	// CmdZypperPatches lists the patches (advisories) with their
+	// category, severity, date and CVE references; it names no packages
+	// (CmdZypperPatchInfo does). In --xmlout mode it lists every patch not
+	// yet applied, whatever --category says (seen with zypper 1.14.42).
+	CmdZypperPatches = envZypper + "zypper -n --xmlout list-patches"
 	// CmdZypperNeedsRebooting exits 102 when a reboot is needed, 0 when not.
 	CmdZypperNeedsRebooting = envC + "zypper -n needs-rebooting"
 )
+
+// CmdZypperPatchInfo prints the given patches' details, whose Conflicts
+// list names the packages (and versions) each one upgrades.
+func CmdZypperPatchInfo(names []string) string {
+	return envZypper + "zypper -n info -t patch " + strings.Join(names, " ")
+}
 
 // CmdZypperUpdate updates every installed package that has an update.
 const CmdZypperUpdate = envZypper + "zypper -n update --auto-agree-with-licenses"

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchrun/patchrun/patch"
 )
@@ -152,29 +153,109 @@ func TestParseRPMQuery(t *testing.T) {
 	}
 }
 
-func TestParseSecurityAdvisories(t *testing.T) {
+// rpmAdvisoryOutput renders the two captured listings the way
+// CmdRPMAdvisories' marker sections arrive.
+func rpmAdvisoryOutput(t *testing.T, list, cves string) string {
+	return sections(SectionAdvisories, string(captured(t, list).res.Stdout), SectionCVEs, string(captured(t, cves).res.Stdout))
+}
+
+func day(s string) *time.Time {
+	d, err := time.Parse(time.DateTime, s)
+	if err != nil {
+		panic(err)
+	}
+	return &d
+}
+
+// advisoryUpdates lists the pending updates of the capture-advisories.sh
+// repository, as check-update / list-updates name them.
+func advisoryUpdates() []patch.Update {
+	var ups []patch.Update
+	for _, n := range []string{"labcurl", "labdoc", "labnodate", "labplain", "labssl", "labtool"} {
+		ups = append(ups, patch.Update{Name: n, Arch: "x86_64", Current: "1.0-1", Available: "1.1-1", Repo: "lab"})
+	}
+	return ups
+}
+
+// wantAdvisoryUpdates is what dnf and zypper both say about them. dnf and
+// zypper print the advisory's updated date where it has one (LAB-2024:0101
+// was issued 2024-03-04 and updated 2024-03-05).
+func wantAdvisoryUpdates(securityCategory string) []patch.Update {
+	ups := advisoryUpdates()
+	ups[0].Security, ups[0].Categories, ups[0].Advisory = true, []string{securityCategory}, "LAB-2024:0101"
+	ups[0].Severity, ups[0].VendorSeverity = "critical", "Critical"
+	ups[0].CVEs = []string{"CVE-2023-9999", "CVE-2024-1111", "CVE-2024-2222"}
+	ups[0].Issued = day("2024-04-01 00:00:00") // the newer of its two advisories
+	ups[1].Categories, ups[1].Advisory, ups[1].Issued = []string{"enhancement"}, "LAB-2024:0104", day("2024-06-03 00:00:00")
+	ups[2].Security, ups[2].Categories, ups[2].Advisory, ups[2].Severity = true, []string{securityCategory}, "LAB-2024:0105", "unknown"
+	ups[4].Security, ups[4].Categories, ups[4].Advisory = true, []string{securityCategory}, "LAB-2024:0101"
+	ups[4].Severity, ups[4].VendorSeverity = "critical", "Critical"
+	ups[4].CVEs = []string{"CVE-2023-9999", "CVE-2024-1111"}
+	ups[4].Issued = day("2024-03-05 00:00:00")
+	ups[5].Categories, ups[5].Advisory, ups[5].Issued = []string{"bugfix"}, "LAB-2024:0103", day("2024-05-02 00:00:00")
+	return ups
+}
+
+func TestParseRPMAdvisoriesCaptured(t *testing.T) {
+	ups := advisoryUpdates()
+	applyAdvisories(ups, parseRPMAdvisories(rpmAdvisoryOutput(t, "dnf/advisories-list", "dnf/advisories-cves"), false))
+	want := wantAdvisoryUpdates("security")
+	if !reflect.DeepEqual(ups, want) {
+		t.Fatalf("dnf advisories:\n got %+v\nwant %+v", ups, want)
+	}
+	// The severity words come out of a real dnf in the case the vendor
+	// wrote: zypper lower-cases them; the normalised one is the same.
+	if ups[0].Severity != patch.NormalizeSeverity("critical") {
+		t.Fatal(ups[0].Severity)
+	}
+}
+
+func TestParseRPMAdvisoriesOtherTools(t *testing.T) {
 	tests := []struct {
 		name string
 		out  string
 		dnf5 bool
-		want map[string]bool
+		want map[string][]advisory
 	}{
-		{"dnf4 captured", string(captured(t, "dnf/updateinfo-security").res.Stdout), false,
-			map[string]bool{"kernel-lab.x86_64": true, "labsec.x86_64": true}},
-		{"yum documented", "RHSA-2024:1234 Important/Sec. openssl-libs-1:1.0.2k-26.el7_9.x86_64\n", false,
-			map[string]bool{"openssl-libs.x86_64": true}},
+		// Not captured: yum is not in Debian 12; its rows are dnf 4's without the date.
+		{"yum documented", sections(SectionAdvisories, "RHSA-2024:1234 Important/Sec. openssl-libs-1:1.0.2k-26.el7_9.x86_64\n",
+			SectionCVEs, "CVE-2024-0727 Important/Sec. openssl-libs-1:1.0.2k-26.el7_9.x86_64\n"), false,
+			map[string][]advisory{"openssl-libs.x86_64": {{ID: "RHSA-2024:1234", Type: "security", Severity: "Important", CVEs: []string{"CVE-2024-0727"}}}}},
 		// Not captured: dnf5 is not in Debian 12; the table layout is from dnf5-advisory(8).
-		{"dnf5 documented", "Name                     Type        Severity  Package                               Issued\n" +
-			"FEDORA-2024-1a2b3c4d5e security    Important openssl-libs-1:3.2.2-3.fc41.x86_64   2024-09-01 00:00:00\n", true,
-			map[string]bool{"openssl-libs.x86_64": true}},
-		{"empty", "", false, map[string]bool{}},
+		{"dnf5 documented", sections(SectionAdvisories, "Name                     Type        Severity  Package                               Issued\n"+
+			"FEDORA-2024-1a2b3c4d5e security    Important openssl-libs-1:3.2.2-3.fc41.x86_64   2024-09-01 00:00:00\n"), true,
+			map[string][]advisory{"openssl-libs.x86_64": {{ID: "FEDORA-2024-1a2b3c4d5e", Type: "security", Severity: "Important", Issued: *day("2024-09-01 00:00:00")}}}},
+		{"empty", "", false, map[string][]advisory{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := parseSecurityAdvisories(tt.out, tt.dnf5); !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("got %v want %v", got, tt.want)
+			if got := parseRPMAdvisories(tt.out, tt.dnf5); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %+v want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseZypperAdvisoriesCaptured(t *testing.T) {
+	patches, err := parseZypperPatches(string(captured(t, "zypper/advisories-list-patches").res.Stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(patches) != 5 {
+		t.Fatalf("patches %+v", patches)
+	}
+	ups := advisoryUpdates()
+	applyAdvisories(ups, zypperAdvisories(patches, parseZypperPatchInfo(string(captured(t, "zypper/advisories-patch-info").res.Stdout))))
+	want := wantAdvisoryUpdates("security")
+	// zypper prints severities lower-case.
+	want[0].VendorSeverity, want[4].VendorSeverity = "critical", "critical"
+	if !reflect.DeepEqual(ups, want) {
+		t.Fatalf("zypper advisories:\n got %+v\nwant %+v", ups, want)
+	}
+	// A patch with a single package prints it on the Conflicts line itself.
+	info := parseZypperPatchInfo(string(captured(t, "zypper/patch-info").res.Stdout))
+	if !reflect.DeepEqual(info["LAB-2024-0002"], []string{"labtool"}) || len(info["LAB-2024-0001"]) != 4 {
+		t.Fatalf("patch info %v", info)
 	}
 }
 
@@ -195,17 +276,6 @@ func TestParseZypper(t *testing.T) {
 	none, err := parseZypperListUpdates(string(captured(t, "zypper/list-updates-none").res.Stdout))
 	if err != nil || len(none) != 0 {
 		t.Fatalf("none: %v %+v", err, none)
-	}
-	sec, err := parseZypperSecurityDryRun(string(captured(t, "zypper/patch-security-dry-run").res.Stdout))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := map[string]bool{"labsec.x86_64": true, "kernel-lab.x86_64": true}; !reflect.DeepEqual(sec, want) {
-		t.Fatalf("security dry run: got %v want %v", sec, want)
-	}
-	sec, err = parseZypperSecurityDryRun(string(captured(t, "zypper/patch-security-dry-run-none").res.Stdout))
-	if err != nil || len(sec) != 0 {
-		t.Fatalf("security dry run none: %v %v", err, sec)
 	}
 	if _, err := parseZypperListUpdates("<stream><update-status"); err == nil {
 		t.Fatal("truncated XML must be an error, not an empty list")
@@ -276,5 +346,22 @@ func TestNeedsReboot(t *testing.T) {
 		if got := needsReboot(name); got != want {
 			t.Errorf("needsReboot(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// Both listings in the one round trip are privileged: with sudo each
+// carries the prefix, not just the line's first command (an echo).
+func TestRPMAdvisoriesCommandSudoEachListing(t *testing.T) {
+	line := CmdRPMAdvisories("dnf", SudoPrefix)
+	for _, want := range []string{
+		"&& sudo -n LANG=C LC_ALL=C dnf -q -v updateinfo list --updates &&",
+		"&& sudo -n LANG=C LC_ALL=C dnf -q updateinfo list --updates --with-cve",
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("%q lacks %q", line, want)
+		}
+	}
+	if strings.HasPrefix(line, SudoPrefix) {
+		t.Errorf("the marker echo needs no sudo: %q", line)
 	}
 }

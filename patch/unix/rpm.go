@@ -89,25 +89,23 @@ func (b *rpmBackend) pendingVersions(ctx context.Context, t transport.Transport)
 	return ups, nil
 }
 
-// Scan: pending updates with their installed versions, then the security
-// advisories for the Security flag.
+// Scan: pending updates with their installed versions, then (one more
+// round trip) their advisories: type, severity, date and CVEs, which also
+// give the Security flag.
 func (b *rpmBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
 	ups, err := b.pendingVersions(ctx, t)
 	if err != nil || len(ups) == 0 {
 		return ups, err
 	}
-	what := b.bin + " security advisories"
-	res, err := run(ctx, t, what, b.priv(CmdRPMSecurity(b.bin)))
+	what := b.bin + " updateinfo"
+	res, err := run(ctx, t, what, CmdRPMAdvisories(b.bin, b.priv("")))
 	if err != nil {
 		return nil, err
 	}
 	if res.ExitCode != 0 {
 		return nil, commandFailed(what, res)
 	}
-	sec := parseSecurityAdvisories(string(res.Stdout), b.bin == "dnf5")
-	for i := range ups {
-		ups[i].Security = sec[ups[i].Name+"."+ups[i].Arch]
-	}
+	applyAdvisories(ups, parseRPMAdvisories(string(res.Stdout), b.bin == "dnf5"))
 	return ups, nil
 }
 

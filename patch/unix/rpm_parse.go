@@ -1,6 +1,7 @@
 package unix
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/patchrun/patchrun/patch"
@@ -76,28 +77,92 @@ func parseRPMQuery(out string) map[string]string {
 	return cur
 }
 
-// parseSecurityAdvisories reads `dnf updateinfo list --updates --security`
-// (dnf 4 and yum: "ADVISORY  Severity/Sec.  NEVRA") or `dnf5 advisory list
-// --security --updates` (a table "Name Type Severity Package Issued") and
-// returns the set of "name.arch" keys with a security advisory.
-func parseSecurityAdvisories(out string, dnf5 bool) map[string]bool {
-	sec := map[string]bool{}
-	for _, line := range strings.Split(out, "\n") {
+// parseRPMAdvisories reads CmdRPMAdvisories' sections into "name.arch" →
+// advisories. The advisories section is `dnf -v updateinfo list --updates`
+// (dnf 4: "ADVISORY  TYPE  NEVRA  DATE TIME", TYPE being "bugfix",
+// "enhancement" or "Severity/Sec." for a security one, "Unknown/Sec." when
+// it has no severity; yum prints the same rows without the date) or `dnf5
+// advisory list --updates` (a table "Name Type Severity Package Issued").
+// The cves section (dnf 4 and yum `--with-cve`/`list cves`) has "CVE-ID
+// TYPE NEVRA" rows. -v makes dnf print its configuration too: rows that
+// do not have the shape are skipped.
+func parseRPMAdvisories(out string, dnf5 bool) map[string][]advisory {
+	secs := splitSections(out)
+	by := map[string][]advisory{}
+	for _, line := range strings.Split(secs[SectionAdvisories], "\n") {
 		f := strings.Fields(line)
+		var a advisory
 		var nevra string
 		switch {
 		case dnf5 && len(f) >= 4 && f[0] != "Name":
+			a = advisory{ID: f[0], Type: strings.ToLower(f[1]), Severity: vendorWord(f[2])}
 			nevra = f[3]
-		case !dnf5 && len(f) >= 3:
-			nevra = f[len(f)-1]
+			if len(f) >= 6 {
+				a.Issued = advisoryDate(f[4], f[5])
+			}
+		case !dnf5 && (len(f) == 3 || len(f) == 5):
+			typ, sev, ok := rpmAdvisoryType(f[1])
+			if !ok {
+				continue
+			}
+			a = advisory{ID: f[0], Type: typ, Severity: sev}
+			nevra = f[2]
+			if len(f) == 5 {
+				a.Issued = advisoryDate(f[3], f[4])
+			}
 		default:
 			continue
 		}
 		if name, arch, ok := splitNEVRA(nevra); ok {
-			sec[name+"."+arch] = true
+			by[name+"."+arch] = append(by[name+"."+arch], a)
 		}
 	}
-	return sec
+	cves := map[string][]string{}
+	for _, line := range strings.Split(secs[SectionCVEs], "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || !strings.HasPrefix(f[0], "CVE-") {
+			continue
+		}
+		if name, arch, ok := splitNEVRA(f[2]); ok {
+			cves[name+"."+arch] = append(cves[name+"."+arch], f[0])
+		}
+	}
+	// The CVE rows do not say which advisory they come from: they go to
+	// the package's first security advisory (applyAdvisories unions them).
+	for key, ids := range cves {
+		advs := by[key]
+		i := slices.IndexFunc(advs, func(a advisory) bool { return a.Type == "security" })
+		if i < 0 {
+			by[key] = append(advs, advisory{Type: "security", CVEs: ids})
+			continue
+		}
+		advs[i].CVEs = append(advs[i].CVEs, ids...)
+	}
+	return by
+}
+
+// rpmAdvisoryType reads dnf 4/yum's TYPE column: "Important/Sec." is a
+// security advisory of that severity ("Unknown/Sec.": none given); a plain
+// lower-case word is the type of a non-security advisory.
+func rpmAdvisoryType(col string) (typ, severity string, ok bool) {
+	if sev, sec := strings.CutSuffix(col, "/Sec."); sec {
+		return "security", vendorWord(sev), true
+	}
+	for _, r := range col {
+		if r < 'a' || r > 'z' {
+			return "", "", false
+		}
+	}
+	return col, "", col != ""
+}
+
+// vendorWord drops the placeholders the tools print for "no severity".
+func vendorWord(s string) string {
+	switch strings.ToLower(s) {
+	case "", "unknown", "none", "-", "---":
+		return ""
+	}
+	return s
 }
 
 // splitNEVRA splits "name-[epoch:]version-release.arch" into name and arch.

@@ -80,23 +80,37 @@ func (b *zypperBackend) listUpdates(ctx context.Context, t transport.Transport) 
 	return ups, nil
 }
 
-// Scan: list-updates, then a security-patch dry run for the Security flag.
+// Scan: list-updates, then the patches (advisories: category, severity,
+// date, CVEs) and, when any is pending, one more round trip for the
+// packages each patch upgrades. A package in a security patch is a
+// security update.
 func (b *zypperBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
 	ups, err := b.listUpdates(ctx, t)
 	if err != nil || len(ups) == 0 {
 		return ups, err
 	}
-	res, _, err := zypperRun(ctx, t, "zypper patch --dry-run", b.priv(CmdZypperSecurityDryRun))
+	res, _, err := zypperRun(ctx, t, "zypper list-patches", b.priv(CmdZypperPatches))
 	if err != nil {
 		return nil, err
 	}
-	sec, err := parseZypperSecurityDryRun(string(res.Stdout))
+	patches, err := parseZypperPatches(string(res.Stdout))
 	if err != nil {
-		return nil, fmt.Errorf("zypper patch --dry-run: %w", err)
+		return nil, fmt.Errorf("zypper list-patches: %w", err)
 	}
-	for i := range ups {
-		ups[i].Security = sec[ups[i].Name+"."+ups[i].Arch]
+	var names []string
+	for _, p := range patches {
+		if safeName.MatchString(p.ID) {
+			names = append(names, p.ID)
+		}
 	}
+	if len(names) == 0 {
+		return ups, nil
+	}
+	res, _, err = zypperRun(ctx, t, "zypper info -t patch", b.priv(CmdZypperPatchInfo(names)))
+	if err != nil {
+		return nil, err
+	}
+	applyAdvisories(ups, zypperAdvisories(patches, parseZypperPatchInfo(string(res.Stdout))))
 	return ups, nil
 }
 

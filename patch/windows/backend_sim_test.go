@@ -81,6 +81,9 @@ func TestScanThroughWinRM(t *testing.T) {
 		strings.Join(cu.Categories, ",") != "Security Updates" || cu.Optional {
 		t.Errorf("cumulative update: %+v", cu)
 	}
+	if cu.Advisory != "KB5034439" || strings.Join(cu.CVEs, ",") != "CVE-2024-20666,CVE-2024-20674" || cu.Issued == nil || cu.Issued.Format("2006-01-02") != "2024-01-09" {
+		t.Errorf("cumulative update risk data: %+v", cu)
+	}
 	if msrt := m["KB890830"]; msrt.Security || msrt.RebootRequired || msrt.Optional {
 		t.Errorf("MSRT should be a plain non-security update: %+v", msrt)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/transport"
@@ -27,6 +28,10 @@ type ScanUpdate struct {
 	BrowseOnly      bool       `json:"browse_only"`
 	MaxDownloadSize float64    `json:"max_download_size"`
 	RebootBehavior  int        `json:"reboot_behavior"`
+	// CVEs is IUpdate.CveIDs; LastChange is LastDeploymentChangeTime (when
+	// Microsoft last published the update), RFC 3339 in UTC.
+	CVEs       stringList `json:"cves"`
+	LastChange string     `json:"last_change"`
 }
 
 // ScanReport is the scan script's result.
@@ -84,6 +89,12 @@ func (u ScanUpdate) toUpdate() patch.Update {
 			kb = "KB" + kb
 		}
 		out.KB = kb
+		out.Advisory = kb
+	}
+	out.CVEs = patch.NormalizeCVEs(u.CVEs)
+	if t, err := time.Parse(time.RFC3339, u.LastChange); err == nil && t.Year() > 1970 {
+		t = t.UTC()
+		out.Issued = &t
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestScriptConventions pins what the simulated host and the framing rely
@@ -85,15 +86,20 @@ func TestParseScan(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "arrays", json: `{"updates":[{"id":"g1","title":"T (KB5034439)","kbs":["5034439"],"severity":"Critical",
-			"categories":["Security Updates","Windows Server 2022"],"browse_only":false,"max_download_size":431858892.0,"reboot_behavior":1}]}`,
+			"categories":["Security Updates","Windows Server 2022"],"browse_only":false,"max_download_size":431858892.0,"reboot_behavior":1,
+			"cves":["CVE-2024-20674","cve-2024-20666"],"last_change":"2024-01-09T18:00:00Z"}]}`,
 			check: func(t *testing.T, u []patch.Update) {
 				if u[0].KB != "KB5034439" || !u[0].Security || u[0].SizeBytes != 431858892 || !u[0].RebootRequired || len(u[0].Categories) != 2 {
 					t.Errorf("%+v", u[0])
 				}
+				if u[0].Advisory != "KB5034439" || strings.Join(u[0].CVEs, ",") != "CVE-2024-20666,CVE-2024-20674" ||
+					u[0].Issued == nil || !u[0].Issued.Equal(time.Date(2024, 1, 9, 18, 0, 0, 0, time.UTC)) {
+					t.Errorf("risk data: %+v", u[0])
+				}
 			}},
-		{name: "one-element arrays unrolled by ConvertTo-Json", json: `{"updates":[{"id":"g2","title":"MSRT","kbs":"890830","categories":"Update Rollups","reboot_behavior":0}]}`,
+		{name: "one-element arrays unrolled by ConvertTo-Json", json: `{"updates":[{"id":"g2","title":"MSRT","kbs":"890830","categories":"Update Rollups","reboot_behavior":0,"cves":"CVE-2024-1","last_change":""}]}`,
 			check: func(t *testing.T, u []patch.Update) {
-				if u[0].KB != "KB890830" || len(u[0].Categories) != 1 || u[0].Security || u[0].RebootRequired {
+				if u[0].KB != "KB890830" || len(u[0].Categories) != 1 || u[0].Security || u[0].RebootRequired || len(u[0].CVEs) != 1 || u[0].Issued != nil {
 					t.Errorf("%+v", u[0])
 				}
 			}},

@@ -114,6 +114,9 @@ dnf --version | head -1 >"$OUT/dnf/VERSION"
 capture "$OUT/dnf/makecache" $DNF -q -y makecache
 capture "$OUT/dnf/check-update" $DNF -q -y check-update
 capture "$OUT/dnf/updateinfo-security" $DNF -q updateinfo list --updates --security
+# The two listings CmdRPMAdvisories sends (all advisory types with dates; CVEs).
+capture "$OUT/dnf/updateinfo-list-v" $DNF -q -v updateinfo list --updates
+capture "$OUT/dnf/updateinfo-cves" $DNF -q updateinfo list --updates --with-cve
 capture "$OUT/dnf/upgrade-labtool" $DNF -y upgrade labtool
 capture "$OUT/dnf/upgrade-unknown" $DNF -y upgrade no-such-package
 capture "$OUT/dnf/check-update-after" $DNF -q -y check-update
@@ -161,6 +164,9 @@ capture "$OUT/zypper/list-updates-text" $Z list-updates
 # list-patches ignores --category in --xmlout mode (the bugfix patch is listed
 # too), and it names no packages: the security packages come from a dry run.
 capture "$OUT/zypper/patch-security-dry-run" $Z --xmlout patch --with-interactive --category security --dry-run
+# The backend's scan: list-patches, then info on the patches it lists.
+capture "$OUT/zypper/list-patches" $Z --xmlout list-patches
+capture "$OUT/zypper/patch-info" $Z info -t patch LAB-2024-0001 LAB-2024-0002
 capture "$OUT/zypper/needs-rebooting" $Z needs-rebooting
 capture "$OUT/zypper/update-labtool" $Z update --auto-agree-with-licenses labtool
 capture "$OUT/zypper/update-unknown" $Z update --auto-agree-with-licenses no-such-package

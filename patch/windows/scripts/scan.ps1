@@ -13,6 +13,10 @@ try {
     foreach ($u in $result.Updates) {
         $kbs = @()
         foreach ($kb in $u.KBArticleIDs) { $kbs += [string]$kb }
+        $cves = @()
+        foreach ($c in $u.CveIDs) { $cves += [string]$c }
+        $changed = ''
+        if ($u.LastDeploymentChangeTime) { $changed = $u.LastDeploymentChangeTime.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ') }
         $cats = @()
         foreach ($c in $u.Categories) { $cats += [string]$c.Name }
         $updates += [ordered]@{
@@ -24,6 +28,8 @@ try {
             browse_only       = [bool]$u.BrowseOnly
             max_download_size = [int64]$u.MaxDownloadSize
             reboot_behavior   = [int]$u.InstallationBehavior.RebootBehavior
+            cves              = $cves
+            last_change       = $changed
         }
     }
     Write-PatchrunResult -Result ([ordered]@{ updates = $updates })
