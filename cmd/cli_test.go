@@ -323,7 +323,21 @@ func TestDemoPatchesEveryHost(t *testing.T) {
 		t.Fatalf("demo summary %+v", rep.Summary)
 	}
 	windows := 0
+	managers := map[string]bool{}
 	for _, h := range rep.Hosts {
+		if h.Transport != "winrm" {
+			managers[h.PackageManager] = true
+			installed := 0
+			for _, u := range h.Updates {
+				if u.Installed {
+					installed++
+				}
+			}
+			// Every simulated Linux host has a kernel update pending.
+			if installed == 0 || !h.Rebooted {
+				t.Errorf("%s (%s): %d updates installed, rebooted=%v; want patched and rebooted", h.Name, h.PackageManager, installed, h.Rebooted)
+			}
+		}
 		if h.Rebooted && h.BootIDBefore == h.BootIDAfter {
 			t.Errorf("%s: rebooted without a new boot id", h.Name)
 		}
@@ -346,6 +360,11 @@ func TestDemoPatchesEveryHost(t *testing.T) {
 	}
 	if windows != 2 {
 		t.Errorf("%d Windows hosts in the demo report, want 2", windows)
+	}
+	for _, m := range []string{"apt", "dnf", "zypper", "apk", "pacman"} {
+		if !managers[m] {
+			t.Errorf("no %s host in the demo (package managers seen: %v)", m, managers)
+		}
 	}
 	t.Logf("demo of 6 Linux + 2 Windows hosts took %s", time.Since(start).Round(time.Millisecond))
 }

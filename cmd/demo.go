@@ -40,8 +40,8 @@ func (a *app) newDemoCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Patch a simulated fleet end to end, in process, with nothing to set up",
-		Long: `demo starts simulated Debian (apt), Rocky (dnf), openSUSE (zypper) and Ubuntu
-hosts as SSH servers, and Windows hosts as WinRM servers (NTLM with message
+		Long: `demo starts simulated Debian (apt), Rocky (dnf), openSUSE (zypper), Ubuntu,
+Alpine (apk, OpenRC) and Arch (pacman) hosts as SSH servers, and Windows hosts as WinRM servers (NTLM with message
 encryption, Windows Update behind it), all on loopback. It writes their
 inventory (key, known_hosts, password files, hosts) to a temporary directory
 and runs a real 'patch' sweep against them through the same code as real

@@ -147,6 +147,7 @@ hosts in controlled batches, confirming each one really came back.
 		a.newResumeCmd(),
 		a.newHostsCmd(),
 		a.newReportCmd(),
+		a.newWakeCmd(),
 		a.newDemoCmd(),
 		a.newVersionCmd(),
 	)

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"log/slog"
+	"net"
 	"strconv"
 	"time"
 )
@@ -59,10 +60,35 @@ type Host struct {
 	PreCmd    string
 	HealthCmd string
 	PostCmd   string
+	// Wake-on-LAN (`patchrun wake`, `patch --wake`): the MAC address
+	// magic packets wake (nil: none given), sent as a UDP datagram to
+	// WOLBroadcast:WOLPort.
+	MAC          net.HardwareAddr
+	WOLBroadcast string // an IPv4 address; "" means DefaultWOLBroadcast
+	WOLPort      int    // 0 means DefaultWOLPort
 
 	// Vars holds any extra key: value pairs a host carried (Ansible vars we
 	// do not interpret), for display only; nil when there are none.
 	Vars map[string]string
+}
+
+// Wake-on-LAN defaults: the limited broadcast address and the discard
+// port, where network cards listen for magic packets.
+const (
+	DefaultWOLBroadcast = "255.255.255.255"
+	DefaultWOLPort      = 9
+)
+
+// WakeAddr is where the host's magic packets go: "broadcast:port".
+func (h Host) WakeAddr() string {
+	b, p := h.WOLBroadcast, h.WOLPort
+	if b == "" {
+		b = DefaultWOLBroadcast
+	}
+	if p == 0 {
+		p = DefaultWOLPort
+	}
+	return net.JoinHostPort(b, strconv.Itoa(p))
 }
 
 // Source is "file:line" where the host was defined, for messages. It is

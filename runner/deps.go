@@ -1,9 +1,12 @@
 package runner
 
 import (
+	"context"
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/patchrun/patchrun/inventory"
 )
 
 // Deps are the run's collaborators: how to reach hosts, how to pick their
@@ -28,6 +31,9 @@ type Deps struct {
 	// workstation with env added to its environment; nil means the
 	// system shell (RunLocalShell).
 	RunLocal LocalRunner
+	// Wake sends a host's Wake-on-LAN magic packet (Plan.Wake); nil means
+	// wake.Send to the host's wol_broadcast:wol_port.
+	Wake func(ctx context.Context, h inventory.Host) error
 	// Enricher adds risk data from files (--advisories, --kev, --epss) to
 	// every scan's updates, after the scan and before the selection; nil
 	// adds none.

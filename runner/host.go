@@ -39,6 +39,8 @@ type hostRun struct {
 	// job names the detached install job whose result is unread after a
 	// lost link (reattach.go); empty otherwise.
 	job string
+	// woken: a Wake-on-LAN packet was sent to this host in this run.
+	woken bool
 
 	bootBefore string         // boot id read before the latest reboot command
 	summary    report.Summary // this host's counts, taken before a journaled result is compacted

@@ -71,6 +71,10 @@ type Plan struct {
 	// starts. nil never halts (a powered-off machine does not stop a run).
 	MaxUnreachable *Budget
 	RebootTimeout  time.Duration
+	// Wake: a host that does not answer its first connect and has a MAC
+	// address in the inventory is sent a Wake-on-LAN magic packet, once,
+	// and redialled until its reboot timeout before it counts unreachable.
+	Wake bool
 	// Rolling makes each batch run the whole host lifecycle (install,
 	// reboot if needed, verify) before the next batch starts: a batch ramp
 	// becomes a canary that gates installs. Batch sizes then count every

@@ -20,7 +20,8 @@
 // # Hosts
 //
 // A SimHost has a distro profile (Debian 12 and Ubuntu 24.04 with apt,
-// Rocky 9 with dnf 4, openSUSE Leap 15.5 with zypper), a virtual filesystem
+// Rocky 9 with dnf 4, openSUSE Leap 15.5 with zypper, Alpine 3.20 with apk
+// and OpenRC instead of systemd, Arch Linux with pacman), a virtual filesystem
 // (/etc/os-release, /proc/sys/kernel/random/boot_id, /run/reboot-required
 // and .pkgs, /run/reboot-needed, /lib/modules/<kernel>, …), installed
 // packages and the updates its repositories offer: security ones (openssl,
@@ -40,7 +41,9 @@
 // checks and hooks: rollout.go),
 // mkdir, rm, touch, chmod, env, sudo -n, nohup, timeout, sh/bash -c,
 // systemctl, systemd-run, reboot, poweroff, shutdown; per distro apt-get,
-// apt, dpkg, dpkg-query / dnf, yum, rpm, needs-restarting / zypper, rpm.
+// apt, dpkg, dpkg-query / dnf, yum, rpm, needs-restarting / zypper, rpm /
+// apk, stat / pacman, ln. apk and pacman replace a kernel in place: the
+// running kernel's /lib/modules directory goes with the upgrade.
 // Package-manager output follows real captures (patch/unix/testdata).
 // patchrun's detached jobs (`sh -s -- patchrun-job start|wait|clean …` with
 // patch/unix's job script on stdin) are answered in Go (jobs.go): the job

@@ -87,6 +87,14 @@ func programFor(name string) program {
 		return progRpm
 	case "zypper":
 		return progZypper
+	case "apk":
+		return progApk
+	case "pacman":
+		return progPacman
+	case "stat":
+		return progStat
+	case "ln":
+		return progLn
 	}
 	return nil
 }
