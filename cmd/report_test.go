@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 	"github.com/patchrun/patchrun/estate/estatetest"
 	"github.com/patchrun/patchrun/history"
 	"github.com/patchrun/patchrun/internal/fleet"
+	"github.com/patchrun/patchrun/journal"
+	"github.com/patchrun/patchrun/report"
 )
 
 func TestPatchWritesItsReportsAsItEnds(t *testing.T) {
@@ -101,6 +105,10 @@ func TestReportFlagsAreCheckedFirst(t *testing.T) {
 	if err := estatetest.Write(dir); err != nil {
 		t.Fatal(err)
 	}
+	empty := runCLI(t, nil, "report", "--state-dir", t.TempDir(), "-o", "md")
+	if empty.code != ExitCantStart || !strings.Contains(empty.stderr, "holds no run yet (hint: run a scan or a patch first)") {
+		t.Errorf("report of an empty history: exit %d, %q", empty.code, empty.stderr)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -156,5 +164,33 @@ func TestReportThatCannotBeWrittenIsExit5(t *testing.T) {
 	}
 	if _, err := os.Stat(md); !os.IsNotExist(err) {
 		t.Fatalf("a report was written anyway: %v", err)
+	}
+}
+
+func TestReportOnATerminalShowsRemoteEscapesEscaped(t *testing.T) {
+	dir := t.TempDir()
+	id := "20270101T000000Z-00e5"
+	w, err := journal.Create(dir, journal.Header{RunID: id, Command: report.CmdScan, Hosts: []string{"evil"},
+		StartedAt: estatetest.T0, Inventory: "/inv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Result(report.HostResult{Name: "evil", Status: report.StatusFailed, ErrorKind: "command-failed",
+		Error: "boom \x1b]0;owned\x07\x1b[2J", Updates: []report.Update{}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.End(journal.End{State: journal.StateFinished, ExitCode: 2}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	for _, format := range []string{"csv", "md", "html"} {
+		var out, errOut bytes.Buffer
+		code := Run(context.Background(), []string{"report", "--state-dir", dir, "-o", format}, Streams{
+			In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: func(string) string { return "" },
+			IsTerminal: func(f any) bool { return f == &out },
+		})
+		if code != ExitOK || strings.ContainsRune(out.String(), 0x1b) || !strings.Contains(out.String(), `x1b`) {
+			t.Errorf("-o %s on a terminal: exit %d, raw escape sent: %v\n%s", format, code, strings.ContainsRune(out.String(), 0x1b), errOut.String())
+		}
 	}
 }

@@ -2,10 +2,12 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +15,7 @@ import (
 	"github.com/patchrun/patchrun/estate"
 	"github.com/patchrun/patchrun/history"
 	"github.com/patchrun/patchrun/internal/atomicfile"
+	"github.com/patchrun/patchrun/internal/termtext"
 	"github.com/patchrun/patchrun/state"
 )
 
@@ -138,6 +141,9 @@ func (a *app) runReport(c *cobra.Command, o reportOptions, args []string) error 
 	}
 	defer st.Close()
 	rep, err := estate.Load(ctx, st, sel)
+	if errors.Is(err, estate.ErrNoRuns) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("history database: %w", err)
 	}
@@ -145,13 +151,28 @@ func (a *app) runReport(c *cobra.Command, o reportOptions, args []string) error 
 		if err := estate.WriteFile(o.file, f, rep, opts); err != nil {
 			return fmt.Errorf("--file %s: %w", o.file, err)
 		}
-	} else if err := estate.Write(a.streams.Out, f, rep, opts); err != nil {
+	} else if err := a.writeReportOut(f, rep, opts); err != nil {
 		return &resultError{fmt.Errorf("write report: %w", err)}
 	}
 	if o.metrics != "" {
 		return writeMetrics(ctx, st, o.metrics)
 	}
 	return nil
+}
+
+// writeReportOut writes the report to stdout. On a terminal, what a
+// terminal would act on in remote text (escape sequences) is shown
+// escaped; a pipe or a file gets the bytes.
+func (a *app) writeReportOut(f estate.Format, rep *estate.Report, opts estate.Options) error {
+	if !a.streams.IsTerminal(a.stdout) {
+		return estate.Write(a.streams.Out, f, rep, opts)
+	}
+	var b strings.Builder
+	if err := estate.Write(&b, f, rep, opts); err != nil {
+		return err
+	}
+	_, err := io.WriteString(a.streams.Out, termtext.Text(b.String()))
+	return err
 }
 
 // openSyncedHistory opens the history database (db as history.OpenDB

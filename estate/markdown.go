@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/patchrun/patchrun/internal/termtext"
 )
 
 // mdCell makes remote text safe in a Markdown table cell or list item:
-// one line, pipes and markup characters escaped, cut to 200 characters.
+// one line, control characters shown escaped (termtext), pipes and markup
+// characters escaped, cut to 200 characters.
 func mdCell(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = termtext.Line(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > 200 {
 		s = string(r[:199]) + "…"
 	}

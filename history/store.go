@@ -106,6 +106,17 @@ func FromJournal(r *journal.Run) (RunSource, error) {
 		return RunSource{}, err
 	}
 	info.Timeline = tl.done(info.EndedAt)
+	// A host belongs to one rollout wave: its checkpoints name it even
+	// where its events do not (a wave's hosts are not listed in events).
+	for h, segs := range info.Timeline {
+		if c, ok := r.LastCheckpoint(h); ok && c.Wave > 0 {
+			for i := range segs {
+				if segs[i].Wave == 0 {
+					segs[i].Wave = c.Wave
+				}
+			}
+		}
+	}
 	hosts := r.Header.Hosts
 	return RunSource{Info: info, Results: func(fn func(report.HostResult) error) error {
 		return r.Results(hosts, fn)

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchrun/patchrun/journal"
 	"github.com/patchrun/patchrun/report"
+	"github.com/patchrun/patchrun/runner"
 )
 
 func TestTimelineFromEvents(t *testing.T) {
@@ -46,5 +48,40 @@ func TestTimelineFromEvents(t *testing.T) {
 				t.Errorf("%s segment %d: %+v, want %+v", h, i, got[h][i], w[i])
 			}
 		}
+	}
+}
+
+func TestTimelineTakesTheWaveFromCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	w, err := journal.Create(dir, journal.Header{RunID: "20261101T080000Z-00aa", Command: report.CmdPatch, Hosts: []string{"db1"}, StartedAt: t0, Inventory: "/inv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ph := range []string{"connecting", "installing"} {
+		if err := w.Event(map[string]any{"time": t0.Add(time.Duration(i) * time.Second), "event": "host.phase", "host": "db1", "phase": ph}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Checkpoint(runner.Checkpoint{Host: "db1", Phase: report.PhaseInstalling, Wave: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Result(report.HostResult{Name: "db1", Status: report.StatusOK, Updates: []report.Update{}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.End(journal.End{State: journal.StateFinished, Time: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	r, err := journal.Open(dir, "20261101T080000Z-00aa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := FromJournal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs := src.Info.Timeline["db1"]
+	if len(segs) != 2 || segs[0].Wave != 2 || segs[1].Wave != 2 || !segs[1].End.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("db1's timeline %+v, want two segments in wave 2, the last ending with the run", segs)
 	}
 }

@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/patchrun/patchrun/estate"
 	"github.com/patchrun/patchrun/estate/estatetest"
+	"github.com/patchrun/patchrun/report"
 )
 
 // The browser tests open a written report in a real headless Chromium
@@ -76,11 +79,15 @@ func startBrowser(t *testing.T) context.Context {
 }
 
 // openPage opens path in a new tab of the browser, with the listeners
-// attached before the page loads so they see every request it makes.
-func openPage(t *testing.T, browser context.Context, path string) *browserPage {
+// attached before the page loads so they see every request it makes;
+// before is run on the tab first.
+func openPage(t *testing.T, browser context.Context, path string, before ...chromedp.Action[chromedp.Void]) *browserPage {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx, before...); err != nil {
+		t.Fatal(err)
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		t.Fatal(err)
@@ -178,6 +185,8 @@ func TestBrowser(t *testing.T) {
 	t.Run("listener sees requests", func(t *testing.T) { testListenerSeesRequests(t, browser) })
 	t.Run("newest run", func(t *testing.T) { testNewestRun(t, browser) })
 	t.Run("patch run", func(t *testing.T) { testPatchRun(t, browser) })
+	t.Run("script off", func(t *testing.T) { testScriptOff(t, browser) })
+	t.Run("natural sort", func(t *testing.T) { testNaturalSort(t, browser) })
 }
 
 // testListenerSeesRequests proves the network listener the report tests
@@ -362,7 +371,12 @@ func testNewestRun(t *testing.T, browser context.Context) {
 func testPatchRun(t *testing.T, browser context.Context) {
 	r := fixtureReport(t, estate.Selection{RunID: estatetest.RunPatch})
 	p := openPage(t, browser, writeReport(t, r))
-	defer func() { p.screenshot(t, "html-report-patch.png") }()
+	shot := false // taken on screen media, before the print check below
+	defer func() {
+		if !shot {
+			p.screenshot(t, "html-report-patch.png")
+		}
+	}()
 	want := map[string]string{"db1": "W2", "web1": "W1 B1", "web2": "W1", "win1": "W2"}
 	rows := hostRows(t, p)
 	if len(rows) != len(want) {
@@ -380,6 +394,86 @@ func testPatchRun(t *testing.T, browser context.Context) {
 		return mk&&down?[+mk.querySelector('line').getAttribute('x1'), +down.getAttribute('x')]:[]})()`)
 	if len(xs) != 2 || xs[0] != xs[1] {
 		t.Errorf("web1's batch mark and reboot start at %v, want the same x", xs)
+	}
+	// Printed, every host's details show, closed or not; on screen,
+	// only the failing web2's are open.
+	media := func(m string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+			return err
+		})
+	}
+	detailsShown := func() []bool {
+		return eval[[]bool](t, p, `Array.from(document.querySelectorAll('#hosts tbody.host .dgrid'), function(d){return d.checkVisibility()})`)
+	}
+	if shown := detailsShown(); !slices.Equal(shown, []bool{false, false, true, false}) {
+		t.Errorf("on screen, details shown for db1, web1, web2, win1: %v, want web2's only", shown)
+	}
+	p.screenshot(t, "html-report-patch.png")
+	shot = true
+	p.do(t, media("print"))
+	if shown := detailsShown(); len(shown) != len(want) || slices.Contains(shown, false) {
+		t.Errorf("printed, host details shown: %v, want all %d", shown, len(want))
+	}
+	checkClean(t, p)
+}
+
+// testScriptOff opens the newest run's report with scripts disabled: it
+// still reads: every host row with its timeline, the failing host's
+// details open, the figures in place, and the controls that need the
+// script (expand all) left hidden.
+func testScriptOff(t *testing.T, browser context.Context) {
+	r := fixtureReport(t, estate.Selection{Last: true})
+	noScript := chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	})
+	p := openPage(t, browser, writeReport(t, r), noScript)
+	if ran := eval[bool](t, p, `!document.getElementById('expand').hidden`); ran {
+		t.Fatal("the page's script ran: scripts are not disabled")
+	}
+	rows := hostRows(t, p)
+	if len(rows) != estatetest.Hosts {
+		t.Fatalf("%d host rows, want %d", len(rows), estatetest.Hosts)
+	}
+	for _, row := range rows {
+		if !row.Visible || row.Timelines != 1 || row.Spans == 0 {
+			t.Errorf("host %s without script: visible %v, %d timelines, %d phases", row.Name, row.Visible, row.Timelines, row.Spans)
+		}
+	}
+	if open := eval[bool](t, p, `document.querySelector('#host-db1 details').open && document.querySelector('#host-db1 .errbox').offsetHeight > 0`); !open {
+		t.Error("the unreachable db1's details (its error) are not shown open")
+	}
+	if got := eval[string](t, p, `document.querySelector('[data-metric="compliance-pct"]').textContent`); got != "50%" {
+		t.Errorf("compliance without script: %q, want 50%%", got)
+	}
+	checkClean(t, p)
+}
+
+// testNaturalSort: sorting by host reads numbers as people do (web2
+// before web10), where the page's own order is the byte order.
+func testNaturalSort(t *testing.T, browser context.Context) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	end := at.Add(time.Minute)
+	run := estate.Run{ID: "20261201T100000Z-sort", Command: report.CmdScan, StartedAt: at, EndedAt: &end, State: "finished"}
+	for _, n := range []string{"web10", "web2", "Web3", "web1"} {
+		run.Hosts = append(run.Hosts, estate.Host{Name: n, Status: report.StatusOK,
+			Timeline: []estate.Segment{{Phase: report.PhaseScanning, Start: at, End: end}}})
+	}
+	p := openPage(t, browser, writeReport(t, &estate.Report{AsOf: end, Runs: []estate.Run{run}}))
+	names := func() string {
+		var out []string
+		for _, row := range hostRows(t, p) {
+			out = append(out, row.Name)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := names(); got != "Web3 web1 web10 web2" {
+		t.Fatalf("page order %q, want the bytes' order", got)
+	}
+	p.do(t, chromedp.Click(chromedp.CSS(`#hosts th[data-key="name"]`)))
+	if got := names(); got != "web1 web2 Web3 web10" {
+		t.Errorf("sorted by host: %q, want web1 web2 Web3 web10", got)
 	}
 	checkClean(t, p)
 }

@@ -155,3 +155,15 @@ func TestUnscannedHostIsNotShownClean(t *testing.T) {
 		t.Errorf("db1 (unreachable, not scanned) row:\n%s", row)
 	}
 }
+
+// The trend's heading counts the runs it shows, in words that fit one.
+func TestTrendHeading(t *testing.T) {
+	for run, want := range map[string]string{
+		estatetest.RunScan1: "<h3>Trend (one run so far)</h3>",
+		estatetest.RunPatch: "<h3>Trend over the last 2 runs</h3>",
+	} {
+		if page := writeString(t, fixtureReport(t, estate.Selection{RunID: run})); !strings.Contains(page, want) {
+			t.Errorf("report of %s: no %q", run, want)
+		}
+	}
+}

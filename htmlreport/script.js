@@ -22,6 +22,8 @@
   }
   filter.addEventListener("input", applyFilter);
 
+  // host names sort as people read them: web2 before web10
+  var natural = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
   var statusOrder = { failed: 0, unreachable: 1, skipped: 2, ok: 3 };
   function key(b, k) {
     var v = b.getAttribute("data-" + k) || "";
@@ -41,9 +43,8 @@
       th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
       var order = bodies.map(function (b, i) { return [key(b, k), i, b]; });
       order.sort(function (a, b) {
-        if (a[0] < b[0]) return -dir;
-        if (a[0] > b[0]) return dir;
-        return a[1] - b[1];
+        var c = typeof a[0] === "string" ? natural.compare(a[0], b[0]) : a[0] - b[0];
+        return c !== 0 ? c * dir : a[1] - b[1];
       });
       order.forEach(function (o) { table.appendChild(o[2]); });
     }
