@@ -35,6 +35,7 @@ type hostRun struct {
 	installed map[string]bool // updateKey of every update installed in any round
 	byKey     map[string]int  // updateKey → index in res.Updates
 	reboots   int             // verified reboots
+	changing  bool            // its pre hooks ran: the run is changing it (hooks.go)
 	// job names the detached install job whose result is unread after a
 	// lost link (reattach.go); empty otherwise.
 	job string
