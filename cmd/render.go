@@ -184,7 +184,7 @@ func scanned(r report.Report, h report.HostResult) bool {
 	}
 	switch h.Phase {
 	case report.PhaseInstalling, report.PhaseAwaitBatch, report.PhaseRebooting, report.PhaseWaitingDown,
-		report.PhaseWaitingUp, report.PhaseVerifying:
+		report.PhaseWaitingUp, report.PhaseVerifying, report.PhaseHealth, report.PhaseHooks:
 		return true
 	}
 	return false
