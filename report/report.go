@@ -60,6 +60,17 @@ const (
 	PhaseDone        Phase = "done" // an event's Status says ok/failed/unreachable/skipped
 )
 
+// AfterScan says a host that stopped in phase p had been scanned first: its
+// pending updates are known even though it did not end ok.
+func (p Phase) AfterScan() bool {
+	switch p {
+	case PhaseInstalling, PhaseAwaitBatch, PhaseRebooting, PhaseWaitingDown,
+		PhaseWaitingUp, PhaseVerifying, PhaseHealth, PhaseHooks:
+		return true
+	}
+	return false
+}
+
 // Report is a whole run's outcome: the `-o json` document. Build one with
 // New so it carries the schema version.
 type Report struct {
