@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -53,4 +54,44 @@ func TestConnectionsBoundedByForksAndBatch(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A host waiting for its reboot batch keeps nothing of its closed
+// connection reachable (its lease renews over the batch's new one): a
+// fleet parked for its batches must not hold every host's SSH client
+// buffers until the end of the run.
+func TestAwaitingHostKeepsNoConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := rebootFleet(t, 2)
+		first := f.host("h1")
+		first.downFor = time.Minute // batch 1 lasts a while
+		first.rebootIssued = make(chan struct{})
+		plan := realTimePlan(report.CmdPatch, f)
+		plan.RunID = "20261205T020000Z-abcd" // the hosts are leased
+		plan.Batches = Batches{{N: 1}}
+		done := make(chan report.Report)
+		go func() {
+			rep, _ := runPlan(t, context.Background(), plan, f, nil)
+			done <- rep
+		}()
+		<-first.rebootIssued
+		synctest.Wait() // batch 1 polls h1; h2 waits for batch 2
+		runtime.GC()
+		f.snapshot(func() {
+			h := f.hosts["h2"]
+			if len(h.conns) == 0 || h.lock == nil {
+				t.Fatalf("h2 was never connected to and leased")
+			}
+			for i, c := range h.conns {
+				if c.Value() != nil {
+					t.Errorf("h2's connection %d is still reachable while h2 waits for its batch", i+1)
+				}
+			}
+		})
+		for _, h := range (<-done).Hosts {
+			if h.Status != report.StatusOK || !h.Rebooted {
+				t.Errorf("%s: status %s rebooted %v: %s", h.Name, h.Status, h.Rebooted, h.Error)
+			}
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/lease"
@@ -108,6 +109,7 @@ type fakeHost struct {
 	cancels        int
 	installedNames []string
 	closes, opens  int
+	conns          []weak.Pointer[fakeTransport] // every connection, nil once collected
 	rebootAt       time.Time
 	hanging        int // dials hanging on the down link now
 	maxHanging     int
@@ -225,7 +227,9 @@ func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Tran
 	h.opens++
 	f.open++
 	f.maxOpen = max(f.maxOpen, f.open)
-	return &fakeTransport{f: f, h: h, gen: h.gen}, nil
+	t := &fakeTransport{f: f, h: h, gen: h.gen}
+	h.conns = append(h.conns, weak.Make(t))
+	return t, nil
 }
 
 // comeUp boots h: a new boot id, the reboot flag cleared, the next wave of
