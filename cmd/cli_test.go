@@ -301,16 +301,43 @@ func TestDemoPatchesEveryHost(t *testing.T) {
 		t.Skip("demo runs a whole sweep")
 	}
 	start := time.Now()
-	r := runCLI(t, nil, "demo", "--hosts", "6", "--windows", "2", "-o", "json", "--time-scale", "0.05")
+	dir := t.TempDir()
+	r := runCLI(t, nil, "demo", "--hosts", "6", "--windows", "2", "-o", "json", "--time-scale", "0.05", "--state-dir", dir)
 	if r.code != ExitOK {
 		t.Fatalf("demo exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	rep := decodeReport(t, r)
+	// The demo's run is recorded in its state directory and ends with
+	// an HTML report there, its path on stderr; hosts and report then
+	// work on that history.
+	_, after, ok := strings.Cut(r.stderr, "demo: report ")
+	page := strings.TrimSpace(strings.SplitN(after, "\n", 2)[0])
+	html, err := os.ReadFile(page)
+	if !ok || err != nil || filepath.Dir(page) != dir || !strings.Contains(string(html), rep.RunID) || !strings.HasPrefix(strings.ToLower(string(html)), "<!doctype html>") {
+		t.Fatalf("demo report %q (%v) is not an HTML page of run %s in %s:\n%s", page, err, rep.RunID, dir, r.stderr)
+	}
+	if h := runCLI(t, nil, "hosts", "--state-dir", dir, "-o", "csv"); h.code != ExitOK || strings.Count(h.stdout, "\n") != 1+8 {
+		t.Fatalf("hosts after the demo: exit %d\n%s%s", h.code, h.stdout, h.stderr)
+	}
 	if len(rep.Hosts) != 8 || rep.Summary.OK != 8 {
 		t.Fatalf("demo summary %+v", rep.Summary)
 	}
 	windows := 0
+	managers := map[string]bool{}
 	for _, h := range rep.Hosts {
+		if h.Transport != "winrm" {
+			managers[h.PackageManager] = true
+			installed := 0
+			for _, u := range h.Updates {
+				if u.Installed {
+					installed++
+				}
+			}
+			// Every simulated Linux host has a kernel update pending.
+			if installed == 0 || !h.Rebooted {
+				t.Errorf("%s (%s): %d updates installed, rebooted=%v; want patched and rebooted", h.Name, h.PackageManager, installed, h.Rebooted)
+			}
+		}
 		if h.Rebooted && h.BootIDBefore == h.BootIDAfter {
 			t.Errorf("%s: rebooted without a new boot id", h.Name)
 		}
@@ -333,6 +360,11 @@ func TestDemoPatchesEveryHost(t *testing.T) {
 	}
 	if windows != 2 {
 		t.Errorf("%d Windows hosts in the demo report, want 2", windows)
+	}
+	for _, m := range []string{"apt", "dnf", "zypper", "apk", "pacman"} {
+		if !managers[m] {
+			t.Errorf("no %s host in the demo (package managers seen: %v)", m, managers)
+		}
 	}
 	t.Logf("demo of 6 Linux + 2 Windows hosts took %s", time.Since(start).Round(time.Millisecond))
 }

@@ -43,6 +43,7 @@ exit marks that host failed (exit code 2).`,
 		},
 	}
 	o.addFlags(c)
+	o.reports.addFlags(c)
 	l.addFlags(c)
 	// Everything after the command's first word belongs to the command:
 	// `exec -l web1 ls -l /tmp` must not read "-l /tmp" as --limit.

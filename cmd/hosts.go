@@ -11,13 +11,13 @@ import (
 )
 
 func (a *app) newHostsCmd() *cobra.Command {
-	var dir, output, stale, older string
+	var dir, db, output, stale, older string
 	var f history.Filter
 	c := &cobra.Command{
 		Use:   "hosts",
 		Short: "Show the estate as last seen, from the history database",
 		Long: `hosts shows every host the recorded runs have seen, as last seen, from the
-history database (patchrun.db in the state directory): OS, when it was last
+history database (patchrun.db in the state directory, or --db): OS, when it was last
 reached and last patched, its pending updates (security ones in brackets),
 how long its oldest pending security update has been pending, whether it
 needs a reboot, and its status in the last run that included it. No host is
@@ -43,20 +43,18 @@ contacted. The database is brought up to date from the run journals first
 					return fmt.Errorf("--older-than %w", err)
 				}
 			}
+			if db, err = a.historyDB(db); err != nil {
+				return err
+			}
 			if dir, err = historyDir(a, dir); err != nil {
 				return err
 			}
 			ctx := context.Background()
-			st, err := history.Open(ctx, dir)
+			st, err := openSyncedHistory(ctx, a, dir, db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			res, err := history.Sync(ctx, st, dir, "")
-			if err != nil {
-				return fmt.Errorf("history database: %w", err)
-			}
-			a.warnSkippedJournals(res)
 			all, err := st.Hosts(ctx)
 			if err != nil {
 				return fmt.Errorf("history database: %w", err)
@@ -76,6 +74,7 @@ contacted. The database is brought up to date from the run journals first
 		},
 	}
 	addStateDirFlag(c, &dir)
+	addDBFlag(c, &db)
 	fl := c.Flags()
 	fl.StringVarP(&f.Limit, "limit", "l", "", "hosts to show: names, globs, comma lists, !exclude, &intersect (as --limit elsewhere; groups are not in the database)")
 	fl.StringVar(&stale, "stale", "", "only hosts not reached for at least this long (7d, 36h), or never")

@@ -36,8 +36,15 @@ type commonOptions struct {
 	stateDir string
 	recorded bool
 	// noHistory is --no-history: the run is not imported into patchrun.db.
-	noHistory bool
-	flags     *pflag.FlagSet
+	// db is --db: the history database ("" = PATCHRUN_DB, else patchrun.db).
+	// localHistory: demo's simulated hosts stay in its own state
+	// directory's patchrun.db, whatever PATCHRUN_DB says.
+	noHistory    bool
+	db           string
+	localHistory bool
+	flags        *pflag.FlagSet
+	// reports are --report and --metrics (scan, patch, reboot, exec).
+	reports runReports
 
 	// Not flags: every host of the inventory before --limit and --shard
 	// (set by loadHosts), and a step run on the finished report before it
@@ -66,6 +73,7 @@ func (o *commonOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file")
 	addStateDirFlag(c, &o.stateDir)
 	addNoHistoryFlag(c, &o.noHistory)
+	addDBFlag(c, &o.db)
 	o.recorded, o.flags = true, f
 	_ = c.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{"inventory", "sorted", "shuffle", "risk"}, cobra.ShellCompDirectiveNoFileComp))
 }
@@ -118,7 +126,7 @@ func (o *commonOptions) validate() error {
 	if o.timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be positive", o.timeout)
 	}
-	return nil
+	return o.reports.validate(o.noHistory)
 }
 
 // rebootOptions are the flags of the commands that reboot (patch, reboot).

@@ -17,12 +17,14 @@ type patchOptions struct {
 	reboot  rebootOptions
 	lock    lockOptions
 	rollout rolloutOptions
+	steps   stepsOptions
 	selectionOptions
 	saved        planOptions
 	risk         riskOptions
 	rebootPolicy string
 	noRefresh    bool
 	maxRounds    int
+	wake         bool
 }
 
 func (a *app) newPatchCmd() *cobra.Command {
@@ -45,7 +47,11 @@ before any other host installs anything.
 --waves db,web orders groups: every db host ends before any web host starts;
 hosts in no wave go last. --window-end 05:30 stops starting new hosts,
 batches and waves at 05:30; hosts in flight finish, the rest are skipped
-(exit 4).`,
+(exit 4).
+
+--wake sends a host that does not answer a Wake-on-LAN magic packet (it
+needs the mac inventory key; see 'patchrun wake'), once, and waits up to
+--reboot-timeout for it to answer before counting it unreachable.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.saved.check(c); err != nil {
@@ -83,15 +89,18 @@ batches and waves at 05:30; hosts in flight finish, the rest are skipped
 
 func (o *patchOptions) addFlags(c *cobra.Command) {
 	o.common.addFlags(c)
+	o.common.reports.addFlags(c)
 	o.reboot.addFlags(c)
 	o.lock.addFlags(c)
 	o.rollout.addFlags(c, true)
+	o.steps.addFlags(c)
 	f := c.Flags()
 	o.selectionOptions.addFlags(c, "install")
 	o.saved.addFlags(c)
 	o.risk.addFlags(c)
 	f.StringVar(&o.rebootPolicy, "reboot", "if-required", "reboot policy: if-required, always or never")
 	f.BoolVar(&o.noRefresh, "no-refresh", false, "don't refresh package metadata before scanning")
+	f.BoolVar(&o.wake, "wake", false, "wake hosts that do not answer with a Wake-on-LAN magic packet (inventory key mac), once, and wait up to --reboot-timeout for them before counting them unreachable")
 	f.IntVar(&o.maxRounds, "max-rounds", runner.DefaultMaxRounds, "most install → reboot → rescan rounds per host (Windows often needs more than one)")
 	_ = c.RegisterFlagCompletionFunc("reboot", cobra.FixedCompletions([]string{"if-required", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 }
@@ -99,12 +108,15 @@ func (o *patchOptions) addFlags(c *cobra.Command) {
 // plan maps the flags to a runner plan, rejecting bad values before any
 // host is contacted.
 func (o *patchOptions) plan() (runner.Plan, error) {
-	p := runner.Plan{Command: report.CmdPatch, Refresh: !o.noRefresh, MaxRounds: o.maxRounds}
+	p := runner.Plan{Command: report.CmdPatch, Refresh: !o.noRefresh, MaxRounds: o.maxRounds, Wake: o.wake}
 	p.Reboot = runner.RebootPolicy(o.rebootPolicy)
 	if err := o.reboot.apply(&p); err != nil {
 		return p, err
 	}
 	o.lock.apply(&p)
+	if err := o.steps.apply(&p); err != nil {
+		return p, err
+	}
 	if o.maxRounds < 1 {
 		return p, fmt.Errorf("--max-rounds %d: must be at least 1", o.maxRounds)
 	}

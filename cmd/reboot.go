@@ -39,6 +39,7 @@ func (a *app) newRebootCmd() *cobra.Command {
 		},
 	}
 	o.addFlags(c)
+	o.reports.addFlags(c)
 	r.addFlags(c)
 	l.addFlags(c)
 	ro.addFlags(c, false)

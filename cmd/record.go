@@ -16,7 +16,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/patchrun/patchrun/history"
 	"github.com/patchrun/patchrun/internal/fsread"
+	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/journal"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/runner"
@@ -49,7 +51,7 @@ type guardHolder struct {
 // startRecording resolves the state directory, takes the local guard
 // (unless the run only reads: scan, --dry-run), names the run and creates
 // its journal. Nothing is contacted before it succeeds.
-func (a *app) startRecording(o *commonOptions, plan *runner.Plan, hostNames []string) (*recording, error) {
+func (a *app) startRecording(o *commonOptions, plan *runner.Plan, hosts []inventory.Host) (*recording, error) {
 	dir := o.stateDir
 	if a.resuming != nil {
 		dir = a.resuming.stateDir
@@ -93,10 +95,21 @@ func (a *app) startRecording(o *commonOptions, plan *runner.Plan, hostNames []st
 		fmt.Fprintf(a.streams.Err, "run %s resumed: journal %s\n", plan.RunID, rec.w.Path())
 		return rec, nil
 	}
+	hostNames := make([]string, len(hosts))
+	var groups map[string][]string
+	for i, h := range hosts {
+		hostNames[i] = h.Name
+		if len(h.Groups) > 0 {
+			if groups == nil {
+				groups = map[string][]string{}
+			}
+			groups[h.Name] = h.Groups
+		}
+	}
 	h := journal.Header{
 		RunID: plan.RunID, Command: plan.Command, DryRun: plan.DryRun,
 		Argv: absPathArgv(a.args, absInv), Inventory: absInv, InventorySHA256: digest,
-		Hosts: hostNames, Flags: setFlags(o.flags),
+		Hosts: hostNames, Flags: setFlags(o.flags), Groups: groups,
 		Controller: journal.Controller{Hostname: hostname, User: currentUser(), PID: os.Getpid()},
 		StartedAt:  now.UTC(),
 	}
@@ -173,7 +186,7 @@ func (r *recording) end(rep report.Report, outcome error) error {
 	if rep.Interrupted {
 		st = journal.StateInterrupted
 	}
-	if err := r.w.End(journal.End{State: st, ExitCode: exitCode(outcome)}); err != nil {
+	if err := r.w.End(journal.End{State: st, ExitCode: exitCode(outcome), HaltedBy: rep.HaltedBy}); err != nil {
 		return &resultError{err}
 	}
 	return nil
@@ -197,17 +210,21 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// pathFlags are the flags whose value is a local file path: the journal
-// keeps them absolute so that `resume` runs the same command line from any
-// directory. long name → shorthand ("" if none).
-var pathFlags = map[string]string{"inventory": "i", "plan": "", "advisories": "", "kev": "", "epss": ""}
+// pathFlags are the flags whose value the journal records rewritten: a
+// local file path absolute, so that `resume` runs the same command line
+// from any directory; --db without its password (the journal never holds
+// one). long name → shorthand ("" if none).
+var pathFlags = map[string]string{"inventory": "i", "plan": "", "report": "", "metrics": "", "db": "", "advisories": "", "kev": "", "epss": ""}
 
-// absPathArgv is args with the values of pathFlags made absolute (the
+// absPathArgv is args with the values of pathFlags rewritten (the
 // inventory's is absInv, already resolved).
 func absPathArgv(args []string, absInv string) []string {
 	abs := func(flag, v string) string {
-		if flag == "inventory" {
+		switch flag {
+		case "inventory":
 			return absInv
+		case "db":
+			return history.StripPassword(v)
 		}
 		if a, err := filepath.Abs(v); err == nil && v != "" {
 			return a
@@ -247,7 +264,11 @@ func setFlags(fs *pflag.FlagSet) map[string]string {
 	}
 	m := map[string]string{}
 	fs.Visit(func(f *pflag.Flag) {
-		if f.Name == "ask-pass" {
+		switch f.Name {
+		case "ask-pass":
+			return
+		case "db":
+			m[f.Name] = history.StripPassword(f.Value.String())
 			return
 		}
 		m[f.Name] = f.Value.String()

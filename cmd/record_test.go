@@ -227,8 +227,21 @@ func TestJournalArgvNamesFilesAbsolutely(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("argv\n got %q\nwant %q", got, want)
 	}
-	got = absPathArgv([]string{"patch", "-iinv.yml", "--plan=p.json"}, "/abs/inv.yml")
-	want = []string{"patch", "-i/abs/inv.yml", "--plan=" + filepath.Join(dir, "p.json")}
+	got = absPathArgv([]string{"patch", "-iinv.yml", "--plan=p.json", "--report", "junit.xml", "--metrics=m.prom"}, "/abs/inv.yml")
+	want = []string{"patch", "-i/abs/inv.yml", "--plan=" + filepath.Join(dir, "p.json"), "--report", filepath.Join(dir, "junit.xml"),
+		"--metrics=" + filepath.Join(dir, "m.prom")}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("argv\n got %q\nwant %q", got, want)
+	}
+}
+
+// The journal's command line keeps --db without its password, in either
+// spelling.
+func TestJournalArgvKeepsNoDatabasePassword(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	got := absPathArgv([]string{"scan", "-i", "inv.yml", "--db", "postgres://alice:pw@db/estate?sslmode=verify-full", "--db=postgres://bob@db/estate?password=pw2"}, "/abs/inv.yml")
+	want := []string{"scan", "-i", "/abs/inv.yml", "--db", "postgres://alice@db/estate?sslmode=verify-full", "--db=postgres://bob@db/estate"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("argv\n got %q\nwant %q", got, want)
 	}

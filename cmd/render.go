@@ -360,6 +360,9 @@ func writePending(w io.Writer, r report.Report, detail bool) {
 				}
 			}
 		}
+		for _, step := range h.WouldRun {
+			fmt.Fprintln(w, termtext.Line("  would run "+step))
+		}
 	}
 }
 

@@ -25,6 +25,7 @@ type resumeOptions struct {
 	noProgress bool
 	events     string
 	forks      int
+	db         string
 }
 
 func (a *app) newResumeCmd() *cobra.Command {
@@ -57,6 +58,7 @@ again) and exec must not run its command twice on a host that ran it.`,
 	}
 	f := c.Flags()
 	addStateDirFlag(c, &o.stateDir)
+	addDBFlag(c, &o.db)
 	addOutputFlag(c, &o.output)
 	f.BoolVar(&o.noProgress, "no-progress", false, "no progress bars, even on a terminal")
 	f.StringVar(&o.events, "events", "", "also write every event (phases, steps, batches, results) as JSON lines to this file (the interrupted run's own --events file is left alone)")
@@ -98,6 +100,15 @@ func (a *app) resume(c *cobra.Command, o *resumeOptions, args []string) error {
 	argv = append(argv, "--events", o.events)
 	if fl.Changed("forks") {
 		argv = append(argv, "--forks", strconv.Itoa(o.forks))
+	}
+	// The journal holds the run's --db without its password: resume's own
+	// --db or PATCHRUN_DB, when set, takes its place.
+	db, err := a.historyDB(o.db)
+	if err != nil {
+		return err
+	}
+	if db != "" {
+		argv = append(argv, "--db", db)
 	}
 	fmt.Fprintf(a.streams.Err, "resuming run %s: %s\n", run.ID, termtext.Text(fmt.Sprint(run.Header.Argv)))
 	if digest, err := fileSHA256(run.Header.Inventory); err != nil || digest != run.Header.InventorySHA256 {

@@ -146,6 +146,8 @@ hosts in controlled batches, confirming each one really came back.
 		a.newRunsCmd(),
 		a.newResumeCmd(),
 		a.newHostsCmd(),
+		a.newReportCmd(),
+		a.newWakeCmd(),
 		a.newDemoCmd(),
 		a.newVersionCmd(),
 	)

@@ -24,6 +24,9 @@ func (a *app) hostsFor(o *commonOptions) ([]inventory.Host, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	if _, err := a.historyDB(o.db); err != nil {
+		return nil, err
+	}
 	hosts, err := a.loadHosts(o)
 	if err != nil {
 		return nil, err
@@ -131,12 +134,8 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	var rec *recording
 	var jw *journal.Writer
 	if o.recorded {
-		names := make([]string, len(hosts))
-		for i, h := range hosts {
-			names[i] = h.Name
-		}
 		var err error
-		if rec, err = a.startRecording(o, &plan, names); err != nil {
+		if rec, err = a.startRecording(o, &plan, hosts); err != nil {
 			return err
 		}
 		defer rec.close()
@@ -181,6 +180,7 @@ func (a *app) runFleet(ctx context.Context, o *commonOptions, plan runner.Plan, 
 	if rec != nil {
 		result = errors.Join(result, rec.end(report, result))
 		a.recordHistory(o, rec)
+		result = errors.Join(result, o.reports.write(a, o, rec.stateDir, plan.RunID))
 	}
 	return result
 }

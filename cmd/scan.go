@@ -52,6 +52,7 @@ of the fleet get the same bits days apart.`,
 		},
 	}
 	o.addFlags(c)
+	o.reports.addFlags(c)
 	c.Flags().BoolVar(&noRefresh, "no-refresh", false, "don't refresh package metadata first (apt-get update, dnf makecache, …)")
 	c.Flags().StringVar(&savePath, "save-plan", "", "also write a plan of the selected updates and their exact versions to this file (0600), for patch --plan")
 	sel.addFlags(c, "plan")

@@ -7,7 +7,6 @@ import (
 	"context"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,23 +49,6 @@ func TestInterruptsTwoStages(t *testing.T) {
 }
 
 // syncBuffer is a bytes.Buffer safe for the signal goroutine and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A real Ctrl-C in the middle of a patch run: the install in flight must
 // finish (a package manager is never killed mid-transaction), hosts not yet
 // started must not be touched, nothing is rebooted, and the exit code is 130.

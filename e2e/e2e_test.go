@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,6 +38,7 @@ func TestLab(t *testing.T) {
 		{"resume finishes a patch killed with SIGKILL in its second batch, rebooting no host twice", testResumeAfterKill},
 		{"two concurrent patch processes: each host patched once, the other run reports it locked", testConcurrentPatch},
 		{"a rolling patch in waves: the canary is patched and rebooted before any other host installs; wave by wave", testRollingWaves},
+		{"a rolling canary that fails its health check halts the run before any other host installs", testRollingCanaryFailsHealth},
 		{"a maintenance window that closes during the canary: no other host installs, exit 4", testWindowCloses},
 		// Last: it publishes a labslow update that stays pending elsewhere.
 		{"an SSH session killed mid-install leaves the transaction complete", testKilledSessionDuringSlowInstall},
@@ -145,7 +147,10 @@ func testPatchBatches(t *testing.T, l *lab, p patchrun) {
 	}
 	_, mark := l.bootLog(t, 0)
 	start := time.Now()
-	rep, code := p.run(t, 10*time.Minute, "patch", "--batch", strconv.Itoa(batch))
+	out := t.TempDir()
+	junitPath, jsonPath := filepath.Join(out, "junit.xml"), filepath.Join(out, "report.json")
+	rep, code := p.run(t, 10*time.Minute, "patch", "--batch", strconv.Itoa(batch), "--state-dir", out,
+		"--report", junitPath, "--report", jsonPath)
 	t.Logf("TIMING patch + reboot of %d hosts in batches of %d: %s", len(l.hosts), batch, time.Since(start).Round(time.Millisecond))
 	if code != 0 {
 		t.Errorf("patch exit %d, want 0", code)
@@ -201,6 +206,7 @@ func testPatchBatches(t *testing.T, l *lab, p patchrun) {
 			t.Errorf("%s: went down %d times, want once", h.name, reboots(evs)[h.name])
 		}
 	}
+	checkRunReports(t, rep, batchOf, junitPath, jsonPath)
 
 	// The locally modified conffile survived; dpkg left the new one beside it.
 	h0 := l.hosts[0].name

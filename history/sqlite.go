@@ -85,6 +85,51 @@ var sqliteDialect = dialect{
 			`ALTER TABLE runs ADD COLUMN segments INTEGER NOT NULL DEFAULT 1`,
 			`ALTER TABLE run_hosts ADD COLUMN failed_phase TEXT NOT NULL DEFAULT ''`,
 		}},
+		{version: 3, rebuild: true, stmts: []string{
+			`ALTER TABLE runs ADD COLUMN halted_by TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE run_hosts ADD COLUMN address TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE run_hosts ADD COLUMN transport TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE run_hosts ADD COLUMN os TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE run_hosts ADD COLUMN package_manager TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE run_hosts ADD COLUMN groups TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE run_hosts ADD COLUMN reboot_pending INTEGER NOT NULL DEFAULT 0`,
+			`ALTER TABLE run_hosts ADD COLUMN output TEXT NOT NULL DEFAULT ''`,
+			`CREATE TABLE run_updates (
+				run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+				host TEXT NOT NULL,
+				seq INTEGER NOT NULL,
+				name TEXT NOT NULL,
+				arch TEXT NOT NULL DEFAULT '',
+				current_version TEXT NOT NULL DEFAULT '',
+				available TEXT NOT NULL DEFAULT '',
+				kb TEXT NOT NULL DEFAULT '',
+				security INTEGER NOT NULL,
+				severity TEXT NOT NULL DEFAULT '',
+				cves TEXT NOT NULL DEFAULT '',
+				known_exploited INTEGER NOT NULL DEFAULT 0,
+				selected INTEGER NOT NULL DEFAULT 0,
+				installed INTEGER NOT NULL DEFAULT 0,
+				error TEXT NOT NULL DEFAULT '',
+				PRIMARY KEY (run_id, host, seq))`,
+			`CREATE TABLE run_phases (
+				run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+				host TEXT NOT NULL,
+				seq INTEGER NOT NULL,
+				phase TEXT NOT NULL,
+				started_at INTEGER NOT NULL,
+				ended_at INTEGER NOT NULL,
+				batch INTEGER NOT NULL DEFAULT 0,
+				wave INTEGER NOT NULL DEFAULT 0,
+				PRIMARY KEY (run_id, host, seq))`,
+		}},
+		// imported_schema: the schema version a run was imported under. A
+		// database shared by many state directories (PostgreSQL) cannot be
+		// rebuilt by one machine: after a migration that needs the journals,
+		// each machine re-imports its own runs, those imported before it.
+		{version: 4, stmts: []string{
+			`ALTER TABLE runs ADD COLUMN imported_schema INTEGER NOT NULL DEFAULT 0`,
+			`UPDATE runs SET imported_schema = 3`,
+		}},
 	},
 }
 

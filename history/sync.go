@@ -45,7 +45,11 @@ func Sync(ctx context.Context, st Store, stateDir, self string) (SyncResult, err
 		if r.State == journal.StateRunning && id != self {
 			continue
 		}
-		src := FromJournal(r)
+		src, err := FromJournal(r)
+		if err != nil {
+			res.Skipped = append(res.Skipped, err)
+			continue
+		}
 		if id == self && src.Info.State == journal.StateRunning {
 			src.Info.State = journal.StateInterrupted
 			if r.End != nil {

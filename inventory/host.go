@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"log/slog"
+	"net"
 	"strconv"
 	"time"
 )
@@ -53,9 +54,41 @@ type Host struct {
 	RebootDelay    time.Duration // from the reboot command to the reboot; 0 means the backend default
 	ReadyCommand   string        // readiness probe after reboot; "" means the backend default
 
+	// Rollout steps run on the host ("" means none): PreCmd before its
+	// first install, HealthCmd once it is verified (exit 0 = healthy),
+	// PostCmd after a passed health check. The run's flags override them.
+	PreCmd    string
+	HealthCmd string
+	PostCmd   string
+	// Wake-on-LAN (`patchrun wake`, `patch --wake`): the MAC address
+	// magic packets wake (nil: none given), sent as a UDP datagram to
+	// WOLBroadcast:WOLPort.
+	MAC          net.HardwareAddr
+	WOLBroadcast string // an IPv4 address; "" means DefaultWOLBroadcast
+	WOLPort      int    // 0 means DefaultWOLPort
+
 	// Vars holds any extra key: value pairs a host carried (Ansible vars we
 	// do not interpret), for display only; nil when there are none.
 	Vars map[string]string
+}
+
+// Wake-on-LAN defaults: the limited broadcast address and the discard
+// port, where network cards listen for magic packets.
+const (
+	DefaultWOLBroadcast = "255.255.255.255"
+	DefaultWOLPort      = 9
+)
+
+// WakeAddr is where the host's magic packets go: "broadcast:port".
+func (h Host) WakeAddr() string {
+	b, p := h.WOLBroadcast, h.WOLPort
+	if b == "" {
+		b = DefaultWOLBroadcast
+	}
+	if p == 0 {
+		p = DefaultWOLPort
+	}
+	return net.JoinHostPort(b, strconv.Itoa(p))
 }
 
 // Source is "file:line" where the host was defined, for messages. It is

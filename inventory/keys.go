@@ -23,6 +23,12 @@ const (
 	keyRebootTimeout      = "reboot_timeout"
 	keyRebootDelay        = "reboot_delay"
 	keyReadyCommand       = "ready_command"
+	keyPreCmd             = "pre_cmd"
+	keyHealthCmd          = "health_cmd"
+	keyPostCmd            = "post_cmd"
+	keyMAC                = "mac"
+	keyWOLBroadcast       = "wol_broadcast"
+	keyWOLPort            = "wol_port"
 	keyWinRMHTTPS         = "winrm_https"
 	keyWinRMAuth          = "winrm_auth"
 	keyWinRMCACert        = "winrm_ca_cert"
@@ -45,6 +51,8 @@ var settingKeys = map[string]bool{
 	keySSHKey: true, keyKnownHosts: true, keyHostKeyPolicy: true, keyProxyJump: true,
 	keyPasswordEnv: true, keyPasswordFile: true,
 	keyConnectTimeout: true, keyRebootTimeout: true, keyRebootDelay: true, keyReadyCommand: true,
+	keyPreCmd: true, keyHealthCmd: true, keyPostCmd: true,
+	keyMAC: true, keyWOLBroadcast: true, keyWOLPort: true,
 	keyWinRMHTTPS: true, keyWinRMAuth: true, keyWinRMCACert: true, keyWinRMServerName: true,
 	keyWinRMInsecure: true, keyWinRMAllowBasic: true, keyWinRMEncryption: true,
 	keyKerberosRealm: true, keyKrb5Conf: true, keyKerberosCCache: true, keyKerberosSPN: true,
@@ -60,7 +68,10 @@ var lookalikes = map[string]string{
 	"jump": keyProxyJump, "proxyjump": keyProxyJump, "bastion": keyProxyJump,
 	"timeout": keyConnectTimeout, "group": "groups",
 	"realm": keyKerberosRealm, "krb5_conf": keyKrb5Conf, "krb5.conf": keyKrb5Conf, "ccache": keyKerberosCCache,
-	"spn": keyKerberosSPN, "winrm_realm": keyKerberosRealm, "winrm_spn": keyKerberosSPN,
+	"health_check": keyHealthCmd, "healthcheck": keyHealthCmd, "health": keyHealthCmd,
+	"pre_hook": keyPreCmd, "post_hook": keyPostCmd,
+	"spn": keyKerberosSPN, "mac_address": keyMAC, "macaddress": keyMAC, "hwaddr": keyMAC, "ether": keyMAC,
+	"wol_mac": keyMAC, "wake_mac": keyMAC, "broadcast": keyWOLBroadcast, "wol_address": keyWOLBroadcast, "winrm_realm": keyKerberosRealm, "winrm_spn": keyKerberosSPN,
 }
 
 // hostKeys lists what a host entry may carry, for unknown-key hints.

@@ -83,6 +83,9 @@ hosts:
     reboot_timeout: 10m
     reboot_delay: 5s
     ready_command: systemctl is-system-running --wait
+    pre_cmd: lb-drain
+    health_cmd: curl -fsS localhost/health
+    post_cmd: lb-undrain
     vars: {rack: "7"}
   - name: win-http
     transport: winrm
@@ -112,6 +115,11 @@ hosts:
 		tuned.SSH.ProxyJump != "ops@bastion:22" || tuned.RebootTimeout != 10*time.Minute || tuned.RebootDelay != 5*time.Second ||
 		tuned.ReadyCommand != "systemctl is-system-running --wait" || tuned.Vars["rack"] != "7" || tuned.Vars["site"] != "ams" {
 		t.Errorf("per-host overrides lost: %+v", tuned)
+	}
+	if tuned.PreCmd != "lb-drain" || tuned.HealthCmd != "curl -fsS localhost/health" || tuned.PostCmd != "lb-undrain" ||
+		plain.PreCmd != "" || plain.HealthCmd != "" || plain.PostCmd != "" {
+		t.Errorf("rollout commands: tuned %q %q %q, plain %q %q %q", tuned.PreCmd, tuned.HealthCmd, tuned.PostCmd,
+			plain.PreCmd, plain.HealthCmd, plain.PostCmd)
 	}
 	if h := hostByName(t, inv.Hosts, "win-http"); h.Port != 5985 || h.SSH != nil || h.WinRM.Auth != "ntlm" || h.WinRM.Encryption != "auto" {
 		t.Errorf("winrm http defaults wrong: %+v", h)
@@ -226,5 +234,46 @@ func TestDefaultUserIsCurrentUser(t *testing.T) {
 	}
 	if hosts[0].User != want {
 		t.Errorf("user = %q, want %q", hosts[0].User, want)
+	}
+}
+
+func TestWakeOnLANKeys(t *testing.T) {
+	f := newFixture(t)
+	inv := f.mustLoad("inv.yaml", `
+defaults: {wol_broadcast: 192.0.2.255}
+hosts:
+  - {name: a, mac: "52:54:00:12:34:56"}
+  - {name: b, mac: 52-54-00-AB-CD-EF, wol_port: 7, wol_broadcast: 255.255.255.255}
+  - {name: c}
+`)
+	a, b, c := hostByName(t, inv.Hosts, "a"), hostByName(t, inv.Hosts, "b"), hostByName(t, inv.Hosts, "c")
+	if a.MAC.String() != "52:54:00:12:34:56" || a.WakeAddr() != "192.0.2.255:9" {
+		t.Errorf("a: mac %v, wake address %s", a.MAC, a.WakeAddr())
+	}
+	if b.MAC.String() != "52:54:00:ab:cd:ef" || b.WakeAddr() != "255.255.255.255:7" {
+		t.Errorf("b: mac %v, wake address %s", b.MAC, b.WakeAddr())
+	}
+	if c.MAC != nil || c.WakeAddr() != "192.0.2.255:9" {
+		t.Errorf("c: mac %v, wake address %s", c.MAC, c.WakeAddr())
+	}
+	if (Host{}).WakeAddr() != "255.255.255.255:9" {
+		t.Errorf("defaults: %s", (Host{}).WakeAddr())
+	}
+}
+
+func TestWakeOnLANBadValues(t *testing.T) {
+	for _, tc := range []struct{ entry, want string }{
+		{`{name: web1, mac: "52:54:00:12:34"}`, `hosts[0].mac: host web1: bad MAC address "52:54:00:12:34"`},
+		{`{name: web1, mac: "00:00:00:00:fe:80:00:00:00:00:00:00:02:00:5e:10:00:00:00:01"}`, "bad MAC address"},
+		{`{name: web1, mac: zz:54:00:12:34:56}`, "bad MAC address"},
+		{`{name: web1, wol_broadcast: 2001:db8::1}`, `wol_broadcast: bad broadcast address "2001:db8::1"`},
+		{`{name: web1, wol_port: 70000}`, `wol_port: bad port "70000"`},
+		{`{name: web1, mac_address: "52:54:00:12:34:56"}`, `did you mean "mac"?`},
+	} {
+		f := newFixture(t)
+		_, err := f.load("inv.yaml", "hosts:\n  - "+tc.entry+"\n")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.entry, err, tc.want)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -125,6 +127,10 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 	h.RebootTimeout = v.duration(keyRebootTimeout)
 	h.RebootDelay = v.duration(keyRebootDelay)
 	h.ReadyCommand = v.text(keyReadyCommand, "")
+	h.PreCmd = v.text(keyPreCmd, "")
+	h.HealthCmd = v.text(keyHealthCmd, "")
+	h.PostCmd = v.text(keyPostCmd, "")
+	r.wakeOnLAN(v, &h)
 	h.Password = r.password(v)
 
 	// SSH settings are checked only for SSH hosts: defaults often carry an
@@ -170,6 +176,34 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 	h.Port, portSet = r.port(v, h.Transport, w.HTTPS)
 	h.Explicit = explicitKeys(v, h, portSet)
 	return h
+}
+
+// wakeOnLAN reads mac, wol_broadcast and wol_port.
+func (r *resolver) wakeOnLAN(v values, h *Host) {
+	if st, _, ok := v.get(keyMAC); ok {
+		mac, err := net.ParseMAC(st.val)
+		if err != nil || len(mac) != 6 {
+			r.probs.add(st.line, st.key, fmt.Sprintf("host %s: bad MAC address %q", h.Name, st.val), `six hex bytes such as "52:54:00:12:34:56" (":" or "-" between them)`)
+		} else {
+			h.MAC = mac
+		}
+	}
+	if st, _, ok := v.get(keyWOLBroadcast); ok {
+		a, err := netip.ParseAddr(st.val)
+		if err != nil || !a.Is4() {
+			r.probs.add(st.line, st.key, fmt.Sprintf("bad broadcast address %q", st.val), `an IPv4 address such as "192.0.2.255" (the host's subnet broadcast) or 255.255.255.255`)
+		} else {
+			h.WOLBroadcast = a.String()
+		}
+	}
+	if st, _, ok := v.get(keyWOLPort); ok {
+		n, err := strconv.Atoi(st.val)
+		if err != nil || n < 1 || n > 65535 {
+			r.probs.add(st.line, st.key, fmt.Sprintf("bad port %q", st.val), "a number from 1 to 65535 (magic packets usually go to 9 or 7)")
+		} else {
+			h.WOLPort = n
+		}
+	}
 }
 
 // port picks the port. An inherited port that is the standard port of a

@@ -67,9 +67,12 @@ type Header struct {
 	// Flags are the flags set on the command line (name → value as
 	// pflag prints it), among them the selection flags (--limit,
 	// --shard, --order, --security-only, --include, …).
-	Flags      map[string]string `json:"flags,omitempty"`
-	Controller Controller        `json:"controller"`
-	StartedAt  time.Time         `json:"started_at"`
+	Flags map[string]string `json:"flags,omitempty"`
+	// Groups are the inventory groups of each selected host that has
+	// any (host name → groups, in inventory order).
+	Groups     map[string][]string `json:"groups,omitempty"`
+	Controller Controller          `json:"controller"`
+	StartedAt  time.Time           `json:"started_at"`
 }
 
 // Controller says which process on which machine wrote a segment.
@@ -86,6 +89,9 @@ type End struct {
 	State    State     `json:"state"`
 	ExitCode int       `json:"exit_code"`
 	Time     time.Time `json:"time"`
+	// HaltedBy names the budget that halted the run (report.HaltFailures
+	// or report.HaltUnreachable); empty when none did.
+	HaltedBy string `json:"halted_by,omitempty"`
 }
 
 // Resumed starts a new segment of an existing journal: another process

@@ -280,3 +280,35 @@ func (r *Run) Counts() report.Summary {
 func (r *Run) Results(hosts []string, fn func(report.HostResult) error) error {
 	return r.results.each(r.Path, hosts, fn)
 }
+
+// Events calls fn with the payload of every event record, in the order
+// written (every segment's), reading the file once. A torn last line is
+// not read.
+func (r *Run) Events(fn func(event json.RawMessage) error) error {
+	f, err := os.Open(r.Path)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(io.LimitReader(f, r.size), 64<<10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			var rec struct {
+				Type  string          `json:"type"`
+				Event json.RawMessage `json:"event"`
+			}
+			if json.Unmarshal(line, &rec) == nil && rec.Type == TypeEvent && len(rec.Event) > 0 {
+				if err := fn(rec.Event); err != nil {
+					return err
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("journal %s: %w", r.Path, err)
+		}
+	}
+}

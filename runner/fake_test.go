@@ -84,6 +84,8 @@ type fakeHost struct {
 	// Remote commands the backend runs over the transport (so the runner's
 	// transport decorator sees them), answered from runs, else execResult.
 	runs         map[string]transport.Result
+	answer       func(line string) (transport.Result, bool) // asked first (with the fleet's lock held); may cut the connection (gen++)
+	hangOn       func(line string) bool                     // a command it is true for blocks until its ctx ends (asked without the lock)
 	runErrs      map[string]error
 	probeLine    string   // Facts runs it (a probe; its output is ignored)
 	scanLine     string   // Scan runs it; non-zero fails the scan
@@ -280,6 +282,10 @@ func (t *fakeTransport) alive() error {
 
 func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
 	defer t.f.track()()
+	if t.h.hangOn != nil && t.h.hangOn(cmd.Line) {
+		<-ctx.Done()
+		return transport.Result{}, fmt.Errorf("%s: %w", cmd.Line, ctx.Err())
+	}
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
 	if err := t.alive(); err != nil {
@@ -290,6 +296,14 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 			t.h.lock = &lease.Sim{}
 		}
 		return transport.Result{Stdout: []byte(t.h.lock.UnixAnswer(req))}, nil
+	}
+	if t.h.answer != nil {
+		if res, ok := t.h.answer(cmd.Line); ok {
+			if err := t.alive(); err != nil { // the answer cut the connection
+				return transport.Result{}, err
+			}
+			return res, nil
+		}
 	}
 	if err, ok := t.h.runErrs[cmd.Line]; ok {
 		return transport.Result{}, err

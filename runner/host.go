@@ -35,9 +35,12 @@ type hostRun struct {
 	installed map[string]bool // updateKey of every update installed in any round
 	byKey     map[string]int  // updateKey → index in res.Updates
 	reboots   int             // verified reboots
+	changing  bool            // its pre hooks ran: the run is changing it (hooks.go)
 	// job names the detached install job whose result is unread after a
 	// lost link (reattach.go); empty otherwise.
 	job string
+	// woken: a Wake-on-LAN packet was sent to this host in this run.
+	woken bool
 
 	bootBefore string         // boot id read before the latest reboot command
 	summary    report.Summary // this host's counts, taken before a journaled result is compacted

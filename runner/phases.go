@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
+	"github.com/patchrun/patchrun/wake"
 )
 
 // hostPhases is one pool worker's job for one host: every phase up to the
@@ -51,8 +53,13 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		h.dryRun()
 		return
 	}
+	// A host that is to change starts here: not after the window closed,
+	// and only once its pre hooks passed.
+	if (len(h.selected) > 0 || h.needsReboot()) && !(h.installAllowed() && h.preHooks(ctx)) {
+		return
+	}
 	if len(h.selected) > 0 {
-		if !h.checkpoint(ctx, report.PhaseInstalling) || !h.installAllowed() || !h.install(ctx, h.selected) {
+		if !h.checkpoint(ctx, report.PhaseInstalling) || !h.install(ctx, h.selected) {
 			return
 		}
 	}
@@ -60,7 +67,7 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		h.awaitBatch()
 		return
 	}
-	h.finishPatched()
+	h.finishPatched(ctx)
 }
 
 // awaitBatch parks the host until its reboot batch. It holds no connection
@@ -103,10 +110,49 @@ func (h *hostRun) connect(ctx context.Context) bool {
 	case ctx.Err() != nil || transport.Permanent(err):
 		h.fail(ctx, "connect", err)
 	default:
+		woke, werr := h.wake(ctx)
+		if woke {
+			return true
+		}
+		msg := "connect: " + err.Error()
+		if werr != nil {
+			msg += "; " + werr.Error()
+		}
 		h.res.Phase = report.PhaseConnecting
-		h.end(report.StatusUnreachable, "connect: "+err.Error(), "unreachable", err)
+		h.end(report.StatusUnreachable, msg, "unreachable", err)
 	}
 	return false
+}
+
+// wake sends an unreachable host its Wake-on-LAN magic packet (Plan.Wake,
+// a host with a MAC address, once per run) and redials it until its
+// reboot timeout. It reports whether the host is now connected; the error
+// says why not, nil when no packet was sent.
+func (h *hostRun) wake(ctx context.Context) (bool, error) {
+	if !h.r.cfg.Wake || h.host.MAC == nil || h.woken {
+		return false, nil
+	}
+	h.woken = true
+	send := h.r.deps.Wake
+	if send == nil {
+		send = func(ctx context.Context, host inventory.Host) error { return wake.Send(ctx, host.MAC, host.WakeAddr()) }
+	}
+	if err := send(ctx, h.host); err != nil {
+		h.logf(err, "wake: magic packet for %s not sent", h.host.MAC)
+		return false, fmt.Errorf("wake-on-LAN: %w", err)
+	}
+	wait := h.rebootTimeout()
+	h.logf(nil, "wake: magic packet for %s sent to %s; waiting up to %s for the host", h.host.MAC, h.host.WakeAddr(), wait)
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if _, err := h.redialUntil(wctx); err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, fmt.Errorf("woken with a magic packet to %s, no answer within %s", h.host.WakeAddr(), wait)
+	}
+	h.logf(nil, "wake: the host answers")
+	return true, nil
 }
 
 // gatherFacts picks the backend and reads the host's facts.
@@ -204,6 +250,9 @@ func (h *hostRun) dryRun() {
 		for _, u := range h.selected {
 			h.res.WouldReboot = h.res.WouldReboot || u.RebootRequired
 		}
+	}
+	if len(h.selected) > 0 || h.res.WouldReboot {
+		h.res.WouldRun = h.wouldRun()
 	}
 	h.ok()
 }

@@ -33,7 +33,9 @@ func (h *hostRun) afterVerifiedReboot(ctx context.Context) bool {
 			h.failWith("still-reboot-required", stillRequires(h.reboots))
 			return false
 		}
-		h.ok()
+		if h.settle(ctx) {
+			h.ok()
+		}
 		return false
 	}
 	return h.nextRound(ctx)

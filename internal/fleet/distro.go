@@ -14,11 +14,15 @@ const (
 	Ubuntu2404  Distro = "ubuntu-24.04"       // apt, noble-security pocket
 	Rocky9      Distro = "rocky-9"            // dnf 4, RLSA advisories, installonly kernel
 	OpenSUSE155 Distro = "opensuse-leap-15.5" // zypper, patches, multiversion kernel-default
+	Alpine320   Distro = "alpine-3.20"        // apk, OpenRC (no systemd), kernel replaced in place
+	ArchLinux   Distro = "arch"               // pacman, rolling, kernel replaced in place
 )
 
 // Distros lists every profile in a stable order (the order Config.Count
 // spreads hosts over).
-func Distros() []Distro { return []Distro{Debian12, Rocky9, OpenSUSE155, Ubuntu2404} }
+func Distros() []Distro {
+	return []Distro{Debian12, Rocky9, OpenSUSE155, Ubuntu2404, Alpine320, ArchLinux}
+}
 
 // Package is one installed package version.
 type Package struct {
@@ -76,13 +80,19 @@ type profile struct {
 	distro    Distro
 	short     string // host name prefix
 	osRelease string
-	manager   string // "apt", "dnf", "zypper"
-	programs  []string
-	installed []Package
-	updates   []Update
-	kernels   []string // installed kernel releases, oldest first; the last one runs
-	repos     map[string]repoInfo
-	lockPID   int
+	manager   string // "apt", "dnf", "zypper", "apk", "pacman"
+	// noSystemd: the host runs another init (Alpine's OpenRC): no
+	// systemctl, no systemd-run.
+	noSystemd bool
+	// kernelInPlace: a kernel upgrade replaces the running kernel's
+	// /lib/modules directory instead of installing beside it (apk, pacman).
+	kernelInPlace bool
+	programs      []string
+	installed     []Package
+	updates       []Update
+	kernels       []string // installed kernel releases, oldest first; the last one runs
+	repos         map[string]repoInfo
+	lockPID       int
 }
 
 // repoInfo says how a repository shows up in the package manager's output.
@@ -95,7 +105,7 @@ var commonPrograms = []string{
 	"cat", "ls", "uname", "id", "hostname", "uptime", "sleep", "sudo", "sh", "bash",
 	"nohup", "env", "timeout", "mkdir", "rm", "touch", "chmod", "systemctl",
 	"systemd-run", "reboot", "poweroff", "halt", "shutdown", "who", "date", "whoami",
-	"grep", "tail", "sort", "ip",
+	"grep", "tail", "sort", "ip", "health-check", "hook",
 }
 
 // profileFor returns the profile of d, or nil when d is unknown.
@@ -109,6 +119,10 @@ func profileFor(d Distro) *profile {
 		return rocky9Profile()
 	case OpenSUSE155:
 		return leap155Profile()
+	case Alpine320:
+		return alpine320Profile()
+	case ArchLinux:
+		return archProfile()
 	}
 	return nil
 }
@@ -323,6 +337,83 @@ LOGO="distributor-logo-Leap"
 		repos: map[string]repoInfo{
 			"repo-oss": {URL: "http://download.opensuse.org/distribution/leap/15.5/repo/oss/", Dist: "Main Repository"},
 			leapUpd:    {URL: "http://download.opensuse.org/update/leap/15.5/sle/", Dist: "Update repository with updates from SUSE Linux Enterprise 15"},
+		},
+	}
+}
+
+// alpine320Profile: apk keeps no security metadata on the host, so no
+// update is flagged Security; Repo holds each package's origin (apk list
+// prints it in braces).
+func alpine320Profile() *profile {
+	return &profile{
+		distro: Alpine320, short: "alpine", manager: "apk", lockPID: 2811, noSystemd: true, kernelInPlace: true,
+		osRelease: `NAME="Alpine Linux"
+ID=alpine
+VERSION_ID=3.20.3
+PRETTY_NAME="Alpine Linux v3.20"
+HOME_URL="https://alpinelinux.org/"
+BUG_REPORT_URL="https://gitlab.alpinelinux.org/alpine/aports/-/issues"
+`,
+		programs: []string{"apk", "stat"},
+		installed: []Package{
+			{"alpine-baselayout", "3.6.5-r0", "x86_64"}, {"apk-tools", "2.14.4-r1", "x86_64"},
+			{"busybox", "1.36.1-r29", "x86_64"}, {"curl", "8.11.0-r2", "x86_64"},
+			{"libcrypto3", "3.3.2-r0", "x86_64"}, {"libssl3", "3.3.2-r0", "x86_64"},
+			{"linux-lts", "6.6.54-r0", "x86_64"}, {"musl", "1.2.5-r0", "x86_64"},
+			{"openssh-server", "9.7_p1-r4", "x86_64"}, {"tzdata", "2024b-r0", "noarch"},
+		},
+		updates: []Update{
+			{Name: "busybox", Version: "1.36.1-r30", Arch: "x86_64", Repo: "busybox"},
+			{Name: "curl", Version: "8.11.1-r0", Arch: "x86_64", Repo: "curl"},
+			{Name: "libcrypto3", Version: "3.3.2-r1", Arch: "x86_64", Repo: "openssl"},
+			{Name: "libssl3", Version: "3.3.2-r1", Arch: "x86_64", Repo: "openssl", Requires: []string{"libcrypto3"}},
+			{Name: "linux-lts", Version: "6.6.58-r0", Arch: "x86_64", Repo: "linux-lts", Reboot: true, Kernel: "6.6.58-0-lts"},
+			{Name: "openssh-server", Version: "9.7_p1-r5", Arch: "x86_64", Repo: "openssh"},
+		},
+		kernels: []string{"6.6.54-0-lts"},
+		repos: map[string]repoInfo{
+			"main":      {URL: "https://dl-cdn.alpinelinux.org/alpine/v3.20/main", Dist: "v3.20.3-177-g3c4d0a7e1d1"},
+			"community": {URL: "https://dl-cdn.alpinelinux.org/alpine/v3.20/community", Dist: "v3.20.3-176-gf0a3d2b4d4e"},
+		},
+	}
+}
+
+// archProfile: a rolling release (no VERSION_ID); pacman keeps no
+// security metadata on the host, so no update is flagged Security.
+func archProfile() *profile {
+	return &profile{
+		distro: ArchLinux, short: "arch", manager: "pacman", lockPID: 1204, kernelInPlace: true,
+		osRelease: `NAME="Arch Linux"
+PRETTY_NAME="Arch Linux"
+ID=arch
+BUILD_ID=rolling
+ANSI_COLOR="38;2;23;147;209"
+HOME_URL="https://archlinux.org/"
+DOCUMENTATION_URL="https://wiki.archlinux.org/"
+SUPPORT_URL="https://bbs.archlinux.org/"
+BUG_REPORT_URL="https://gitlab.archlinux.org/groups/archlinux/-/issues"
+PRIVACY_POLICY_URL="https://terms.archlinux.org/docs/privacy-policy/"
+LOGO=archlinux-logo
+`,
+		programs: []string{"pacman", "ln"},
+		installed: []Package{
+			{"bash", "5.2.037-1", "x86_64"}, {"curl", "8.11.0-1", "x86_64"},
+			{"glibc", "2.40+r16+gaa533d58ee-2", "x86_64"}, {"linux", "6.12.1.arch1-1", "x86_64"},
+			{"openssh", "9.9p1-2", "x86_64"}, {"openssl", "3.4.0-1", "x86_64"},
+			{"pacman", "7.0.0.r3.g7736133-1", "x86_64"}, {"sudo", "1.9.16-1", "x86_64"},
+			{"tzdata", "2024b-1", "x86_64"},
+		},
+		updates: []Update{
+			{Name: "curl", Version: "8.11.1-2", Arch: "x86_64", Repo: "core"},
+			{Name: "linux", Version: "6.12.4.arch1-1", Arch: "x86_64", Repo: "core", Reboot: true, Kernel: "6.12.4-arch1-1"},
+			{Name: "openssh", Version: "9.9p1-3", Arch: "x86_64", Repo: "core"},
+			{Name: "openssl", Version: "3.4.1-1", Arch: "x86_64", Repo: "core"},
+			{Name: "tzdata", Version: "2024b-2", Arch: "x86_64", Repo: "core"},
+		},
+		kernels: []string{"6.12.1-arch1-1"},
+		repos: map[string]repoInfo{
+			"core":  {URL: "https://geo.mirror.pkgbuild.com/core/os/x86_64"},
+			"extra": {URL: "https://geo.mirror.pkgbuild.com/extra/os/x86_64"},
 		},
 	}
 }

@@ -20,7 +20,8 @@
 // # Hosts
 //
 // A SimHost has a distro profile (Debian 12 and Ubuntu 24.04 with apt,
-// Rocky 9 with dnf 4, openSUSE Leap 15.5 with zypper), a virtual filesystem
+// Rocky 9 with dnf 4, openSUSE Leap 15.5 with zypper, Alpine 3.20 with apk
+// and OpenRC instead of systemd, Arch Linux with pacman), a virtual filesystem
 // (/etc/os-release, /proc/sys/kernel/random/boot_id, /run/reboot-required
 // and .pkgs, /run/reboot-needed, /lib/modules/<kernel>, …), installed
 // packages and the updates its repositories offer: security ones (openssl,
@@ -36,10 +37,13 @@
 // `||`, `|`, a trailing `&`, VAR=value prefixes, redirections, quotes,
 // $VAR and $(…). Programs: echo, printf, cat, test/[, command -v, true,
 // false, exit, uname, id, whoami, hostname, uptime, who, date, sleep, ls,
-// grep, tail, sort, ip -o addr,
+// grep, tail, sort, ip -o addr, health-check and hook (for patch's health
+// checks and hooks: rollout.go),
 // mkdir, rm, touch, chmod, env, sudo -n, nohup, timeout, sh/bash -c,
 // systemctl, systemd-run, reboot, poweroff, shutdown; per distro apt-get,
-// apt, dpkg, dpkg-query / dnf, yum, rpm, needs-restarting / zypper, rpm.
+// apt, dpkg, dpkg-query / dnf, yum, rpm, needs-restarting / zypper, rpm /
+// apk, stat / pacman, ln. apk and pacman replace a kernel in place: the
+// running kernel's /lib/modules directory goes with the upgrade.
 // Package-manager output follows real captures (patch/unix/testdata).
 // patchrun's detached jobs (`sh -s -- patchrun-job start|wait|clean …` with
 // patch/unix's job script on stdin) are answered in Go (jobs.go): the job
@@ -60,6 +64,7 @@
 // Faults (Config.Faults, HostSpec.Faults, SimHost.SetFaults/UpdateFaults):
 // RejectAuth, ChangedHostKey, DropDuringInstall (inside a detached job it
 // cuts the connection and the transaction goes on), NeverReturn, Latency,
-// LockHeld, HandshakeResets, ModifiedConffile. SimHost.Reboot power-cycles
+// LockHeld, HandshakeResets, ModifiedConffile, Unhealthy, UnhealthyChecks,
+// FailHook. SimHost.Reboot power-cycles
 // a host from outside.
 package fleet

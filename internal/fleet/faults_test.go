@@ -82,7 +82,8 @@ func TestFaultDropDuringInstall(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			install := map[string]string{"apt": "apt-get -y dist-upgrade", "dnf": "dnf -y upgrade", "zypper": "zypper -n update"}[h.prof.manager]
+			install := map[string]string{"apt": "apt-get -y dist-upgrade", "dnf": "dnf -y upgrade", "zypper": "zypper -n update",
+				"apk": "apk upgrade", "pacman": "pacman -Syu --noconfirm"}[h.prof.manager]
 			out, _, code, err := runSSH(c, install)
 			var missing *ssh.ExitMissingError
 			if err == nil || (!errors.As(err, &missing) && !strings.Contains(err.Error(), "EOF")) {

@@ -44,6 +44,10 @@ func (h *SimHost) readFileLocked(p string) (string, bool) {
 		if h.prof.manager == "apt" {
 			return h.dpkgLogLocked(), true
 		}
+	case "/var/log/pacman.log":
+		if h.prof.manager == "pacman" {
+			return h.pacmanLogLocked(), true
+		}
 	}
 	s, ok := h.files[p]
 	return s, ok

@@ -37,6 +37,10 @@ func programFor(name string) program {
 		return progHostname
 	case "uptime":
 		return progUptime
+	case "health-check":
+		return progHealthCheck
+	case "hook":
+		return progHook
 	case "who":
 		return progWho
 	case "date":
@@ -83,6 +87,14 @@ func programFor(name string) program {
 		return progRpm
 	case "zypper":
 		return progZypper
+	case "apk":
+		return progApk
+	case "pacman":
+		return progPacman
+	case "stat":
+		return progStat
+	case "ln":
+		return progLn
 	}
 	return nil
 }

@@ -209,6 +209,9 @@ func programDirOK(dir string) bool {
 }
 
 func (h *SimHost) hasProgram(name string) bool {
+	if h.prof.noSystemd && (name == "systemctl" || name == "systemd-run") {
+		return false
+	}
 	return programFor(name) != nil && (containsStr(commonPrograms, name) || containsStr(h.prof.programs, name))
 }
 

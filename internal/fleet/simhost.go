@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sort"
+	"strings"
 	"time"
 
 	"sync"
@@ -56,6 +57,8 @@ type SimHost struct {
 	lastPkg, lastOld, lastNew string          // the package it installed, for dpkg.log
 	addrOctet                 int             // eth0's addresses end in it
 	confDirty                 map[string]bool // conffiles the admin modified (ModifiedConffile)
+	hooks                     []string        // hook commands run (rollout.go)
+	healthChecks              int             // health-check commands run
 	// running state: reset on boot
 	up         bool
 	ln         net.Listener
@@ -124,6 +127,20 @@ func newHost(f *Fleet, spec HostSpec, hostKey, altKey ssh.Signer, seed uint64) *
 func (h *SimHost) addKernelLocked(k string) {
 	h.kernels = append(h.kernels, k)
 	h.files["/lib/modules/"+k+"/modules.dep"] = ""
+}
+
+// removeKernelsLocked deletes every installed kernel's /lib/modules
+// directory, as apk and pacman do when they replace a kernel package.
+func (h *SimHost) removeKernelsLocked() {
+	for _, k := range h.kernels {
+		prefix := "/lib/modules/" + k + "/"
+		for f := range h.files {
+			if strings.HasPrefix(f, prefix) {
+				delete(h.files, f)
+			}
+		}
+	}
+	h.kernels = nil
 }
 
 // Lock is the host's patchrun lease: Hold makes the host look locked by
@@ -380,6 +397,9 @@ func (h *SimHost) applyLocked(steps []txStep) {
 			p.versions = []string{u.Version}
 		}
 		if u.Kernel != "" && !containsStr(h.kernels, u.Kernel) {
+			if h.prof.kernelInPlace {
+				h.removeKernelsLocked()
+			}
 			h.addKernelLocked(u.Kernel)
 		}
 		if u.Reboot {

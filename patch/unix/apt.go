@@ -2,7 +2,6 @@ package unix
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/transport"
@@ -23,14 +22,7 @@ func (b *aptBackend) Facts(ctx context.Context, t transport.Transport) (patch.Fa
 }
 
 func (b *aptBackend) Refresh(ctx context.Context, t transport.Transport) error {
-	res, err := run(ctx, b.jobs(t, jobRefresh), "apt-get update", b.priv(CmdAptRefresh))
-	if err != nil {
-		return err
-	}
-	if res.ExitCode != 0 {
-		return commandFailed("apt-get update", res)
-	}
-	return nil
+	return simpleRefresh(ctx, b.jobs(t, jobRefresh), "apt-get update", b.priv(CmdAptRefresh))
 }
 
 func (b *aptBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
@@ -71,9 +63,5 @@ func (b *aptBackend) installPlan() installPlan {
 
 // RebootRequired: /run/reboot-required (+ .pkgs) and the kernel backstop.
 func (b *aptBackend) RebootRequired(ctx context.Context, t transport.Transport) (bool, []string, error) {
-	reasons, err := b.fileRebootSignals(ctx, t)
-	if err != nil {
-		return false, nil, fmt.Errorf("reboot required: %w", err)
-	}
-	return len(reasons) > 0, reasons, nil
+	return b.fileRebootRequired(ctx, t)
 }

@@ -38,6 +38,10 @@ const (
 	SectionAddresses     = "addresses"            // ip -o addr show, else hostname -I
 	SectionDpkgLast      = "dpkg-last"            // dpkg.log's newest install/upgrade line
 	SectionRPMLast       = "rpm-last"             // the newest rpm INSTALLTIME (epoch seconds)
+	SectionPacmanLast    = "pacman-last"          // pacman.log's newest installed/upgraded line
+	SectionApkLast       = "apk-last"             // when apk's installed database last changed (epoch seconds)
+	SectionPkgLast       = "pkg-last"             // when FreeBSD pkg's database last changed (epoch seconds)
+	SectionKernelFile    = "installed-kernel"     // FreeBSD: freebsd-version -k
 	SectionAdvisories    = "advisories"           // updateinfo rows of pending updates
 	SectionCVEs          = "cves"                 // updateinfo CVE rows of pending updates
 	SectionEnd           = "end"
@@ -77,7 +81,7 @@ var CmdProbe = strings.Join([]string{
 	marker(SectionKernel),
 	"uname -r",
 	marker(SectionBootID),
-	"cat /proc/sys/kernel/random/boot_id",
+	CmdBootID,
 	marker(SectionManagers),
 	// One `command -v` per name: dash (Debian's /bin/sh) only looks at the
 	// first argument of `command -v a b c`.
@@ -88,6 +92,7 @@ var CmdProbe = strings.Join([]string{
 	"command -v apk",
 	"command -v pacman",
 	"command -v apt-get",
+	"command -v pkg",
 	marker(SectionUID),
 	"id -u",
 	marker(SectionSystemdRun),
@@ -105,6 +110,12 @@ var CmdProbe = strings.Join([]string{
 	"grep -hsE ' (install|upgrade) ' /var/log/dpkg.log.1 /var/log/dpkg.log | tail -n 1",
 	marker(SectionRPMLast),
 	"command -v dpkg >/dev/null || rpm -qa --qf '%{INSTALLTIME}\\n' 2>/dev/null | sort -n | tail -n 1",
+	marker(SectionPacmanLast),
+	"command -v pacman >/dev/null && grep -hsE '\\] \\[ALPM\\] (installed|upgraded) ' /var/log/pacman.log | tail -n 1",
+	marker(SectionApkLast),
+	"command -v apk >/dev/null && stat -c %Y /lib/apk/db/installed 2>/dev/null",
+	marker(SectionPkgLast),
+	"command -v freebsd-version >/dev/null && stat -f %m /var/db/pkg/local.sqlite 2>/dev/null",
 	marker(SectionEnd),
 }, "; ")
 
@@ -124,8 +135,10 @@ var CmdRebootSignals = strings.Join([]string{
 	marker(SectionEnd),
 }, "; ")
 
-// CmdBootID prints the identity of the running boot.
-const CmdBootID = "cat /proc/sys/kernel/random/boot_id"
+// CmdBootID prints the identity of the running boot: Linux's boot_id, or
+// on FreeBSD the boot time to the microsecond ("{ sec = 1733390000, usec
+// = 123456 } Thu Dec  5 09:13:20 2024"), which parseBootID normalises.
+const CmdBootID = "cat /proc/sys/kernel/random/boot_id 2>/dev/null || sysctl -n kern.boottime"
 
 // DefaultReadyCommand is the readiness probe when Options.ReadyCommand is empty.
 const DefaultReadyCommand = "true"
@@ -281,6 +294,101 @@ func CmdStaleLock(file string) string {
 
 // ZypperPin names a package at one version (edition) for zypper install.
 func ZypperPin(name, version string) string { return name + "=" + version }
+
+// ---- apk (Alpine Linux) ----
+
+const (
+	// apkOpts: no progress bar on a pipe; wait up to 120 s for the database
+	// lock another apk holds instead of failing at once.
+	apkOpts = "--no-progress --wait 120"
+	// CmdApkRefresh fetches the repositories' indexes.
+	CmdApkRefresh = envC + "apk update " + apkOpts
+	// CmdApkScan lists the upgradable packages, one a line:
+	// "NAME-NEWVER ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-OLDVER]".
+	// It reads the cached indexes and needs no privileges.
+	CmdApkScan = envC + "apk list -u"
+	// CmdApkUpgradeAll upgrades every installed package.
+	CmdApkUpgradeAll = envC + "apk upgrade " + apkOpts
+)
+
+// CmdApkUpgrade upgrades exactly the named installed packages. apk takes
+// no version on this line: `apk add name=version` would pin the version
+// in /etc/apk/world for good, so the install is verified by a rescan
+// instead (a newer version published since the scan shows as installed at
+// the wrong version).
+func CmdApkUpgrade(names []string) string {
+	return CmdApkUpgradeAll + " " + strings.Join(names, " ")
+}
+
+// ---- pacman (Arch Linux) ----
+
+// PacmanScanDB is the separate database path the pacman scan syncs into,
+// as checkupdates does: its local/ is a symbolic link to the host's own
+// local database, its sync/ a private copy of the repositories' databases.
+// `pacman -Sy` on the host's own database path would leave the host in the
+// partial-upgrade state Arch does not support (new sync databases,
+// old packages); this one leaves /var/lib/pacman untouched. It lives in
+// /var/tmp, so a scan without refresh after a reboot still finds the last
+// sync.
+const PacmanScanDB = "/var/tmp/patchrun-pacman-db"
+
+const (
+	// CmdPacmanRefresh syncs the repositories' databases into PacmanScanDB.
+	CmdPacmanRefresh = "mkdir -p " + PacmanScanDB + " && ln -sfn /var/lib/pacman/local " + PacmanScanDB + "/local && " +
+		envC + "pacman -Sy --dbpath " + PacmanScanDB + " --logfile /dev/null --noprogressbar"
+	// CmdPacmanScan lists pending upgrades against PacmanScanDB, one a line:
+	// "NAME OLDVER -> NEWVER", " [ignored]" after one IgnorePkg holds back.
+	// Exit 1 with no output: nothing pending. Needs no privileges.
+	CmdPacmanScan = envC + "pacman -Qu --dbpath " + PacmanScanDB
+	// CmdPacmanUpgradeAll is Arch's only supported upgrade: sync and
+	// upgrade everything in one transaction.
+	CmdPacmanUpgradeAll = envC + "pacman -Syu --noconfirm --noprogressbar"
+)
+
+// ---- FreeBSD: pkg for packages, freebsd-update for the base system ----
+
+// FreeBSDJobDir holds detached jobs on FreeBSD, which has no /run:
+// /var/run is emptied at boot (rc.d/cleanvar), as /run is on Linux.
+const FreeBSDJobDir = "/var/run/patchrun"
+
+const (
+	// envPkg: never prompt; never bootstrap or update the catalogue on
+	// its own (Refresh does that).
+	envPkg = "LANG=C LC_ALL=C ASSUME_ALWAYS_YES=yes "
+	// envFreeBSDUpdate: no pager, and no refusal for lacking a terminal.
+	envFreeBSDUpdate = "LANG=C LC_ALL=C PAGER=cat "
+	// CmdPkgRefresh updates the package catalogues, fetches the
+	// vulnerability database pkg audit reads, and fetches (without
+	// installing) pending base-system patches. The exit status is pkg
+	// update's and freebsd-update's; pkg audit -F exits 1 when it finds a
+	// vulnerable package, which is not a failure.
+	CmdPkgRefresh = envPkg + "pkg update -q && { " + envPkg + "pkg audit -Fq >/dev/null 2>&1; true; } && " +
+		envFreeBSDUpdate + "freebsd-update --not-running-from-cron fetch"
+	// CmdPkgScan prints what `pkg upgrade` would do, from the catalogues
+	// as Refresh left them (-U: no catalogue update).
+	CmdPkgScan = envPkg + "pkg upgrade -n -U"
+	// CmdPkgAudit lists the installed packages with known vulnerabilities
+	// ("curl-8.9.1"), exit 1 when there are some.
+	CmdPkgAudit = envPkg + "pkg audit -q"
+	// CmdFreeBSDUpdatesReady exits 0 when freebsd-update has fetched
+	// updates ready to install, 2 when not.
+	CmdFreeBSDUpdatesReady = envFreeBSDUpdate + "freebsd-update updatesready"
+	// CmdPkgUpgradeAll upgrades every package.
+	CmdPkgUpgradeAll = envPkg + "pkg upgrade -y -U"
+	// CmdFreeBSDUpdateInstall installs the fetched base-system patches.
+	CmdFreeBSDUpdateInstall = envFreeBSDUpdate + "freebsd-update --not-running-from-cron install"
+	// CmdFreeBSDKernels prints the installed kernel's version
+	// (freebsd-version -k) and the running one's (uname -r): a reboot is
+	// required when they differ.
+	CmdFreeBSDKernels = "echo " + markerPrefix + SectionKernelFile + markerSuffix + "; freebsd-version -k; " +
+		"echo " + markerPrefix + SectionKernel + markerSuffix + "; uname -r"
+)
+
+// CmdPkgUpgrade upgrades exactly the named packages (pkg takes names
+// here, not versions; the install is verified by a rescan).
+func CmdPkgUpgrade(names []string) string {
+	return CmdPkgUpgradeAll + " " + strings.Join(names, " ")
+}
 
 // ---- reboot ----
 

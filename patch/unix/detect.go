@@ -1,6 +1,7 @@
-// Package unix holds patchrun's Linux OS backends: apt (Debian, Ubuntu),
-// dnf/dnf5 and yum (RHEL family, Fedora, Amazon Linux) and zypper (SLES,
-// openSUSE). Detect probes a host over its transport and returns the
+// Package unix holds patchrun's Unix OS backends: apt (Debian, Ubuntu),
+// dnf/dnf5 and yum (RHEL family, Fedora, Amazon Linux), zypper (SLES,
+// openSUSE), apk (Alpine), pacman (Arch) and, on FreeBSD, pkg with
+// freebsd-update for the base system. Detect probes a host over its transport and returns the
 // backend that drives its package manager. Every command line sent is in
 // commands.go.
 package unix
@@ -18,13 +19,16 @@ import (
 // familyManagers is the preferred package manager order per family; a host
 // carrying several (a Debian box with dnf installed) is driven by its own.
 var familyManagers = map[string][]string{
-	"debian": {"apt-get"},
-	"rhel":   {"dnf5", "dnf", "yum"},
-	"suse":   {"zypper"},
+	"debian":  {"apt-get"},
+	"rhel":    {"dnf5", "dnf", "yum"},
+	"suse":    {"zypper"},
+	"alpine":  {"apk"},
+	"arch":    {"pacman"},
+	"freebsd": {"pkg"},
 }
 
 // fallbackManagers is the probing order when the family says nothing.
-var fallbackManagers = []string{"apt-get", "dnf5", "dnf", "yum", "zypper"}
+var fallbackManagers = []string{"apt-get", "dnf5", "dnf", "yum", "zypper", "apk", "pacman"}
 
 // Detect probes the host in one round trip (os-release, kernel, boot id,
 // package managers present, uid, systemd-run) and returns the backend for
@@ -61,6 +65,24 @@ func backendFor(p probe, opts Options) (patch.Backend, error) {
 			return b, nil
 		case "zypper":
 			b := &zypperBackend{newHost(p, "zypper", opts)}
+			b.plan = b.installPlan
+			return b, nil
+		case "apk":
+			b := &apkBackend{newHost(p, "apk", opts)}
+			b.plan = b.installPlan
+			return b, nil
+		case "pacman":
+			b := &pacmanBackend{newHost(p, "pacman", opts)}
+			b.plan = b.installPlan
+			return b, nil
+		case "pkg":
+			if p.os.Family() != "freebsd" {
+				continue // another OS's "pkg" (Termux, Solaris)
+			}
+			if opts.JobDir == "" {
+				opts.JobDir = FreeBSDJobDir
+			}
+			b := &freebsdBackend{newHost(p, "pkg", opts)}
 			b.plan = b.installPlan
 			return b, nil
 		}

@@ -42,6 +42,14 @@ ID_LIKE="suse"`
 	osAlpine = `NAME="Alpine Linux"
 ID=alpine
 VERSION_ID=3.20.1`
+	osArch = `NAME="Arch Linux"
+PRETTY_NAME="Arch Linux"
+ID=arch
+BUILD_ID=rolling`
+	osFreeBSD = `NAME=FreeBSD
+VERSION="14.1-RELEASE"
+VERSION_ID="14.1"
+ID=freebsd`
 )
 
 func probeOutput(osRelease, managers, uid string) string {
@@ -67,7 +75,11 @@ func TestDetect(t *testing.T) {
 		{"centos 7: yum only", osCentOS7, "/usr/bin/yum", "yum", "rhel"},
 		{"opensuse", osOpenSUSE, "/usr/bin/zypper", "zypper", "suse"},
 		{"sles", osSLES, "/usr/bin/zypper", "zypper", "suse"},
-		{"alpine", osAlpine, "/sbin/apk", "", "alpine"},
+		{"alpine", osAlpine, "/sbin/apk", "apk", "alpine"},
+		{"arch", osArch, "/usr/bin/pacman", "pacman", "arch"},
+		{"freebsd", osFreeBSD, "/usr/sbin/pkg\n/usr/sbin/freebsd-update", "pkg", "freebsd"},
+		// Another OS's pkg (Termux names its apt wrapper pkg) is not FreeBSD's.
+		{"pkg on linux", osDebian, "/usr/bin/pkg", "", "debian"},
 		{"no os-release, apt-get found", "", "/usr/bin/apt-get", "apt", ""},
 		{"nothing at all", osDebian, "", "", "debian"},
 	}

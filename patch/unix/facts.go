@@ -23,12 +23,46 @@ func parseHostFacts(s map[string]string) hostFacts {
 		uptime:    parseUptime(firstLine(s[SectionUptime])),
 		addresses: parseAddresses(s[SectionAddresses]),
 	}
-	if t, ok := parseDpkgLogTime(firstLine(s[SectionDpkgLast]), parseTZ(firstLine(s[SectionTZ]))); ok {
+	tz := parseTZ(firstLine(s[SectionTZ]))
+	if t, ok := parseDpkgLogTime(firstLine(s[SectionDpkgLast]), tz); ok {
 		f.lastUpdated = t
-	} else if n, err := strconv.ParseInt(firstLine(s[SectionRPMLast]), 10, 64); err == nil && n > 0 {
-		f.lastUpdated = time.Unix(n, 0).UTC()
+	} else if t, ok := parsePacmanLogTime(firstLine(s[SectionPacmanLast]), tz); ok {
+		f.lastUpdated = t
+	} else if t, ok := parseEpoch(firstLine(s[SectionRPMLast])); ok {
+		f.lastUpdated = t
+	} else if t, ok := parseEpoch(firstLine(s[SectionApkLast])); ok {
+		f.lastUpdated = t
+	} else if t, ok := parseEpoch(firstLine(s[SectionPkgLast])); ok {
+		f.lastUpdated = t
 	}
 	return f
+}
+
+// parseEpoch reads a positive count of seconds since 1970 (rpm's
+// INSTALLTIME, stat -c %Y).
+func parseEpoch(s string) (time.Time, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(n, 0).UTC(), true
+}
+
+// parsePacmanLogTime reads the time of a pacman.log line. pacman 5.2 and
+// later write "[2026-12-06T02:45:23+0000] [ALPM] upgraded …" (with the
+// offset); older ones "[2019-03-01 14:02] [ALPM] upgraded …" in local time.
+func parsePacmanLogTime(line string, loc *time.Location) (time.Time, bool) {
+	stamp, _, ok := strings.Cut(strings.TrimPrefix(line, "["), "]")
+	if !ok || !strings.HasPrefix(line, "[") {
+		return time.Time{}, false
+	}
+	if t, err := time.Parse("2006-01-02T15:04:05-0700", stamp); err == nil {
+		return t.UTC(), true
+	}
+	if t, err := time.ParseInLocation("2006-01-02 15:04", stamp, loc); err == nil {
+		return t.UTC(), true
+	}
+	return time.Time{}, false
 }
 
 // parseUptime reads /proc/uptime's first field ("29038.43 47753.49").

@@ -18,6 +18,7 @@ type probe struct {
 	os         osRelease
 	kernel     string
 	bootID     string
+	bootTime   time.Time       // FreeBSD: kern.boottime (Linux: from the uptime)
 	managers   map[string]bool // base names found by `command -v`
 	uid        string
 	systemdRun bool
@@ -28,10 +29,12 @@ type probe struct {
 // parseProbe reads CmdProbe's output.
 func parseProbe(out string) probe {
 	s := splitSections(out)
+	bootID, bootTime := parseBootID(firstLine(s[SectionBootID]))
 	p := probe{
 		os:         parseOSRelease(s[SectionOSRelease]),
 		kernel:     firstLine(s[SectionKernel]),
-		bootID:     firstLine(s[SectionBootID]),
+		bootID:     bootID,
+		bootTime:   bootTime,
 		managers:   map[string]bool{},
 		uid:        firstLine(s[SectionUID]),
 		systemdRun: firstLine(s[SectionSystemdRun]) != "",
@@ -120,6 +123,9 @@ func (h *host) facts(ctx context.Context, t transport.Transport, rebootRequired 
 	}
 	if f.Uptime > 0 {
 		f.LastBoot = h.probe.at.Add(-f.Uptime).UTC().Truncate(time.Second)
+	} else if !h.probe.bootTime.IsZero() {
+		f.LastBoot = h.probe.bootTime.Truncate(time.Second)
+		f.Uptime = h.probe.at.Sub(h.probe.bootTime).Truncate(time.Second)
 	}
 	need, reasons, err := rebootRequired(ctx, t)
 	if err != nil {
@@ -138,13 +144,23 @@ func (h *host) fileRebootSignals(ctx context.Context, t transport.Transport) ([]
 	return parseRebootSignals(string(res.Stdout)), nil
 }
 
+// fileRebootRequired is RebootRequired for a backend whose only signals
+// are the flag files and the kernel backstop.
+func (h *host) fileRebootRequired(ctx context.Context, t transport.Transport) (bool, []string, error) {
+	reasons, err := h.fileRebootSignals(ctx, t)
+	if err != nil {
+		return false, nil, fmt.Errorf("reboot required: %w", err)
+	}
+	return len(reasons) > 0, reasons, nil
+}
+
 // BootID returns /proc/sys/kernel/random/boot_id.
 func (h *host) BootID(ctx context.Context, t transport.Transport) (string, error) {
 	res, err := run(ctx, t, "boot id", CmdBootID)
 	if err != nil {
 		return "", err
 	}
-	id := firstLine(string(res.Stdout))
+	id, _ := parseBootID(firstLine(string(res.Stdout)))
 	if res.ExitCode != 0 || id == "" {
 		return "", commandFailed("boot id", res)
 	}

@@ -15,33 +15,58 @@ import (
 
 // jobShell runs job.sh with this machine's /bin/sh, as sshd would run a
 // job line on a host, with the jobs' directory in a temp dir and a PATH
-// without systemd-run (the setsid nohup launcher the lab uses).
+// without systemd-run (the setsid nohup launcher the lab uses). With
+// busybox, sh and every tool are busybox applets, as on Alpine (OpenRC,
+// no systemd).
 type jobShell struct {
 	t   *testing.T
 	dir string
+	sh  string
 	env []string
 }
 
-func newJobShell(t *testing.T) *jobShell {
+func newJobShell(t *testing.T, busybox bool) *jobShell {
 	t.Helper()
 	bin := t.TempDir()
-	for _, p := range []string{"sh", "mkdir", "chmod", "cat", "rm", "rmdir", "tail", "mv", "setsid", "nohup", "sleep"} {
-		path, err := exec.LookPath(p)
+	bb, applets := "", map[string]bool{}
+	if busybox {
+		var err error
+		if bb, err = exec.LookPath("busybox"); err != nil {
+			t.Skip("no busybox on this machine")
+		}
+		list, err := exec.Command(bb, "--list").Output()
 		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range strings.Fields(string(list)) {
+			applets[a] = true
+		}
+	}
+	for _, p := range []string{"sh", "mkdir", "chmod", "cat", "rm", "rmdir", "tail", "mv", "setsid", "nohup", "sleep"} {
+		// An applet this busybox build lacks (Debian's has no nohup;
+		// Alpine's has) comes from the system.
+		path, err := exec.LookPath(p)
+		if applets[p] {
+			path = bb
+		} else if err != nil {
 			t.Skipf("no %s on this machine", p)
 		}
 		if err := os.Symlink(path, filepath.Join(bin, p)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return &jobShell{t: t, dir: filepath.Join(t.TempDir(), "patchrun"), env: []string{"PATH=" + bin, "LANG=C"}}
+	sh := "/bin/sh"
+	if bb != "" {
+		sh = filepath.Join(bin, "sh")
+	}
+	return &jobShell{t: t, dir: filepath.Join(t.TempDir(), "patchrun"), sh: sh, env: []string{"PATH=" + bin, "LANG=C"}}
 }
 
 // run sends one verb; it returns the state, its detail, stdout after the
 // state line and stderr.
 func (s *jobShell) run(verb, job, arg string) (state, detail, out, errOut string) {
 	s.t.Helper()
-	c := exec.Command("/bin/sh", "-c", CmdJob(verb, s.dir, job, arg))
+	c := exec.Command(s.sh, "-c", CmdJob(verb, s.dir, job, arg))
 	c.Env = s.env
 	c.Stdin = strings.NewReader(JobScript())
 	var o, e bytes.Buffer
@@ -54,7 +79,11 @@ func (s *jobShell) run(verb, job, arg string) (state, detail, out, errOut string
 }
 
 func TestJobScriptWithRealShell(t *testing.T) {
-	s := newJobShell(t)
+	t.Run("sh", func(t *testing.T) { testJobScript(t, newJobShell(t, false)) })
+	t.Run("busybox", func(t *testing.T) { testJobScript(t, newJobShell(t, true)) })
+}
+
+func testJobScript(t *testing.T, s *jobShell) {
 
 	// A finished job: its real exit status and both output streams.
 	if st, how, _, e := s.run("start", "patchrun-install-t-1", "echo out; echo err >&2; exit 3"); st != JobStarted || how != "nohup" {

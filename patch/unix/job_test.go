@@ -266,3 +266,23 @@ func TestReattachFromAFreshProcess(t *testing.T) {
 		t.Errorf("a missing job must end the re-attach at once; sent %q", g.sent)
 	}
 }
+
+// Every backend can follow, in a fresh process, a job another one started
+// (its install plan comes from detection): apk, pacman and FreeBSD too,
+// FreeBSD's jobs in /var/run/patchrun.
+func TestEveryBackendCanReattach(t *testing.T) {
+	for _, tc := range []struct{ osr, managers, dir string }{
+		{osAlpine, "/sbin/apk", DefaultJobDir},
+		{osArch, "/usr/bin/pacman", DefaultJobDir},
+		{osFreeBSD, "/usr/sbin/pkg", FreeBSDJobDir},
+		{osOpenSUSE, "/usr/bin/zypper", DefaultJobDir},
+	} {
+		b := detectWith(t, newFake(t), tc.osr, tc.managers, Options{})
+		g := newFake(t)
+		g.on(CmdJob("wait", tc.dir, "patchrun-install-r0-1", "20"), jobAnswer("none"))
+		_, err := b.(patch.Reattacher).ReattachInstall(context.Background(), g, "patchrun-install-r0-1", []patch.Update{{Name: "x", Available: "2"}}, true)
+		if !errors.Is(err, patch.ErrNoSuchJob) {
+			t.Errorf("%s: %v, want the job looked for (and not found) in %s", b.Name(), err, tc.dir)
+		}
+	}
+}

@@ -18,7 +18,7 @@ var safeVersion = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_:~-]*$`)
 // prefix match when the entry ends in "*". Used to predict reboots in
 // --dry-run, before anything is installed.
 var rebootPackages = []string{
-	"linux-image*", "linux-modules*", "linux-generic*", "linux", "linux-lts", "linux-virt",
+	"linux-image*", "linux-modules*", "linux-generic*", "linux", "linux-lts", "linux-virt", "linux-edge", "linux-zen", "linux-hardened",
 	"kernel", "kernel-core", "kernel-default", "kernel-modules*", "kernel-uek*", "kernel-rt*",
 	"glibc", "libc6", "systemd", "dbus", "dbus-broker", "dbus-daemon", "linux-firmware",
 }
