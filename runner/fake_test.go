@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/lease"
@@ -33,7 +34,7 @@ type fakeFleet struct {
 	rebooting, maxRebooting int      // hosts between Reboot and a good Ready
 	trace                   []string // "reboot h", "up h", in order
 	busyCh                  chan int // each new busy count (dropped when full)
-	open, maxOpen           int      // connections open now, and at most
+	open, maxOpen           int      // connections (and dials in flight) open now, and at most
 }
 
 // fakeHost is one simulated host: knobs first, then state.
@@ -110,6 +111,7 @@ type fakeHost struct {
 	cancels        int
 	installedNames []string
 	closes, opens  int
+	conns          []weak.Pointer[fakeTransport] // every connection, nil once collected
 	rebootAt       time.Time
 	hanging        int // dials hanging on the down link now
 	maxHanging     int
@@ -185,12 +187,16 @@ func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Tran
 		return nil, fmt.Errorf("dial %s: %w", ih.Name, h.dialErr)
 	}
 	if h.afterReboot != 0 && h.downFor > 0 && time.Since(h.rebootAt) < h.downFor {
+		// The attempt holds a socket until it gives up: it counts as open.
 		h.hanging++
 		h.maxHanging = max(h.maxHanging, h.hanging)
+		f.open++
+		f.maxOpen = max(f.maxOpen, f.open)
 		f.mu.Unlock()
 		<-ctx.Done()
 		f.mu.Lock()
 		h.hanging--
+		f.open--
 		f.mu.Unlock()
 		return nil, fmt.Errorf("dial %s: %w: %w", ih.Name, transport.ErrUnreachable, ctx.Err())
 	}
@@ -223,7 +229,9 @@ func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Tran
 	h.opens++
 	f.open++
 	f.maxOpen = max(f.maxOpen, f.open)
-	return &fakeTransport{f: f, h: h, gen: h.gen}, nil
+	t := &fakeTransport{f: f, h: h, gen: h.gen}
+	h.conns = append(h.conns, weak.Make(t))
+	return t, nil
 }
 
 // comeUp boots h: a new boot id, the reboot flag cleared, the next wave of

@@ -173,11 +173,18 @@ func (h *hostRun) dial(ctx context.Context, timeout time.Duration) (transport.Tr
 	return &loggedTransport{Transport: t, h: h}, nil
 }
 
-// closeTransport drops the host's connection, if any.
+// closeTransport drops the host's connection, if any, and the lease's
+// hold on it: a host waiting for its batch must not keep a closed client's
+// buffers reachable (the lease is given a connection at each use).
 func (h *hostRun) closeTransport() {
 	if h.t != nil {
 		_ = h.t.Close()
 		h.t = nil
+	}
+	if hl := h.lease; hl != nil {
+		hl.mu.Lock()
+		hl.l.SetTransport(nil)
+		hl.mu.Unlock()
 	}
 }
 
