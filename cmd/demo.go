@@ -22,6 +22,8 @@ type demoOptions struct {
 	hosts     int
 	windows   int
 	faults    bool
+	rolling   bool
+	healthCmd string
 	batch     string
 	keep      bool
 	output    string
@@ -43,8 +45,15 @@ Alpine (apk, OpenRC) and Arch (pacman) hosts as SSH servers, and Windows hosts a
 encryption, Windows Update behind it), all on loopback. It writes their
 inventory (key, known_hosts, password files, hosts) to a temporary directory
 and runs a real 'patch' sweep against them through the same code as real
-hosts: scan, install, reboot in batches, confirm a new boot id, rescan, and
-on Windows a second install round for updates offered only after a reboot.
+hosts: scan, install, reboot, confirm a new boot id, rescan, on Windows a
+second install round for updates offered only after a reboot, and a health
+check on every patched host (--health-cmd; each simulated host has a
+health-check program, PowerShell on Windows).
+
+By default the sweep is rolling (patch --rolling) with a canary: the first
+host is patched, rebooted and healthy before any other host installs
+anything, then batches of 25% follow (--batch 1,25%). --rolling=false
+installs on every host in parallel and only paces the reboots.
 
 The run is recorded like any other, in a new temporary state directory
 (kept, and named on stderr) unless --state-dir is given, and ends by writing
@@ -53,9 +62,10 @@ an HTML report of it into that directory and printing the report's path;
 work on the demo's history.
 
 --faults adds a Linux host whose package lock is held for a while, one that
-drops its first SSH handshakes, one that never comes back from its reboot; a
-Windows host whose connection drops mid-install, one whose update fails with
-0x80240016, and one stuck in an update loop.`,
+drops its first SSH handshakes, one that never passes its health check, one
+that never comes back from its reboot; a Windows host whose connection drops
+mid-install, one whose update fails with 0x80240016, and one stuck in an
+update loop.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return a.runDemo(c, o)
@@ -64,8 +74,10 @@ Windows host whose connection drops mid-install, one whose update fails with
 	f := c.Flags()
 	f.IntVar(&o.hosts, "hosts", 12, "number of simulated Linux hosts")
 	f.IntVar(&o.windows, "windows", 4, "number of simulated Windows hosts (WinRM, Windows Update)")
-	f.BoolVar(&o.faults, "faults", false, "inject faults: a held package lock, handshake resets, a host that never comes back")
-	f.StringVar(&o.batch, "batch", "4", "hosts rebooted at once (N or N%)")
+	f.BoolVar(&o.faults, "faults", false, "inject faults: a held package lock, handshake resets, a host that never passes its health check, one that never comes back")
+	f.BoolVar(&o.rolling, "rolling", true, "rolling sweep: each batch is patched, rebooted and healthy before the next starts (--rolling=false: parallel installs, paced reboots)")
+	f.StringVar(&o.healthCmd, "health-cmd", "health-check", "health check run on each patched host (\"\" for none)")
+	f.StringVar(&o.batch, "batch", "1,25%", "batch sizes: N, N% or a canary then a ramp (1,25%)")
 	f.BoolVar(&o.keep, "keep", false, "keep the temporary inventory directory (the fleet itself stops when demo ends)")
 	addOutputFlag(c, &o.output)
 	f.IntVarP(&o.forks, "forks", "f", 20, "parallel workers")
@@ -93,7 +105,10 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 			inventory: "(demo)", forks: o.forks, output: o.output, verbose: o.verbose, noProgress: o.noProg,
 			connectTimeout: 5 * time.Second, timeout: 5 * time.Minute, order: "inventory",
 		},
-		reboot:       rebootOptions{batch: o.batch, rebootTimeout: 20 * time.Second},
+		// Simulated reboots take a few seconds at most: one that never
+		// ends (--faults) is given up on soon.
+		reboot:       rebootOptions{batch: o.batch, rebootTimeout: max(3*time.Second, time.Duration(100*float64(time.Second)*o.timeScale))},
+		steps:        stepsOptions{healthCmd: o.healthCmd, healthTimeout: 3 * time.Second},
 		rebootPolicy: string(runner.RebootIfRequired),
 		maxRounds:    3,
 	}
@@ -104,6 +119,8 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 	// Simulated hosts come back in a second or two: poll them faster than
 	// real hosts so the demo stays brisk.
 	plan.Timing = runner.Timing{PollInterval: 100 * time.Millisecond, PollMax: 500 * time.Millisecond, ProbeTimeout: 2 * time.Second}
+	plan.Steps.HealthInterval = 200 * time.Millisecond
+	plan.Rolling = o.rolling
 	// Check every flag before anything starts: a bad --batch must not
 	// cost a fleet start-up first.
 	if err := po.common.validate(); err != nil {
@@ -150,7 +167,11 @@ func (a *app) runDemo(c *cobra.Command, o demoOptions) error {
 		return fmt.Errorf("demo: write inventory: %w", err)
 	}
 	if o.windows > 0 {
-		wf, err := winsim.StartFleet(ctx, winsim.FleetConfig{Count: o.windows, TimeScale: o.timeScale, Faults: o.faults})
+		wcfg := winsim.FleetConfig{Count: o.windows, TimeScale: o.timeScale, Faults: o.faults}
+		if o.healthCmd != "" {
+			wcfg.PowerShell = map[string]winsim.PSAnswer{o.healthCmd: {Stdout: "healthy\r\n"}}
+		}
+		wf, err := winsim.StartFleet(ctx, wcfg)
 		if err != nil {
 			return fmt.Errorf("demo: start simulated windows hosts: %w", err)
 		}
@@ -204,7 +225,7 @@ func (a *app) demoState(dir string) (string, string, error) {
 	return dir, filepath.Join(dir, "report-"+time.Now().UTC().Format("20060102T150405Z")+ext), nil
 }
 
-// injectDemoFaults gives three hosts something to overcome, so the demo
+// injectDemoFaults gives three or four hosts something to overcome, so the demo
 // shows what patchrun does when hosts misbehave.
 func injectDemoFaults(a *app, fl *fleet.Fleet) {
 	hosts := fl.Hosts()
@@ -218,6 +239,11 @@ func injectDemoFaults(a *app, fl *fleet.Fleet) {
 	resets.SetFaults(fleet.Faults{HandshakeResets: 2})
 	gone := pick(len(hosts) - 1)
 	gone.SetFaults(fleet.Faults{NeverReturn: true})
-	fmt.Fprintf(a.streams.Err, "demo: faults: %s holds its package lock for 3s; %s resets its first 2 SSH handshakes; %s never comes back from its reboot\n",
-		hosts[0].Name, hosts[1].Name, hosts[len(hosts)-1].Name)
+	unhealthy := ""
+	if len(hosts) >= 4 {
+		pick(2).SetFaults(fleet.Faults{Unhealthy: true})
+		unhealthy = "; " + hosts[2].Name + " never passes its health check"
+	}
+	fmt.Fprintf(a.streams.Err, "demo: faults: %s holds its package lock for 3s; %s resets its first 2 SSH handshakes%s; %s never comes back from its reboot\n",
+		hosts[0].Name, hosts[1].Name, unhealthy, hosts[len(hosts)-1].Name)
 }

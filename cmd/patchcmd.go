@@ -17,6 +17,7 @@ type patchOptions struct {
 	reboot  rebootOptions
 	lock    lockOptions
 	rollout rolloutOptions
+	steps   stepsOptions
 	selectionOptions
 	saved        planOptions
 	risk         riskOptions
@@ -92,6 +93,7 @@ func (o *patchOptions) addFlags(c *cobra.Command) {
 	o.reboot.addFlags(c)
 	o.lock.addFlags(c)
 	o.rollout.addFlags(c, true)
+	o.steps.addFlags(c)
 	f := c.Flags()
 	o.selectionOptions.addFlags(c, "install")
 	o.saved.addFlags(c)
@@ -112,6 +114,9 @@ func (o *patchOptions) plan() (runner.Plan, error) {
 		return p, err
 	}
 	o.lock.apply(&p)
+	if err := o.steps.apply(&p); err != nil {
+		return p, err
+	}
 	if o.maxRounds < 1 {
 		return p, fmt.Errorf("--max-rounds %d: must be at least 1", o.maxRounds)
 	}

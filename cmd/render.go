@@ -182,12 +182,7 @@ func scanned(r report.Report, h report.HostResult) bool {
 	if len(h.Updates) > 0 || h.Status == report.StatusOK {
 		return true
 	}
-	switch h.Phase {
-	case report.PhaseInstalling, report.PhaseAwaitBatch, report.PhaseRebooting, report.PhaseWaitingDown,
-		report.PhaseWaitingUp, report.PhaseVerifying:
-		return true
-	}
-	return false
+	return h.Phase.AfterScan()
 }
 
 func countUpdates(us []report.Update) (found, security, installed int) {
@@ -359,6 +354,9 @@ func writePending(w io.Writer, r report.Report, detail bool) {
 					fmt.Fprintln(w, "      "+termtext.Line(d))
 				}
 			}
+		}
+		for _, step := range h.WouldRun {
+			fmt.Fprintln(w, termtext.Line("  would run "+step))
 		}
 	}
 }

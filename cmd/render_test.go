@@ -91,6 +91,7 @@ func TestUnscannedHostsShowNoCounts(t *testing.T) {
 		Hosts: []report.HostResult{
 			{Name: "gone", Status: report.StatusUnreachable, Phase: report.PhaseConnecting, Error: "connect: refused"},
 			{Name: "clean", Status: report.StatusOK, OS: "debian 12"},
+			{Name: "drained", Status: report.StatusFailed, Phase: report.PhaseHooks, ErrorKind: "hook", OS: "debian 12"},
 		},
 	}
 	var out bytes.Buffer
@@ -103,6 +104,10 @@ func TestUnscannedHostsShowNoCounts(t *testing.T) {
 	}
 	if !strings.HasPrefix(strings.Join(strings.Fields(lines[2]), " "), "clean ok debian 12 0 0") {
 		t.Errorf("a scanned clean host shows 0 updates: %q", lines[2])
+	}
+	// A host that failed in a hook or its health check was scanned first.
+	if !strings.HasPrefix(strings.Join(strings.Fields(lines[3]), " "), "drained failed debian 12 0 0") {
+		t.Errorf("a host failed in its pre hook after a clean scan shows 0 updates: %q", lines[3])
 	}
 }
 

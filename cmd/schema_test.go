@@ -58,10 +58,14 @@ func TestEveryCommandsReportMatchesTheSchema(t *testing.T) {
 			"--kev", "../advisory/testdata/kev.json", "--epss", "../advisory/testdata/epss.csv"}, ExitOK},
 		{"facts", []string{"facts", "-i", inv}, ExitOK},
 		{"patch --dry-run", []string{"patch", "-i", inv, "--dry-run", "--reboot", "always"}, ExitOK},
+		{"patch --dry-run with hooks", []string{"patch", "-i", inv, "--dry-run", "--reboot", "always", "--pre-cmd", "hook drain", "--health-cmd", "health-check"}, ExitOK},
 		{"exec", []string{"exec", "-i", inv, "--", "hostname"}, ExitOK},
 		{"exec failing", []string{"exec", "-i", inv, "--", "false"}, ExitHostsFailed},
 		{"reboot", []string{"reboot", "-i", inv, "-l", "!" + gone, "--reboot-timeout", "20s"}, ExitOK},
 		{"patch", []string{"patch", "-i", inv, "-l", "!" + gone, "--batch", "1", "--reboot-timeout", "20s"}, ExitOK},
+		// Hook output, and a host failed by its health check.
+		{"patch unhealthy", []string{"patch", "-i", inv, "-l", "!" + gone, "--reboot", "always", "--reboot-timeout", "20s",
+			"--pre-cmd", "hook drain", "--health-cmd", "test -e /nonexistent", "--health-timeout", "1s"}, ExitHostsFailed},
 		// A host that never comes back: failed with a kind and a phase,
 		// the budget spent, the rest skipped.
 		{"patch halted", []string{"patch", "-i", inv, "--batch", "1", "--max-failures", "0", "--reboot", "always", "--reboot-timeout", "2s"}, ExitHalted},

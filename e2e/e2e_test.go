@@ -38,6 +38,7 @@ func TestLab(t *testing.T) {
 		{"resume finishes a patch killed with SIGKILL in its second batch, rebooting no host twice", testResumeAfterKill},
 		{"two concurrent patch processes: each host patched once, the other run reports it locked", testConcurrentPatch},
 		{"a rolling patch in waves: the canary is patched and rebooted before any other host installs; wave by wave", testRollingWaves},
+		{"a rolling canary that fails its health check halts the run before any other host installs", testRollingCanaryFailsHealth},
 		{"a maintenance window that closes during the canary: no other host installs, exit 4", testWindowCloses},
 		// Last: it publishes a labslow update that stays pending elsewhere.
 		{"an SSH session killed mid-install leaves the transaction complete", testKilledSessionDuringSlowInstall},

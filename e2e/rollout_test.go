@@ -110,7 +110,7 @@ func timeline(evs []eventLine) string {
 			what = fmt.Sprintf("%s %d", e.Event, e.Wave)
 		case e.Event == "batch.start":
 			what = fmt.Sprintf("batch.start %d (wave %d)", e.Batch, e.Wave)
-		case e.Event == "host.phase" && (e.Phase == "installing" || e.Phase == "rebooting" || e.Phase == "verifying"):
+		case e.Event == "host.phase" && (e.Phase == "installing" || e.Phase == "rebooting" || e.Phase == "verifying" || e.Phase == "health"):
 			what = e.Host + " " + e.Phase
 		case e.Event == "host.done":
 			what = e.Host + " done"

@@ -166,5 +166,35 @@ func summaryLine(h Host) string {
 	if h.RebootPending {
 		s += ", reboot pending"
 	}
+	for _, l := range []struct {
+		what string
+		ups  []Update
+	}{{"installed", h.Installed}, {"pending", h.Pending}} {
+		for _, u := range l.ups {
+			s += "\n" + l.what + " " + updateLine(u)
+		}
+	}
+	return s
+}
+
+// updateLine is one update with its risk data, for a CI log: name,
+// versions, KB, severity, CVEs and the known-exploited flag.
+func updateLine(u Update) string {
+	s := u.Name
+	if u.Current != "" || u.Available != "" {
+		s += " " + u.Current + " -> " + u.Available
+	}
+	if u.KB != "" {
+		s += " " + u.KB
+	}
+	if u.Severity != "" {
+		s += " [" + u.Severity + "]"
+	}
+	if len(u.CVEs) > 0 {
+		s += " " + strings.Join(u.CVEs, " ")
+	}
+	if u.KnownExploited {
+		s += " KNOWN-EXPLOITED"
+	}
 	return s
 }

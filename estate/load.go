@@ -156,11 +156,13 @@ func newRun(r history.Run, hosts []history.RunHost) Run {
 	return run
 }
 
-// scannedBy is the hosts a scan or a patch reached (ended ok) by t.
+// scannedBy is the hosts a scan or a patch scanned by t: ended ok, or
+// failed after their scan (in an install, a reboot, a hook or the health
+// check), so their pending updates are known.
 func scannedBy(statuses []history.HostStatus, t time.Time) map[string]bool {
 	out := map[string]bool{}
 	for _, s := range statuses {
-		if s.StartedAt.After(t) || s.Status != report.StatusOK {
+		if s.StartedAt.After(t) || (s.Status != report.StatusOK && !s.FailedPhase.AfterScan()) {
 			continue
 		}
 		if s.Command == report.CmdScan || s.Command == report.CmdPatch {

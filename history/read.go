@@ -63,6 +63,8 @@ type HostStatus struct {
 	DryRun    bool
 	StartedAt time.Time // the run's start
 	Status    report.Status
+	// FailedPhase is where a host that did not end ok stopped.
+	FailedPhase report.Phase
 }
 
 // maxOutputExcerpt bounds the output kept per host result.
@@ -224,7 +226,7 @@ func (s *sqlStore) PendingAt(ctx context.Context, at time.Time) ([]PendingUpdate
 }
 
 func (s *sqlStore) HostStatuses(ctx context.Context, until time.Time) ([]HostStatus, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT rh.host, rh.run_id, r.command, r.dry_run, r.started_at, rh.status
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT rh.host, rh.run_id, r.command, r.dry_run, r.started_at, rh.status, rh.failed_phase
 		FROM run_hosts rh JOIN runs r ON r.run_id = rh.run_id WHERE r.started_at <= ? ORDER BY r.started_at, r.run_id, rh.host`), until.UnixMilli())
 	if err != nil {
 		return nil, err
@@ -233,13 +235,14 @@ func (s *sqlStore) HostStatuses(ctx context.Context, until time.Time) ([]HostSta
 	var out []HostStatus
 	for rows.Next() {
 		var h HostStatus
-		var cmd, status string
+		var cmd, status, phase string
 		var dry int
 		var start int64
-		if err := rows.Scan(&h.Host, &h.RunID, &cmd, &dry, &start, &status); err != nil {
+		if err := rows.Scan(&h.Host, &h.RunID, &cmd, &dry, &start, &status, &phase); err != nil {
 			return nil, err
 		}
 		h.Command, h.DryRun, h.StartedAt, h.Status = report.Command(cmd), dry != 0, time.UnixMilli(start).UTC(), report.Status(status)
+		h.FailedPhase = report.Phase(phase)
 		out = append(out, h)
 	}
 	return out, rows.Err()

@@ -191,6 +191,9 @@ func TestAnsibleVarMapping(t *testing.T) {
 		{"db_password=hunter2", func(h Host) bool { return h.Vars["db_password"] == "[redacted]" }},
 		{"ansible_become_pass=hunter2", func(h Host) bool { _, kept := h.Vars["ansible_become_pass"]; return !kept }},
 		{"patchrun_reboot_timeout=20m patchrun_ready_command=true", func(h Host) bool { return h.RebootTimeout.Minutes() == 20 && h.ReadyCommand == "true" }},
+		{"patchrun_health_cmd=healthy patchrun_pre_cmd=drain patchrun_post_cmd=undrain", func(h Host) bool {
+			return h.HealthCmd == "healthy" && h.PreCmd == "drain" && h.PostCmd == "undrain"
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.vars, func(t *testing.T) {

@@ -54,6 +54,12 @@ type Host struct {
 	RebootDelay    time.Duration // from the reboot command to the reboot; 0 means the backend default
 	ReadyCommand   string        // readiness probe after reboot; "" means the backend default
 
+	// Rollout steps run on the host ("" means none): PreCmd before its
+	// first install, HealthCmd once it is verified (exit 0 = healthy),
+	// PostCmd after a passed health check. The run's flags override them.
+	PreCmd    string
+	HealthCmd string
+	PostCmd   string
 	// Wake-on-LAN (`patchrun wake`, `patch --wake`): the MAC address
 	// magic packets wake (nil: none given), sent as a UDP datagram to
 	// WOLBroadcast:WOLPort.

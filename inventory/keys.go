@@ -23,6 +23,9 @@ const (
 	keyRebootTimeout      = "reboot_timeout"
 	keyRebootDelay        = "reboot_delay"
 	keyReadyCommand       = "ready_command"
+	keyPreCmd             = "pre_cmd"
+	keyHealthCmd          = "health_cmd"
+	keyPostCmd            = "post_cmd"
 	keyMAC                = "mac"
 	keyWOLBroadcast       = "wol_broadcast"
 	keyWOLPort            = "wol_port"
@@ -48,6 +51,7 @@ var settingKeys = map[string]bool{
 	keySSHKey: true, keyKnownHosts: true, keyHostKeyPolicy: true, keyProxyJump: true,
 	keyPasswordEnv: true, keyPasswordFile: true,
 	keyConnectTimeout: true, keyRebootTimeout: true, keyRebootDelay: true, keyReadyCommand: true,
+	keyPreCmd: true, keyHealthCmd: true, keyPostCmd: true,
 	keyMAC: true, keyWOLBroadcast: true, keyWOLPort: true,
 	keyWinRMHTTPS: true, keyWinRMAuth: true, keyWinRMCACert: true, keyWinRMServerName: true,
 	keyWinRMInsecure: true, keyWinRMAllowBasic: true, keyWinRMEncryption: true,
@@ -64,6 +68,8 @@ var lookalikes = map[string]string{
 	"jump": keyProxyJump, "proxyjump": keyProxyJump, "bastion": keyProxyJump,
 	"timeout": keyConnectTimeout, "group": "groups",
 	"realm": keyKerberosRealm, "krb5_conf": keyKrb5Conf, "krb5.conf": keyKrb5Conf, "ccache": keyKerberosCCache,
+	"health_check": keyHealthCmd, "healthcheck": keyHealthCmd, "health": keyHealthCmd,
+	"pre_hook": keyPreCmd, "post_hook": keyPostCmd,
 	"spn": keyKerberosSPN, "mac_address": keyMAC, "macaddress": keyMAC, "hwaddr": keyMAC, "ether": keyMAC,
 	"wol_mac": keyMAC, "wake_mac": keyMAC, "broadcast": keyWOLBroadcast, "wol_address": keyWOLBroadcast, "winrm_realm": keyKerberosRealm, "winrm_spn": keyKerberosSPN,
 }

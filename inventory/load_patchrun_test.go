@@ -83,6 +83,9 @@ hosts:
     reboot_timeout: 10m
     reboot_delay: 5s
     ready_command: systemctl is-system-running --wait
+    pre_cmd: lb-drain
+    health_cmd: curl -fsS localhost/health
+    post_cmd: lb-undrain
     vars: {rack: "7"}
   - name: win-http
     transport: winrm
@@ -112,6 +115,11 @@ hosts:
 		tuned.SSH.ProxyJump != "ops@bastion:22" || tuned.RebootTimeout != 10*time.Minute || tuned.RebootDelay != 5*time.Second ||
 		tuned.ReadyCommand != "systemctl is-system-running --wait" || tuned.Vars["rack"] != "7" || tuned.Vars["site"] != "ams" {
 		t.Errorf("per-host overrides lost: %+v", tuned)
+	}
+	if tuned.PreCmd != "lb-drain" || tuned.HealthCmd != "curl -fsS localhost/health" || tuned.PostCmd != "lb-undrain" ||
+		plain.PreCmd != "" || plain.HealthCmd != "" || plain.PostCmd != "" {
+		t.Errorf("rollout commands: tuned %q %q %q, plain %q %q %q", tuned.PreCmd, tuned.HealthCmd, tuned.PostCmd,
+			plain.PreCmd, plain.HealthCmd, plain.PostCmd)
 	}
 	if h := hostByName(t, inv.Hosts, "win-http"); h.Port != 5985 || h.SSH != nil || h.WinRM.Auth != "ntlm" || h.WinRM.Encryption != "auto" {
 		t.Errorf("winrm http defaults wrong: %+v", h)

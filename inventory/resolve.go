@@ -127,6 +127,9 @@ func (r *resolver) resolveHost(s hostSpec) Host {
 	h.RebootTimeout = v.duration(keyRebootTimeout)
 	h.RebootDelay = v.duration(keyRebootDelay)
 	h.ReadyCommand = v.text(keyReadyCommand, "")
+	h.PreCmd = v.text(keyPreCmd, "")
+	h.HealthCmd = v.text(keyHealthCmd, "")
+	h.PostCmd = v.text(keyPostCmd, "")
 	r.wakeOnLAN(v, &h)
 	h.Password = r.password(v)
 

@@ -54,9 +54,22 @@ const (
 	PhaseWaitingDown Phase = "waiting-down"
 	PhaseWaitingUp   Phase = "waiting-up"
 	PhaseVerifying   Phase = "verifying"
+	PhaseHealth      Phase = "health" // the health check after a host is verified
+	PhaseHooks       Phase = "hook"   // a pre or post hook (remote or on the workstation)
 	PhaseExec        Phase = "exec"
 	PhaseDone        Phase = "done" // an event's Status says ok/failed/unreachable/skipped
 )
+
+// AfterScan says a host that stopped in phase p had been scanned first: its
+// pending updates are known even though it did not end ok.
+func (p Phase) AfterScan() bool {
+	switch p {
+	case PhaseInstalling, PhaseAwaitBatch, PhaseRebooting, PhaseWaitingDown,
+		PhaseWaitingUp, PhaseVerifying, PhaseHealth, PhaseHooks:
+		return true
+	}
+	return false
+}
 
 // Report is a whole run's outcome: the `-o json` document. Build one with
 // New so it carries the schema version.
@@ -136,14 +149,17 @@ type HostResult struct {
 	// RebootCancel says, for a run aborted after this host's reboot was
 	// scheduled but before it was seen to happen, what became of it (see
 	// the RebootCancel* values); Error says why.
-	RebootCancel string      `json:"reboot_cancel,omitempty"`
-	Rounds       int         `json:"rounds,omitempty"`
-	WouldReboot  bool        `json:"would_reboot,omitempty"`  // --dry-run
-	WouldInstall []string    `json:"would_install,omitempty"` // --dry-run: names of the selected updates
-	Exec         *ExecResult `json:"exec,omitempty"`
-	// Output holds bounded output tails: one per install round, then the
-	// step that failed the host (if a remote command ran in it), oldest
-	// first, at most MaxStepOutputs entries (the oldest are dropped).
+	RebootCancel string   `json:"reboot_cancel,omitempty"`
+	Rounds       int      `json:"rounds,omitempty"`
+	WouldReboot  bool     `json:"would_reboot,omitempty"`  // --dry-run
+	WouldInstall []string `json:"would_install,omitempty"` // --dry-run: names of the selected updates
+	// WouldRun, with --dry-run, lists the hooks and the health check the
+	// host would run, in order, as "pre_cmd: <command>".
+	WouldRun []string    `json:"would_run,omitempty"`
+	Exec     *ExecResult `json:"exec,omitempty"`
+	// Output holds bounded output tails: one per install round and per
+	// hook, the last health check if it never passed, then the step that
+	// failed the host (if a remote command ran in it), oldest first, at most MaxStepOutputs entries (the oldest are dropped).
 	Output     []StepOutput `json:"output,omitempty"`
 	StartedAt  time.Time    `json:"started_at"`
 	FinishedAt time.Time    `json:"finished_at"`

@@ -27,6 +27,10 @@ type Deps struct {
 	// Journal records checkpoints and final results durably; nil keeps
 	// everything in memory only (tests, `demo`).
 	Journal Journal
+	// RunLocal runs a local hook (Plan.Steps.PreLocal/PostLocal) on the
+	// workstation with env added to its environment; nil means the
+	// system shell (RunLocalShell).
+	RunLocal LocalRunner
 	// Wake sends a host's Wake-on-LAN magic packet (Plan.Wake); nil means
 	// wake.Send to the host's wol_broadcast:wol_port.
 	Wake func(ctx context.Context, h inventory.Host) error
@@ -58,6 +62,13 @@ const (
 	// uses 12s) keeps batches moving at no real cost to the hosts.
 	DefaultPollMax      = 5 * time.Second
 	DefaultProbeTimeout = 5 * time.Second
+
+	// DefaultHealthTimeout bounds a host's health check, every attempt
+	// included; DefaultHealthInterval is the pause between two attempts.
+	// DefaultHookTimeout bounds one hook.
+	DefaultHealthTimeout  = 5 * time.Minute
+	DefaultHealthInterval = 5 * time.Second
+	DefaultHookTimeout    = 10 * time.Minute
 
 	// InstallTimeoutFactor: an install gets this many step timeouts, because
 	// package managers and Windows Update legitimately run long.

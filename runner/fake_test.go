@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/patchrun/patchrun/inventory"
 	"github.com/patchrun/patchrun/lease"
@@ -33,7 +34,7 @@ type fakeFleet struct {
 	rebooting, maxRebooting int      // hosts between Reboot and a good Ready
 	trace                   []string // "reboot h", "up h", in order
 	busyCh                  chan int // each new busy count (dropped when full)
-	open, maxOpen           int      // connections open now, and at most
+	open, maxOpen           int      // connections (and dials in flight) open now, and at most
 }
 
 // fakeHost is one simulated host: knobs first, then state.
@@ -88,6 +89,8 @@ type fakeHost struct {
 	// Remote commands the backend runs over the transport (so the runner's
 	// transport decorator sees them), answered from runs, else execResult.
 	runs         map[string]transport.Result
+	answer       func(line string) (transport.Result, bool) // asked first (with the fleet's lock held); may cut the connection (gen++)
+	hangOn       func(line string) bool                     // a command it is true for blocks until its ctx ends (asked without the lock)
 	runErrs      map[string]error
 	probeLine    string   // Facts runs it (a probe; its output is ignored)
 	scanLine     string   // Scan runs it; non-zero fails the scan
@@ -115,6 +118,7 @@ type fakeHost struct {
 	cancels        int
 	installedNames []string
 	closes, opens  int
+	conns          []weak.Pointer[fakeTransport] // every connection, nil once collected
 	rebootAt       time.Time
 	hanging        int // dials hanging on the down link now
 	maxHanging     int
@@ -190,12 +194,16 @@ func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Tran
 		return nil, fmt.Errorf("dial %s: %w", ih.Name, h.dialErr)
 	}
 	if h.afterReboot != 0 && h.downFor > 0 && time.Since(h.rebootAt) < h.downFor {
+		// The attempt holds a socket until it gives up: it counts as open.
 		h.hanging++
 		h.maxHanging = max(h.maxHanging, h.hanging)
+		f.open++
+		f.maxOpen = max(f.maxOpen, f.open)
 		f.mu.Unlock()
 		<-ctx.Done()
 		f.mu.Lock()
 		h.hanging--
+		f.open--
 		f.mu.Unlock()
 		return nil, fmt.Errorf("dial %s: %w: %w", ih.Name, transport.ErrUnreachable, ctx.Err())
 	}
@@ -228,7 +236,9 @@ func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Tran
 	h.opens++
 	f.open++
 	f.maxOpen = max(f.maxOpen, f.open)
-	return &fakeTransport{f: f, h: h, gen: h.gen}, nil
+	t := &fakeTransport{f: f, h: h, gen: h.gen}
+	h.conns = append(h.conns, weak.Make(t))
+	return t, nil
 }
 
 // comeUp boots h: a new boot id, the reboot flag cleared, the next wave of
@@ -316,6 +326,10 @@ func (t *fakeTransport) alive() error {
 
 func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
 	defer t.f.track()()
+	if t.h.hangOn != nil && t.h.hangOn(cmd.Line) {
+		<-ctx.Done()
+		return transport.Result{}, fmt.Errorf("%s: %w", cmd.Line, ctx.Err())
+	}
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
 	if err := t.alive(); err != nil {
@@ -326,6 +340,14 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 			t.h.lock = &lease.Sim{}
 		}
 		return transport.Result{Stdout: []byte(t.h.lock.UnixAnswer(req))}, nil
+	}
+	if t.h.answer != nil {
+		if res, ok := t.h.answer(cmd.Line); ok {
+			if err := t.alive(); err != nil { // the answer cut the connection
+				return transport.Result{}, err
+			}
+			return res, nil
+		}
 	}
 	if err, ok := t.h.runErrs[cmd.Line]; ok {
 		return transport.Result{}, err

@@ -35,6 +35,7 @@ type hostRun struct {
 	installed map[string]bool // updateKey of every update installed in any round
 	byKey     map[string]int  // updateKey → index in res.Updates
 	reboots   int             // verified reboots
+	changing  bool            // its pre hooks ran: the run is changing it (hooks.go)
 	// job names the detached install job whose result is unread after a
 	// lost link (reattach.go); empty otherwise.
 	job string
@@ -175,11 +176,18 @@ func (h *hostRun) dial(ctx context.Context, timeout time.Duration) (transport.Tr
 	return &loggedTransport{Transport: t, h: h}, nil
 }
 
-// closeTransport drops the host's connection, if any.
+// closeTransport drops the host's connection, if any, and the lease's
+// hold on it: a host waiting for its batch must not keep a closed client's
+// buffers reachable (the lease is given a connection at each use).
 func (h *hostRun) closeTransport() {
 	if h.t != nil {
 		_ = h.t.Close()
 		h.t = nil
+	}
+	if hl := h.lease; hl != nil {
+		hl.mu.Lock()
+		hl.l.SetTransport(nil)
+		hl.mu.Unlock()
 	}
 }
 

@@ -130,7 +130,9 @@ func (h *hostRun) needsReboot() bool {
 
 // finishPatched ends a patched host: failed if a selected update reported an
 // error and never installed, ok otherwise.
-func (h *hostRun) finishPatched() {
+//
+// A host that would end ok settles first (health check, post hooks).
+func (h *hostRun) finishPatched(ctx context.Context) {
 	var bad []string
 	for _, u := range h.res.Updates {
 		if u.Error != "" && !u.Installed {
@@ -142,7 +144,9 @@ func (h *hostRun) finishPatched() {
 		h.end(report.StatusFailed, fmt.Sprintf("%d updates did not install: %s", len(bad), strings.Join(bad, ", ")), "install", nil)
 		return
 	}
-	h.ok()
+	if h.settle(ctx) {
+		h.ok()
+	}
 }
 
 // updateKey identifies an update across scans and rounds: the update id when

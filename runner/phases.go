@@ -53,8 +53,13 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		h.dryRun()
 		return
 	}
+	// A host that is to change starts here: not after the window closed,
+	// and only once its pre hooks passed.
+	if (len(h.selected) > 0 || h.needsReboot()) && !(h.installAllowed() && h.preHooks(ctx)) {
+		return
+	}
 	if len(h.selected) > 0 {
-		if !h.checkpoint(ctx, report.PhaseInstalling) || !h.installAllowed() || !h.install(ctx, h.selected) {
+		if !h.checkpoint(ctx, report.PhaseInstalling) || !h.install(ctx, h.selected) {
 			return
 		}
 	}
@@ -62,7 +67,7 @@ func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 		h.awaitBatch()
 		return
 	}
-	h.finishPatched()
+	h.finishPatched(ctx)
 }
 
 // awaitBatch parks the host until its reboot batch. It holds no connection
@@ -245,6 +250,9 @@ func (h *hostRun) dryRun() {
 		for _, u := range h.selected {
 			h.res.WouldReboot = h.res.WouldReboot || u.RebootRequired
 		}
+	}
+	if len(h.selected) > 0 || h.res.WouldReboot {
+		h.res.WouldRun = h.wouldRun()
 	}
 	h.ok()
 }

@@ -33,7 +33,9 @@ func (h *hostRun) afterVerifiedReboot(ctx context.Context) bool {
 			h.failWith("still-reboot-required", stillRequires(h.reboots))
 			return false
 		}
-		h.ok()
+		if h.settle(ctx) {
+			h.ok()
+		}
 		return false
 	}
 	return h.nextRound(ctx)
@@ -379,12 +381,18 @@ func (h *hostRun) watchOldBoot(ctx context.Context, before string) {
 // the host answered (rejected credentials, a changed host key), or ctx's
 // error. Each attempt gets ProbeTimeout. *downSince is when the host was
 // first found down (zero: not yet); past longAbsence attempts back off.
+//
+// Every attempt in flight holds a socket. The host's first one is its own
+// connection; each overlapping one takes one of the run's extraDials (Forks
+// of them, shared by the batch), or is not started: however slow the hosts
+// are to answer, a batch holds at most --forks plus its hosts' descriptors.
 func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(error)) (transport.Transport, error) {
 	tm := h.r.cfg.Timing
 	actx, cancel := context.WithCancel(ctx)
 	type outcome struct {
-		t   transport.Transport
-		err error
+		t     transport.Transport
+		err   error
+		extra bool // the attempt held one of the run's extraDials
 	}
 	results := make(chan outcome)
 	var wg sync.WaitGroup
@@ -393,18 +401,23 @@ func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(err
 		wg.Wait()
 	}()
 	inFlight := 0
+	own := false // the host's own attempt is in flight
 	interval := tm.PollInterval
 	next := time.NewTimer(0)
 	defer next.Stop()
 	for {
 		select {
 		case <-next.C:
-			if inFlight < maxDialsInFlight {
+			if extra := own; inFlight < maxDialsInFlight && (!extra || h.r.takeExtraDial()) {
 				inFlight++
+				own = true
 				wg.Go(func() {
+					if extra {
+						defer h.r.giveExtraDial()
+					}
 					t, err := h.dial(actx, tm.ProbeTimeout)
 					select {
-					case results <- outcome{t, err}:
+					case results <- outcome{t, err, extra}:
 					case <-actx.Done():
 						if t != nil {
 							_ = t.Close()
@@ -418,6 +431,7 @@ func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(err
 			next.Reset(h.r.rng.jitter(interval))
 		case o := <-results:
 			inFlight--
+			own = own && o.extra
 			if o.err == nil || transport.Permanent(o.err) {
 				return o.t, o.err
 			}
@@ -430,6 +444,19 @@ func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(err
 		}
 	}
 }
+
+// takeExtraDial takes one of the run's slots for an overlapping connection
+// attempt, if one is free.
+func (r *run) takeExtraDial() bool {
+	select {
+	case r.extraDials <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *run) giveExtraDial() { <-r.extraDials }
 
 // abortScheduledReboot ends a host whose reboot was issued but not yet seen
 // to happen when the run was aborted: it cancels the reboot if it has not

@@ -183,7 +183,7 @@ func (h *hostRun) resumeInstall(ctx context.Context, cp Checkpoint) {
 		h.awaitBatch()
 		return
 	}
-	h.finishPatched()
+	h.finishPatched(ctx)
 }
 
 func rebootPhase(p report.Phase) bool {

@@ -38,7 +38,7 @@ func (h *hostRun) nextRound(ctx context.Context) bool {
 		if h.needsReboot() {
 			return true
 		}
-		h.finishPatched()
+		h.finishPatched(ctx)
 		return false
 	}
 
@@ -46,6 +46,6 @@ func (h *hostRun) nextRound(ctx context.Context) bool {
 		h.failWith("still-reboot-required", stillRequires(h.reboots))
 		return false
 	}
-	h.finishPatched()
+	h.finishPatched(ctx)
 	return false
 }

@@ -34,6 +34,12 @@ type run struct {
 
 	interruptOnce sync.Once
 	interrupted   atomic.Bool
+
+	// extraDials are the slots for a rebooting host's overlapping
+	// connection attempts beyond its own one (reach): Forks of them for the
+	// whole run, so connections and attempts in flight never exceed
+	// --forks plus the hosts of the batch in progress.
+	extraDials chan struct{}
 }
 
 // Run executes plan and returns every host's result. Its error is non-nil
@@ -57,6 +63,8 @@ func Run(ctx context.Context, plan Plan, deps Deps) (report.Report, error) {
 		ev:   &emitter{obs: deps.Observer, now: deps.Now},
 		rng:  newLockedRand(deps.Rand),
 		stop: deps.Stop,
+
+		extraDials: make(chan struct{}, cfg.Forks),
 	}
 	rep := report.New(cfg.Command, cfg.DryRun, deps.Now())
 	r.hosts = make([]*hostRun, len(cfg.Hosts))

@@ -111,6 +111,31 @@ type Plan struct {
 
 	// Lock configures the lease taken on each host (see LockPlan).
 	Lock LockPlan
+
+	// Steps around each patched host's change (patch only): see Steps.
+	Steps Steps
+}
+
+// Steps are the commands run around each host's change by `patch`: hooks
+// before its first install and after it is healthy, and the health check
+// once it is verified (runner/hooks.go, runner/health.go). Remote commands
+// run over the host's transport: SSH through the login shell, WinRM as
+// PowerShell. Local ones run on the workstation through its shell.
+type Steps struct {
+	// PreCmd, HealthCmd and PostCmd, when set, replace each host's own
+	// (inventory.Host.PreCmd, …).
+	PreCmd, HealthCmd, PostCmd string
+	// PreLocal and PostLocal are command lines run on the workstation
+	// before the host's pre_cmd and after its post_cmd, with PATCHRUN_HOST,
+	// PATCHRUN_ADDRESS, PATCHRUN_GROUPS, PATCHRUN_RUN_ID (and for
+	// PostLocal PATCHRUN_STATUS) in their environment.
+	PreLocal, PostLocal string
+	// HealthTimeout bounds the health check, all attempts together
+	// (0 means DefaultHealthTimeout); HealthInterval is the pause between
+	// two attempts (0 means DefaultHealthInterval).
+	HealthTimeout, HealthInterval time.Duration
+	// HookTimeout bounds each hook (0 means DefaultHookTimeout).
+	HookTimeout time.Duration
 }
 
 // Timing holds the reboot orchestrator's tunables.
@@ -158,9 +183,10 @@ type Event struct {
 	// (at most 40 lines and 4 KiB; stderr's last lines first, then
 	// stdout's): on a command that exited non-zero or lost its exit status
 	// (outside an install step), on every install step (the round's
-	// output), and on a failed step whose failing command did not show it
-	// already. Successful commands carry none. It is exactly what the
-	// remote side printed: it never holds anything patchrun sent.
+	// output) and every hook (its output, also a local hook's), and on a
+	// failed step whose failing command did not show it already.
+	// Successful commands carry none. It is exactly what the remote side
+	// (or the local hook) printed: it never holds anything patchrun sent.
 	Output string
 }
 

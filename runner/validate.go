@@ -54,6 +54,8 @@ func fieldWords(field string) string {
 		field = strings.TrimPrefix(field, "Timing.")
 	case "Lock.TTL":
 		return "lock TTL"
+	case "Steps.HealthTimeout", "Steps.HealthInterval", "Steps.HookTimeout":
+		field = strings.TrimPrefix(field, "Steps.")
 	case "Lock.Wait", "Lock.Poll":
 		field = strings.Replace(field, ".", "", 1)
 	}
@@ -134,6 +136,8 @@ func (plan Plan) Validate() error {
 		{"ConnectTimeout", plan.ConnectTimeout}, {"StepTimeout", plan.StepTimeout},
 		{"RebootTimeout", plan.RebootTimeout}, {"Timing.PollInterval", plan.Timing.PollInterval},
 		{"Timing.PollMax", plan.Timing.PollMax}, {"Timing.ProbeTimeout", plan.Timing.ProbeTimeout},
+		{"Steps.HealthTimeout", plan.Steps.HealthTimeout}, {"Steps.HealthInterval", plan.Steps.HealthInterval},
+		{"Steps.HookTimeout", plan.Steps.HookTimeout},
 	} {
 		if d.d < 0 {
 			bad(d.field, d.d, "must be positive")
@@ -189,6 +193,9 @@ func resolve(plan Plan, deps Deps) (settings, error) {
 	orDefault(&s.Timing.PollInterval, DefaultPollInterval)
 	orDefault(&s.Timing.PollMax, DefaultPollMax)
 	orDefault(&s.Timing.ProbeTimeout, DefaultProbeTimeout)
+	orDefault(&s.Steps.HealthTimeout, DefaultHealthTimeout)
+	orDefault(&s.Steps.HealthInterval, DefaultHealthInterval)
+	orDefault(&s.Steps.HookTimeout, DefaultHookTimeout)
 	if s.Timing.PollMax < s.Timing.PollInterval {
 		s.Timing.PollMax = s.Timing.PollInterval
 	}

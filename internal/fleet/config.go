@@ -96,6 +96,12 @@ type Faults struct {
 	// fails at the conffile prompt with exit 100 and leaves the package
 	// half-configured until `dpkg --configure -a`.
 	ModifiedConffile bool
+	// Unhealthy: the host's health-check program always fails;
+	// UnhealthyChecks: the next N checks fail (then it is healthy).
+	Unhealthy       bool
+	UnhealthyChecks int
+	// FailHook: the hook program exits 1 for this hook name.
+	FailHook string
 }
 
 func (f Faults) isZero() bool { return f == Faults{} }

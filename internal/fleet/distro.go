@@ -105,7 +105,7 @@ var commonPrograms = []string{
 	"cat", "ls", "uname", "id", "hostname", "uptime", "sleep", "sudo", "sh", "bash",
 	"nohup", "env", "timeout", "mkdir", "rm", "touch", "chmod", "systemctl",
 	"systemd-run", "reboot", "poweroff", "halt", "shutdown", "who", "date", "whoami",
-	"grep", "tail", "sort", "ip",
+	"grep", "tail", "sort", "ip", "health-check", "hook",
 }
 
 // profileFor returns the profile of d, or nil when d is unknown.

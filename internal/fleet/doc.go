@@ -37,7 +37,8 @@
 // `||`, `|`, a trailing `&`, VAR=value prefixes, redirections, quotes,
 // $VAR and $(…). Programs: echo, printf, cat, test/[, command -v, true,
 // false, exit, uname, id, whoami, hostname, uptime, who, date, sleep, ls,
-// grep, tail, sort, ip -o addr,
+// grep, tail, sort, ip -o addr, health-check and hook (for patch's health
+// checks and hooks: rollout.go),
 // mkdir, rm, touch, chmod, env, sudo -n, nohup, timeout, sh/bash -c,
 // systemctl, systemd-run, reboot, poweroff, shutdown; per distro apt-get,
 // apt, dpkg, dpkg-query / dnf, yum, rpm, needs-restarting / zypper, rpm /
@@ -63,6 +64,7 @@
 // Faults (Config.Faults, HostSpec.Faults, SimHost.SetFaults/UpdateFaults):
 // RejectAuth, ChangedHostKey, DropDuringInstall (inside a detached job it
 // cuts the connection and the transaction goes on), NeverReturn, Latency,
-// LockHeld, HandshakeResets, ModifiedConffile. SimHost.Reboot power-cycles
+// LockHeld, HandshakeResets, ModifiedConffile, Unhealthy, UnhealthyChecks,
+// FailHook. SimHost.Reboot power-cycles
 // a host from outside.
 package fleet

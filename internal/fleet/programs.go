@@ -37,6 +37,10 @@ func programFor(name string) program {
 		return progHostname
 	case "uptime":
 		return progUptime
+	case "health-check":
+		return progHealthCheck
+	case "hook":
+		return progHook
 	case "who":
 		return progWho
 	case "date":

@@ -57,6 +57,8 @@ type SimHost struct {
 	lastPkg, lastOld, lastNew string          // the package it installed, for dpkg.log
 	addrOctet                 int             // eth0's addresses end in it
 	confDirty                 map[string]bool // conffiles the admin modified (ModifiedConffile)
+	hooks                     []string        // hook commands run (rollout.go)
+	healthChecks              int             // health-check commands run
 	// running state: reset on boot
 	up         bool
 	ln         net.Listener

@@ -20,6 +20,9 @@ type FleetConfig struct {
 	// during the install (it recovers), one whose update fails with
 	// 0x80240016, and one in an update loop.
 	Faults bool
+	// PowerShell answers scripts other than patchrun's own on every host
+	// (Config.PowerShell): a health check or hook, for instance.
+	PowerShell map[string]PSAnswer
 }
 
 // Fleet is a running group of simulated Windows hosts.
@@ -51,6 +54,7 @@ func StartFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 			RebootDelay: scale(5 * time.Second),
 			DownTime:    scale(8 * time.Second),
 			StepTime:    scale(time.Second),
+			PowerShell:  cfg.PowerShell,
 		}
 		if cfg.Faults {
 			switch i {
