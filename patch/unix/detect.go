@@ -56,25 +56,15 @@ func backendFor(p probe, opts Options) (patch.Backend, error) {
 		}
 		switch m {
 		case "apt-get":
-			b := &aptBackend{newHost(p, "apt", opts)}
-			b.plan = b.installPlan
-			return b, nil
+			return withPlan(&aptBackend{newHost(p, "apt", opts)}), nil
 		case "dnf5", "dnf", "yum":
-			b := &rpmBackend{host: newHost(p, m, opts), bin: m}
-			b.plan = b.installPlan
-			return b, nil
+			return withPlan(&rpmBackend{host: newHost(p, m, opts), bin: m}), nil
 		case "zypper":
-			b := &zypperBackend{newHost(p, "zypper", opts)}
-			b.plan = b.installPlan
-			return b, nil
+			return withPlan(&zypperBackend{newHost(p, "zypper", opts)}), nil
 		case "apk":
-			b := &apkBackend{newHost(p, "apk", opts)}
-			b.plan = b.installPlan
-			return b, nil
+			return withPlan(&apkBackend{newHost(p, "apk", opts)}), nil
 		case "pacman":
-			b := &pacmanBackend{newHost(p, "pacman", opts)}
-			b.plan = b.installPlan
-			return b, nil
+			return withPlan(&pacmanBackend{newHost(p, "pacman", opts)}), nil
 		case "pkg":
 			if p.os.Family() != "freebsd" {
 				continue // another OS's "pkg" (Termux, Solaris)
@@ -82,9 +72,7 @@ func backendFor(p probe, opts Options) (patch.Backend, error) {
 			if opts.JobDir == "" {
 				opts.JobDir = FreeBSDJobDir
 			}
-			b := &freebsdBackend{newHost(p, "pkg", opts)}
-			b.plan = b.installPlan
-			return b, nil
+			return withPlan(&freebsdBackend{newHost(p, "pkg", opts)}), nil
 		}
 	}
 	found := make([]string, 0, len(p.managers))
@@ -97,4 +85,17 @@ func backendFor(p probe, opts Options) (patch.Backend, error) {
 		what = "package manager " + strings.Join(found, ", ") + " not supported"
 	}
 	return nil, fmt.Errorf("detect %s: %s: %w", p.os, what, patch.ErrUnsupported)
+}
+
+// planner is a Linux/BSD backend: its install plan, and the host it embeds.
+type planner interface {
+	installPlan() installPlan
+	base() *host
+}
+
+// withPlan gives b's embedded host b's install plan, so that
+// ReattachInstall (a host method) can follow a job another process started.
+func withPlan[B planner](b B) B {
+	b.base().plan = b.installPlan
+	return b
 }

@@ -71,6 +71,9 @@ type host struct {
 	plan func() installPlan
 }
 
+// base is the host itself, for code that holds a backend embedding it.
+func (h *host) base() *host { return h }
+
 func newHost(p probe, manager string, opts Options) host {
 	return host{opts: opts.withDefaults(), manager: manager, probe: p, fresh: true, sudo: opts.Sudo && p.uid != "0", jobRun: randomRunID()}
 }
