@@ -16,69 +16,83 @@ import (
 // instead of interpreting the script.
 const UnixMarker = "# patchrun-lease "
 
-// UnixScript is the lease script, run by sh as root with the arguments
-// OP DIR RUN_ID RECORD FORCE. It prints the status, "now=EPOCH" (the host's
-// clock), "--" and the other run's lease file; it exits non-zero only when
-// it could not do its job (unwritable directory, no clock).
+// UnixScript is the lease script, run as root by a POSIX shell with the
+// arguments OP DIR RUN_ID RECORD FORCE. It prints the status, "now=EPOCH"
+// (the host's clock), "--" and the other run's lease file; it exits non-zero
+// only when it could not do its job (unwritable directory, no clock).
 //
-// The lease file is created complete and atomically (written to a private
-// temporary file, then hard-linked to DIR/lock: link fails if the lock
-// exists). Every change to an existing lock is made holding DIR/lock.guard
-// (mkdir is atomic), and replaced by rename, so two takers of a stale lock
-// cannot both win and a reader never sees half a file. A guard left behind
-// by a killed script is removed once it is two minutes old.
+// Every operation holds DIR/lock.guard while it looks at or changes the
+// lease: a file created with noclobber (O_EXCL, atomic), so two takers of a
+// stale lease cannot both win, a renewal never overwrites a lease another
+// run just took, and nobody reads a lease half written. A new lease is
+// written under the guard with noclobber too; a changed one is written into
+// the guard, which is then renamed over DIR/lock: the lease is replaced and
+// the guard dropped in one atomic step. A guard left behind by a killed
+// script is removed once it is two minutes old.
+//
+// It starts as few processes as it can: on a busy host each one costs
+// milliseconds, and a run leases every host. The common paths start one
+// (rm or mv); the clock is bash's $EPOCHSECONDS where there is one, else
+// date(1), and the lease file is read with shell builtins.
 const UnixScript = `op=$1 dir=$2 run=$3 rec=$4 force=$5
-lock=$dir/lock guard=$dir/lock.guard tmp=$dir/lock.new.$$
+lock=$dir/lock guard=$dir/lock.guard nl='
+'
 umask 077
-now=$(date +%s) || exit 3
+now=${EPOCHSECONDS-}
+case $now in ''|*[!0-9]*) now=$(date +%s) || exit 3;; esac
 case $now in ''|*[!0-9]*) echo "patchrun lease: unusable host clock: $now" >&2; exit 3;; esac
-mkdir -p "$dir" || exit 3
-field() { sed -n "s/^$1=//p" "$lock" 2>/dev/null | head -n 1; }
-num() { case $1 in ''|*[!0-9]*) echo 0;; *) echo "$1";; esac; }
-holder() { [ -f "$lock" ] && dd if="$lock" bs=4096 count=1 2>/dev/null; }
-answer() { echo "$1"; echo "now=$now"; echo "--"; [ -z "$2" ] || printf '%s\n' "$2"; }
-write() { printf '%s\nstarted=%s\nrenewed=%s\n' "$rec" "$1" "$now" > "$tmp" || exit 3; }
-ours() { [ -f "$lock" ] && [ "$(field run_id)" = "$run" ]; }
-expired() { r=$(num "$(field renewed)"); t=$(num "$(field ttl)"); [ "$now" -gt $((r + t)) ]; }
-if [ "$op" = acquire ]; then
-  write "$now"
-  if ln "$tmp" "$lock" 2>/dev/null; then rm -f "$tmp"; answer acquired ""; exit 0; fi
+[ -d "$dir" ] || mkdir -p "$dir" || exit 3
+load() {
+  unset f_run f_started f_renewed f_ttl; text= n=0
+  [ -f "$lock" ] || return 0
+  { while [ "$n" -lt 64 ] && { IFS= read -r line || [ -n "$line" ]; }; do
+    n=$((n + 1)) text=$text$line$nl
+    case $line in
+    run_id=*) [ "${f_run+x}" ] || f_run=${line#*=};;
+    started=*) [ "${f_started+x}" ] || f_started=${line#*=};;
+    renewed=*) [ "${f_renewed+x}" ] || f_renewed=${line#*=};;
+    ttl=*) [ "${f_ttl+x}" ] || f_ttl=${line#*=};;
+    esac
+  done < "$lock"; } 2>/dev/null
+}
+answer() { echo "$1"; echo "now=$now"; echo "--"; [ -z "$2" ] || printf '%s' "$2"; }
+record() { printf '%s\nstarted=%s\nrenewed=%s\n' "$rec" "$1" "$now"; }
+ours() { [ "${f_run+x}" ] && [ "$f_run" = "$run" ]; }
+expired() {
+  r=$f_renewed t=$f_ttl
+  case $r in ''|*[!0-9]*) r=0;; esac
+  case $t in ''|*[!0-9]*) t=0;; esac
+  [ "$now" -gt $((r + t)) ]
+}
+started() { s=$f_started; case $s in ''|*[!0-9]*) s=0;; esac; }
+exclusive() { set -C; printf '' > "$1"; x=$?; set +C; return $x; }
+drop() { rm -f "$guard"; }
+fail() { rm -f "$guard"; exit 3; }
+replace() { record "$1" > "$guard" && mv -f "$guard" "$lock" || fail; }
+if ! exclusive "$guard" 2>/dev/null; then
+  load
+  if [ -n "$(find "$guard" -prune -mmin +2 2>/dev/null)" ]; then rmdir "$guard" 2>/dev/null || rm -f "$guard"; fi
+  answer busy "$text"; exit 0
 fi
-if ! mkdir "$guard" 2>/dev/null; then
-  h=$(holder); rm -f "$tmp"
-  if [ -n "$(find "$guard" -prune -mmin +2 2>/dev/null)" ]; then rmdir "$guard" 2>/dev/null; fi
-  answer busy "$h"; exit 0
-fi
-trap 'rm -f "$tmp"; rmdir "$guard" 2>/dev/null' EXIT
-h=$(holder)
+load
 case $op in
 acquire)
   if [ ! -f "$lock" ]; then
-    ln "$tmp" "$lock" 2>/dev/null || mv -f "$tmp" "$lock" || exit 3
-    answer acquired ""
-  elif ours; then
-    write "$(num "$(field started)")"; mv -f "$tmp" "$lock" || exit 3
-    answer acquired ""
-  elif expired; then
-    mv -f "$tmp" "$lock" || exit 3
-    answer took-over "$h"
-  else
-    answer held "$h"
-  fi;;
+    if { set -C; record "$now" > "$lock"; } 2>/dev/null; then set +C; drop; answer acquired ""; exit 0; fi
+    set +C; load
+  fi
+  if ours; then started; replace "$s"; answer acquired ""
+  elif expired; then h=$text; replace "$now"; answer took-over "$h"
+  else drop; answer held "$text"; fi;;
 renew)
-  if ours; then
-    write "$(num "$(field started)")"; mv -f "$tmp" "$lock" || exit 3
-    answer renewed ""
-  else
-    answer lost "$h"
-  fi;;
+  if ours; then started; replace "$s"; answer renewed ""; else drop; answer lost "$text"; fi;;
 release)
-  if ours; then rm -f "$lock" || exit 3; answer released ""; else answer not-held "$h"; fi;;
+  if ours; then rm -f "$lock" "$guard" || fail; answer released ""; else drop; answer not-held "$text"; fi;;
 unlock)
-  if [ ! -f "$lock" ]; then answer none ""
-  elif [ "$force" = force ] || expired; then rm -f "$lock" || exit 3; answer removed "$h"
-  else answer live "$h"; fi;;
-*) echo "patchrun lease: unknown operation $op" >&2; exit 2;;
+  if [ ! -f "$lock" ]; then drop; answer none ""
+  elif [ "$force" = force ] || expired; then rm -f "$lock" "$guard" || fail; answer removed "$text"
+  else drop; answer live "$text"; fi;;
+*) drop; echo "patchrun lease: unknown operation $op" >&2; exit 2;;
 esac
 `
 
@@ -86,8 +100,9 @@ esac
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // UnixCommand is the command line for req: the marker line, then the
-// script run by sh as root (directly when the login is root, else through
-// `sudo -n`, which never prompts).
+// script. A root login runs it in a subshell of the login shell (no new
+// process to start, and bash's clock); any other login runs it through
+// `sudo -n sh`, which never prompts.
 func unixCommand(req Request) string {
 	js, _ := json.Marshal(req)
 	force := ""
@@ -101,7 +116,7 @@ func unixCommand(req Request) string {
 	return UnixMarker + base64.StdEncoding.EncodeToString(js) + "\n" +
 		"S=" + shellQuote(UnixScript) + "\n" +
 		"set -- " + strings.Join(args, " ") + "\n" +
-		`if [ "$(id -u)" = 0 ]; then sh -c "$S" patchrun-lease "$@"; else sudo -n sh -c "$S" patchrun-lease "$@"; fi`
+		`if [ "${EUID:-$(id -u)}" = 0 ]; then (eval "$S"); else sudo -n sh -c "$S" patchrun-lease "$@"; fi`
 }
 
 // ParseUnixCommand is UnixCommand's inverse for a simulated host: ok is

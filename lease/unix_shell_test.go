@@ -18,14 +18,34 @@ import (
 	"github.com/patchrun/patchrun/transport"
 )
 
-// hostShell runs the real Unix lease command with /bin/sh on this machine,
-// against a temporary directory, with a `date` whose clock the test sets:
-// the host clock is injected, the script is the one hosts run.
+// hostShell runs the real Unix lease command with a POSIX shell on this
+// machine, against a temporary directory, with a `date` whose clock the test
+// sets: the host clock is injected, the script is the one hosts run. The
+// shell is one without bash's $EPOCHSECONDS (dash, or /bin/sh when it has
+// none), so the script asks date(1).
 type hostShell struct {
 	t     *testing.T
+	sh    string // the shell
 	dir   string // the lease directory
 	bin   string // holds the fake date
 	clock string // file the fake date prints
+}
+
+// clocklessShell finds a POSIX shell that has no $EPOCHSECONDS.
+func clocklessShell(t *testing.T) string {
+	t.Helper()
+	for _, sh := range []string{"dash", "/bin/sh"} {
+		path, err := exec.LookPath(sh)
+		if err != nil {
+			continue
+		}
+		out, err := exec.Command(path, "-c", `echo "${EPOCHSECONDS-}"`).Output()
+		if err == nil && strings.TrimSpace(string(out)) == "" {
+			return path
+		}
+	}
+	t.Skip("needs a POSIX shell without $EPOCHSECONDS (dash) to inject the host clock through date(1)")
+	return ""
 }
 
 func newHostShell(t *testing.T) *hostShell {
@@ -33,13 +53,13 @@ func newHostShell(t *testing.T) *hostShell {
 	if runtime.GOOS == "windows" {
 		t.Skip("needs /bin/sh")
 	}
-	for _, tool := range []string{"sh", "sed", "dd", "ln", "find", "head"} {
+	for _, tool := range []string{"rm", "mv", "mkdir", "find"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s: %v", tool, err)
 		}
 	}
 	root := t.TempDir()
-	h := &hostShell{t: t, dir: filepath.Join(root, "state"), bin: filepath.Join(root, "bin"), clock: filepath.Join(root, "clock")}
+	h := &hostShell{t: t, sh: clocklessShell(t), dir: filepath.Join(root, "state"), bin: filepath.Join(root, "bin"), clock: filepath.Join(root, "clock")}
 	if err := os.MkdirAll(h.bin, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +88,7 @@ func (h *hostShell) script(op, run string, ttl time.Duration, force bool) Outcom
 		f = "force"
 	}
 	rec := record(Identity{RunID: run, Controller: "ctl-" + run, User: "u", PID: 42}, ttl)
-	cmd := exec.Command("/bin/sh", "-c", UnixScript, "patchrun-lease", op, h.dir, run, rec, f)
+	cmd := exec.Command(h.sh, "-c", UnixScript, "patchrun-lease", op, h.dir, run, rec, f)
 	cmd.Env = h.env()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -202,11 +222,19 @@ func TestUnixScriptConcurrentTakers(t *testing.T) {
 	}
 }
 
-// localShell is a transport.Transport running lines with /bin/sh here.
-type localShell struct{ env []string }
+// localShell is a transport.Transport running lines with a shell here
+// (sh; "" means /bin/sh), as a host's login shell would.
+type localShell struct {
+	env []string
+	sh  string
+}
 
 func (l localShell) Run(ctx context.Context, c transport.Command) (transport.Result, error) {
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c.Line)
+	sh := l.sh
+	if sh == "" {
+		sh = "/bin/sh"
+	}
+	cmd := exec.CommandContext(ctx, sh, "-c", c.Line)
 	cmd.Env = l.env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -229,7 +257,7 @@ func TestUnixCommandLineAsRoot(t *testing.T) {
 		t.Skip("the command line runs the script directly only as root (else via sudo -n)")
 	}
 	h := newHostShell(t)
-	tr := localShell{env: h.env()}
+	tr := localShell{env: h.env(), sh: h.sh}
 	a, _ := New(tr, Identity{RunID: "20261205T020000Z-aaaa", Controller: "cron'box", User: "root", PID: 7}, Options{Dir: h.dir, TTL: time.Hour})
 	b, _ := New(tr, Identity{RunID: "20261205T020000Z-bbbb", Controller: "laptop", User: "alice", PID: 8}, Options{Dir: h.dir})
 	ctx := context.Background()
@@ -260,5 +288,104 @@ func TestUnixScriptFailsLoudlyOnUnwritableDir(t *testing.T) {
 	l, _ := New(tr, Identity{RunID: "r1"}, Options{Dir: filepath.Join(filepath.Dir(h.dir), "file", "sub")})
 	if _, err := l.Acquire(context.Background()); err == nil {
 		t.Fatal("acquire under a file succeeded; want an error, not a lease")
+	}
+}
+
+// TestUnixScriptStartsOneProcessPerOperation counts the programs the script
+// starts on a host that already has the lease directory: on a busy host
+// each costs milliseconds, and a run leases every host, so the common paths
+// must start one (the rm or mv that also drops the guard) and read the
+// lease with shell builtins.
+func TestUnixScriptStartsOneProcessPerOperation(t *testing.T) {
+	h := newHostShell(t)
+	log := filepath.Join(h.bin, "calls")
+	for _, tool := range []string{"rm", "mv", "mkdir", "rmdir", "find", "sed", "head", "dd", "ln", "id"} { // not cat: the fake date uses it {
+		real, err := exec.LookPath(tool)
+		if err != nil {
+			continue
+		}
+		wrapper := "#!/bin/sh\necho " + tool + " >> " + shellQuote(log) + "\nexec " + shellQuote(real) + ` "$@"` + "\n"
+		if err := os.WriteFile(filepath.Join(h.bin, tool), []byte(wrapper), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// date is the fake clock: count it too.
+	if err := os.WriteFile(filepath.Join(h.bin, "date"), []byte("#!/bin/sh\necho date >> "+shellQuote(log)+"\ncat "+shellQuote(h.clock)+"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	calls := func() []string {
+		b, _ := os.ReadFile(log)
+		os.Remove(log)
+		return strings.Fields(string(b))
+	}
+	h.script(opAcquire, "warm", time.Minute, false) // creates the directory
+	h.script(opRelease, "warm", time.Minute, false)
+	calls()
+	steps := []struct {
+		op, run string
+		want    Status
+		calls   string
+	}{
+		{opAcquire, "run-a", Acquired, "date rm"},
+		{opAcquire, "run-a", Acquired, "date mv"}, // ours already: renewed in place
+		{opRenew, "run-a", Renewed, "date mv"},
+		{opAcquire, "run-b", Held, "date rm"},
+		{opRelease, "run-a", Released, "date rm"},
+	}
+	for _, s := range steps {
+		if o := h.script(s.op, s.run, time.Minute, false); o.Status != s.want {
+			t.Fatalf("%s by %s = %s, want %s", s.op, s.run, o.Status, s.want)
+		}
+		if got := strings.Join(calls(), " "); got != s.calls {
+			t.Errorf("%s by %s started %q, want %q", s.op, s.run, got, s.calls)
+		}
+	}
+}
+
+// TestUnixScriptUsesBashClock runs the script under bash, as most Linux
+// root logins do: the host clock is $EPOCHSECONDS (no date process), and it
+// is the real clock, not the fake date's.
+func TestUnixScriptUsesBashClock(t *testing.T) {
+	h := newHostShell(t)
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("needs bash")
+	}
+	if out, _ := exec.Command(bash, "-c", `echo "${EPOCHSECONDS-}"`).Output(); strings.TrimSpace(string(out)) == "" {
+		t.Skip("this bash has no $EPOCHSECONDS (bash < 5)")
+	}
+	h.sh = bash
+	before := time.Now().Add(-time.Second)
+	o := h.script(opAcquire, "run-a", time.Minute, false)
+	if o.Status != Acquired || o.HostNow.Before(before.Truncate(time.Second)) || o.HostNow.After(time.Now().Add(time.Second)) {
+		t.Fatalf("acquire under bash = %+v, want acquired at the real clock (fake date says 2026-12-05T02:00Z)", o)
+	}
+}
+
+// TestUnixScriptGuardFileOfAnotherRunAnswersBusy: a guard file (this
+// version's) held by another controller makes every operation busy, and
+// naming the holder; it goes once stale.
+func TestUnixScriptGuardFileOfAnotherRunAnswersBusy(t *testing.T) {
+	h := newHostShell(t)
+	h.script(opAcquire, "run-a", time.Minute, false)
+	guard := filepath.Join(h.dir, "lock.guard")
+	if err := os.WriteFile(guard, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{opAcquire, opRenew, opRelease} {
+		if o := h.script(op, "run-a", time.Minute, false); o.Status != Busy || o.Holder == nil || o.Holder.RunID != "run-a" {
+			t.Fatalf("%s with another controller's guard = %+v, want busy naming run-a", op, o)
+		}
+	}
+	if _, err := os.Stat(guard); err != nil {
+		t.Fatalf("a live guard of another controller was removed: %v", err)
+	}
+	old := time.Now().Add(-3 * time.Minute)
+	if err := os.Chtimes(guard, old, old); err != nil {
+		t.Fatal(err)
+	}
+	h.script(opAcquire, "run-b", time.Minute, false) // busy, and clears the stale guard
+	if o := h.script(opRelease, "run-a", time.Minute, false); o.Status != Released {
+		t.Fatalf("after a stale guard = %s, want released", o.Status)
 	}
 }
