@@ -7,10 +7,14 @@ import (
 )
 
 // rebootInBatches reboots a wave's waiting hosts batch by batch, in
-// order. A batch starts only when the previous one is fully done and the
-// run may go on (mayStart). Batch numbers are the run's; sizes count the
-// wave's hosts that need a reboot.
+// order. A batch starts only when every host of the previous one is done
+// (verified and ended, or failed) and the run may go on (mayStart); the
+// previous batch's hosts may still be releasing their leases then (see
+// hostRun.end). It returns once every host has released. Batch numbers are
+// the run's; sizes count the wave's hosts that need a reboot.
 func (r *run) rebootInBatches(ctx context.Context, w wave, waiting []*hostRun) {
+	var all sync.WaitGroup // every host's goroutine, to its lease release
+	defer all.Wait()
 	candidates := len(waiting)
 	for _, h := range w.hosts {
 		if h.ended && h.res.RebootBatch > 0 { // rebooted in an earlier run this one resumes
@@ -26,14 +30,17 @@ func (r *run) rebootInBatches(ctx context.Context, w wave, waiting []*hostRun) {
 		hosts := rest[:min(r.cfg.Batches.Size(batch, candidates), len(rest))]
 		rest = rest[len(hosts):]
 		r.ev.emit(Event{Kind: EventBatch, Batch: batch, Wave: w.num, Detail: hostNames(hosts)})
-		var wg sync.WaitGroup
+		var done sync.WaitGroup // the batch's hosts, to their result
 		for _, h := range hosts {
-			wg.Go(func() {
+			done.Add(1)
+			h.batchDone = done.Done
+			all.Go(func() {
+				defer h.doneForBatch()
 				defer h.recoverPanic()
 				h.rebootCycle(ctx, batch)
 			})
 		}
-		wg.Wait()
+		done.Wait()
 	}
 }
 

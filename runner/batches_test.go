@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
+	"github.com/patchrun/patchrun/lease"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
@@ -179,4 +181,82 @@ func TestFailureBudget(t *testing.T) {
 			})
 		})
 	}
+}
+
+// onRelease makes a host's lease release run wait first (whatever its
+// timeout: a runner that waits for a release blocked on a channel
+// deadlocks the test).
+func onRelease(h *fakeHost, wait func()) {
+	h.hangOn = func(line string) bool {
+		if req, ok := lease.ParseUnixCommand(line); ok && req.Op == "release" {
+			wait()
+		}
+		return false
+	}
+}
+
+// The next batch starts once the hosts of the current one are verified and
+// their results recorded, not once they have given back their leases; the
+// run itself still ends only after every release, and no host's end is
+// reported before its release.
+func TestNextBatchDoesNotWaitForLeaseReleases(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := rebootFleet(t, 4)
+		gate := make(chan struct{})
+		for _, n := range f.order {
+			f.host(n).factsReboot, f.host(n).rebootReq = true, true
+			f.host(n).lock = &lease.Sim{}
+		}
+		onRelease(f.host("h1"), func() { <-gate })
+		onRelease(f.host("h2"), func() { <-gate })
+		f.host("h3").rebootIssued = make(chan struct{})
+		plan := realTimePlan(report.CmdPatch, f)
+		plan.RunID = "20261205T020000Z-abcd"
+		plan.Batches = Batches{{N: 2}}
+		start := time.Now()
+		const held = 10 * time.Minute // how long batch 1's releases hang
+		type result struct {
+			rep report.Report
+			rec *recorder
+		}
+		done := make(chan result)
+		go func() {
+			rep, rec := runPlan(t, context.Background(), plan, f, nil)
+			done <- result{rep, rec}
+		}()
+		<-f.host("h3").rebootIssued // batch 2 started, batch 1 still releasing
+		if h, ok := f.host("h1").lock.Holder(); !ok || h.RunID != plan.RunID {
+			t.Fatalf("h1's lease = %+v, %v; want still ours while its release hangs", h, ok)
+		}
+		go func() {
+			time.Sleep(held)
+			close(gate)
+		}()
+		res := <-done
+		if took := time.Since(start); took < held {
+			t.Errorf("the run ended %s after its start, before batch 1's lease releases (%s)", took, held)
+		}
+		checkEvents(t, res.rep, res.rec)
+		for _, h := range res.rep.Hosts {
+			if h.Status != report.StatusOK || !h.Rebooted {
+				t.Errorf("%s: status %s rebooted %v: %s", h.Name, h.Status, h.Rebooted, h.Error)
+			}
+			if holder, ok := f.host(h.Name).lock.Holder(); ok {
+				t.Errorf("%s: lease still held by %s after the run", h.Name, holder.RunID)
+			}
+		}
+		// h1's end is reported after its release, hence after batch 2's start.
+		batch2, h1End := -1, -1
+		for i, e := range res.rec.events {
+			switch {
+			case e.Kind == EventBatch && e.Batch == 2:
+				batch2 = i
+			case e.Kind == EventHostEnd && e.Host == "h1":
+				h1End = i
+			}
+		}
+		if batch2 < 0 || h1End < batch2 {
+			t.Errorf("h1's host.done at event %d, batch 2's start at %d: want h1's end after its release, so after batch 2 started", h1End, batch2)
+		}
+	})
 }

@@ -14,15 +14,22 @@ import (
 // host's connection attempts share the run's --forks slots, so a large
 // fleet never has more connections (or attempts in flight, each a socket)
 // open than --forks plus one batch — even when the hosts are slow to come
-// back and every attempt hangs until its timeout.
+// back and every attempt hangs until its timeout, and when the hosts of
+// a finished batch are slow to give back their leases while the next
+// batch runs (each such connection takes one of the --forks slots).
 func TestConnectionsBoundedByForksAndBatch(t *testing.T) {
 	for _, tc := range []struct {
 		cmd     report.Command
 		rolling bool
-	}{{report.CmdPatch, false}, {report.CmdReboot, false}, {report.CmdPatch, true}} {
+		leased  bool // every lease release takes a minute
+	}{{report.CmdPatch, false, false}, {report.CmdReboot, false, false}, {report.CmdPatch, true, false},
+		{report.CmdPatch, false, true}, {report.CmdReboot, false, true}} {
 		name := string(tc.cmd)
 		if tc.rolling {
 			name += "/rolling"
+		}
+		if tc.leased {
+			name += "/slow-releases"
 		}
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -31,8 +38,14 @@ func TestConnectionsBoundedByForksAndBatch(t *testing.T) {
 					f.host(n).factsReboot = true
 					f.host(n).rebootReq = true
 					f.host(n).downFor = 20 * time.Second // attempts hang meanwhile
+					if tc.leased {
+						onRelease(f.host(n), func() { time.Sleep(time.Minute) })
+					}
 				}
 				plan := realTimePlan(tc.cmd, f)
+				if tc.leased {
+					plan.RunID = "20261205T020000Z-abcd"
+				}
 				plan.Forks = 3
 				plan.Batches = Batches{{N: 2}}
 				plan.Rolling = tc.rolling

@@ -672,6 +672,8 @@ func (r *recorder) Event(e Event) {
 	if e.Host != "" && r.ended[e.Host] > 0 {
 		r.t.Errorf("event after host end: %+v", e)
 	}
+	// A host reboots from its rebooting phase until it is back (verifying)
+	// or ends: a host releasing its lease after its batch is not rebooting.
 	switch {
 	case e.Kind == EventHostEnd:
 		r.ended[e.Host]++
@@ -679,6 +681,8 @@ func (r *recorder) Event(e Event) {
 	case e.Kind == EventPhase && e.Phase == report.PhaseRebooting:
 		r.inReboot[e.Host] = true
 		r.maxInRbt = max(r.maxInRbt, len(r.inReboot))
+	case e.Kind == EventPhase && e.Phase != report.PhaseWaitingDown && e.Phase != report.PhaseWaitingUp:
+		delete(r.inReboot, e.Host)
 	}
 }
 

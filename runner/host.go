@@ -53,6 +53,10 @@ type hostRun struct {
 	resumeFrom *Checkpoint
 
 	lease *hostLease // the host's lease while this run holds it (runner/lease.go)
+	// batchDone, set by the host's reboot batch, tells the batch the host
+	// is done (its result final); called once, by end (or when the batch's
+	// goroutine for the host returns).
+	batchDone func()
 
 	// packages are the host's installed packages, read once for the
 	// Enricher (enrich.go); enriched says the first scan was enriched.
@@ -192,13 +196,19 @@ func (h *hostRun) closeTransport() {
 }
 
 // end records the host's final status. It is called exactly once per host.
+//
+// The result is made durable (journal) before the lease is released and
+// the connection closed, and the host's end is emitted last, so no event
+// of the host follows its host.done. A host in a reboot batch counts as
+// done for its batch as soon as its result is recorded: the next
+// batch may start while it releases its lease, provided that connection
+// takes one of the run's --forks slots for overlapping connections (see
+// tail); otherwise it releases first, as any other host does.
 func (h *hostRun) end(status report.Status, msg, kind string, cause error) {
 	if h.ended {
 		return
 	}
 	h.ended = true
-	h.releaseLease(status)
-	h.closeTransport()
 	h.res.Status = status
 	h.res.Error = msg
 	h.res.ErrorKind = kind
@@ -222,8 +232,36 @@ func (h *hostRun) end(status report.Status, msg, kind string, cause error) {
 			ev.Detail = h.okDetail()
 		}
 	}
-	h.journalResult() // durable (or its failure logged) before the host is seen to end
+	h.journalResult() // durable (or its failure logged) before the host counts as done
+	if h.tail() {
+		defer h.r.giveExtraDial()
+	}
+	h.releaseLease(status)
+	h.closeTransport()
+	h.doneForBatch()
 	h.r.ev.emit(ev)
+}
+
+// tail lets the host's batch go on without it when what is left of the
+// host (releasing its lease, closing its connection) holds a connection
+// and one of the run's extraDials slots is free: the host takes the slot
+// (the caller gives it back) and counts as done for its batch now. It reports whether
+// it took a slot. After tail, only the lease, the connection and the end
+// event are touched: the result is final.
+func (h *hostRun) tail() bool {
+	if h.batchDone == nil || h.t == nil || !h.r.takeExtraDial() {
+		return false
+	}
+	h.doneForBatch()
+	return true
+}
+
+// doneForBatch tells the host's reboot batch, if any, that the host is done.
+func (h *hostRun) doneForBatch() {
+	if done := h.batchDone; done != nil {
+		h.batchDone = nil
+		done()
+	}
 }
 
 // hostError carries the result's Error text while keeping the cause for
