@@ -52,7 +52,9 @@ const (
 	// connection attempt starts every 250–500 ms (the interval jittered
 	// into its upper half), so its return is seen within half a second.
 	// One attempt is one TCP connect (a SYN) to a host that is down: at most
-	// 4 new ones per second per host, and never more than 16 in flight. See
+	// 4 new ones per second per host, and never more than 16 in flight;
+	// only in the 2.5 s around the moment a host is expected back (the
+	// time the last host took, quickWindow), up to 20 a second. See
 	// docs/reboot.md.
 	DefaultPollInterval = 500 * time.Millisecond
 	// DefaultPollMax caps the backoff: while a host still answers with its

@@ -67,15 +67,20 @@
 // such hosts) hosts (at least 1), the last size repeating. Each
 // batch starts with EventBatch; its hosts reboot in parallel and the next
 // batch starts only when every host of the current one is back and verified,
-// or failed. Per host: redial, read the boot id → Backend.Reboot (a nil error, a lost
+// or failed, and its result journaled (its lease is released meanwhile). Per host: redial, read the boot id → Backend.Reboot (a nil error, a lost
 // connection or a hung reboot command all mean "maybe started": the boot id
 // decides) → watch the connection that issued it (if it answered): its boot
 // id is re-read with pauses of Timing.PollInterval doubling to
 // Timing.PollMax until a read fails, the old boot's end → poll: connection
 // attempts at once and then every Timing.PollInterval (jittered into its
 // upper half) without waiting for earlier ones, each bounded by
-// Timing.ProbeTimeout (at most 16 in flight); after a minute without an
-// answer the interval doubles to Timing.PollMax (docs/reboot.md).
+// Timing.ProbeTimeout (at most 16 in flight; without room for a new one
+// the oldest gives way after two intervals); after a minute without an
+// answer the interval doubles to Timing.PollMax. From one PollInterval
+// before a host is expected back (its reboot command plus the time the
+// last host to come back took) until four after, the interval is a fifth
+// of PollInterval and the oldest attempt gives way after one
+// (docs/reboot.md).
 // A dial failure means the host is down (waiting-up); the same boot id means
 // it is still going down (waiting-down; the next try backs off, doubling to
 // PollMax); a new boot id is followed by Backend.Ready, retried until it

@@ -120,7 +120,9 @@ type fakeHost struct {
 	closes, opens  int
 	conns          []weak.Pointer[fakeTransport] // every connection, nil once collected
 	rebootAt       time.Time
-	hanging        int // dials hanging on the down link now
+	backAt         time.Time   // when a dial last found it back up with a new boot
+	dialAt         []time.Time // when each dial started
+	hanging        int         // dials hanging on the down link now
 	maxHanging     int
 }
 
@@ -184,6 +186,7 @@ func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Tran
 	f.mu.Lock()
 	h := f.hosts[ih.Name]
 	h.dials++
+	h.dialAt = append(h.dialAt, time.Now())
 	switch {
 	case h.dialHang:
 		f.mu.Unlock()
@@ -246,6 +249,7 @@ func (f *fakeFleet) Dial(ctx context.Context, ih inventory.Host) (transport.Tran
 func (f *fakeFleet) comeUp(h *fakeHost) {
 	h.afterReboot = 0
 	h.boot++
+	h.backAt = time.Now()
 	h.readyLeft = h.readyFails
 	if !h.stickyReboot {
 		h.rebootReq = false

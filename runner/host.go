@@ -49,8 +49,11 @@ type hostRun struct {
 	summary     report.Summary // this host's counts, taken before a journaled result is compacted
 	// rebootAt is when bootBefore was read; resumeFrom is the last
 	// checkpoint of an earlier run this host continues from, if any.
-	rebootAt   time.Time
-	resumeFrom *Checkpoint
+	rebootAt time.Time
+	// rebootIssued is when this run last issued the host's reboot command
+	// (monotonic clock); zero when it did not (a resumed wait).
+	rebootIssued time.Time
+	resumeFrom   *Checkpoint
 
 	lease *hostLease // the host's lease while this run holds it (runner/lease.go)
 	// batchDone, set by the host's reboot batch, tells the batch the host

@@ -53,6 +53,7 @@ func stillRequires(reboots int) string {
 func (h *hostRun) rebootOnce(ctx context.Context) bool {
 	h.bootBefore = "" // until read below: a checkpoint with the last reboot's id would mislead a resume
 	h.enter(report.PhaseRebooting)
+	h.rebootIssued = time.Time{}
 	before, err, issued := h.rebootIfBoot(ctx)
 	if !issued {
 		before, err = h.bootIDBeforeReboot(ctx)
@@ -62,6 +63,7 @@ func (h *hostRun) rebootOnce(ctx context.Context) bool {
 		}
 		h.setBootBefore(before)
 		h.journalCheckpoint() // durable before the reboot command: a resume compares boot ids
+		h.rebootIssued = time.Now()
 		err = h.step(ctx, "reboot", min(h.r.cfg.StepTimeout, h.rebootTimeout()), func(c context.Context) error {
 			return h.be.Reboot(c, h.t)
 		})
@@ -114,6 +116,7 @@ func (h *hostRun) rebootIfBoot(ctx context.Context) (before string, err error, i
 	first := h.res.BootIDBefore
 	h.setBootBefore(known)
 	h.journalCheckpoint() // durable before the reboot command: a resume compares boot ids
+	h.rebootIssued = time.Now()
 	err = h.step(ctx, "reboot", min(h.r.cfg.StepTimeout, h.rebootTimeout()), func(c context.Context) error {
 		return br.RebootIfBoot(c, h.t, known)
 	})
@@ -272,6 +275,7 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 	// answered (still the old boot, not ready, credentials refused).
 	for first := true; first || sleepCtx(wctx, h.r.rng.jitter(delay)); first = false {
 		t, err := h.reach(wctx, &downSince, down)
+		answered := time.Now()
 		if err != nil {
 			if wctx.Err() != nil {
 				break
@@ -307,6 +311,9 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 			delay = nextPollDelay(delay, nil, tm)
 			h.enter(report.PhaseWaitingDown)
 			continue
+		}
+		if !newBoot && !h.rebootIssued.IsZero() {
+			h.r.backAfter.Store(int64(answered.Sub(h.rebootIssued)))
 		}
 		newBoot = true
 		h.enter(report.PhaseWaitingUp)
@@ -382,6 +389,15 @@ func (h *hostRun) watchOldBoot(ctx context.Context, before string) {
 // error. Each attempt gets ProbeTimeout. *downSince is when the host was
 // first found down (zero: not yet); past longAbsence attempts back off.
 //
+// When a new attempt is due and there is no room for it (16 in flight, or
+// no free slot, below), the oldest one in flight for over two intervals
+// gives its place to it: on a link that drops packets an attempt that had
+// no answer by then only sees the host's return at its next SYN
+// retransmission, a second or more later, where a new SYN sees it at once.
+// Near the moment the host is expected back (quickWindow) the interval is
+// a fifth of PollInterval and the oldest attempt gives way after one
+// PollInterval.
+//
 // Every attempt in flight holds a socket. The host's first one is its own
 // connection; each overlapping one takes one of the run's extraDials (Forks
 // of them, shared by the batch), or is not started: however slow the hosts
@@ -390,6 +406,7 @@ func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(err
 	tm := h.r.cfg.Timing
 	actx, cancel := context.WithCancel(ctx)
 	type outcome struct {
+		id    int
 		t     transport.Transport
 		err   error
 		extra bool // the attempt held one of the run's extraDials
@@ -400,38 +417,68 @@ func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(err
 		cancel()
 		wg.Wait()
 	}()
-	inFlight := 0
+	inFlight := map[int]dialAttempt{}
+	abandoned := map[int]time.Duration{} // cancelled to make room, after how long
+	ids := 0
 	own := false // the host's own attempt is in flight
 	interval := tm.PollInterval
+	quickFrom, quickTo := h.quickWindow()
+	start := func(extra bool) {
+		ids++
+		id := ids
+		dctx, dcancel := context.WithCancel(actx)
+		inFlight[id] = dialAttempt{started: time.Now(), cancel: dcancel}
+		own = true
+		wg.Go(func() {
+			defer dcancel()
+			if extra {
+				defer h.r.giveExtraDial()
+			}
+			t, err := h.dial(dctx, tm.ProbeTimeout)
+			select {
+			case results <- outcome{id, t, err, extra}:
+			case <-actx.Done():
+				if t != nil {
+					_ = t.Close()
+				}
+			}
+		})
+	}
 	next := time.NewTimer(0)
 	defer next.Stop()
 	for {
 		select {
 		case <-next.C:
-			if extra := own; inFlight < maxDialsInFlight && (!extra || h.r.takeExtraDial()) {
-				inFlight++
-				own = true
-				wg.Go(func() {
-					if extra {
-						defer h.r.giveExtraDial()
-					}
-					t, err := h.dial(actx, tm.ProbeTimeout)
-					select {
-					case results <- outcome{t, err, extra}:
-					case <-actx.Done():
-						if t != nil {
-							_ = t.Close()
-						}
-					}
-				})
+			now := time.Now()
+			quick := !now.Before(quickFrom) && now.Before(quickTo)
+			stale := 2 * interval
+			if quick {
+				stale = tm.PollInterval
+			}
+			if extra := own; len(inFlight) < maxDialsInFlight && (!extra || h.r.takeExtraDial()) {
+				start(extra)
+			} else {
+				abandonOldest(inFlight, abandoned, now.Add(-stale))
 			}
 			if !downSince.IsZero() && time.Since(*downSince) >= longAbsence {
 				interval = min(2*interval, tm.PollMax)
 			}
-			next.Reset(h.r.rng.jitter(interval))
+			wait := h.r.rng.jitter(interval)
+			if quick {
+				wait = h.r.rng.jitter(tm.PollInterval / quickPollDivisor)
+			} else if now.Before(quickFrom) {
+				wait = min(wait, quickFrom.Sub(now))
+			}
+			next.Reset(wait)
 		case o := <-results:
-			inFlight--
+			delete(inFlight, o.id)
 			own = own && o.extra
+			if since, ok := abandoned[o.id]; ok && o.err != nil && !transport.Permanent(o.err) {
+				delete(abandoned, o.id)
+				o.err = fmt.Errorf("%w: no answer within %s", transport.ErrUnreachable, since.Round(time.Millisecond))
+				next.Reset(0) // its place is free: the attempt that wanted it goes now
+			}
+			delete(abandoned, o.id)
 			if o.err == nil || transport.Permanent(o.err) {
 				return o.t, o.err
 			}
@@ -442,6 +489,46 @@ func (h *hostRun) reach(ctx context.Context, downSince *time.Time, down func(err
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// quickPollDivisor: near a host's expected return, attempts start every
+// PollInterval/quickPollDivisor (jittered).
+const quickPollDivisor = 5
+
+// quickWindow is when reach polls quickly: from one PollInterval before
+// the host is expected back until four after, where "expected" is its
+// reboot command plus the time the last host to come back in this run
+// took. Zero times (an empty window) when nothing is known yet.
+func (h *hostRun) quickWindow() (from, to time.Time) {
+	back := time.Duration(h.r.backAfter.Load())
+	if back <= 0 || h.rebootIssued.IsZero() {
+		return time.Time{}, time.Time{}
+	}
+	expected := h.rebootIssued.Add(back)
+	tm := h.r.cfg.Timing
+	return expected.Add(-tm.PollInterval), expected.Add(4 * tm.PollInterval)
+}
+
+// dialAttempt is one connection attempt of reach in flight.
+type dialAttempt struct {
+	started time.Time
+	cancel  context.CancelFunc
+}
+
+// abandonOldest cancels the oldest attempt in flight if it started before
+// cutoff and is not being abandoned already, noting how long it had run:
+// its place goes to a new one once it has returned.
+func abandonOldest(inFlight map[int]dialAttempt, abandoned map[int]time.Duration, cutoff time.Time) {
+	oldest := 0
+	for id, a := range inFlight {
+		if _, gone := abandoned[id]; !gone && a.started.Before(cutoff) && (oldest == 0 || a.started.Before(inFlight[oldest].started)) {
+			oldest = id
+		}
+	}
+	if oldest != 0 {
+		abandoned[oldest] = time.Since(inFlight[oldest].started)
+		inFlight[oldest].cancel()
 	}
 }
 

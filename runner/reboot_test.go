@@ -371,6 +371,91 @@ func TestRebootPollRateBounded(t *testing.T) {
 	})
 }
 
+// rebootDownHosts patches n hosts needing a reboot, in batches of 3,
+// whose links are down for down after the reboot (a dial meanwhile hangs
+// until its timeout), with the given --forks.
+func rebootDownHosts(t *testing.T, n, forks int, down time.Duration) (report.Report, *fakeFleet, []*fakeHost) {
+	var hs []*fakeHost
+	for i := range n {
+		hs = append(hs, &fakeHost{name: fmt.Sprintf("h%d", i+1), downFor: down, factsReboot: true,
+			pending: []patch.Update{upd("kernel", true, true)}})
+	}
+	f := newFleet(t, hs...)
+	plan := realTimePlan(report.CmdPatch, f)
+	plan.Forks = forks
+	plan.Batches = Batches{{N: 3}}
+	rep, rec := runPlan(t, context.Background(), plan, f, nil)
+	checkEvents(t, rep, rec)
+	return rep, f, hs
+}
+
+// Once a host has come back from a reboot, the run knows how long a reboot
+// takes: around that moment the next hosts are polled five times as often,
+// so their return is seen within a fifth of the poll interval (100ms)
+// although every attempt made while the link was down hangs.
+// The rate stays bounded: at most 20 attempts a second per host (one per
+// 50–100ms) in the quick window, 4 outside it, at most 16 in flight.
+func TestRebootReturnSeenQuicklyOnceARebootWasTimed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const down = 3 * time.Second
+		// Room for every attempt: the interval alone bounds the wait.
+		rep, f, hs := rebootDownHosts(t, 9, 3*maxDialsInFlight, down)
+		f.snapshot(func() {
+			for _, h := range hs {
+				r := byName(rep)[h.name]
+				if r.Status != report.StatusOK || !r.Rebooted {
+					t.Errorf("%s: status %s rebooted %v: %s", h.name, r.Status, r.Rebooted, r.Error)
+					continue
+				}
+				bound := DefaultPollInterval // the first batch: nothing timed yet
+				if r.RebootBatch > 1 {
+					bound = DefaultPollInterval / quickPollDivisor
+				}
+				if late := h.backAt.Sub(h.rebootAt.Add(down)); late < 0 || late > bound {
+					t.Errorf("%s (batch %d): return seen %s after the host was back, want within %s", h.name, r.RebootBatch, late, bound)
+				}
+				for i := range h.dialAt {
+					n := 0
+					for _, at := range h.dialAt[i:] {
+						if at.Sub(h.dialAt[i]) < time.Second {
+							n++
+						}
+					}
+					if n > 20 {
+						t.Errorf("%s: %d connection attempts within a second from %s", h.name, n, h.dialAt[i].Sub(h.rebootAt))
+						break
+					}
+				}
+				if h.maxHanging > maxDialsInFlight {
+					t.Errorf("%s: %d attempts in flight at once, want at most %d", h.name, h.maxHanging, maxDialsInFlight)
+				}
+			}
+		})
+	})
+}
+
+// With --forks too small for the batch, a host has no room for overlapping
+// attempts, and each made while its link was down hangs until its timeout
+// (5s): the oldest gives way to a new one after two poll intervals, so the
+// return is still seen within three (1.5s), not a timeout later.
+func TestRebootReturnSeenWithoutFreeSlots(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const down = 3 * time.Second
+		rep, f, hs := rebootDownHosts(t, 3, 1, down)
+		f.snapshot(func() {
+			for _, h := range hs {
+				if r := byName(rep)[h.name]; r.Status != report.StatusOK || !r.Rebooted {
+					t.Errorf("%s: status %s rebooted %v: %s", h.name, r.Status, r.Rebooted, r.Error)
+				}
+				bound := 3 * DefaultPollInterval
+				if late := h.backAt.Sub(h.rebootAt.Add(down)); late < 0 || late > bound {
+					t.Errorf("%s: return seen %s after the host was back, want within %s", h.name, late, bound)
+				}
+			}
+		})
+	})
+}
+
 // Connection attempts fail several times a second while a host is down; the
 // -v log and the --events stream get one line per PollMax, not one each.
 func TestRebootDownProbesLoggedSparingly(t *testing.T) {

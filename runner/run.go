@@ -42,6 +42,10 @@ type run struct {
 	// attempts in flight never exceed --forks plus the hosts of the batch
 	// in progress.
 	extraDials chan struct{}
+	// backAfter is how long (time.Duration) the last host to come back
+	// from a reboot this run issued took, from its reboot command to its
+	// first answer: when the others are expected back (reach); 0 unknown.
+	backAfter atomic.Int64
 }
 
 // Run executes plan and returns every host's result. Its error is non-nil
