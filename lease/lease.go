@@ -227,9 +227,11 @@ type Request struct {
 	// Frame is the line that starts and ends each answer (Unix), unique
 	// to this lease, so an answer can be told apart from other output.
 	Frame string `json:"frame,omitempty"`
-	// Then, on a wrapped command (WrapUnix), is the command to run while
-	// the lease is held: Op is acquire, and a release follows.
-	Then string `json:"then,omitempty"`
+	// Then, on a wrapped command (WrapUnix, RenewThenUnix), is the command
+	// to run once Op (acquire or renew) went our way; with Release, a
+	// release follows it.
+	Then    string `json:"then,omitempty"`
+	Release bool   `json:"release,omitempty"`
 }
 
 func (l *Lease) request(op string, force bool) Request {

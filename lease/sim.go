@@ -97,21 +97,24 @@ func framed(frame string, st Status, now int64, h string) string {
 }
 
 // UnixWrapped answers a wrapped command (req.Then set) as the Unix command
-// line does: it prints the acquire's answer; then, only if the lease is
-// ours, runs req.Then (run prints its output and returns its exit status),
-// prints a newline and the release's answer. It returns the exit status.
+// line does: it prints the answer of req.Op (acquire or renew); then, only
+// if that went our way, runs req.Then (run prints its output and returns
+// its exit status) and, with req.Release, prints a newline and the
+// release's answer. It returns the exit status.
 func (s *Sim) UnixWrapped(req Request, print func(string), run func(line string) int) int {
-	acq := req
-	acq.Op, acq.Then = opAcquire, ""
-	st, now, h := s.Answer(acq)
-	print(framed(acq.Frame, st, now, h))
-	if st != Acquired && st != TookOver {
+	first := req
+	first.Then, first.Release = "", false
+	st, now, h := s.Answer(first)
+	print(framed(first.Frame, st, now, h))
+	if st != Acquired && st != TookOver && st != Renewed {
 		return 0
 	}
 	code := run(req.Then)
-	rel := acq
-	rel.Op = opRelease
-	print("\n" + s.UnixAnswer(rel))
+	if req.Release {
+		rel := first
+		rel.Op = opRelease
+		print("\n" + s.UnixAnswer(rel))
+	}
 	return code
 }
 

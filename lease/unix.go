@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -163,17 +164,18 @@ func unixCommand(req Request) string {
 	return prelude(req) + call(req, req.Op) + "\n"
 }
 
-// unixWrapped is the command line that takes the lease, runs req.Then in
-// the login shell only if the lease is ours, and releases the lease when
-// that command ends, however it ends (an EXIT trap): one round trip where
-// three would be. The command's exit status is the session's.
+// unixWrapped is the command line that performs req.Op (acquire or renew)
+// and, only if that went our way, runs req.Then in the login shell; with
+// req.Release it also releases the lease when that command ends, however
+// it ends (an EXIT trap). One round trip where two or three would be. The
+// command's exit status is the session's.
 func unixWrapped(req Request) string {
-	return prelude(req) +
-		"_pl_cmd=" + shellQuote(req.Then) + "\n" +
-		"if " + call(req, opAcquire) + "; then\n" +
-		"  trap '_pl_rc=$?; trap - EXIT; echo; " + strings.ReplaceAll(call(req, opRelease), "'", `'\''`) + "; exit $_pl_rc' EXIT\n" +
-		"  eval \"$_pl_cmd\"\n" +
-		"fi\n"
+	line := prelude(req) + "_pl_cmd=" + shellQuote(req.Then) + "\n" +
+		"if " + call(req, req.Op) + "; then\n"
+	if req.Release {
+		line += "  trap '_pl_rc=$?; trap - EXIT; echo; " + strings.ReplaceAll(call(req, opRelease), "'", `'\''`) + "; exit $_pl_rc' EXIT\n"
+	}
+	return line + "  eval \"$_pl_cmd\"\nfi\n"
 }
 
 // ParseUnixCommand is UnixCommand's inverse for a simulated host: ok is
@@ -235,16 +237,28 @@ func runUnix(ctx context.Context, t transport.Transport, req Request) (Outcome, 
 
 // Wrapped is what a wrapped command's output says (Lease.SplitWrapped).
 type Wrapped struct {
-	// Acquire is the acquire's outcome; the command ran only if it is
-	// Acquired or TookOver.
-	Acquire Outcome
-	// Release is the release's outcome; nil when its answer is missing
-	// (the output was cut at MaxOutput, or the command replaced or killed
-	// the shell): the lease may still be held, release it the usual way.
-	Release *Outcome
+	// Before is the outcome of the operation before the command (acquire
+	// or renew); the command ran only if it went our way (Acquired,
+	// TookOver, Renewed).
+	Before Outcome
+	// After is the release's outcome (WrapUnix); nil when there was none,
+	// or its answer is missing (the output was cut at MaxOutput, or the
+	// command replaced or killed the shell): the lease may still be held,
+	// release it the usual way.
+	After *Outcome
 	// Result is the command's own: its exit status, and its output with
 	// the answers taken out.
 	Result transport.Result
+}
+
+// Ran reports whether the command ran (the operation before it went our
+// way).
+func (w Wrapped) Ran() bool {
+	switch w.Before.Status {
+	case Acquired, TookOver, Renewed:
+		return true
+	}
+	return false
 }
 
 // Wraps reports whether this lease can wrap a command (Unix hosts).
@@ -258,6 +272,15 @@ func (l *Lease) Wraps() bool { return !l.opts.Windows }
 // the same round trip; if it does, SplitWrapped says so.
 func (l *Lease) WrapUnix(line string) string {
 	req := l.request(opAcquire, false)
+	req.Then, req.Release = line, true
+	return unixWrapped(req)
+}
+
+// RenewThenUnix is the command line that renews the lease and runs line in
+// the login shell only if the lease is still ours: a renewal that costs no
+// round trip of its own. Read its result with SplitWrapped.
+func (l *Lease) RenewThenUnix(line string) string {
+	req := l.request(opRenew, false)
 	req.Then = line
 	return unixWrapped(req)
 }
@@ -265,35 +288,80 @@ func (l *Lease) WrapUnix(line string) string {
 // SplitWrapped takes the lease's answers out of a wrapped command's result.
 func (l *Lease) SplitWrapped(res transport.Result) (Wrapped, error) {
 	out := res.Stdout
-	acq, _, acqEnd, ok, err := unframe(out, l.frame, 0)
+	before, _, beforeEnd, ok, err := unframe(out, l.frame, 0)
 	if err != nil || !ok || !bytes.HasPrefix(out, frameLine(l.frame)) {
 		if err == nil {
 			err = fmt.Errorf("%w: no lease answer before the command (exit code %d, stderr %q)", ErrProtocol, res.ExitCode, firstN(string(res.Stderr), 200))
 		}
-		return Wrapped{}, fmt.Errorf("lease acquire: %w", err)
+		return Wrapped{}, fmt.Errorf("lease: %w", err)
 	}
-	w := Wrapped{Acquire: acq, Result: res}
-	w.Result.Stdout = out[acqEnd:]
-	if acq.Status != Acquired && acq.Status != TookOver {
+	w := Wrapped{Before: before, Result: res}
+	w.Result.Stdout = out[beforeEnd:]
+	if !w.Ran() {
 		w.Result.Stdout = nil
 		return w, nil
 	}
 	fl := frameLine(l.frame)
-	if !bytes.HasSuffix(out[acqEnd:], fl) {
+	if !bytes.HasSuffix(out[beforeEnd:], fl) {
 		return w, nil
 	}
 	// The release's answer ends the output, after the newline the EXIT
 	// trap prints so it starts on a line of its own.
-	tail := out[acqEnd : len(out)-len(fl)]
+	tail := out[beforeEnd : len(out)-len(fl)]
 	nl := bytes.LastIndex(tail, append([]byte{'\n'}, fl...))
 	if nl < 0 {
 		return w, nil
 	}
-	rel, _, _, ok, err := unframe(out, l.frame, acqEnd+nl+1)
+	after, _, _, ok, err := unframe(out, l.frame, beforeEnd+nl+1)
 	if !ok || err != nil {
 		return w, nil
 	}
-	w.Release = &rel
-	w.Result.Stdout = out[acqEnd : acqEnd+nl]
+	w.After = &after
+	w.Result.Stdout = out[beforeEnd : beforeEnd+nl]
 	return w, nil
+}
+
+// ErrNotRenewed: a command sent through RenewFirst did not run, because
+// the lease is no longer ours.
+var ErrNotRenewed = errors.New("the lease is no longer ours")
+
+// RenewFirst is a transport whose next command renews the lease in the
+// same round trip (RenewThenUnix) and runs only if the lease is still
+// ours: what a renewal right before a step costs, without its own round
+// trip. Renewal holds the renewal's outcome once an answer came back;
+// until then (a connection lost under the command, as a reboot does) the
+// command ran only if the renewal went our way. Later commands, and every
+// command on a host where the lease cannot wrap one (Windows), pass
+// through unchanged: renew those hosts the usual way.
+//
+// Concurrency: like any Transport, one goroutine at a time.
+type RenewFirst struct {
+	transport.Transport
+	Lease   *Lease
+	Renewal *Outcome
+}
+
+// Run runs cmd, the first time with the renewal in front of it. A lease
+// found lost is ErrNotRenewed, with Renewal naming who holds it now.
+func (r *RenewFirst) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	if r.Renewal != nil || !r.Lease.Wraps() {
+		return r.Transport.Run(ctx, cmd)
+	}
+	cmd.Line = r.Lease.RenewThenUnix(cmd.Line)
+	if cmd.MaxOutput > 0 {
+		cmd.MaxOutput += 2 * maxHolder
+	}
+	res, err := r.Transport.Run(ctx, cmd)
+	if err != nil {
+		return res, err
+	}
+	w, err := r.Lease.SplitWrapped(res)
+	if err != nil {
+		return transport.Result{}, err
+	}
+	r.Renewal = &w.Before
+	if !w.Ran() {
+		return transport.Result{}, fmt.Errorf("%w (%s)", ErrNotRenewed, w.Before.Status)
+	}
+	return w.Result, nil
 }

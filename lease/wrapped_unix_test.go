@@ -4,12 +4,14 @@ package lease
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/patchrun/patchrun/transport"
 )
@@ -49,8 +51,8 @@ func TestWrappedCommand(t *testing.T) {
 			umask := syscall.Umask(0o022)
 			syscall.Umask(umask)
 			w := run(a, `test -f `+shellQuote(lock)+` && echo held-while-running; umask; echo to-stderr >&2; exit 3`)
-			if w.Acquire.Status != Acquired || w.Release == nil || w.Release.Status != Released {
-				t.Fatalf("wrapped on a free host: acquire %+v release %+v, want acquired then released", w.Acquire, w.Release)
+			if w.Before.Status != Acquired || w.After == nil || w.After.Status != Released {
+				t.Fatalf("wrapped on a free host: acquire %+v release %+v, want acquired then released", w.Before, w.After)
 			}
 			if got, want := string(w.Result.Stdout), fmt.Sprintf("held-while-running\n%04o\n", umask); got != want {
 				t.Fatalf("command stdout = %q, want %q (the lease held while it ran, and its own umask)", got, want)
@@ -62,8 +64,8 @@ func TestWrappedCommand(t *testing.T) {
 				t.Fatalf("lock after the wrapped command: %v, want released", err)
 			}
 
-			if w := run(a, `printf no-newline`); string(w.Result.Stdout) != "no-newline" || w.Release == nil {
-				t.Fatalf("output without a final newline = %q (release %+v), want it unchanged", w.Result.Stdout, w.Release)
+			if w := run(a, `printf no-newline`); string(w.Result.Stdout) != "no-newline" || w.After == nil {
+				t.Fatalf("output without a final newline = %q (release %+v), want it unchanged", w.Result.Stdout, w.After)
 			}
 
 			b, _ := New(tr, Identity{RunID: "run-b", Controller: "other", User: "root", PID: 8}, Options{Dir: h.dir})
@@ -72,7 +74,7 @@ func TestWrappedCommand(t *testing.T) {
 			}
 			ran := filepath.Join(t.TempDir(), "ran")
 			w = run(a, `touch `+shellQuote(ran))
-			if w.Acquire.Status != Held || w.Acquire.Holder == nil || w.Acquire.Holder.RunID != "run-b" || w.Release != nil {
+			if w.Before.Status != Held || w.Before.Holder == nil || w.Before.Holder.RunID != "run-b" || w.After != nil {
 				t.Fatalf("wrapped on a held host: %+v, want held by run-b and no release", w)
 			}
 			if _, err := os.Stat(ran); !os.IsNotExist(err) {
@@ -85,12 +87,55 @@ func TestWrappedCommand(t *testing.T) {
 			// A command that replaces the shell skips the EXIT trap: no
 			// release answer, and the lease is still there to release.
 			w = run(a, `exec echo replaced`)
-			if w.Acquire.Status != Acquired || w.Release != nil || string(w.Result.Stdout) != "replaced\n" {
+			if w.Before.Status != Acquired || w.After != nil || string(w.Result.Stdout) != "replaced\n" {
 				t.Fatalf("exec in the command: %+v, want acquired, no release answer, its output", w)
 			}
 			if o, err := a.Release(ctx); err != nil || o.Status != Released {
 				t.Fatalf("release after exec: %+v %v, want released", o, err)
 			}
 		})
+	}
+}
+
+// TestRenewFirst renews the lease in the round trip of the next command:
+// the command runs while the lease is ours, and not once another run took
+// it.
+func TestRenewFirst(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the lease runs inline only as root (else via sudo -n)")
+	}
+	h := newHostShell(t)
+	tr := localShell{env: h.env(), sh: h.sh}
+	ctx := context.Background()
+	a, _ := New(tr, Identity{RunID: "run-a"}, Options{Dir: h.dir, TTL: time.Minute})
+	if o, err := a.Acquire(ctx); err != nil || o.Status != Acquired {
+		t.Fatalf("acquire: %+v %v", o, err)
+	}
+	t0 := time.Date(2026, 12, 5, 2, 0, 0, 0, time.UTC)
+	h.setClock(t0.Add(50 * time.Second))
+	rf := &RenewFirst{Transport: tr, Lease: a}
+	res, err := rf.Run(ctx, transport.Command{Line: "echo first; exit 4"})
+	if err != nil || string(res.Stdout) != "first\n" || res.ExitCode != 4 || rf.Renewal == nil || rf.Renewal.Status != Renewed {
+		t.Fatalf("first command = %q exit %d, %v, renewal %+v; want its own result after a renewal", res.Stdout, res.ExitCode, err, rf.Renewal)
+	}
+	if res, err := rf.Run(ctx, transport.Command{Line: "echo second"}); err != nil || string(res.Stdout) != "second\n" {
+		t.Fatalf("second command = %q %v, want it passed through", res.Stdout, err)
+	}
+	// 50 s after the renewal the minute TTL still holds: another run
+	// cannot take it; past it, run-b takes over and run-a's next renewal
+	// keeps its command from running.
+	h.setClock(t0.Add(50*time.Second + 61*time.Second))
+	b, _ := New(tr, Identity{RunID: "run-b"}, Options{Dir: h.dir})
+	if o, err := b.Acquire(ctx); err != nil || o.Status != TookOver {
+		t.Fatalf("b acquire: %+v %v", o, err)
+	}
+	ran := filepath.Join(t.TempDir(), "ran")
+	rf = &RenewFirst{Transport: tr, Lease: a}
+	_, err = rf.Run(ctx, transport.Command{Line: "touch " + shellQuote(ran)})
+	if !errors.Is(err, ErrNotRenewed) || rf.Renewal == nil || rf.Renewal.Status != Lost || rf.Renewal.Holder.RunID != "run-b" {
+		t.Fatalf("after a takeover: %v, renewal %+v; want ErrNotRenewed, lost to run-b", err, rf.Renewal)
+	}
+	if _, err := os.Stat(ran); !os.IsNotExist(err) {
+		t.Fatal("the command ran on a lease another run holds")
 	}
 }

@@ -60,10 +60,10 @@ func (h *hostRun) execLeased(ctx context.Context) {
 		h.failWith("locked", err.Error())
 		return
 	}
-	switch w.Acquire.Status {
+	switch w.Before.Status {
 	case lease.Acquired:
 	case lease.TookOver:
-		h.lockEvent("took over the expired lease of " + describeHolder(w.Acquire.Holder))
+		h.lockEvent("took over the expired lease of " + describeHolder(w.Before.Holder))
 	default:
 		h.lease = nil
 		if h.r.cfg.Lock.Wait > 0 {
@@ -72,13 +72,13 @@ func (h *hostRun) execLeased(ctx context.Context) {
 			}
 			return
 		}
-		h.end(report.StatusSkipped, "locked by "+describeHolder(w.Acquire.Holder), "locked", nil)
+		h.end(report.StatusSkipped, "locked by "+describeHolder(w.Before.Holder), "locked", nil)
 		return
 	}
 	switch {
-	case w.Release == nil:
+	case w.After == nil:
 		h.lease.releasedMaybe = true
-	case w.Release.Status == lease.Released:
+	case w.After.Status == lease.Released:
 		h.lease = nil // released in the same round trip
 	}
 	// Otherwise the host's end releases it the usual way, and says what
