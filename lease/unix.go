@@ -82,6 +82,12 @@ _pl_create() {
 }
 _pl_new_lock() { _pl_record "$_pl_now" > "$_pl_lock"; }
 _pl_new_guard() { printf '' > "$_pl_guard"; } # printf, not the special builtin :, whose failed redirection would end the shell
+_pl_end() {
+  _pl_s=$1 _pl_t=$2; shift 2
+  if [ -n "${_pl_last-}" ]; then _pl_answer "$_pl_s" "$_pl_t"; exec rm -f "$@"; fi
+  rm -f "$@" || return 3
+  _pl_answer "$_pl_s" "$_pl_t"
+}
 _pl_replace() {
   _pl_num "$1"
   _pl_record "$_pl_v" > "$_pl_guard" && mv -f "$_pl_guard" "$_pl_lock" && return 0
@@ -115,14 +121,19 @@ _pl_lease() {
     if _pl_ours; then _pl_replace "$_pl_f_started" || return 3; _pl_answer renewed ""; return 0; fi
     rm -f "$_pl_guard"; _pl_answer lost "$_pl_text"; return 1;;
   release)
-    if _pl_ours; then rm -f "$_pl_lock" "$_pl_guard" || return 3; _pl_answer released ""; return 0; fi
-    rm -f "$_pl_guard"; _pl_answer not-held "$_pl_text"; return 1;;
+    if _pl_ours; then _pl_end released "" "$_pl_lock" "$_pl_guard" || return 3; return 0; fi
+    _pl_end not-held "$_pl_text" "$_pl_guard"; return 1;;
   unlock)
     if [ ! -f "$_pl_lock" ]; then rm -f "$_pl_guard"; _pl_answer none ""; return 0; fi
     if [ "$_pl_force" = force ] || _pl_expired; then rm -f "$_pl_lock" "$_pl_guard" || return 3; _pl_answer removed "$_pl_text"; return 0; fi
     rm -f "$_pl_guard"; _pl_answer live "$_pl_text"; return 1;;
   esac
   rm -f "$_pl_guard"; echo "patchrun lease: unknown operation $_pl_op" >&2; return 3
+}
+_pl_finish() {
+  _pl_rc=$1; shift
+  if [ "$_pl_root" = 0 ] && [ "$_pl_rc" = 0 ]; then _pl_last=1 _pl_lease release "$@"; exit 0; fi
+  _pl_do release "$@"; exit "$_pl_rc"
 }
 _pl_do() {
   if [ "$_pl_root" = 0 ]; then _pl_lease "$@"; return; fi
@@ -173,7 +184,8 @@ func unixWrapped(req Request) string {
 	line := prelude(req) + "_pl_cmd=" + shellQuote(req.Then) + "\n" +
 		"if " + call(req, req.Op) + "; then\n"
 	if req.Release {
-		line += "  trap '_pl_rc=$?; trap - EXIT; echo; " + strings.ReplaceAll(call(req, opRelease), "'", `'\''`) + "; exit $_pl_rc' EXIT\n"
+		finish := strings.Replace(call(req, opRelease), "_pl_do 'release'", `_pl_finish "$_pl_rc"`, 1)
+		line += "  trap '_pl_rc=$?; trap - EXIT; echo; " + strings.ReplaceAll(finish, "'", `'\''`) + "' EXIT\n"
 	}
 	return line + "  eval \"$_pl_cmd\"\nfi\n"
 }

@@ -64,8 +64,15 @@ func TestWrappedCommand(t *testing.T) {
 				t.Fatalf("lock after the wrapped command: %v, want released", err)
 			}
 
-			if w := run(a, `printf no-newline`); string(w.Result.Stdout) != "no-newline" || w.After == nil {
-				t.Fatalf("output without a final newline = %q (release %+v), want it unchanged", w.Result.Stdout, w.After)
+			// Exit status 0: the release is the shell's last act (exec rm).
+			if w := run(a, `printf no-newline`); string(w.Result.Stdout) != "no-newline" || w.After == nil || w.After.Status != Released || w.Result.ExitCode != 0 {
+				t.Fatalf("output without a final newline = %q exit %d (release %+v), want it unchanged, exit 0, released", w.Result.Stdout, w.Result.ExitCode, w.After)
+			}
+			if _, err := os.Stat(lock); !os.IsNotExist(err) {
+				t.Fatalf("lock after a command that exited 0: %v, want released", err)
+			}
+			if _, err := os.Stat(lock + ".guard"); !os.IsNotExist(err) {
+				t.Fatalf("guard after a command that exited 0: %v, want none", err)
 			}
 
 			b, _ := New(tr, Identity{RunID: "run-b", Controller: "other", User: "root", PID: 8}, Options{Dir: h.dir})
