@@ -20,6 +20,8 @@ package lease
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -154,9 +156,10 @@ type Options struct {
 // Lease is one run's lease on one host. It is not safe for concurrent use;
 // the caller serialises (the runner's renewal ticker holds a mutex).
 type Lease struct {
-	t    transport.Transport
-	id   Identity
-	opts Options
+	t     transport.Transport
+	id    Identity
+	opts  Options
+	frame string // see Request.Frame
 }
 
 // New prepares a lease on the host behind t; nothing is sent yet.
@@ -176,7 +179,9 @@ func New(t transport.Transport, id Identity, opts Options) (*Lease, error) {
 			opts.Dir = WindowsDir
 		}
 	}
-	return &Lease{t: t, id: id, opts: opts}, nil
+	nonce := make([]byte, 8)
+	_, _ = rand.Read(nonce) // crypto/rand.Read never fails
+	return &Lease{t: t, id: id, opts: opts, frame: "@@patchrun-lease-" + hex.EncodeToString(nonce) + "@@"}, nil
 }
 
 // SetTransport points the lease at a new connection (after a reboot).
@@ -219,10 +224,18 @@ type Request struct {
 	RunID  string `json:"run_id"`
 	Record string `json:"record"` // the key=value lines we write (without times)
 	Force  bool   `json:"force,omitempty"`
+	// Frame is the line that starts and ends each answer (Unix), unique
+	// to this lease, so an answer can be told apart from other output.
+	Frame string `json:"frame,omitempty"`
+	// Then, on a wrapped command (WrapUnix, RenewThenUnix), is the command
+	// to run once Op (acquire or renew) went our way; with Release, a
+	// release follows it.
+	Then    string `json:"then,omitempty"`
+	Release bool   `json:"release,omitempty"`
 }
 
 func (l *Lease) request(op string, force bool) Request {
-	return Request{Op: op, Dir: l.opts.Dir, RunID: l.id.RunID, Record: record(l.id, l.opts.TTL), Force: force}
+	return Request{Op: op, Dir: l.opts.Dir, RunID: l.id.RunID, Record: record(l.id, l.opts.TTL), Force: force, Frame: l.frame}
 }
 
 // record is the part of the lease file the controller writes; the host adds

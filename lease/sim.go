@@ -82,14 +82,40 @@ func (s *Sim) Answer(req Request) (status Status, now int64, holder string) {
 	return status, now, holder
 }
 
-// UnixAnswer is Answer as the Unix script prints it.
+// UnixAnswer is Answer as the Unix script prints it, framed by req.Frame.
 func (s *Sim) UnixAnswer(req Request) string {
 	st, now, h := s.Answer(req)
-	out := string(st) + "\nnow=" + strconv.FormatInt(now, 10) + "\n--\n"
+	return framed(req.Frame, st, now, h)
+}
+
+func framed(frame string, st Status, now int64, h string) string {
+	out := frame + "\n" + string(st) + "\nnow=" + strconv.FormatInt(now, 10) + "\n--\n"
 	if h != "" {
 		out += strings.TrimRight(h, "\n") + "\n"
 	}
-	return out
+	return out + frame + "\n"
+}
+
+// UnixWrapped answers a wrapped command (req.Then set) as the Unix command
+// line does: it prints the answer of req.Op (acquire or renew); then, only
+// if that went our way, runs req.Then (run prints its output and returns
+// its exit status) and, with req.Release, prints a newline and the
+// release's answer. It returns the exit status.
+func (s *Sim) UnixWrapped(req Request, print func(string), run func(line string) int) int {
+	first := req
+	first.Then, first.Release = "", false
+	st, now, h := s.Answer(first)
+	print(framed(first.Frame, st, now, h))
+	if st != Acquired && st != TookOver && st != Renewed {
+		return 0
+	}
+	code := run(req.Then)
+	if req.Release {
+		rel := first
+		rel.Op = opRelease
+		print("\n" + s.UnixAnswer(rel))
+	}
+	return code
 }
 
 // WindowsAnswer is Answer as the PowerShell script frames it.

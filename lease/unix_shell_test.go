@@ -80,7 +80,11 @@ func (h *hostShell) env() []string {
 	return append(os.Environ(), "PATH="+h.bin+":"+os.Getenv("PATH"))
 }
 
-// script runs UnixScript directly (no root needed) and parses its answer.
+// testFrame frames the answers of scripts the tests run directly.
+const testFrame = "@@patchrun-lease-test@@"
+
+// script runs the lease functions directly (no root needed) and parses
+// the answer.
 func (h *hostShell) script(op, run string, ttl time.Duration, force bool) Outcome {
 	h.t.Helper()
 	f := ""
@@ -88,17 +92,21 @@ func (h *hostShell) script(op, run string, ttl time.Duration, force bool) Outcom
 		f = "force"
 	}
 	rec := record(Identity{RunID: run, Controller: "ctl-" + run, User: "u", PID: 42}, ttl)
-	cmd := exec.Command(h.sh, "-c", UnixScript, "patchrun-lease", op, h.dir, run, rec, f)
+	cmd := exec.Command(h.sh, "-c", UnixFunctions+`_pl_lease "$@"`, "patchrun-lease", op, h.dir, run, rec, f, testFrame)
 	cmd.Env = h.env()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	if err != nil {
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
 		h.t.Fatalf("%s %s: %v: %s", op, run, err, stderr.String())
 	}
-	o, err := parseAnswer(out)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", op, run, err)
+	o, _, end, ok, err := unframe(out, testFrame, 0)
+	if err != nil || !ok || end != len(out) {
+		h.t.Fatalf("%s %s: answer %q: ok %v, %v", op, run, out, ok, err)
+	}
+	if want := o.Status == Held || o.Status == Busy || o.Status == Lost || o.Status == NotHeld || o.Status == Live; want != (ee != nil) {
+		h.t.Fatalf("%s %s: %s with exit error %v; want exit 1 exactly when the operation did not go our way", op, run, o.Status, err)
 	}
 	return o
 }
@@ -293,9 +301,10 @@ func TestUnixScriptFailsLoudlyOnUnwritableDir(t *testing.T) {
 
 // TestUnixScriptStartsOneProcessPerOperation counts the programs the script
 // starts on a host that already has the lease directory: on a busy host
-// each costs milliseconds, and a run leases every host, so the common paths
-// must start one (the rm or mv that also drops the guard) and read the
-// lease with shell builtins.
+// each costs milliseconds, and a run leases every host, so taking a free
+// host must start none, the other common paths one (the rm or mv that also
+// drops the guard), and the lease be read with shell builtins. (date is the
+// test's clock: dash has no $EPOCHSECONDS.)
 func TestUnixScriptStartsOneProcessPerOperation(t *testing.T) {
 	h := newHostShell(t)
 	log := filepath.Join(h.bin, "calls")
@@ -326,7 +335,7 @@ func TestUnixScriptStartsOneProcessPerOperation(t *testing.T) {
 		want    Status
 		calls   string
 	}{
-		{opAcquire, "run-a", Acquired, "date rm"},
+		{opAcquire, "run-a", Acquired, "date"},    // a free host: noclobber alone
 		{opAcquire, "run-a", Acquired, "date mv"}, // ours already: renewed in place
 		{opRenew, "run-a", Renewed, "date mv"},
 		{opAcquire, "run-b", Held, "date rm"},
@@ -387,5 +396,29 @@ func TestUnixScriptGuardFileOfAnotherRunAnswersBusy(t *testing.T) {
 	h.script(opAcquire, "run-b", time.Minute, false) // busy, and clears the stale guard
 	if o := h.script(opRelease, "run-a", time.Minute, false); o.Status != Released {
 		t.Fatalf("after a stale guard = %s, want released", o.Status)
+	}
+}
+
+// TestUnixScriptLeaseBeingWrittenIsBusy: a new lease is created, then
+// written; one without a readable renewal time is being written (busy) for
+// two minutes, and only then counts as expired (a damaged file).
+func TestUnixScriptLeaseBeingWrittenIsBusy(t *testing.T) {
+	h := newHostShell(t)
+	if err := os.MkdirAll(h.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(h.dir, "lock")
+	if err := os.WriteFile(lock, []byte("run_id=run-a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if o := h.script(opAcquire, "run-b", time.Minute, false); o.Status != Busy {
+		t.Fatalf("a lease just created, not yet written = %s, want busy", o.Status)
+	}
+	old := time.Now().Add(-3 * time.Minute)
+	if err := os.Chtimes(lock, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if o := h.script(opAcquire, "run-b", time.Minute, false); o.Status != TookOver {
+		t.Fatalf("an unreadable lease three minutes old = %s, want took-over", o.Status)
 	}
 }

@@ -89,6 +89,7 @@ type fakeHost struct {
 	// Remote commands the backend runs over the transport (so the runner's
 	// transport decorator sees them), answered from runs, else execResult.
 	runs         map[string]transport.Result
+	roundTrips   int                                        // remote commands received over any connection
 	answer       func(line string) (transport.Result, bool) // asked first (with the fleet's lock held); may cut the connection (gen++)
 	hangOn       func(line string) bool                     // a command it is true for blocks until its ctx ends (asked without the lock)
 	runErrs      map[string]error
@@ -339,12 +340,35 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 	if err := t.alive(); err != nil {
 		return transport.Result{}, err
 	}
+	t.h.roundTrips++
 	if req, ok := lease.ParseUnixCommand(cmd.Line); ok {
 		if t.h.lock == nil {
 			t.h.lock = &lease.Sim{}
 		}
-		return transport.Result{Stdout: []byte(t.h.lock.UnixAnswer(req))}, nil
+		if req.Then == "" {
+			return transport.Result{Stdout: []byte(t.h.lock.UnixAnswer(req))}, nil
+		}
+		var out transport.Result
+		var runErr error
+		out.ExitCode = t.h.lock.UnixWrapped(req, func(s string) { out.Stdout = append(out.Stdout, s...) }, func(line string) int {
+			var res transport.Result
+			res, runErr = t.runLocked(line)
+			out.Stdout = append(out.Stdout, res.Stdout...)
+			out.Stderr = append(out.Stderr, res.Stderr...)
+			return res.ExitCode
+		})
+		if cmd.MaxOutput > 0 && len(out.Stdout) > cmd.MaxOutput {
+			out.Stdout, out.Truncated = out.Stdout[:cmd.MaxOutput], true
+		}
+		return out, runErr
 	}
+	return t.runLocked(cmd.Line)
+}
+
+// runLocked answers a command line that is not a lease's, holding the
+// fleet lock.
+func (t *fakeTransport) runLocked(line string) (transport.Result, error) {
+	cmd := transport.Command{Line: line}
 	if t.h.answer != nil {
 		if res, ok := t.h.answer(cmd.Line); ok {
 			if err := t.alive(); err != nil { // the answer cut the connection

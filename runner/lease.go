@@ -76,6 +76,9 @@ type hostLease struct {
 	// its own clock: it only paces renewals, it never decides expiry (the
 	// host's clock does). Owner only.
 	renewed time.Time
+	// releasedMaybe: a wrapped command may have released the lease already
+	// (its answer was cut off), so finding no lease at release is no news.
+	releasedMaybe bool
 }
 
 // processIdentity is this process as a lease holder.
@@ -112,6 +115,16 @@ func rawTransport(t transport.Transport) transport.Transport {
 	return t
 }
 
+// newLease prepares the run's lease on this host, over its connection.
+func (h *hostRun) newLease() (*lease.Lease, error) {
+	cfg := &h.r.cfg
+	opts := lease.Options{TTL: cfg.Lock.TTL, Windows: h.host.Transport == inventory.TransportWinRM}
+	if !opts.Windows {
+		opts.Dir = cfg.Lock.Dir
+	}
+	return lease.New(h.t, cfg.leaseIdentity(), opts)
+}
+
 // takeLease leases the host before anything changes on it: at once, after
 // waiting (--wait-lock), or not at all, in which case the host ends
 // skipped with error kind "locked" naming the holder. It reports whether
@@ -121,11 +134,7 @@ func (h *hostRun) takeLease(ctx context.Context) bool {
 	if !cfg.takesLeases() {
 		return true
 	}
-	opts := lease.Options{TTL: cfg.Lock.TTL, Windows: h.host.Transport == inventory.TransportWinRM}
-	if !opts.Windows {
-		opts.Dir = cfg.Lock.Dir
-	}
-	l, err := lease.New(h.t, cfg.leaseIdentity(), opts)
+	l, err := h.newLease()
 	if err != nil {
 		h.failWith("locked", "lock: "+err.Error())
 		return false
@@ -336,6 +345,7 @@ func (h *hostRun) releaseLease(status report.Status) {
 	switch {
 	case err != nil:
 		h.lockEvent("lease not released (" + err.Error() + "): it expires " + hl.l.TTL().String() + " after its last renewal")
+	case o.Status == lease.NotHeld && o.Holder == nil && hl.releasedMaybe:
 	case o.Status != lease.Released:
 		h.lockEvent("lease already gone at release: held by " + describeHolder(o.Holder))
 	}

@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -10,6 +12,7 @@ import (
 	"github.com/patchrun/patchrun/lease"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
+	"github.com/patchrun/patchrun/transport"
 )
 
 // otherRun is the lease another controller holds.
@@ -265,5 +268,85 @@ func TestHostsSkippedAwaitingTheirBatchReleaseTheirLeases(t *testing.T) {
 	}
 	if _, held := f.host("a").lock.Holder(); !held {
 		t.Error("a never came back, so its lease cannot have been released")
+	}
+}
+
+// exec on a Unix host takes its lease, runs the command and releases the
+// lease in one round trip; the host's output and exit code are the
+// command's own.
+func TestExecLeasesInTheCommandsOwnRoundTrip(t *testing.T) {
+	f := newFleet(t, &fakeHost{name: "a", lock: &lease.Sim{}, runs: map[string]transport.Result{
+		"systemctl restart app": {ExitCode: 0, Stdout: []byte("restarted\n")},
+	}})
+	plan := leasedPlan(report.CmdExec, f)
+	plan.ExecCommand = "systemctl restart app"
+	rep, _ := runPlan(t, context.Background(), plan, f, nil)
+	a := rep.Hosts[0]
+	if a.Status != report.StatusOK || a.Exec == nil || a.Exec.Stdout != "restarted\n" {
+		t.Fatalf("a = %s %q exec %+v, want ok with the command's own output", a.Status, a.Error, a.Exec)
+	}
+	if ops := f.host("a").lock.Ops(); strings.Join(ops, " ") != "acquire:acquired release:released" {
+		t.Errorf("lease operations %v, want acquired then released", ops)
+	}
+	if n := f.host("a").roundTrips; n != 1 {
+		t.Errorf("%d round trips, want 1 (lease, command and release together)", n)
+	}
+}
+
+// A host another run holds never runs the command; with --wait-lock it
+// runs once the other run has let go.
+func TestExecOnAHeldHost(t *testing.T) {
+	t.Run("skipped", func(t *testing.T) {
+		f := newFleet(t, &fakeHost{name: "a", lock: lockedBy(otherRun), runErrs: map[string]error{"reboot": errors.New("the command ran on a held host")}})
+		plan := leasedPlan(report.CmdExec, f)
+		plan.ExecCommand = "reboot"
+		rep, _ := runPlan(t, context.Background(), plan, f, nil)
+		if a := rep.Hosts[0]; a.Status != report.StatusSkipped || a.ErrorKind != "locked" || !strings.Contains(a.Error, "locked by run "+otherRun.RunID) || a.Exec != nil {
+			t.Fatalf("a = %s/%s %q exec %+v, want skipped/locked naming the holder", a.Status, a.ErrorKind, a.Error, a.Exec)
+		}
+	})
+	t.Run("waited for", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			sim := lockedBy(otherRun)
+			f := newFleet(t, &fakeHost{name: "a", lock: sim, runs: map[string]transport.Result{"uptime": {Stdout: []byte("up\n")}}})
+			plan := leasedPlan(report.CmdExec, f)
+			plan.ExecCommand = "uptime"
+			plan.Lock.Wait = time.Hour
+			go func() {
+				time.Sleep(25 * time.Second)
+				sim.Hold(lease.Holder{}) // the other run let go: an empty lease file counts as expired
+			}()
+			rep, _ := runPlan(t, context.Background(), plan, f, nil)
+			if a := rep.Hosts[0]; a.Status != report.StatusOK || a.Exec == nil || a.Exec.Stdout != "up\n" {
+				t.Fatalf("a = %s %q exec %+v, want ok once the lease was free", a.Status, a.Error, a.Exec)
+			}
+			if _, held := sim.Holder(); held {
+				t.Error("lease still held after the run")
+			}
+		})
+	})
+}
+
+// A command whose output fills the cap pushes the release answer out of
+// what is kept: the lease is then released the usual way, not left behind.
+func TestExecWithTruncatedOutputStillReleasesTheLease(t *testing.T) {
+	f := newFleet(t, &fakeHost{name: "a", lock: &lease.Sim{}, runs: map[string]transport.Result{
+		"yes": {Stdout: bytes.Repeat([]byte("y\n"), 20<<10)},
+	}})
+	plan := leasedPlan(report.CmdExec, f)
+	plan.ExecCommand = "yes"
+	plan.ExecMaxOutput = 100
+	rep, rec := runPlan(t, context.Background(), plan, f, nil)
+	if a := rep.Hosts[0]; a.Status != report.StatusOK || a.Exec == nil || !a.Exec.Truncated || len(a.Exec.Stdout) != 100 {
+		t.Fatalf("a = %s %q exec %+v, want ok with 100 bytes of output, truncated", a.Status, a.Error, a.Exec)
+	}
+	if ops := f.host("a").lock.Ops(); strings.Join(ops, " ") != "acquire:acquired release:released release:not-held" {
+		t.Errorf("lease operations %v, want the wrapped release, then one more (its answer was cut)", ops)
+	}
+	for _, e := range rec.kinds(EventLock) {
+		t.Errorf("lock event %q: a release that finds the lease already gone after a cut answer is not news", e.Detail)
+	}
+	if _, held := f.host("a").lock.Holder(); held {
+		t.Error("lease left behind")
 	}
 }

@@ -16,7 +16,16 @@ import (
 // point where the host either ends or waits for its reboot batch.
 func (r *run) hostPhases(ctx context.Context, h *hostRun) {
 	h.res.StartedAt = r.deps.Now()
-	if h.notInPlan() || !h.connect(ctx) || !h.takeLease(ctx) {
+	if h.notInPlan() || !h.connect(ctx) {
+		return
+	}
+	if r.cfg.Command == report.CmdExec && h.execWrapsLease() {
+		if h.checkpoint(ctx, report.PhaseExec) {
+			h.execLeased(ctx)
+		}
+		return
+	}
+	if !h.takeLease(ctx) {
 		return
 	}
 	if r.cfg.Command == report.CmdExec {
@@ -269,42 +278,4 @@ func (h *hostRun) decideRebootOnly() {
 		return
 	}
 	h.awaitBatch()
-}
-
-// exec runs the ad-hoc command and keeps a bounded copy of its output.
-func (h *hostRun) exec(ctx context.Context) {
-	h.enter(report.PhaseExec)
-	max := h.r.cfg.execMaxOutput
-	var res transport.Result
-	err := h.step(ctx, "exec", h.r.cfg.StepTimeout, func(c context.Context) error {
-		var err error
-		res, err = h.t.Run(c, transport.Command{Line: h.r.cfg.ExecCommand, MaxOutput: max})
-		return err
-	})
-	if err != nil {
-		h.fail(ctx, "exec", err)
-		return
-	}
-	// Enforce the cap here too: a transport that ignores MaxOutput must not
-	// make a large fleet's output unbounded.
-	out, cutOut := capBytes(res.Stdout, max)
-	errOut, cutErr := capBytes(res.Stderr, max)
-	h.res.Exec = &report.ExecResult{
-		ExitCode:  res.ExitCode,
-		Stdout:    string(out),
-		Stderr:    string(errOut),
-		Truncated: res.Truncated || cutOut || cutErr,
-	}
-	if res.ExitCode != 0 {
-		h.failWith("exit-code", fmt.Sprintf("exit code %d", res.ExitCode))
-		return
-	}
-	h.ok()
-}
-
-func capBytes(b []byte, max int) ([]byte, bool) {
-	if len(b) > max {
-		return b[:max], true
-	}
-	return b, false
 }

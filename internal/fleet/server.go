@@ -210,13 +210,20 @@ func (h *SimHost) runExec(ctx context.Context, sess *session, line string, env m
 		return
 	}
 	var code int
+	run := func(line string) int {
+		return h.newShell(sess, env).runLine(ctx, line, stdio{in: ch, out: ch, err: ch.Stderr()})
+	}
 	if req, ok := lease.ParseUnixCommand(line); ok {
 		// The lease script is answered by the host's lease file, not
 		// interpreted: the mini-shell has no if, case or functions.
-		_, _ = io.WriteString(ch, h.lock.UnixAnswer(req))
+		print := func(s string) { _, _ = io.WriteString(ch, s) }
+		if req.Then != "" {
+			code = h.lock.UnixWrapped(req, print, run)
+		} else {
+			print(h.lock.UnixAnswer(req))
+		}
 	} else {
-		sh := h.newShell(sess, env)
-		code = sh.runLine(ctx, line, stdio{in: ch, out: ch, err: ch.Stderr()})
+		code = run(line)
 	}
 	if sess.dropped.Load() || ctx.Err() != nil {
 		return
