@@ -275,6 +275,9 @@ func (f *fakeFleet) detect(ctx context.Context, ih inventory.Host, t transport.T
 	return b, nil
 }
 
+// fakeBootStateLine is the command fakeStater.BootState sends.
+const fakeBootStateLine = "fake-boot-state"
+
 // fakeStater is a fakeBackend that also reads the boot id and the reboot
 // flag in one call.
 type fakeStater struct{ *fakeBackend }
@@ -282,6 +285,11 @@ type fakeStater struct{ *fakeBackend }
 func (b fakeStater) BootState(ctx context.Context, t transport.Transport) (patch.BootState, error) {
 	defer b.f.track()()
 	var st patch.BootState
+	// One command, as on a real host: what the transport puts in front
+	// of it (a lease renewal) shares its round trip.
+	if _, err := b.run(ctx, t, fakeBootStateLine); err != nil {
+		return st, err
+	}
 	err := b.call(t, func() error {
 		b.h.bootIDReads++
 		st = patch.BootState{ID: bootID(b.h.name, b.h.boot), Signals: true, RebootRequired: b.h.rebootReq}
@@ -414,7 +422,11 @@ type fakeBackend struct {
 func (b *fakeBackend) call(t transport.Transport, fn func() error) error {
 	b.f.mu.Lock()
 	defer b.f.mu.Unlock()
-	ft, ok := t.(*loggedTransport).Transport.(*fakeTransport)
+	inner := t.(*loggedTransport).Transport
+	if rf, ok := inner.(*lease.RenewFirst); ok {
+		inner = rf.Transport
+	}
+	ft, ok := inner.(*fakeTransport)
 	if !ok {
 		b.f.t.Errorf("unexpected transport %T", t)
 	}

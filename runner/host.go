@@ -56,6 +56,9 @@ type hostRun struct {
 	resumeFrom   *Checkpoint
 
 	lease *hostLease // the host's lease while this run holds it (runner/lease.go)
+	// bootRenewed: the boot id read that found the new boot renewed the
+	// lease too (renewAfterBoot).
+	bootRenewed bool
 	// batchDone, set by the host's reboot batch, tells the batch the host
 	// is done (its result final); called once, by end (or when the batch's
 	// goroutine for the host returns).

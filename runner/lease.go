@@ -244,13 +244,33 @@ func (h *hostRun) renewLease(ctx context.Context) bool {
 		h.fail(ctx, "renew lock", err)
 		return false
 	}
-	hl.renewed = h.r.deps.Now()
+	return h.renewed(o)
+}
+
+// renewed takes in a renewal's outcome: the lease is ours for another TTL,
+// or it was lost to another run and the host fails "locked". It reports
+// whether the host may go on.
+func (h *hostRun) renewed(o lease.Outcome) bool {
+	h.lease.renewed = h.r.deps.Now()
 	if o.Status != lease.Renewed {
 		h.lease = nil // not ours to release
 		h.failWith("locked", "lost the host's lease: now held by "+describeHolder(o.Holder))
 		return false
 	}
 	return true
+}
+
+// renewingFirst is t with the host's lease renewal in front of its next
+// command, in the same round trip (lease.RenewFirst), where the lease can
+// do so (Unix hosts); else t and nil. The command runs only if the lease
+// is still ours.
+func (h *hostRun) renewingFirst(t transport.Transport) (transport.Transport, *lease.RenewFirst) {
+	hl := h.lease
+	if hl == nil || !hl.l.Wraps() {
+		return t, nil
+	}
+	rf := &lease.RenewFirst{Transport: rawTransport(t), Lease: hl.l}
+	return &loggedTransport{Transport: rf, h: h}, rf
 }
 
 // renewLeaseIfDue is renewLease at a phase change: only once a third of

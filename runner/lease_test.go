@@ -122,21 +122,65 @@ func TestExpiredLeaseIsTakenOverAndLogged(t *testing.T) {
 	})
 }
 
+// A lease another run takes while the host reboots is noticed before
+// anything else runs on the host: by the renewal after the boot, or (a
+// backend whose boot id read is one command, patch.BootStater) by the
+// renewal sent with that read, which then does not run.
 func TestLeaseLostDuringRebootFailsTheHostLocked(t *testing.T) {
-	f := newFleet(t, &fakeHost{name: "a", pending: []patch.Update{upd("kernel", true, true)}, installReboot: true,
-		rebootIssued: make(chan struct{}), lock: &lease.Sim{}})
-	go func() {
-		<-f.host("a").rebootIssued
-		f.host("a").lock.Hold(otherRun) // `patchrun unlock --force` and another run, while a was down
-	}()
-	rep, _ := runPlan(t, context.Background(), leasedPlan(report.CmdPatch, f), f, nil)
-	a := rep.Hosts[0]
-	if a.Status != report.StatusFailed || a.ErrorKind != "locked" || !a.Rebooted ||
-		!strings.Contains(a.Error, "lost the host's lease: now held by run 20261205T010000Z-beef") {
-		t.Fatalf("a = %s/%s %q rebooted=%v, want failed/locked after its reboot", a.Status, a.ErrorKind, a.Error, a.Rebooted)
+	for _, stater := range []bool{false, true} {
+		f := newFleet(t, &fakeHost{name: "a", pending: []patch.Update{upd("kernel", true, true)}, installReboot: true,
+			rebootIssued: make(chan struct{}), lock: &lease.Sim{}, bootState: stater})
+		go func() {
+			<-f.host("a").rebootIssued
+			f.host("a").lock.Hold(otherRun) // `patchrun unlock --force` and another run, while a was down
+		}()
+		rep, rec := runPlan(t, context.Background(), leasedPlan(report.CmdPatch, f), f, nil)
+		a := rep.Hosts[0]
+		if a.Status != report.StatusFailed || a.ErrorKind != "locked" || !a.Rebooted || a.BootIDAfter != bootID("a", 1) ||
+			!strings.Contains(a.Error, "lost the host's lease: now held by run 20261205T010000Z-beef") {
+			t.Fatalf("stater %v: a = %s/%s %q rebooted=%v (%s), want failed/locked after its reboot", stater, a.Status, a.ErrorKind, a.Error, a.Rebooted, a.BootIDAfter)
+		}
+		if h, _ := f.host("a").lock.Holder(); h.RunID != otherRun.RunID {
+			t.Errorf("stater %v: the other run's lease was released by us: %+v", stater, h)
+		}
+		rebooting := false
+		for _, e := range rec.events {
+			rebooting = rebooting || e.Kind == EventPhase && e.Phase == report.PhaseRebooting
+			// The readiness probe reads, it changes nothing; the stater
+			// does not get that far.
+			if rebooting && e.Kind == EventLog && (strings.HasPrefix(e.Detail, "scan") || stater && strings.HasPrefix(e.Detail, "readiness probe")) {
+				t.Errorf("stater %v: %q ran after the reboot on a host whose lease was lost", stater, e.Detail)
+			}
+		}
 	}
-	if h, _ := f.host("a").lock.Holder(); h.RunID != otherRun.RunID {
-		t.Errorf("the other run's lease was released by us: %+v", h)
+}
+
+// The renewal after a reboot costs no round trip of its own where the
+// boot id read is one command: it is sent with it.
+func TestLeaseRenewedWithTheBootIDReadAfterAReboot(t *testing.T) {
+	for _, stater := range []bool{false, true} {
+		f := newFleet(t, &fakeHost{name: "a", pending: []patch.Update{upd("kernel", true, true)}, installReboot: true,
+			lock: &lease.Sim{}, bootState: stater})
+		rep, rec := runPlan(t, context.Background(), leasedPlan(report.CmdPatch, f), f, nil)
+		if a := rep.Hosts[0]; a.Status != report.StatusOK || !a.Rebooted {
+			t.Fatalf("stater %v: a = %s %q rebooted=%v", stater, a.Status, a.Error, a.Rebooted)
+		}
+		renewSteps := 0
+		for _, e := range rec.kinds(EventLog) {
+			if strings.HasPrefix(e.Detail, "lock renew (") {
+				renewSteps++
+			}
+		}
+		renewals := 0
+		for _, op := range f.host("a").lock.Ops() {
+			if op == "renew:renewed" {
+				renewals++
+			}
+		}
+		// Before the reboot and after it, each time.
+		if want := map[bool]int{false: 2, true: 1}[stater]; renewSteps != want || renewals != 2 {
+			t.Errorf("stater %v: %d renewals, %d of them a round trip of their own; want 2, %d", stater, renewals, renewSteps, want)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/patchrun/patchrun/lease"
 	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/report"
 	"github.com/patchrun/patchrun/transport"
@@ -20,8 +21,20 @@ func (h *hostRun) rebootCycle(ctx context.Context, batch int) {
 	// The lease is renewed before the reboot (the host may have waited long
 	// for its batch) and after it: if another run took it meanwhile, the
 	// host fails "locked".
-	for h.renewLease(ctx) && h.rebootOnce(ctx) && h.renewLease(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
+	for h.renewLease(ctx) && h.rebootOnce(ctx) && h.renewAfterBoot(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
 	}
+}
+
+// renewAfterBoot renews the lease once the host is back, unless the boot
+// id read that found the new boot renewed it already (lease.RenewFirst):
+// before anything else runs on the host, a lease another run took while it
+// was down fails it "locked".
+func (h *hostRun) renewAfterBoot(ctx context.Context) bool {
+	if h.bootRenewed {
+		h.bootRenewed = false
+		return true
+	}
+	return h.renewLease(ctx)
 }
 
 // afterVerifiedReboot decides what a host does after a verified reboot: it
@@ -294,9 +307,19 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 		}
 		authErr = nil
 		// A host half way through booting may accept a connection and then
-		// stall: one probe must not eat the whole reboot timeout.
-		st, err := h.bootState(wctx, t, min(h.r.cfg.StepTimeout, probeCommandFactor*tm.ProbeTimeout))
+		// stall: one probe must not eat the whole reboot timeout. The read
+		// renews the lease where it can, in the same round trip.
+		bt, rf := h.renewingFirst(t)
+		st, err := h.bootState(wctx, bt, min(h.r.cfg.StepTimeout, probeCommandFactor*tm.ProbeTimeout))
 		id := st.ID
+		h.bootRenewed = rf != nil && rf.Renewal != nil
+		if h.bootRenewed && rf.Renewal.Status != lease.Renewed {
+			h.t = t
+			h.noteBootAfterLostLease(wctx, before)
+		}
+		if h.bootRenewed && !h.renewed(*rf.Renewal) {
+			return false
+		}
 		if err != nil {
 			_ = t.Close()
 			last = "last error: reading boot id: " + err.Error()
@@ -357,6 +380,18 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 	}
 	h.failWith("reboot-timeout", fmt.Sprintf("%s within %s: %s", what, timeout, last))
 	return false
+}
+
+// noteBootAfterLostLease records, for the report, whether a host whose
+// lease another run took while it rebooted did reboot: the boot id read
+// that found the lease lost did not run, and reading it changes nothing.
+func (h *hostRun) noteBootAfterLostLease(ctx context.Context, before string) {
+	if h.t == nil {
+		return
+	}
+	if id, err := h.bootID(ctx, h.t, min(h.r.cfg.StepTimeout, probeCommandFactor*h.r.cfg.Timing.ProbeTimeout)); err == nil && id != before {
+		h.res.BootIDAfter, h.res.Rebooted = id, true
+	}
 }
 
 // watchOldBoot follows the connection that issued the reboot until the old
