@@ -275,8 +275,11 @@ func (f *fakeFleet) detect(ctx context.Context, ih inventory.Host, t transport.T
 	return b, nil
 }
 
-// fakeBootStateLine is the command fakeStater.BootState sends.
-const fakeBootStateLine = "fake-boot-state"
+// The commands fakeStater's BootState and RebootIfBoot send.
+const (
+	fakeBootStateLine    = "fake-boot-state"
+	fakeRebootIfBootLine = "fake-reboot-if-boot"
+)
 
 // fakeStater is a fakeBackend that also reads the boot id and the reboot
 // flag in one call.
@@ -302,6 +305,10 @@ func (b fakeStater) BootState(ctx context.Context, t transport.Transport) (patch
 }
 
 func (b fakeStater) RebootIfBoot(ctx context.Context, t transport.Transport, id string) error {
+	// One command, as on a real host (see BootState).
+	if _, err := b.run(ctx, t, fakeRebootIfBootLine); err != nil {
+		return err
+	}
 	var changed bool
 	err := b.call(t, func() error {
 		changed = id != bootID(b.h.name, b.h.boot)

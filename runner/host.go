@@ -59,6 +59,9 @@ type hostRun struct {
 	// bootRenewed: the boot id read that found the new boot renewed the
 	// lease too (renewAfterBoot).
 	bootRenewed bool
+	// renewWithReboot: the lease renewal before the reboot goes with the
+	// reboot command (renewBeforeReboot).
+	renewWithReboot bool
 	// batchDone, set by the host's reboot batch, tells the batch the host
 	// is done (its result final); called once, by end (or when the batch's
 	// goroutine for the host returns).

@@ -155,8 +155,9 @@ func TestLeaseLostDuringRebootFailsTheHostLocked(t *testing.T) {
 	}
 }
 
-// The renewal after a reboot costs no round trip of its own where the
-// boot id read is one command: it is sent with it.
+// The renewals around a reboot cost no round trip of their own on a Unix
+// host whose backend checks the boot in its reboot command and reads the
+// boot id in one command: they are sent with those commands.
 func TestLeaseRenewedWithTheBootIDReadAfterAReboot(t *testing.T) {
 	for _, stater := range []bool{false, true} {
 		f := newFleet(t, &fakeHost{name: "a", pending: []patch.Update{upd("kernel", true, true)}, installReboot: true,
@@ -178,7 +179,7 @@ func TestLeaseRenewedWithTheBootIDReadAfterAReboot(t *testing.T) {
 			}
 		}
 		// Before the reboot and after it, each time.
-		if want := map[bool]int{false: 2, true: 1}[stater]; renewSteps != want || renewals != 2 {
+		if want := map[bool]int{false: 2, true: 0}[stater]; renewSteps != want || renewals != 2 {
 			t.Errorf("stater %v: %d renewals, %d of them a round trip of their own; want 2, %d", stater, renewals, renewSteps, want)
 		}
 	}
@@ -392,5 +393,38 @@ func TestExecWithTruncatedOutputStillReleasesTheLease(t *testing.T) {
 	}
 	if _, held := f.host("a").lock.Holder(); held {
 		t.Error("lease left behind")
+	}
+}
+
+// A lease another run takes while a host waits for its reboot batch fails
+// the host "locked" with no reboot scheduled: checked by a renewal of its
+// own, or by the one the reboot command carries, which then does nothing.
+func TestLeaseLostAwaitingTheBatchRebootsNothing(t *testing.T) {
+	for _, stater := range []bool{false, true} {
+		f := newFleet(t,
+			&fakeHost{name: "a", pending: []patch.Update{upd("kernel", true, true)}, installReboot: true,
+				rebootIssued: make(chan struct{}), lock: &lease.Sim{}, bootState: stater},
+			&fakeHost{name: "b", pending: []patch.Update{upd("kernel", true, true)}, installReboot: true,
+				lock: &lease.Sim{}, bootState: stater})
+		go func() {
+			<-f.host("a").rebootIssued
+			f.host("b").lock.Hold(otherRun) // b waits for batch 2 meanwhile
+		}()
+		plan := leasedPlan(report.CmdPatch, f)
+		plan.Batches = Batches{{N: 1}}
+		rep, _ := runPlan(t, context.Background(), plan, f, nil)
+		b := byName(rep)["b"]
+		if b.Status != report.StatusFailed || b.ErrorKind != "locked" || b.Rebooted ||
+			!strings.Contains(b.Error, "lost the host's lease: now held by run "+otherRun.RunID) {
+			t.Errorf("stater %v: b = %s/%s %q rebooted=%v, want failed/locked, not rebooted", stater, b.Status, b.ErrorKind, b.Error, b.Rebooted)
+		}
+		f.snapshot(func() {
+			if n := f.hosts["b"].reboots; n != 0 {
+				t.Errorf("stater %v: b was rebooted %d times under another run's lease", stater, n)
+			}
+		})
+		if h, _ := f.host("b").lock.Holder(); h.RunID != otherRun.RunID {
+			t.Errorf("stater %v: the other run's lease was released by us: %+v", stater, h)
+		}
 	}
 }

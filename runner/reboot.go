@@ -21,8 +21,38 @@ func (h *hostRun) rebootCycle(ctx context.Context, batch int) {
 	// The lease is renewed before the reboot (the host may have waited long
 	// for its batch) and after it: if another run took it meanwhile, the
 	// host fails "locked".
-	for h.renewLease(ctx) && h.rebootOnce(ctx) && h.renewAfterBoot(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
+	for h.renewBeforeReboot(ctx) && h.rebootOnce(ctx) && h.renewAfterBoot(ctx) && h.verify(ctx) && h.afterVerifiedReboot(ctx) {
 	}
+}
+
+// renewBeforeReboot renews the lease before the reboot. A host without a
+// connection (it waited for its batch) whose reboot command can check its
+// boot (rebootIfBoot) and carry the renewal (lease.RenewFirst) is only
+// dialled here: its reboot command renews the lease and runs only if the
+// lease is still ours, and the fresh connection is as alive as a renewal
+// would have proved it.
+func (h *hostRun) renewBeforeReboot(ctx context.Context) bool {
+	h.renewWithReboot = false
+	if _, rebooter := h.be.(patch.BootIDRebooter); h.t != nil || !rebooter || h.lastBootID() == "" || h.lease == nil || !h.lease.l.Wraps() {
+		return h.renewLease(ctx)
+	}
+	t, err := h.dial(ctx, h.connectTimeout())
+	if err != nil {
+		h.fail(ctx, "renew lock", fmt.Errorf("reconnect: %w", err))
+		return false
+	}
+	h.t = t
+	h.renewWithReboot = true
+	return true
+}
+
+// lastBootID is the boot id last seen on the host: the last reboot's new
+// one, else the facts'.
+func (h *hostRun) lastBootID() string {
+	if h.res.BootIDAfter != "" {
+		return h.res.BootIDAfter
+	}
+	return h.facts.BootID
 }
 
 // renewAfterBoot renews the lease once the host is back, unless the boot
@@ -68,6 +98,9 @@ func (h *hostRun) rebootOnce(ctx context.Context) bool {
 	h.enter(report.PhaseRebooting)
 	h.rebootIssued = time.Time{}
 	before, err, issued := h.rebootIfBoot(ctx)
+	if h.ended { // the reboot command found the lease lost: nothing scheduled
+		return false
+	}
 	if !issued {
 		before, err = h.bootIDBeforeReboot(ctx)
 		if err != nil {
@@ -112,27 +145,35 @@ func (h *hostRun) setBootBefore(before string) {
 // can check the boot in the reboot command itself (patch.BootIDRebooter):
 // the id last seen (facts, or the last reboot's new boot) is made durable
 // and the reboot issued on condition that the host still runs that boot.
-// Only where the lease was just renewed over the host's connection: that
-// command proved the connection alive, so a connection lost now means the
-// reboot is under way, as after a boot id read. issued false means it did
-// not try, or the boot had changed and nothing was scheduled: the caller
-// reads the id and reboots the usual way.
+// Only where the lease was just renewed over the host's connection, or the
+// connection was just dialled and the command renews the lease
+// (renewBeforeReboot): either proved the connection alive, so a connection
+// lost now means the reboot is under way, as after a boot id read. issued
+// false means it did not try, or the boot had changed and nothing was
+// scheduled (the lease renewed all the same): the caller reads the id and
+// reboots the usual way. A lease found lost fails the host "locked" with
+// nothing scheduled (issued true, err the refusal).
 func (h *hostRun) rebootIfBoot(ctx context.Context) (before string, err error, issued bool) {
 	br, ok := h.be.(patch.BootIDRebooter)
-	known := h.res.BootIDAfter
-	if known == "" {
-		known = h.facts.BootID
-	}
+	known := h.lastBootID()
 	if !ok || known == "" || h.t == nil || h.lease == nil {
 		return "", nil, false
+	}
+	t, rf := h.t, (*lease.RenewFirst)(nil)
+	if h.renewWithReboot {
+		h.renewWithReboot = false
+		t, rf = h.renewingFirst(h.t)
 	}
 	first := h.res.BootIDBefore
 	h.setBootBefore(known)
 	h.journalCheckpoint() // durable before the reboot command: a resume compares boot ids
 	h.rebootIssued = time.Now()
 	err = h.step(ctx, "reboot", min(h.r.cfg.StepTimeout, h.rebootTimeout()), func(c context.Context) error {
-		return br.RebootIfBoot(c, h.t, known)
+		return br.RebootIfBoot(c, t, known)
 	})
+	if rf != nil && rf.Renewal != nil && !h.renewed(*rf.Renewal) {
+		return known, err, true
+	}
 	if err != nil && ctx.Err() == nil && errors.Is(err, patch.ErrBootChanged) {
 		h.logf(err, "the host runs another boot than last seen; reading its boot id")
 		h.bootBefore, h.res.BootIDBefore = "", first
