@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // rebootInBatches reboots a wave's waiting hosts batch by batch, in
@@ -21,8 +23,13 @@ func (r *run) rebootInBatches(ctx context.Context, w wave, waiting []*hostRun) {
 			candidates++
 		}
 	}
+	var pre *predials // connections opened ahead for the batch about to start
+	defer func() { pre.wait() }()
 	for rest := waiting; len(rest) > 0; {
-		if !r.mayStart(ctx, fmt.Sprintf("batch %d", r.batch+1), w.num) {
+		pre.wait()
+		ok := r.mayStart(ctx, fmt.Sprintf("batch %d", r.batch+1), w.num)
+		pre.handOver()
+		if !ok {
 			return
 		}
 		r.batch++
@@ -30,17 +37,72 @@ func (r *run) rebootInBatches(ctx context.Context, w wave, waiting []*hostRun) {
 		hosts := rest[:min(r.cfg.Batches.Size(batch, candidates), len(rest))]
 		rest = rest[len(hosts):]
 		r.ev.emit(Event{Kind: EventBatch, Batch: batch, Wave: w.num, Detail: hostNames(hosts)})
-		var done sync.WaitGroup // the batch's hosts, to their result
+		var done, back sync.WaitGroup // the batch's hosts, to their result; to their return
 		for _, h := range hosts {
 			done.Add(1)
-			h.batchDone = done.Done
+			back.Add(1)
+			h.batchDone, h.batchBack = done.Done, back.Done
 			all.Go(func() {
 				defer h.doneForBatch()
 				defer h.recoverPanic()
 				h.rebootCycle(ctx, batch)
 			})
 		}
+		next := rest[:min(r.cfg.Batches.Size(batch+1, candidates), len(rest))]
+		pre = r.predial(ctx, &back, next)
 		done.Wait()
+	}
+}
+
+// predials are the connections opened to the hosts of the next batch while
+// the current one verifies. Each takes one of the run's extraDials slots
+// until its batch starts (handOver), so the bound of --forks plus one batch
+// holds.
+type predials struct {
+	r     *run
+	wg    sync.WaitGroup
+	slots atomic.Int32 // extraDials slots held
+}
+
+// predial opens, once every host of the current batch is back (or done),
+// a connection to each host of next that has none, as long as a slot is
+// free: the next batch then starts with its connections ready.
+func (r *run) predial(ctx context.Context, back *sync.WaitGroup, next []*hostRun) *predials {
+	p := &predials{r: r}
+	p.wg.Go(func() {
+		back.Wait()
+		var dials sync.WaitGroup
+		for _, h := range next {
+			if h.ended || h.t != nil || !r.takeExtraDial() {
+				continue
+			}
+			p.slots.Add(1)
+			dials.Go(func() {
+				if t, err := h.dial(ctx, h.connectTimeout()); err == nil {
+					h.t, h.dialledAt = t, time.Now()
+				}
+			})
+		}
+		dials.Wait()
+	})
+	return p
+}
+
+// wait waits for the connections being opened ahead, if any.
+func (p *predials) wait() {
+	if p != nil {
+		p.wg.Wait()
+	}
+}
+
+// handOver gives back the slots of the connections opened ahead: their
+// hosts now count in the batch (or have ended).
+func (p *predials) handOver() {
+	if p == nil {
+		return
+	}
+	for ; p.slots.Load() > 0; p.slots.Add(-1) {
+		p.r.giveExtraDial()
 	}
 }
 

@@ -260,3 +260,51 @@ func TestNextBatchDoesNotWaitForLeaseReleases(t *testing.T) {
 		}
 	})
 }
+
+// The hosts of the next batch are connected to while the current one
+// finishes (here, a rescan that takes a second), so the next batch starts
+// with its connections open: its first command is the reboot itself.
+func TestNextBatchConnectedWhileTheCurrentOneVerifies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := rebootFleet(t, 2)
+		for _, n := range f.order {
+			h := f.host(n)
+			h.factsReboot, h.rebootReq, h.bootState, h.lock = true, true, true, &lease.Sim{}
+		}
+		f.host("h1").scanLine = "slow-scan"
+		f.host("h1").hangOn = func(line string) bool {
+			if line == "slow-scan" {
+				time.Sleep(time.Second)
+			}
+			return false
+		}
+		plan := realTimePlan(report.CmdPatch, f)
+		plan.RunID = "20261205T020000Z-abcd"
+		plan.Batches = Batches{{N: 1}}
+		rep, rec := runPlan(t, context.Background(), plan, f, nil)
+		checkEvents(t, rep, rec)
+		for _, h := range rep.Hosts {
+			if h.Status != report.StatusOK || !h.Rebooted {
+				t.Fatalf("%s: status %s rebooted %v: %s", h.Name, h.Status, h.Rebooted, h.Error)
+			}
+		}
+		var batch2 time.Time
+		for _, e := range rec.kinds(EventBatch) {
+			if e.Batch == 2 {
+				batch2 = e.Time
+			}
+		}
+		f.snapshot(func() {
+			h2 := f.hosts["h2"]
+			var before []time.Time // h2's dials before its reboot
+			for _, at := range h2.dialAt {
+				if at.Before(h2.rebootAt) {
+					before = append(before, at)
+				}
+			}
+			if len(before) != 2 || batch2.Sub(before[1]) < time.Second {
+				t.Errorf("h2 dialled at %v before its reboot, batch 2 started at %v: want its second connection opened during h1's 1s rescan", before, batch2)
+			}
+		})
+	})
+}

@@ -62,10 +62,16 @@ type hostRun struct {
 	// renewWithReboot: the lease renewal before the reboot goes with the
 	// reboot command (renewBeforeReboot).
 	renewWithReboot bool
+	// dialledAt is when t was opened ahead of the host's batch (predial);
+	// zero otherwise.
+	dialledAt time.Time
 	// batchDone, set by the host's reboot batch, tells the batch the host
 	// is done (its result final); called once, by end (or when the batch's
 	// goroutine for the host returns).
 	batchDone func()
+	// batchBack, set by the host's reboot batch, tells it the host is back
+	// from its reboot (or done): the next batch's connections may open.
+	batchBack func()
 
 	// packages are the host's installed packages, read once for the
 	// Enricher (enrich.go); enriched says the first scan was enriched.
@@ -265,8 +271,18 @@ func (h *hostRun) tail() bool {
 	return true
 }
 
+// backForBatch tells the host's reboot batch, if any, that the host is
+// back from its reboot.
+func (h *hostRun) backForBatch() {
+	if back := h.batchBack; back != nil {
+		h.batchBack = nil
+		back()
+	}
+}
+
 // doneForBatch tells the host's reboot batch, if any, that the host is done.
 func (h *hostRun) doneForBatch() {
+	h.backForBatch()
 	if done := h.batchDone; done != nil {
 		h.batchDone = nil
 		done()

@@ -26,25 +26,36 @@ func (h *hostRun) rebootCycle(ctx context.Context, batch int) {
 }
 
 // renewBeforeReboot renews the lease before the reboot. A host without a
-// connection (it waited for its batch) whose reboot command can check its
-// boot (rebootIfBoot) and carry the renewal (lease.RenewFirst) is only
-// dialled here: its reboot command renews the lease and runs only if the
-// lease is still ours, and the fresh connection is as alive as a renewal
-// would have proved it.
+// connection (it waited for its batch), or with one opened for its batch
+// moments ago (predial), whose reboot command can check its boot
+// (rebootIfBoot) and carry the renewal (lease.RenewFirst) is only dialled
+// here, if at all: its reboot command renews the lease and runs only if
+// the lease is still ours, and the fresh connection is as alive as a
+// renewal would have proved it.
 func (h *hostRun) renewBeforeReboot(ctx context.Context) bool {
 	h.renewWithReboot = false
-	if _, rebooter := h.be.(patch.BootIDRebooter); h.t != nil || !rebooter || h.lastBootID() == "" || h.lease == nil || !h.lease.l.Wraps() {
+	fresh := h.t != nil && !h.dialledAt.IsZero() && time.Since(h.dialledAt) < freshConnection
+	h.dialledAt = time.Time{}
+	if _, rebooter := h.be.(patch.BootIDRebooter); (h.t != nil && !fresh) || !rebooter || h.lastBootID() == "" || h.lease == nil || !h.lease.l.Wraps() {
 		return h.renewLease(ctx)
 	}
-	t, err := h.dial(ctx, h.connectTimeout())
-	if err != nil {
-		h.fail(ctx, "renew lock", fmt.Errorf("reconnect: %w", err))
-		return false
+	if h.t == nil {
+		t, err := h.dial(ctx, h.connectTimeout())
+		if err != nil {
+			h.fail(ctx, "renew lock", fmt.Errorf("reconnect: %w", err))
+			return false
+		}
+		h.t = t
 	}
-	h.t = t
 	h.renewWithReboot = true
 	return true
 }
+
+// freshConnection: a connection opened ahead of its host's batch (predial)
+// this recently counts as alive for the reboot command, as one just
+// dialled does; an older one is renewed over first, which proves it (or
+// redials).
+const freshConnection = 5 * time.Second
 
 // lastBootID is the boot id last seen on the host: the last reboot's new
 // one, else the facts'.
@@ -400,6 +411,7 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 		h.res.BootIDAfter = id
 		h.res.Rebooted = true
 		h.reboots++
+		h.backForBatch()
 		return true
 	}
 	if ctx.Err() != nil {

@@ -38,7 +38,8 @@ type run struct {
 	// extraDials are the slots for a rebooting host's overlapping
 	// connection attempts beyond its own one (reach), and for the
 	// connection of a previous batch's host still releasing its lease
-	// (hostRun.tail): Forks of them for the whole run, so connections and
+	// (hostRun.tail) or of a next batch's host opened ahead (predial):
+	// Forks of them for the whole run, so connections and
 	// attempts in flight never exceed --forks plus the hosts of the batch
 	// in progress.
 	extraDials chan struct{}
