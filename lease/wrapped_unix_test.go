@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -144,5 +145,49 @@ func TestRenewFirst(t *testing.T) {
 	}
 	if _, err := os.Stat(ran); !os.IsNotExist(err) {
 		t.Fatal("the command ran on a lease another run holds")
+	}
+}
+
+// TestNonRootLoginGoesThroughSudo runs the command lines as a non-root
+// login would (id says 1000): every lease operation goes through `sudo -n
+// sh`, here a stand-in that checks it was asked not to prompt, while the
+// wrapped command itself runs as the login.
+func TestNonRootLoginGoesThroughSudo(t *testing.T) {
+	h := newHostShell(t) // dash: no $EUID, so the lines ask id(1)
+	sudoLog := filepath.Join(h.bin, "sudo.log")
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(h.bin, name), []byte("#!/bin/sh\n"+body), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("id", "echo 1000\n")
+	write("sudo", `[ "$1" = -n ] || { echo "sudo without -n" >&2; exit 1; }
+shift
+echo sudo >> `+shellQuote(sudoLog)+`
+exec "$@"
+`)
+	tr := localShell{env: h.env(), sh: h.sh}
+	ctx := context.Background()
+	a, _ := New(tr, Identity{RunID: "run-a", Controller: "it's", User: "deploy"}, Options{Dir: h.dir})
+	if o, err := a.Acquire(ctx); err != nil || o.Status != Acquired {
+		t.Fatalf("acquire through sudo: %+v %v", o, err)
+	}
+	if o, err := a.Release(ctx); err != nil || o.Status != Released {
+		t.Fatalf("release through sudo: %+v %v", o, err)
+	}
+	res, err := tr.Run(ctx, transport.Command{Line: a.WrapUnix(`echo "ran as $(id -u)"; exit 0`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := a.SplitWrapped(res)
+	if err != nil || w.Before.Status != Acquired || w.After == nil || w.After.Status != Released || string(w.Result.Stdout) != "ran as 1000\n" {
+		t.Fatalf("wrapped through sudo: %+v %v (stderr %q)", w, err, res.Stderr)
+	}
+	b, _ := os.ReadFile(sudoLog)
+	if n := strings.Count(string(b), "sudo"); n != 4 {
+		t.Errorf("sudo ran %d times, want 4 (acquire, release, and both around the wrapped command)", n)
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "lock")); !os.IsNotExist(err) {
+		t.Fatalf("lock left: %v", err)
 	}
 }
