@@ -81,6 +81,18 @@ func batchStart(n int) func(eventRecord) bool {
 	return func(e eventRecord) bool { return e.Event == "batch.start" && e.Batch == n }
 }
 
+// batchRebooting matches once hosts hosts of batch n or later are going
+// down: their reboot commands were answered.
+func batchRebooting(n, hosts int) func(eventRecord) bool {
+	down := map[string]bool{}
+	return func(e eventRecord) bool {
+		if e.Event == "host.phase" && e.Phase == "waiting-down" && e.Batch >= n {
+			down[e.Host] = true
+		}
+		return len(down) == hosts
+	}
+}
+
 func TestResumeFinishesAPatchKilledInItsSecondBatch(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -89,15 +101,7 @@ func TestResumeFinishesAPatchKilledInItsSecondBatch(t *testing.T) {
 		{"as the batch starts", batchStart(2)},
 		// The batch's reboot commands are out: the hosts go down and come
 		// back while no patchrun watches.
-		{"while its hosts reboot", func() func(eventRecord) bool {
-			down := map[string]bool{}
-			return func(e eventRecord) bool {
-				if e.Event == "host.phase" && e.Phase == "waiting-down" && e.Batch == 2 {
-					down[e.Host] = true
-				}
-				return len(down) == 2
-			}
-		}()},
+		{"while its hosts reboot", batchRebooting(2, 2)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { testResumeAfterKill(t, tc.kill) })
 	}
@@ -149,11 +153,15 @@ func testResumeAfterKill(t *testing.T, kill func(eventRecord) bool) {
 func TestResumeOfAKilledResume(t *testing.T) {
 	fl, inv := startFleet(t, fleet.Config{Count: 6, DownTime: 700 * time.Millisecond})
 	stateDir := t.TempDir()
-	patchEvents := killedPatch(t, inv, stateDir, batchStart(2), "--batch", "2", "--reboot-timeout", "30s")
+	// Each run is killed once its batch's reboot commands were answered: a
+	// kill between a batch's start and its reboot commands may leave a
+	// host whose reboot was journaled but never reached it, which the
+	// resume gives a minute to go down on its own (resumeRebootGrace),
+	// longer than killedRun waits.
+	patchEvents := killedPatch(t, inv, stateDir, batchRebooting(2, 2), "--batch", "2", "--reboot-timeout", "30s")
 	// The resume's batch numbers go on from the batches the journal shows
-	// started: 2 or 3 here, depending on whether batch 2's hosts had
-	// checkpointed before the kill. Either way batch 3 is one the resume runs.
-	killedRun(t, func(e eventRecord) bool { return e.Event == "batch.start" && e.Batch >= 3 }, "resume", "--state-dir", stateDir, "-o", "json", "--no-progress")
+	// started: batch 3 is one the resume runs.
+	killedRun(t, batchRebooting(3, 2), "resume", "--state-dir", stateDir, "-o", "json", "--no-progress")
 
 	r := runCLI(t, nil, "resume", "--state-dir", stateDir, "-o", "json", "--no-progress")
 	if r.code != ExitOK {
