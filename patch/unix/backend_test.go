@@ -551,7 +551,7 @@ func TestRebootAndReady(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.prefix["sudo -n nohup sh -c 'sleep 0.2; reboot' "+RebootUnitPrefix] = ok("")
+		f.prefix["sudo -n nohup sh -c 'sleep 0.05; reboot' "+RebootUnitPrefix] = ok("")
 		if err := b.Reboot(ctx, f); err != nil {
 			t.Fatal(err)
 		}
@@ -564,7 +564,7 @@ func TestRebootAndReady(t *testing.T) {
 	t.Run("default delay is sub-second", func(t *testing.T) {
 		f := newFake(t)
 		b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{})
-		const short = "systemd-run --on-active=200ms --unit=" + RebootUnitPrefix
+		const short = "systemd-run --on-active=50ms --unit=" + RebootUnitPrefix
 		f.prefix[short] = ok("")
 		if err := b.Reboot(ctx, f); err != nil {
 			t.Fatal(err)
@@ -684,7 +684,7 @@ func TestAptBootStateOneCommand(t *testing.T) {
 		"@@patchrun:reboot-needed@@\n@@patchrun:kernel@@\n6.1.0-9\n@@patchrun:modules@@\n6.1.0-9\n@@patchrun:end@@\n"
 	f.on(CmdBootState, ok(out), ok(strings.Split(out, "@@patchrun:kernel")[0]))
 	sent := len(f.sent)
-	st, err := b.BootState(ctx, f)
+	st, err := b.BootState(ctx, f, patch.BootQuery{})
 	if err != nil || st.ID != "b00t-2" || !st.Signals || !st.RebootRequired ||
 		!reflect.DeepEqual(st.RebootReasons, []string{"/run/reboot-required (linux-image-amd64)"}) {
 		t.Fatalf("BootState = %+v, %v", st, err)
@@ -692,14 +692,14 @@ func TestAptBootStateOneCommand(t *testing.T) {
 	if n := len(f.sent) - sent; n != 1 {
 		t.Errorf("%d commands sent, want 1: %q", n, f.sent[sent:])
 	}
-	if st, err := b.BootState(ctx, f); !errors.Is(err, patch.ErrCommandFailed) {
+	if st, err := b.BootState(ctx, f, patch.BootQuery{}); !errors.Is(err, patch.ErrCommandFailed) {
 		t.Errorf("truncated answer: %+v, %v; want a failed command", st, err)
 	}
 
 	g := newFake(t)
 	d := detectWith(t, g, osDebian, "/usr/bin/apt-get", Options{ReadyCommand: "systemctl is-system-running --wait"}).(patch.BootStater)
 	g.on(CmdBootID, ok("b00t-3\n"))
-	if st, err := d.BootState(ctx, g); err != nil || st.ID != "b00t-3" || st.Signals {
+	if st, err := d.BootState(ctx, g, patch.BootQuery{}); err != nil || st.ID != "b00t-3" || st.Signals {
 		t.Fatalf("with a ready command: %+v, %v; want the id alone", st, err)
 	}
 }
@@ -743,7 +743,7 @@ func TestRebootIfBoot(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t)
 			b := detectWith(t, f, osDebian, "/usr/bin/apt-get", Options{}).(patch.BootIDRebooter)
-			prefix := `test "$(` + CmdBootID + `)" = 0b5f-aa || exit 97; systemd-run --on-active=200ms --unit=` + RebootUnitPrefix
+			prefix := `test "$(` + CmdBootID + `)" = 0b5f-aa || exit 97; systemd-run --on-active=50ms --unit=` + RebootUnitPrefix
 			f.prefix[prefix] = tt.answer
 			err := b.RebootIfBoot(ctx, f, "0b5f-aa")
 			if (tt.want == nil) != (err == nil) || (tt.want != nil && !errors.Is(err, tt.want)) {

@@ -35,7 +35,7 @@ const (
 // boot id decides either way. Every millisecond of it is paid once per
 // reboot batch. A host that needs longer (an abort should still be able to
 // cancel the reboot, say) sets reboot_delay.
-const DefaultRebootDelay = 200 * time.Millisecond
+const DefaultRebootDelay = 50 * time.Millisecond
 
 func (o Options) withDefaults() Options {
 	if o.ReadyCommand == "" {
