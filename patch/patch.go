@@ -190,22 +190,37 @@ var ErrUnsupported = errors.New("unsupported host")
 
 // BootState is a boot id read together with the host's pending-reboot
 // signals. Signals false means only the id was read: the signals are the
-// caller's to read with Backend.RebootRequired.
+// caller's to read with Backend.RebootRequired. Scanned means Updates is
+// the host's rescan (what Backend.Scan returns, without a refresh), read
+// in the same command, or ScanErr says why that scan failed (the boot id
+// read itself did not); otherwise the caller scans if it needs to.
 type BootState struct {
 	ID             string
 	Signals        bool
 	RebootRequired bool
 	RebootReasons  []string
+	Scanned        bool
+	Updates        []Update
+	ScanErr        error
+}
+
+// BootQuery says what a BootState read may add to the boot id. Scan asks
+// for the rescan too, but only when the host runs another boot than
+// Before: a host still in its old boot is not rescanned for nothing.
+type BootQuery struct {
+	Scan   bool
+	Before string
 }
 
 // BootStater is implemented by backends that read the boot id and every
-// pending-reboot signal in one remote command. The runner uses it to look
-// at a host that may have rebooted: when the id is new and Signals is set,
-// the check after the reboot costs no further round trip. A backend sets
-// Signals only when nothing it runs before the host counts as ready can
+// pending-reboot signal in one remote command (and, when asked, the
+// rescan). The runner uses it to look at a host that may have rebooted:
+// when the id is new and Signals (Scanned) is set, the check (the rescan)
+// after the reboot costs no further round trip. A backend sets Signals and
+// Scanned only when nothing it runs before the host counts as ready can
 // change them (its readiness probe runs no command).
 type BootStater interface {
-	BootState(ctx context.Context, t transport.Transport) (BootState, error)
+	BootState(ctx context.Context, t transport.Transport, q BootQuery) (BootState, error)
 }
 
 // BootIDRebooter is implemented by backends that can issue the reboot on

@@ -271,6 +271,8 @@ func TestNextBatchConnectedWhileTheCurrentOneVerifies(t *testing.T) {
 			h := f.host(n)
 			h.factsReboot, h.rebootReq, h.bootState, h.lock = true, true, true, &lease.Sim{}
 		}
+		// h1 rescans on its own (not inside its boot id read), slowly.
+		f.host("h1").bootState = false
 		f.host("h1").scanLine = "slow-scan"
 		f.host("h1").hangOn = func(line string) bool {
 			if line == "slow-scan" {

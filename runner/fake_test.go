@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -52,6 +53,7 @@ type fakeHost struct {
 	installFail   map[string]string
 	installErr    error
 	scanErr       error
+	rescanErr     error // scans after a reboot fail with this
 	scanPanic     bool
 	installHang   bool          // Install blocks until its ctx ends
 	installGate   chan struct{} // Install finishes only once this is closed
@@ -111,6 +113,8 @@ type fakeHost struct {
 	readyLeft      int
 	rebootReq      bool
 	rebootChecks   int // RebootRequired calls
+	scans          int // Scan calls
+	bootScans      int // scans done inside a BootState read
 	bootIDReads    int // BootID and BootState calls
 	dials          int
 	installs       int
@@ -282,10 +286,10 @@ const (
 )
 
 // fakeStater is a fakeBackend that also reads the boot id and the reboot
-// flag in one call.
+// flag in one call, with the scan when asked on a new boot.
 type fakeStater struct{ *fakeBackend }
 
-func (b fakeStater) BootState(ctx context.Context, t transport.Transport) (patch.BootState, error) {
+func (b fakeStater) BootState(ctx context.Context, t transport.Transport, q patch.BootQuery) (patch.BootState, error) {
 	defer b.f.track()()
 	var st patch.BootState
 	// One command, as on a real host: what the transport puts in front
@@ -298,6 +302,10 @@ func (b fakeStater) BootState(ctx context.Context, t transport.Transport) (patch
 		st = patch.BootState{ID: bootID(b.h.name, b.h.boot), Signals: true, RebootRequired: b.h.rebootReq}
 		if b.h.rebootReq {
 			st.RebootReasons = []string{"fake-flag"}
+		}
+		if q.Scan && st.ID != q.Before {
+			b.h.bootScans++
+			st.Scanned, st.Updates, st.ScanErr = true, slices.Clone(b.h.pending), cmp.Or(b.h.rescanErr, b.h.scanErr)
 		}
 		return nil
 	})
@@ -517,8 +525,12 @@ func (b *fakeBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.
 		if b.h.scanPanic {
 			panic("boom")
 		}
+		b.h.scans++
 		if b.h.scanErr != nil {
 			return b.h.scanErr
+		}
+		if b.h.boot > 0 && b.h.rescanErr != nil {
+			return b.h.rescanErr
 		}
 		out = slices.Clone(b.h.pending)
 		return nil

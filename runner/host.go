@@ -43,10 +43,11 @@ type hostRun struct {
 	woken bool
 
 	bootBefore string // boot id read before the latest reboot command
-	// bootSignals: the pending-reboot signals read with the new boot's id
-	// (patch.BootStater), for verify; nil when they are still to be read.
-	bootSignals *patch.BootState
-	summary     report.Summary // this host's counts, taken before a journaled result is compacted
+	// bootRead: the pending-reboot signals and the rescan read with the
+	// new boot's id (patch.BootStater), for verify; nil when both are
+	// still to be read.
+	bootRead *patch.BootState
+	summary  report.Summary // this host's counts, taken before a journaled result is compacted
 	// rebootAt is when bootBefore was read; resumeFrom is the last
 	// checkpoint of an earlier run this host continues from, if any.
 	rebootAt time.Time

@@ -237,7 +237,14 @@ func (h *hostRun) listUpdates(ctx context.Context, refresh bool) bool {
 		h.fail(ctx, "scan", err)
 		return false
 	}
-	if found, err = h.enrich(ctx, found); err != nil {
+	return h.foundUpdates(ctx, found)
+}
+
+// foundUpdates takes in a scan's result: enriched, it is what the host
+// still needs.
+func (h *hostRun) foundUpdates(ctx context.Context, found []patch.Update) bool {
+	found, err := h.enrich(ctx, found)
+	if err != nil {
 		h.fail(ctx, "packages", err)
 		return false
 	}

@@ -243,17 +243,19 @@ func (h *hostRun) bootID(ctx context.Context, t transport.Transport, timeout tim
 }
 
 // bootState reads the boot id over t and, when the backend can do so in the
-// same command (patch.BootStater), the pending-reboot signals.
-func (h *hostRun) bootState(ctx context.Context, t transport.Transport, timeout time.Duration) (patch.BootState, error) {
+// same command (patch.BootStater), the pending-reboot signals and, for
+// patch on a boot other than before, the rescan verify needs.
+func (h *hostRun) bootState(ctx context.Context, t transport.Transport, before string, timeout time.Duration) (patch.BootState, error) {
 	bs, ok := h.be.(patch.BootStater)
 	if !ok {
 		id, err := h.bootID(ctx, t, timeout)
 		return patch.BootState{ID: id}, err
 	}
+	q := patch.BootQuery{Scan: h.r.cfg.Command == report.CmdPatch, Before: before}
 	var st patch.BootState
 	err := h.step(ctx, "boot id", timeout, func(c context.Context) error {
 		var err error
-		st, err = bs.BootState(c, t)
+		st, err = bs.BootState(c, t, q)
 		if err == nil && st.ID == "" {
 			err = errEmptyBootID
 		}
@@ -362,7 +364,7 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 		// stall: one probe must not eat the whole reboot timeout. The read
 		// renews the lease where it can, in the same round trip.
 		bt, rf := h.renewingFirst(t)
-		st, err := h.bootState(wctx, bt, min(h.r.cfg.StepTimeout, probeCommandFactor*tm.ProbeTimeout))
+		st, err := h.bootState(wctx, bt, before, min(h.r.cfg.StepTimeout, probeCommandFactor*tm.ProbeTimeout))
 		id := st.ID
 		h.bootRenewed = rf != nil && rf.Renewal != nil
 		if h.bootRenewed && rf.Renewal.Status != lease.Renewed {
@@ -404,9 +406,9 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 			continue
 		}
 		h.t = t
-		h.bootSignals = nil
-		if st.Signals {
-			h.bootSignals = &st
+		h.bootRead = nil
+		if st.Signals || st.Scanned {
+			h.bootRead = &st
 		}
 		h.res.BootIDAfter = id
 		h.res.Rebooted = true
@@ -699,15 +701,15 @@ func cutOff(wctx context.Context, err error) bool {
 	return wctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled))
 }
 
-// verify rechecks the pending-reboot flag (unless it was read with the new
-// boot's id) and, for patch, rescans (no refresh: the index was refreshed
-// this run).
+// verify rechecks the pending-reboot flag and, for patch, rescans (no
+// refresh: the index was refreshed this run), unless either was read with
+// the new boot's id.
 func (h *hostRun) verify(ctx context.Context) bool {
 	h.enter(report.PhaseVerifying)
 	cfg := &h.r.cfg
-	if st := h.bootSignals; st != nil {
-		// Read with the new boot's id, on this connection: no round trip.
-		h.bootSignals = nil
+	st := h.bootRead // read with the new boot's id, on this connection: no round trip
+	h.bootRead = nil
+	if st != nil && st.Signals {
 		h.res.RebootRequired, h.res.RebootReasons = st.RebootRequired, st.RebootReasons
 	} else if err := h.step(ctx, "reboot-required check", cfg.StepTimeout, func(c context.Context) error {
 		required, reasons, err := h.be.RebootRequired(c, h.t)
@@ -719,6 +721,13 @@ func (h *hostRun) verify(ctx context.Context) bool {
 	}
 	if cfg.Command != report.CmdPatch {
 		return true
+	}
+	if st != nil && st.Scanned {
+		if st.ScanErr != nil {
+			h.fail(ctx, "scan", st.ScanErr)
+			return false
+		}
+		return h.foundUpdates(ctx, st.Updates)
 	}
 	return h.listUpdates(ctx, false)
 }

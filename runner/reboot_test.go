@@ -548,3 +548,53 @@ func TestRebootIfBootSparesTheBootIDRead(t *testing.T) {
 		}
 	}
 }
+
+// A backend that can rescan inside the boot id read after a reboot
+// (patch.BootQuery.Scan) spares patch's separate rescan: the same
+// outcome (the wave of updates the reboot revealed is found and
+// installed) with one command less per reboot; a rescan that fails there
+// still fails the host as a failed scan, not as a host that never came
+// back.
+func TestRescanReadWithBootID(t *testing.T) {
+	scans := map[bool]int{}
+	for _, stater := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			h := &fakeHost{name: "h", bootState: stater, installReboot: true,
+				pending: []patch.Update{upd("kernel", true, true)},
+				waves:   [][]patch.Update{{upd("microcode", false, false)}}}
+			f := newFleet(t, h)
+			plan := realTimePlan(report.CmdPatch, f)
+			plan.MaxRounds = 2
+			rep, rec := runPlan(t, context.Background(), plan, f, nil)
+			checkEvents(t, rep, rec)
+			r := rep.Hosts[0]
+			if r.Status != report.StatusOK || f.host("h").reboots != 2 || !slices.Contains(f.host("h").installedNames, "microcode") {
+				t.Fatalf("stater %v: status %s after %d reboots, installed %v; error %q",
+					stater, r.Status, f.host("h").reboots, f.host("h").installedNames, r.Error)
+			}
+			f.snapshot(func() {
+				scans[stater] = f.hosts["h"].scans
+				if got, want := f.hosts["h"].bootScans, map[bool]int{false: 0, true: 2}[stater]; got != want {
+					t.Errorf("stater %v: %d rescans inside the boot id read, want %d", stater, got, want)
+				}
+			})
+		})
+	}
+	if scans[true] != scans[false]-2 {
+		t.Errorf("%d separate scans with the rescan in the boot id read, %d without; want 2 less (one per reboot)", scans[true], scans[false])
+	}
+
+	synctest.Test(t, func(t *testing.T) {
+		h := &fakeHost{name: "h", bootState: true, installReboot: true,
+			pending:   []patch.Update{upd("kernel", true, true)},
+			rescanErr: fmt.Errorf("apt-get -s dist-upgrade: %w", patch.ErrCommandFailed)}
+		f := newFleet(t, h)
+		rep, rec := runPlan(t, context.Background(), realTimePlan(report.CmdPatch, f), f, nil)
+		checkEvents(t, rep, rec)
+		r := rep.Hosts[0]
+		if r.Status != report.StatusFailed || !r.Rebooted || !strings.Contains(r.Error, "scan") || !strings.Contains(r.Error, "apt-get -s") || f.host("h").reboots != 1 {
+			t.Errorf("rescan failing after the reboot: status %s rebooted %v (%d reboots), error %q; want failed at the scan, rebooted once",
+				r.Status, r.Rebooted, f.host("h").reboots, r.Error)
+		}
+	})
+}

@@ -31,14 +31,11 @@ func (b *apkBackend) Refresh(ctx context.Context, t transport.Transport) error {
 
 // Scan: `apk list -u` against the cached indexes.
 func (b *apkBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
-	res, err := run(ctx, t, "apk list -u", CmdApkScan)
-	if err != nil {
-		return nil, err
-	}
-	if res.ExitCode != 0 {
-		return nil, commandFailed("apk list -u", res)
-	}
-	return parseApkList(string(res.Stdout)), nil
+	return scanOnce(ctx, t, b.scanCommand())
+}
+
+func (b *apkBackend) scanCommand() scanCommand {
+	return scanCommand{what: "apk list -u", line: CmdApkScan, parse: parseIfZero(parseApkList)}
 }
 
 // Install runs `apk upgrade` with no names when full, else with exactly the
@@ -80,7 +77,7 @@ func simpleRefresh(ctx context.Context, t transport.Transport, what, line string
 }
 
 // BootState: the boot id and, in the same command, every signal
-// RebootRequired reads.
-func (b *apkBackend) BootState(ctx context.Context, t transport.Transport) (patch.BootState, error) {
-	return b.fileBootState(ctx, t)
+// RebootRequired reads (and the scan, when asked).
+func (b *apkBackend) BootState(ctx context.Context, t transport.Transport, q patch.BootQuery) (patch.BootState, error) {
+	return b.fileBootState(ctx, t, q, b.scanCommand())
 }

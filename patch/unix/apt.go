@@ -29,15 +29,13 @@ func (b *aptBackend) Refresh(ctx context.Context, t transport.Transport) error {
 }
 
 func (b *aptBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
-	// No sudo: a simulation with Debug::NoLocking needs no privileges.
-	res, err := run(ctx, t, "apt-get -s dist-upgrade", CmdAptScan)
-	if err != nil {
-		return nil, err
-	}
-	if res.ExitCode != 0 {
-		return nil, commandFailed("apt-get -s dist-upgrade", res)
-	}
-	return parseAptSimulation(string(res.Stdout)), nil
+	return scanOnce(ctx, t, b.scanCommand())
+}
+
+// scanCommand: no sudo, a simulation with Debug::NoLocking needs no
+// privileges.
+func (b *aptBackend) scanCommand() scanCommand {
+	return scanCommand{what: "apt-get -s dist-upgrade", line: CmdAptScan, parse: parseIfZero(parseAptSimulation)}
 }
 
 // Install runs dist-upgrade when full, else `install --only-upgrade` with
@@ -70,7 +68,7 @@ func (b *aptBackend) RebootRequired(ctx context.Context, t transport.Transport) 
 }
 
 // BootState: the boot id and, in the same command, every signal
-// RebootRequired reads.
-func (b *aptBackend) BootState(ctx context.Context, t transport.Transport) (patch.BootState, error) {
-	return b.fileBootState(ctx, t)
+// RebootRequired reads (and the scan, when asked).
+func (b *aptBackend) BootState(ctx context.Context, t transport.Transport, q patch.BootQuery) (patch.BootState, error) {
+	return b.fileBootState(ctx, t, q, b.scanCommand())
 }

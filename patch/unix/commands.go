@@ -44,6 +44,8 @@ const (
 	SectionKernelFile    = "installed-kernel"     // FreeBSD: freebsd-version -k
 	SectionAdvisories    = "advisories"           // updateinfo rows of pending updates
 	SectionCVEs          = "cves"                 // updateinfo CVE rows of pending updates
+	SectionScan          = "scan"                 // a scan's output, in the boot id read after a reboot
+	SectionScanExit      = "scan-exit"            // that scan's exit status
 	SectionEnd           = "end"
 	rebootFlagPresentOut = "present"
 )

@@ -280,14 +280,19 @@ func (h *host) Ready(ctx context.Context, t transport.Transport) error {
 
 // fileBootState is patch.BootStater for a backend whose only signals are
 // the files fileRebootRequired reads: the boot id and those signals in one
-// command. With a readiness command of its own the host may still change
-// them before it is ready, so then only the id is read.
-func (h *host) fileBootState(ctx context.Context, t transport.Transport) (patch.BootState, error) {
+// command, and when q asks for it, the scan sc on a new boot. With a
+// readiness command of its own the host may still change them before it is
+// ready, so then only the id is read.
+func (h *host) fileBootState(ctx context.Context, t transport.Transport, q patch.BootQuery, sc scanCommand) (patch.BootState, error) {
 	if h.opts.ReadyCommand != DefaultReadyCommand {
 		id, err := h.BootID(ctx, t)
 		return patch.BootState{ID: id}, err
 	}
-	res, err := run(ctx, t, "boot id", CmdBootState)
+	line := CmdBootState
+	if q.Scan {
+		line = cmdBootStateScan(q.Before, sc.line)
+	}
+	res, err := run(ctx, t, "boot id", line)
 	if err != nil {
 		return patch.BootState{}, err
 	}
@@ -297,5 +302,9 @@ func (h *host) fileBootState(ctx context.Context, t transport.Transport) (patch.
 		return patch.BootState{}, commandFailed("boot id", res)
 	}
 	reasons := parseRebootSignals(string(res.Stdout))
-	return patch.BootState{ID: id, Signals: true, RebootRequired: len(reasons) > 0, RebootReasons: reasons}, nil
+	st := patch.BootState{ID: id, Signals: true, RebootRequired: len(reasons) > 0, RebootReasons: reasons}
+	if q.Scan {
+		st.Updates, st.Scanned, st.ScanErr = scanSections(s, res, sc)
+	}
+	return st, nil
 }

@@ -9,9 +9,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/transport"
 )
 
@@ -69,5 +71,42 @@ func TestProbesOnThisMachine(t *testing.T) {
 				t.Fatal("empty reason")
 			}
 		}
+	}
+}
+
+// The boot id read after a reboot carries the scan, in real shell: on a
+// boot other than the one named it returns what Scan alone returns; on
+// the same boot it does not scan; a scan that fails is the scan's error,
+// with the boot id still read.
+func TestBootStateScanOnThisMachine(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/apt-get"); err != nil {
+		t.Skip("no apt-get on this machine")
+	}
+	ctx := context.Background()
+	b, err := Detect(ctx, localShell{}, Options{})
+	if err != nil || b.Name() != "apt" {
+		t.Skipf("this machine's backend is %v (%v), not apt", b, err)
+	}
+	bootID, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	id := strings.TrimSpace(string(bootID))
+	alone, err := b.Scan(ctx, localShell{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := b.(patch.BootStater)
+	st, err := bs.BootState(ctx, localShell{}, patch.BootQuery{Scan: true, Before: "an-older-boot"})
+	if err != nil || st.ID != id || !st.Signals || !st.Scanned || st.ScanErr != nil || !reflect.DeepEqual(st.Updates, alone) {
+		t.Fatalf("new boot: %+v, %v; want boot %s scanned, updates %v", st, err, id, alone)
+	}
+	st, err = bs.BootState(ctx, localShell{}, patch.BootQuery{Scan: true, Before: id})
+	if err != nil || st.ID != id || !st.Signals || st.Scanned || st.Updates != nil {
+		t.Fatalf("same boot: %+v, %v; want the id and signals, no scan", st, err)
+	}
+
+	h := b.(*aptBackend).host
+	failing := scanCommand{what: "apt-get -s dist-upgrade", line: "(echo 'E: broken' >&2; exit 100)", parse: parseIfZero(parseAptSimulation)}
+	st, err = h.fileBootState(ctx, localShell{}, patch.BootQuery{Scan: true, Before: "an-older-boot"}, failing)
+	if err != nil || st.ID != id || !st.Scanned || !errors.Is(st.ScanErr, patch.ErrCommandFailed) || !strings.Contains(st.ScanErr.Error(), "E: broken") {
+		t.Fatalf("failing scan: %+v, %v; want the id, and the scan's failure with its stderr", st, err)
 	}
 }

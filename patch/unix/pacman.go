@@ -43,10 +43,16 @@ func (b *pacmanBackend) Refresh(ctx context.Context, t transport.Transport) erro
 // Scan: `pacman -Qu` against PacmanScanDB. Exit 1 with nothing printed
 // means nothing is pending.
 func (b *pacmanBackend) Scan(ctx context.Context, t transport.Transport) ([]patch.Update, error) {
-	res, err := run(ctx, t, "pacman -Qu", CmdPacmanScan)
-	if err != nil {
-		return nil, err
-	}
+	return scanOnce(ctx, t, b.scanCommand())
+}
+
+func (b *pacmanBackend) scanCommand() scanCommand {
+	return scanCommand{what: "pacman -Qu", line: CmdPacmanScan, parse: parsePacmanScan}
+}
+
+// parsePacmanScan reads `pacman -Qu`: exit 1 with nothing printed means
+// nothing is pending.
+func parsePacmanScan(what string, res transport.Result) ([]patch.Update, error) {
 	ups := parsePacmanQueryUpgrades(string(res.Stdout))
 	switch {
 	case res.ExitCode == 0 && len(ups) > 0:
@@ -54,7 +60,7 @@ func (b *pacmanBackend) Scan(ctx context.Context, t transport.Transport) ([]patc
 	case res.ExitCode == 1 && len(nonEmptyLines(string(res.Stdout))) == 0 && len(nonEmptyLines(string(res.Stderr))) == 0:
 		return nil, nil
 	}
-	return nil, commandFailed("pacman -Qu (run without --no-refresh once to create "+PacmanScanDB+")", res)
+	return nil, commandFailed(what+" (run without --no-refresh once to create "+PacmanScanDB+")", res)
 }
 
 // Install always runs `pacman -Syu --noconfirm`. Without full, the given
@@ -112,7 +118,7 @@ func (b *pacmanBackend) RebootRequired(ctx context.Context, t transport.Transpor
 }
 
 // BootState: the boot id and, in the same command, every signal
-// RebootRequired reads.
-func (b *pacmanBackend) BootState(ctx context.Context, t transport.Transport) (patch.BootState, error) {
-	return b.fileBootState(ctx, t)
+// RebootRequired reads (and the scan, when asked).
+func (b *pacmanBackend) BootState(ctx context.Context, t transport.Transport, q patch.BootQuery) (patch.BootState, error) {
+	return b.fileBootState(ctx, t, q, b.scanCommand())
 }
