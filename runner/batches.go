@@ -49,7 +49,7 @@ func (r *run) rebootInBatches(ctx context.Context, w wave, waiting []*hostRun) {
 			})
 		}
 		next := rest[:min(r.cfg.Batches.Size(batch+1, candidates), len(rest))]
-		pre = r.predial(ctx, &back, next)
+		pre = r.predial(ctx, &back, r.nearReturn(time.Now()), next)
 		done.Wait()
 	}
 }
@@ -64,16 +64,36 @@ type predials struct {
 	slots atomic.Int32 // extraDials slots held
 }
 
-// predial opens, once every host of the current batch is back (or done),
-// a connection to each host of next that has none, as long as a slot is
-// free: the next batch then starts with its connections ready.
-func (r *run) predial(ctx context.Context, back *sync.WaitGroup, next []*hostRun) *predials {
+// predial opens, once every host of the current batch is back (or done)
+// or soon fires, whichever comes first, a connection to each host of next
+// that has none, as long as a slot is free: the next batch then starts
+// with its connections ready.
+func (r *run) predial(ctx context.Context, back *sync.WaitGroup, soon <-chan time.Time, next []*hostRun) *predials {
 	p := &predials{r: r}
 	p.wg.Go(func() {
-		back.Wait()
+		allBack := make(chan struct{})
+		go func() { back.Wait(); close(allBack) }()
+		select {
+		case <-allBack:
+		case <-soon:
+		case <-ctx.Done():
+			return
+		}
 		var dials sync.WaitGroup
+		// Before every host of the current batch is back, its connection
+		// attempts may hold every slot for a moment: wait for one.
+		take := func() bool {
+			select {
+			case r.extraDials <- struct{}{}:
+				return true
+			case <-allBack:
+				return r.takeExtraDial()
+			case <-ctx.Done():
+				return false
+			}
+		}
 		for _, h := range next {
-			if h.ended || h.t != nil || !r.takeExtraDial() {
+			if h.ended || h.t != nil || !take() {
 				continue
 			}
 			p.slots.Add(1)
@@ -86,6 +106,23 @@ func (r *run) predial(ctx context.Context, back *sync.WaitGroup, next []*hostRun
 		dials.Wait()
 	})
 	return p
+}
+
+// predialLead: the next batch's connections are opened this long before
+// the current batch is expected back (nearReturn), so that its handshakes
+// are done, not begun, when it may start, and the connections are still
+// fresh (freshConnection) then.
+const predialLead = time.Second
+
+// nearReturn fires predialLead before a batch that started at start is
+// expected back: its reboot commands plus the time the last host to come
+// back in this run took. Nil (never) while no host has come back yet.
+func (r *run) nearReturn(start time.Time) <-chan time.Time {
+	back := time.Duration(r.backAfter.Load())
+	if back <= 0 {
+		return nil
+	}
+	return time.After(max(0, time.Until(start.Add(back-predialLead))))
 }
 
 // wait waits for the connections being opened ahead, if any.

@@ -280,16 +280,7 @@ func TestNextBatchConnectedWhileTheCurrentOneVerifies(t *testing.T) {
 			}
 			return false
 		}
-		plan := realTimePlan(report.CmdPatch, f)
-		plan.RunID = "20261205T020000Z-abcd"
-		plan.Batches = Batches{{N: 1}}
-		rep, rec := runPlan(t, context.Background(), plan, f, nil)
-		checkEvents(t, rep, rec)
-		for _, h := range rep.Hosts {
-			if h.Status != report.StatusOK || !h.Rebooted {
-				t.Fatalf("%s: status %s rebooted %v: %s", h.Name, h.Status, h.Rebooted, h.Error)
-			}
-		}
+		rec := runBatchesOfOne(t, f)
 		var batch2 time.Time
 		for _, e := range rec.kinds(EventBatch) {
 			if e.Batch == 2 {
@@ -309,4 +300,58 @@ func TestNextBatchConnectedWhileTheCurrentOneVerifies(t *testing.T) {
 			}
 		})
 	})
+}
+
+// Once the run knows how long a host takes to come back, the next batch's
+// hosts are dialled a moment (predialLead) before the current batch is
+// expected back, not after: the next batch starts with its handshakes
+// done. Before any host has come back (batch 1), they wait for it.
+func TestNextBatchDialledAheadOfTheExpectedReturn(t *testing.T) {
+	const down = 10 * time.Second
+	synctest.Test(t, func(t *testing.T) {
+		f := rebootFleet(t, 3)
+		for _, n := range f.order {
+			h := f.host(n)
+			h.factsReboot, h.rebootReq, h.bootState, h.lock = true, true, true, &lease.Sim{}
+			h.downDials, h.downFor = 0, down
+		}
+		runBatchesOfOne(t, f)
+		f.snapshot(func() {
+			// lastDialBeforeReboot is the connection its batch started with.
+			lastDialBeforeReboot := func(h *fakeHost) time.Time {
+				var last time.Time
+				for _, at := range h.dialAt {
+					if !at.After(h.rebootAt) {
+						last = at
+					}
+				}
+				return last
+			}
+			h1, h2, h3 := f.hosts["h1"], f.hosts["h2"], f.hosts["h3"]
+			if at := lastDialBeforeReboot(h2); at.Sub(h1.rebootAt) < down {
+				t.Errorf("h2 dialled %v after h1's reboot, before h1 came back (down %v): nothing said when to expect it", at.Sub(h1.rebootAt), down)
+			}
+			at := lastDialBeforeReboot(h3)
+			if ahead, early := h3.rebootAt.Sub(at), at.Sub(h2.rebootAt.Add(down)); ahead < predialLead/2 || early < -2*predialLead {
+				t.Errorf("h3 dialled %v before its reboot, %v after h2's return was due; want about %v ahead of that return", ahead, early, predialLead)
+			}
+		})
+	})
+}
+
+// runBatchesOfOne patches f one host per batch and wants every host ok
+// and rebooted.
+func runBatchesOfOne(t *testing.T, f *fakeFleet) *recorder {
+	t.Helper()
+	plan := realTimePlan(report.CmdPatch, f)
+	plan.RunID = "20261205T020000Z-abcd"
+	plan.Batches = Batches{{N: 1}}
+	rep, rec := runPlan(t, context.Background(), plan, f, nil)
+	checkEvents(t, rep, rec)
+	for _, h := range rep.Hosts {
+		if h.Status != report.StatusOK || !h.Rebooted {
+			t.Fatalf("%s: status %s rebooted %v: %s", h.Name, h.Status, h.Rebooted, h.Error)
+		}
+	}
+	return rec
 }
