@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patchrun/patchrun/internal/fleet"
+	"github.com/patchrun/patchrun/patch"
 	"github.com/patchrun/patchrun/patch/unix"
 	"github.com/patchrun/patchrun/transport"
 )
@@ -163,6 +164,46 @@ func TestRealBackendFullCycle(t *testing.T) {
 			facts, err = b.Facts(ctx, tr)
 			if err != nil || facts.Kernel != sim.Kernel() || facts.BootID != after {
 				t.Errorf("facts after reboot %+v %v", facts, err)
+			}
+		})
+	}
+}
+
+// The boot id read that carries the rescan (patch.BootQuery) is within the
+// simulated shell's subset: on apt, apk and pacman hosts it returns the
+// same updates as Scan alone on a new boot, and no scan on the old one.
+func TestBootStateScanOnTheSimulatedFleet(t *testing.T) {
+	for _, distro := range []fleet.Distro{fleet.Debian12, fleet.Alpine320, fleet.ArchLinux} {
+		t.Run(string(distro), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			sim, dial, _ := dialer(t, ctx, fleet.Config{
+				Hosts:     []fleet.HostSpec{{Name: "h1", Distro: distro}},
+				TimeScale: 0.001, DownTime: 20 * time.Millisecond, Seed: 3,
+			})
+			tr := dial()
+			defer func() { tr.Close() }()
+			b, err := unix.Detect(ctx, tr, unix.Options{})
+			if err != nil {
+				t.Fatalf("detect: %v", err)
+			}
+			if err := b.Refresh(ctx, tr); err != nil {
+				t.Fatalf("refresh: %v", err)
+			}
+			alone, err := b.Scan(ctx, tr)
+			if err != nil || len(alone) == 0 {
+				t.Fatalf("scan: %v, %v; want updates", alone, err)
+			}
+			bs := b.(patch.BootStater)
+			st, err := bs.BootState(ctx, tr, patch.BootQuery{Scan: true, Before: "an-older-boot"})
+			if err != nil || st.ID != sim.BootID() || !st.Scanned || st.ScanErr != nil || !slices.EqualFunc(st.Updates, alone, func(a, b patch.Update) bool {
+				return a.Name == b.Name && a.Available == b.Available
+			}) {
+				t.Fatalf("new boot: %+v, %v; want boot %s and the updates of Scan alone %v", st, err, sim.BootID(), alone)
+			}
+			st, err = bs.BootState(ctx, tr, patch.BootQuery{Scan: true, Before: sim.BootID()})
+			if err != nil || st.ID != sim.BootID() || st.Scanned {
+				t.Fatalf("old boot: %+v, %v; want no scan", st, err)
 			}
 		})
 	}

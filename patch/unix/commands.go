@@ -146,6 +146,20 @@ const CmdBootID = "cat /proc/sys/kernel/random/boot_id 2>/dev/null || sysctl -n 
 // look at a rebooted host and its pending-reboot check in one round trip.
 var CmdBootState = marker(SectionBootID) + "; " + CmdBootID + "; " + CmdRebootSignals
 
+// CmdBootStateScan is CmdBootState with scan (one simple command) added
+// when the boot is not before: the scan's output in SectionScan, then its
+// exit status in SectionScanExit, before the signals (whose SectionEnd
+// stays last, so an answer cut short is still seen as one). Each step is
+// guarded by its own test, so the line stays in the simulated fleet's
+// shell subset (no if, no braces).
+func CmdBootStateScan(before, scan string) string {
+	old := `test "$b" = ` + shQuote(before) + " || "
+	return marker(SectionBootID) + "; b=$(" + CmdBootID + `); echo "$b"; ` +
+		old + marker(SectionScan) + "; " + old + scan + "; s=$?; " +
+		old + marker(SectionScanExit) + "; " + old + "echo $s; " +
+		CmdRebootSignals
+}
+
 // DefaultReadyCommand is the readiness probe when Options.ReadyCommand is empty.
 const DefaultReadyCommand = "true"
 

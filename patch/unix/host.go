@@ -290,7 +290,7 @@ func (h *host) fileBootState(ctx context.Context, t transport.Transport, q patch
 	}
 	line := CmdBootState
 	if q.Scan {
-		line = cmdBootStateScan(q.Before, sc.line)
+		line = CmdBootStateScan(q.Before, sc.line)
 	}
 	res, err := run(ctx, t, "boot id", line)
 	if err != nil {

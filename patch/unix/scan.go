@@ -11,7 +11,8 @@ import (
 
 // scanCommand is a backend's scan: the command line and how its result
 // reads. Scan runs it alone; fileBootState runs it inside the boot id read
-// after a reboot, where the same result comes back as sections.
+// after a reboot, where the same result comes back as sections. The line is
+// one simple command (CmdBootStateScan puts it after `||`).
 type scanCommand struct {
 	what  string // names the command in errors
 	line  string
@@ -37,28 +38,16 @@ func parseIfZero(parse func(string) []patch.Update) func(string, transport.Resul
 	}
 }
 
-// cmdBootStateScan is CmdBootState with the scan added when the boot is
-// not before: the scan's output in SectionScan, then its exit status in
-// SectionScanExit, before the signals (whose SectionEnd stays last, so a
-// cut-short answer is still seen as one).
-func cmdBootStateScan(before, scan string) string {
-	return marker(SectionBootID) + "; b=$(" + CmdBootID + "); echo \"$b\"; " +
-		"if [ \"$b\" != " + shQuote(before) + " ]; then " +
-		marker(SectionScan) + "; { " + scan + "; }; s=$?; " + marker(SectionScanExit) + "; echo $s; fi; " +
-		CmdRebootSignals
-}
-
-// scanSections reads the scan out of cmdBootStateScan's sections; ran
-// false when the boot was the old one (no scan ran). The scan's stderr is
-// the whole command's: nothing else in it writes there.
+// scanSections reads the scan out of CmdBootStateScan's sections; ran
+// false when no scan result came back: the boot was the old one, or the
+// answer lacks the scan's exit status (cut short). The caller then scans
+// on its own. The scan's stderr is the whole command's: nothing else in
+// it writes there.
 func scanSections(s map[string]string, res transport.Result, sc scanCommand) (ups []patch.Update, ran bool, err error) {
 	out, ran := s[SectionScan]
-	if !ran {
-		return nil, false, nil
-	}
 	code, convErr := strconv.Atoi(strings.TrimSpace(s[SectionScanExit]))
-	if convErr != nil {
-		return nil, true, commandFailed(sc.what, res)
+	if !ran || convErr != nil || res.Truncated {
+		return nil, false, nil
 	}
 	if out != "" {
 		out += "\n"
