@@ -66,8 +66,9 @@ type predials struct {
 
 // predial opens, once every host of the current batch is back (or done)
 // or soon fires, whichever comes first, a connection to each host of next
-// that has none, as long as a slot is free: the next batch then starts
-// with its connections ready.
+// that has none, as long as a slot is free (else once the batch is all
+// back, if one is free then): the next batch then starts with its
+// connections ready.
 func (r *run) predial(ctx context.Context, back *sync.WaitGroup, soon <-chan time.Time, next []*hostRun) *predials {
 	p := &predials{r: r}
 	p.wg.Go(func() {
@@ -80,28 +81,33 @@ func (r *run) predial(ctx context.Context, back *sync.WaitGroup, soon <-chan tim
 			return
 		}
 		var dials sync.WaitGroup
-		// Before every host of the current batch is back, its connection
-		// attempts may hold every slot for a moment: wait for one.
-		take := func() bool {
-			select {
-			case r.extraDials <- struct{}{}:
-				return true
-			case <-allBack:
-				return r.takeExtraDial()
-			case <-ctx.Done():
-				return false
-			}
-		}
-		for _, h := range next {
-			if h.ended || h.t != nil || !take() {
-				continue
-			}
-			p.slots.Add(1)
-			dials.Go(func() {
-				if t, err := h.dial(ctx, h.connectTimeout()); err == nil {
-					h.t, h.dialledAt = t, time.Now()
+		// A slot is taken only if free: the current batch's connection
+		// attempts come first. Hosts left without one try again once the
+		// current batch is all back (its attempts then have ended).
+		dialAhead := func(hosts []*hostRun) (left []*hostRun) {
+			for _, h := range hosts {
+				if h.ended || h.t != nil {
+					continue
 				}
-			})
+				if !r.takeExtraDial() {
+					left = append(left, h)
+					continue
+				}
+				p.slots.Add(1)
+				dials.Go(func() {
+					if t, err := h.dial(ctx, h.connectTimeout()); err == nil {
+						h.t, h.dialledAt = t, time.Now()
+					}
+				})
+			}
+			return left
+		}
+		if left := dialAhead(next); len(left) > 0 {
+			select {
+			case <-allBack:
+				dialAhead(left)
+			case <-ctx.Done():
+			}
 		}
 		dials.Wait()
 	})

@@ -280,7 +280,7 @@ func TestNextBatchConnectedWhileTheCurrentOneVerifies(t *testing.T) {
 			}
 			return false
 		}
-		rec := runBatchesOfOne(t, f)
+		rec := runBatchesOfOne(t, f, 4)
 		var batch2 time.Time
 		for _, e := range rec.kinds(EventBatch) {
 			if e.Batch == 2 {
@@ -315,7 +315,9 @@ func TestNextBatchDialledAheadOfTheExpectedReturn(t *testing.T) {
 			h.factsReboot, h.rebootReq, h.bootState, h.lock = true, true, true, &lease.Sim{}
 			h.downDials, h.downFor = 0, down
 		}
-		runBatchesOfOne(t, f)
+		// Room for h2's connection attempts and h3's early one: the early
+		// one takes a slot only if one is free.
+		runBatchesOfOne(t, f, maxDialsInFlight+2)
 		f.snapshot(func() {
 			// lastDialBeforeReboot is the connection its batch started with.
 			lastDialBeforeReboot := func(h *fakeHost) time.Time {
@@ -339,11 +341,12 @@ func TestNextBatchDialledAheadOfTheExpectedReturn(t *testing.T) {
 	})
 }
 
-// runBatchesOfOne patches f one host per batch and wants every host ok
-// and rebooted.
-func runBatchesOfOne(t *testing.T, f *fakeFleet) *recorder {
+// runBatchesOfOne patches f one host per batch with forks workers and
+// wants every host ok and rebooted.
+func runBatchesOfOne(t *testing.T, f *fakeFleet, forks int) *recorder {
 	t.Helper()
 	plan := realTimePlan(report.CmdPatch, f)
+	plan.Forks = forks
 	plan.RunID = "20261205T020000Z-abcd"
 	plan.Batches = Batches{{N: 1}}
 	rep, rec := runPlan(t, context.Background(), plan, f, nil)

@@ -54,6 +54,7 @@ type fakeHost struct {
 	installErr    error
 	scanErr       error
 	rescanErr     error // scans after a reboot fail with this
+	scanReadErr   error // a BootState read that carries the scan fails with this (its answer too large, say)
 	scanPanic     bool
 	installHang   bool          // Install blocks until its ctx ends
 	installGate   chan struct{} // Install finishes only once this is closed
@@ -298,6 +299,9 @@ func (b fakeStater) BootState(ctx context.Context, t transport.Transport, q patc
 		return st, err
 	}
 	err := b.call(t, func() error {
+		if q.Scan && b.h.scanReadErr != nil {
+			return b.h.scanReadErr
+		}
 		b.h.bootIDReads++
 		st = patch.BootState{ID: bootID(b.h.name, b.h.boot), Signals: true, RebootRequired: b.h.rebootReq}
 		if b.h.rebootReq {

@@ -244,14 +244,14 @@ func (h *hostRun) bootID(ctx context.Context, t transport.Transport, timeout tim
 
 // bootState reads the boot id over t and, when the backend can do so in the
 // same command (patch.BootStater), the pending-reboot signals and, for
-// patch on a boot other than before, the rescan verify needs.
-func (h *hostRun) bootState(ctx context.Context, t transport.Transport, before string, timeout time.Duration) (patch.BootState, error) {
+// patch on a boot other than before if scan, the rescan verify needs.
+func (h *hostRun) bootState(ctx context.Context, t transport.Transport, before string, scan bool, timeout time.Duration) (patch.BootState, error) {
 	bs, ok := h.be.(patch.BootStater)
 	if !ok {
 		id, err := h.bootID(ctx, t, timeout)
 		return patch.BootState{ID: id}, err
 	}
-	q := patch.BootQuery{Scan: h.r.cfg.Command == report.CmdPatch, Before: before}
+	q := patch.BootQuery{Scan: scan && h.r.cfg.Command == report.CmdPatch, Before: before}
 	var st patch.BootState
 	err := h.step(ctx, "boot id", timeout, func(c context.Context) error {
 		var err error
@@ -316,6 +316,10 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 	last := "no answer"
 	var authErr error // set while the host answers but rejects our credentials
 	newBoot := false
+	// scanInRead: the boot id read carries the rescan, until one such read
+	// fails: a scan slower than the read's bound, or an answer too large,
+	// must not pass for a host that is not back. verify then rescans alone.
+	scanInRead := true
 	if watch {
 		h.watchOldBoot(wctx, before)
 	}
@@ -364,7 +368,7 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 		// stall: one probe must not eat the whole reboot timeout. The read
 		// renews the lease where it can, in the same round trip.
 		bt, rf := h.renewingFirst(t)
-		st, err := h.bootState(wctx, bt, before, min(h.r.cfg.StepTimeout, probeCommandFactor*tm.ProbeTimeout))
+		st, err := h.bootState(wctx, bt, before, scanInRead, min(h.r.cfg.StepTimeout, probeCommandFactor*tm.ProbeTimeout))
 		id := st.ID
 		h.bootRenewed = rf != nil && rf.Renewal != nil
 		if h.bootRenewed && rf.Renewal.Status != lease.Renewed {
@@ -376,6 +380,10 @@ func (h *hostRun) waitBack(ctx context.Context, before string, watch bool) bool 
 		}
 		if err != nil {
 			_ = t.Close()
+			if scanInRead && !cutOff(wctx, err) {
+				scanInRead = false
+				h.logf(err, "the boot id read with the rescan failed; reading the boot id alone from now on")
+			}
 			last = "last error: reading boot id: " + err.Error()
 			if cutOff(wctx, err) {
 				last = "the boot id read had not finished"

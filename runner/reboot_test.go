@@ -584,6 +584,23 @@ func TestRescanReadWithBootID(t *testing.T) {
 		t.Errorf("%d separate scans with the rescan in the boot id read, %d without; want 2 less (one per reboot)", scans[true], scans[false])
 	}
 
+	// A boot id read whose rescan makes it fail (an answer over the output
+	// cap, a scan slower than the read's bound) is not a host that is not
+	// back: the next read goes without the rescan, and verify rescans.
+	synctest.Test(t, func(t *testing.T) {
+		h := &fakeHost{name: "h", bootState: true, installReboot: true,
+			pending:     []patch.Update{upd("kernel", true, true)},
+			scanReadErr: fmt.Errorf("boot id: %w", patch.ErrCommandFailed)}
+		f := newFleet(t, h)
+		rep, rec := runPlan(t, context.Background(), realTimePlan(report.CmdPatch, f), f, nil)
+		checkEvents(t, rep, rec)
+		r := rep.Hosts[0]
+		if r.Status != report.StatusOK || !r.Rebooted || f.host("h").reboots != 1 {
+			t.Errorf("boot id read with the rescan failing: status %s rebooted %v (%d reboots), error %q; want ok, rebooted once",
+				r.Status, r.Rebooted, f.host("h").reboots, r.Error)
+		}
+	})
+
 	synctest.Test(t, func(t *testing.T) {
 		h := &fakeHost{name: "h", bootState: true, installReboot: true,
 			pending:   []patch.Update{upd("kernel", true, true)},
